@@ -3,7 +3,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/pip install --constraint constraints.txt
 
-.PHONY: run test install dev lint clean
+.PHONY: run test install dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,13 +19,11 @@ dev: $(BIN)/python
 run: install
 	$(BIN)/losslab tour
 
-## make test: install the dev tools and run the whole suite
+## make test: install the dev tools, lint, type-check and run the whole suite
 test: dev
-	$(BIN)/python -m pytest
-
-lint: dev
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy
+	$(BIN)/python -m pytest
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

@@ -53,7 +53,9 @@ class Domain:
         bounds = []
         for name in names:
             if name not in given:
-                raise LosslabError(f"domain '{text}' gives no range for {name}; give one for each of {', '.join(names)}")
+                raise LosslabError(
+                    f"domain '{text}' gives no range for {name}; give one for each of {', '.join(names)}"
+                )
             match = _RANGE.match(given[name])
             if not match:
                 raise LosslabError(f"range '{given[name]}' for {name} is not of the form lo:hi (e.g. -5:5)")
@@ -100,7 +102,9 @@ def _pairs(text: str, names: Sequence[str], what: str, example: str) -> dict[str
         name, _, value = part.partition("=")
         name = name.strip()
         if name not in names:
-            raise LosslabError(f"{what} '{text}' names {name!r}, which is not a parameter; parameters: {', '.join(names)}")
+            raise LosslabError(
+                f"{what} '{text}' names {name!r}, which is not a parameter; parameters: {', '.join(names)}"
+            )
         if name in pairs:
             raise LosslabError(f"{what} '{text}' gives {name} twice")
         pairs[name] = value.strip()
@@ -137,7 +141,9 @@ def as_point(spec: PointLike, names: Sequence[str], dtype: torch.dtype = torch.f
         return as_point([float(spec[n]) for n in names], names, dtype)
     theta = torch.as_tensor(spec, dtype=dtype).reshape(-1) if not isinstance(spec, Tensor) else spec.to(dtype)
     if theta.shape != (len(names),):
-        raise LosslabError(f"point {theta.tolist()} has {theta.numel()} coordinates; {len(names)} parameters: {', '.join(names)}")
+        raise LosslabError(
+            f"point {theta.tolist()} has {theta.numel()} coordinates; {len(names)} parameters: {', '.join(names)}"
+        )
     if not torch.isfinite(theta).all():
         raise LosslabError(f"point {theta.tolist()} has a non-finite coordinate")
     return theta

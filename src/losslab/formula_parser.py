@@ -125,9 +125,7 @@ def parse_formula(text: str, variables: Sequence[str] | None = None) -> ParsedFo
     if not isinstance(text, str):
         raise LosslabError(f"a formula must be text, got {type(text).__name__}")
     if len(text) > MAX_FORMULA_LENGTH:
-        raise LosslabError(
-            f"formula is {len(text)} characters long; at most {MAX_FORMULA_LENGTH} are accepted"
-        )
+        raise LosslabError(f"formula is {len(text)} characters long; at most {MAX_FORMULA_LENGTH} are accepted")
     if not text.strip():
         raise LosslabError("formula is empty; type an expression such as '(w - 3)**2'")
     tree = _syntax_tree(text)
@@ -148,14 +146,10 @@ def _syntax_tree(text: str) -> ast.Expression:
         return ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         col = max((exc.offset or 1) - 1, 0)
-        raise LosslabError(
-            f"cannot parse formula at column {col + 1} of '{_clip(text, col)}': {exc.msg}"
-        ) from None
+        raise LosslabError(f"cannot parse formula at column {col + 1} of '{_clip(text, col)}': {exc.msg}") from None
 
 
-def _order_variables(
-    text: str, found: list[str], variables: Sequence[str] | None
-) -> tuple[sympy.Symbol, ...]:
+def _order_variables(text: str, found: list[str], variables: Sequence[str] | None) -> tuple[sympy.Symbol, ...]:
     if variables is None:
         return tuple(symbol(n) for n in found)
     names = list(variables)
@@ -274,9 +268,7 @@ class _Walker:
             raise self.refuse(node, "only named functions can be called")
         name = node.func.id
         if name not in FUNCTIONS:
-            raise self.refuse(
-                node, f"unknown function '{name}'; accepted: {', '.join(sorted(FUNCTIONS))}"
-            )
+            raise self.refuse(node, f"unknown function '{name}'; accepted: {', '.join(sorted(FUNCTIONS))}")
         if node.keywords:
             raise self.refuse(node, f"'{name}' takes no keyword arguments")
         make, least, most = FUNCTIONS[name]

@@ -36,12 +36,15 @@ class KnownPoint:
         kind: one of ``minimum``, ``maximum``, ``saddle``, ``degenerate``.
         value: the loss there.
         is_global: whether it is the global minimum on the domain.
+        differentiable: False at a kink (the tip of a cone), where the gradient does not
+            exist and the kind comes from the neighbourhood, not from the Hessian.
     """
 
     point: tuple[float, ...]
     kind: str
     value: float
     is_global: bool = False
+    differentiable: bool = True
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -80,9 +80,12 @@ def _compile(expr: sympy.Basic, allowed: set[str]) -> Compiled:
         return lambda env: torch.heaviside(arg(env), _constant(0.5, env))
     for kind, op in _UNARY.items():
         if isinstance(expr, kind):
-            arg = children[0]
-            return lambda env, op=op: op(arg(env))
+            return _apply(op, children[0])
     raise LosslabError(f"cannot evaluate {type(expr).__name__} ({expr}) with torch")
+
+
+def _apply(op: Callable[[Tensor], Tensor], arg: Compiled) -> Compiled:
+    return lambda env: op(arg(env))
 
 
 def _compile_pow(expr: sympy.Pow, children: list[Compiled]) -> Compiled:

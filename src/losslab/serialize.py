@@ -1,0 +1,54 @@
+"""Plain JSON for results: tensors become lists, non-finite floats become explicit strings.
+
+JSON has no inf or nan. Rather than emit invalid JSON (Python's default) or silently turn
+them into null, losslab writes the strings ``"Infinity"``, ``"-Infinity"`` and ``"NaN"`` —
+the spellings JavaScript's ``Number()`` and Python's ``float()`` both read back.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, is_dataclass
+from typing import Any
+
+import numpy as np
+import sympy
+import torch
+
+NONFINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
+
+
+def jsonable(value: Any) -> Any:
+    """Turn results into JSON-ready Python: dicts, lists, str, finite floats, encoded non-finites.
+
+    >>> jsonable({"loss": float("inf"), "theta": torch.tensor([1.0, float("nan")])})
+    {'loss': 'Infinity', 'theta': [1.0, 'NaN']}
+    """
+    if hasattr(value, "to_dict"):
+        return jsonable(value.to_dict())
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        return NONFINITE.get(value, value)
+    if isinstance(value, bool | int | str) or value is None:
+        return value
+    if isinstance(value, torch.Tensor | np.ndarray):
+        return jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return jsonable(value.item())
+    if isinstance(value, sympy.Basic):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if is_dataclass(value) and not isinstance(value, type):
+        return jsonable(asdict(value))
+    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+
+
+def dumps(value: Any, indent: int | None = 2) -> str:
+    """One JSON document; never contains bare Infinity/NaN tokens."""
+    return json.dumps(jsonable(value), indent=indent, allow_nan=False)

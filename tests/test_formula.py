@@ -1,0 +1,155 @@
+"""The whitelist parser and formula objectives, against SymPy and closed forms."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import sympy
+import torch
+
+from losslab.domain import Domain
+from losslab.errors import LosslabError
+from losslab.formula_parser import MAX_FORMULA_LENGTH, parse_formula
+from losslab.objective import formula
+
+# (id, formula, words the message must contain)
+INVALID = [
+    ("syntax", "w +", "cannot parse"),
+    ("dunder-import", "__import__('os')", "unknown function '__import__'"),
+    ("class-escape", "().__class__", "attribute access '.__class__'"),
+    ("power-tower", "9**9**9**9", "exponent 387420489 is beyond"),
+    ("huge-formula", "w+" * 50_000 + "w", f"at most {MAX_FORMULA_LENGTH}"),
+    ("string", "'abc'", "str value"),
+    ("lambda", "lambda: 0", "lambda is not accepted"),
+    ("unknown-function", "foo(w)", "unknown function 'foo'"),
+    ("caret-power", "w^2", "write powers as '**'"),
+    ("subscript", "w[0]", "indexing is not accepted"),
+    ("comparison", "w < 3", "comparison is not accepted"),
+    ("keyword-argument", "exp(x=1)", "no keyword arguments"),
+    ("arity", "max(w)", "'max' takes at least 2"),
+    ("huge-number", "1e300*w", "larger than"),
+    ("bool", "True*w", "bool value"),
+    ("empty", "   ", "empty"),
+    ("undefined-constant", "log(0) + w", "undefined"),
+    ("division-by-zero", "w/0", "division by zero"),
+    ("method-call", "w.conjugate()", "only named functions"),
+    ("function-as-name", "exp + w", "without arguments"),
+    ("deep-nesting", "(" * 60 + "w" + ")" * 60 + "+exp(" * 45 + "w" + ")" * 45, "deeper"),
+]
+
+
+@pytest.mark.parametrize(("text", "words"), [c[1:] for c in INVALID], ids=[c[0] for c in INVALID])
+def test_invalid_formulas_are_refused_with_a_pointed_message(text: str, words: str) -> None:
+    with pytest.raises(LosslabError) as info:
+        parse_formula(text)
+    message = str(info.value)
+    assert words in message
+    assert "\n" not in message and len(message) < 400
+
+
+def test_variables_are_sorted_as_a_person_expects() -> None:
+    parsed = parse_formula("w10 + w2*w1 + w0 + b")
+    assert parsed.names == ("b", "w0", "w1", "w2", "w10")
+
+
+def test_explicit_variables_set_the_order_and_reject_strangers() -> None:
+    assert parse_formula("w1 - w0", ["w1", "w0"]).names == ("w1", "w0")
+    assert parse_formula("w0", ["w0", "w1"]).names == ("w0", "w1")
+    with pytest.raises(LosslabError, match="z, which is not among the variables w0, w1"):
+        parse_formula("w0 + z", ["w0", "w1"])
+
+
+def test_decimals_are_kept_exact() -> None:
+    assert parse_formula("0.5*w**2").expr == sympy.Rational(1, 2) * sympy.Symbol("w", real=True) ** 2
+
+
+FUNCTIONS = [
+    ("exp", "exp(w)", math.exp),
+    ("log", "log(w)", math.log),
+    ("sqrt", "sqrt(w)", math.sqrt),
+    ("sin", "sin(w)", math.sin),
+    ("cos", "cos(w)", math.cos),
+    ("tan", "tan(w)", math.tan),
+    ("tanh", "tanh(w)", math.tanh),
+    ("abs", "abs(w - 2)", lambda w: abs(w - 2)),
+    ("sigmoid", "sigmoid(w)", lambda w: 1 / (1 + math.exp(-w))),
+    ("relu", "relu(w - 1)", lambda w: max(0.0, w - 1)),
+    ("softplus", "softplus(w)", lambda w: math.log1p(math.exp(w))),
+    ("max", "max(w, 1, w**2)", lambda w: max(w, 1, w * w)),
+    ("min", "min(w, 1)", lambda w: min(w, 1)),
+    ("constants", "pi*w + e", lambda w: math.pi * w + math.e),
+    ("rational-power", "w**1.5 + w**(-2)", lambda w: w**1.5 + w**-2),
+]
+
+
+@pytest.mark.parametrize(("text", "oracle"), [c[1:] for c in FUNCTIONS], ids=[c[0] for c in FUNCTIONS])
+def test_compiled_torch_matches_python_math_and_sympy(text: str, oracle) -> None:
+    objective = formula(text)
+    ws = [0.3, 0.9, 1.7]
+    got = objective.values(torch.tensor(ws, dtype=torch.float64)[:, None])
+    symbol = objective.symbols[0]
+    for w, value in zip(ws, got.tolist(), strict=True):
+        assert value == pytest.approx(oracle(w), rel=1e-12, abs=1e-14)
+        assert value == pytest.approx(float(objective.expr.subs(symbol, w).evalf(30)), rel=1e-12)
+
+
+def test_values_broadcast_over_any_stack_and_match_value(generator: torch.Generator) -> None:
+    objective = formula("(x**2 + y - 11)**2 + (x + y**2 - 7)**2")
+    thetas = torch.randn(3, 7, 2, generator=generator, dtype=torch.float64)
+    stacked = objective.values(thetas)
+    assert stacked.shape == (3, 7)
+    one_by_one = torch.stack([objective.value(t) for t in thetas.reshape(-1, 2)]).reshape(3, 7)
+    torch.testing.assert_close(stacked, one_by_one, rtol=0, atol=0)
+    chunked = objective.values(thetas, chunk_size=4)
+    torch.testing.assert_close(chunked, stacked, rtol=0, atol=0)
+
+
+def test_autodiff_gradient_and_hessian_match_sympy(generator: torch.Generator) -> None:
+    objective = formula("exp(0.3*w0)*sin(w1) + w0**3*w1 - log(1 + w1**2)")
+    theta = torch.randn(2, generator=generator, dtype=torch.float64)
+    subs = dict(zip(objective.symbols, theta.tolist(), strict=True))
+    exact_grad = [float(sympy.diff(objective.expr, s).subs(subs)) for s in objective.symbols]
+    exact_hess = [
+        [float(sympy.diff(objective.expr, a, b).subs(subs)) for b in objective.symbols] for a in objective.symbols
+    ]
+    torch.testing.assert_close(
+        objective.grad(theta), torch.tensor(exact_grad, dtype=torch.float64), rtol=1e-12, atol=1e-12
+    )
+    torch.testing.assert_close(
+        objective.hessian(theta), torch.tensor(exact_hess, dtype=torch.float64), rtol=1e-12, atol=1e-12
+    )
+    v = torch.tensor([0.7, -1.1], dtype=torch.float64)
+    torch.testing.assert_close(objective.hvp(theta, v), objective.hessian(theta) @ v, rtol=1e-12, atol=1e-12)
+
+
+def test_chapter3_point_value_and_gradient() -> None:
+    bowl = formula("2*w0**2 + 3*w1**2")
+    assert float(bowl.value("w0=3,w1=4")) == 66.0
+    assert bowl.grad({"w0": 3, "w1": 4}).tolist() == [12.0, 24.0]
+
+
+POINTS = [
+    ("unknown-name", "w0=1,z=2", "'z', which is not a parameter"),
+    ("missing-name", "w0=1", "no value for w1"),
+    ("not-a-number", "w0=a,w1=2", "'a' for w0"),
+    ("wrong-count", "1,2,3", "has 3 coordinates"),
+    ("non-finite", "w0=nan,w1=1", "not finite"),
+]
+
+
+@pytest.mark.parametrize(("spec", "words"), [c[1:] for c in POINTS], ids=[c[0] for c in POINTS])
+def test_bad_points_are_refused(spec: str, words: str) -> None:
+    with pytest.raises(LosslabError, match=words):
+        formula("w0 + w1").point(spec)
+
+
+def test_domains_parse_and_refuse_inverted_ranges() -> None:
+    domain = Domain.parse("w0=-5:5,w1=0:2.5", ("w0", "w1"))
+    assert domain.bounds == ((-5.0, 5.0), (0.0, 2.5))
+    assert Domain.parse("-1:1", ("a", "b")).bounds == ((-1.0, 1.0), (-1.0, 1.0))
+    assert domain.grid(3).shape == (9, 2)
+    with pytest.raises(LosslabError, match="minimum must be below the maximum"):
+        Domain.parse("w0=5:-5,w1=0:1", ("w0", "w1"))
+    with pytest.raises(LosslabError, match="not of the form lo:hi"):
+        Domain.parse("w0=5,w1=0:1", ("w0", "w1"))
