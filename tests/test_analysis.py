@@ -10,18 +10,12 @@ import pytest
 import scipy.optimize
 import torch
 
-from losslab.analysis import (
-    analyze,
-    chord_check,
-    classify,
-    condition_number,
-    convexity,
-    max_stable_lr,
-    predict_gd,
-    stationary_points,
-)
+from losslab.analysis import analyze
+from losslab.convexity import chord_check, convexity
 from losslab.errors import LosslabError
 from losslab.objective import formula
+from losslab.stability import condition_number, max_stable_lr, predict_gd
+from losslab.stationary import classify, stationary_points
 
 CASE_STUDY_1 = "((2.1 - m)**2 + (3.9 - 2*m)**2 + (6.1 - 3*m)**2 + (8.0 - 4*m)**2 + (9.9 - 5*m)**2)/5"
 CASE_STUDY_2 = "0.5*((w0 + w1 - 2)**2 + (w0 + 2*w1 - 2)**2)"

@@ -13,8 +13,6 @@ import sympy
 import torch
 
 from losslab.derivatives import (
-    central_difference_gradient,
-    central_difference_hessian,
     clairaut,
     directional_derivative,
     gradient_report,
@@ -22,6 +20,7 @@ from losslab.derivatives import (
     symbolic_hessian,
     taylor,
 )
+from losslab.differences import central_difference_gradient, central_difference_hessian
 from losslab.errors import LosslabError
 from losslab.objective import formula
 

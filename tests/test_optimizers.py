@@ -14,11 +14,11 @@ from losslab.optimizers import (
     OPTIMIZERS,
     Newton,
     OptimizerSpec,
-    make_scheduler,
     newton_direction,
     parse_optimizer,
     resolve,
 )
+from losslab.schedules import make_scheduler
 
 ROSENBROCK = formula("(1 - x)**2 + 100*(y - x**2)**2")
 START = "x=-1.5,y=2"

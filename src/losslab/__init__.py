@@ -12,26 +12,13 @@ analyse it (stationary points, convexity, 2/λmax) and run any ``torch.optim`` o
 [0.4, 0.6]
 """
 
-from losslab.analysis import (
-    Analysis,
-    ConvexityReport,
-    LrPrediction,
-    StationaryPoint,
-    analyze,
-    chord_check,
-    classify,
-    condition_number,
-    convexity,
-    max_stable_lr,
-    predict_gd,
-    stationary_points,
-)
+from losslab.analysis import Analysis, analyze
+from losslab.convexity import ConvexityReport, chord_check, convexity
 from losslab.data import DataObjective, closed_form, data_objective, least_squares
 from losslab.datasets import load_csv, synthetic_linear, synthetic_quadratic, two_blobs
 from losslab.derivatives import (
     GradientReport,
     TaylorReport,
-    central_difference_gradient,
     clairaut,
     directional_derivative,
     gradient_report,
@@ -40,6 +27,7 @@ from losslab.derivatives import (
     taylor,
 )
 from losslab.descent import descend, lr_sweep, multistart
+from losslab.differences import central_difference_gradient
 from losslab.domain import Domain
 from losslab.errors import LosslabError
 from losslab.fitting import FitResult, fit
@@ -49,6 +37,8 @@ from losslab.numeric_gradient import NumericGradientObjective
 from losslab.objective import FormulaObjective, KnownPoint, Objective, formula
 from losslab.optimizers import OPTIMIZERS, Newton, OptimizerSpec, parse_optimizer
 from losslab.sources import objective_from_text
+from losslab.stability import LrPrediction, condition_number, max_stable_lr, predict_gd
+from losslab.stationary import StationaryPoint, classify, stationary_points
 from losslab.trajectory import Diagnosis, LrSweep, Trajectory
 
 __version__ = "0.1.0"

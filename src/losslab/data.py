@@ -231,7 +231,7 @@ class DataObjective(Objective):
             # A box around θ* wide enough to show the bowl: ±max(2, |θ*_j|) on each axis.
             half = solution.params.abs().clamp_min(2.0)
             low, high = (solution.params - half).tolist(), (solution.params + half).tolist()
-            domain = Domain(self.names, tuple(zip(low, high, strict=True)))
+            domain = Domain(tuple(self.names), tuple(zip(low, high, strict=True)))
         if domain is not None and domain.names != self.names:
             raise LosslabError(f"domain is over {domain.names}, the objective over {self.names}")
         self.domain = domain
@@ -269,7 +269,7 @@ def closed_form(objective: Objective) -> ClosedForm | None:
     matrix, offset = design
     params, rank, note = solve(matrix, target - offset)
     params = params.to(target.device)
-    return ClosedForm(params, float(objective.value(params)), objective.names, rank, note)
+    return ClosedForm(params, float(objective.value(params)), tuple(objective.names), rank, note)
 
 
 def least_squares(

@@ -1,18 +1,9 @@
 r"""Derivatives three ways — symbolic (SymPy), automatic (``torch.func``) and numeric
-(central differences) — and the checks built on them: Clairaut, directional derivatives,
-Taylor predictions and an honest verdict on differentiability.
+(central differences, from :mod:`losslab.differences`) — and the checks built on them:
+Clairaut, directional derivatives, Taylor predictions and an honest verdict on
+differentiability.
 
-The numeric estimates are the classical finite-difference formulas, written by hand
-because neither torch nor SciPy offers a vectorized one over an :class:`Objective`:
-
-.. math::
-
-    \partial_i L \approx \frac{L(\theta + h_i e_i) - L(\theta - h_i e_i)}{2 h_i},
-    \qquad h_i = \epsilon^{1/3} \max(1, |\theta_i|),
-
-all :math:`2n` shifted points evaluated in one ``obj.values`` call.
-
-Longer than the ~400-line house limit because each result type (GradientReport,
+Just over the ~400-line house limit because each result type (GradientReport,
 ClairautReport, TaylorReport) carries its own ``to_dict``/``__str__`` next to the function
 that builds it.
 """
@@ -26,11 +17,12 @@ import sympy
 import torch
 from torch import Tensor
 
+from losslab.differences import central_difference_gradient, one_sided_gradients
+from losslab.display import Readable
 from losslab.domain import PointLike
 from losslab.errors import LosslabError
 from losslab.objective import Objective
 
-EPS = torch.finfo(torch.float64).eps
 _DIGITS = 30
 
 
@@ -85,86 +77,9 @@ def evaluate_symbolic(exprs: Sequence[sympy.Expr], obj: Objective, theta: Tensor
     return torch.tensor(out, dtype=torch.float64)
 
 
-# -- numeric ---------------------------------------------------------------------------------
-def _steps(theta: Tensor, step: float | Tensor | None, power: float) -> Tensor:
-    if step is None:
-        return EPS**power * theta.abs().clamp(min=1.0)
-    steps = torch.as_tensor(step, dtype=theta.dtype).expand_as(theta).clone()
-    if not (torch.isfinite(steps).all() and (steps > 0).all()):
-        raise LosslabError(f"finite-difference step {step} must be positive and finite")
-    return steps
-
-
-def central_difference_gradient(
-    obj: Objective, at: PointLike, step: float | Tensor | None = None
-) -> tuple[Tensor, Tensor]:
-    r"""∇L(θ) by central differences, all :math:`2n` points in one vectorized call.
-
-    Returns:
-        (gradient, steps): the estimate and the step :math:`h_i` used per coordinate
-        (default :math:`\epsilon^{1/3}\max(1,|\theta_i|)`, which balances truncation
-        :math:`O(h^2)` against rounding :math:`O(\epsilon/h)`).
-
-    >>> from losslab.objective import formula
-    >>> g, h = central_difference_gradient(formula("2*w0**2 + 3*w1**2"), [3.0, 4.0])
-    >>> [round(v, 6) for v in g.tolist()]
-    [12.0, 24.0]
-    """
-    theta = obj.point(at)
-    h = _steps(theta, step, 1 / 3)
-    shifts = torch.diag(h)
-    values = obj.values(torch.cat([theta + shifts, theta - shifts]))
-    return (values[: obj.dim] - values[obj.dim :]) / (2 * h), h
-
-
-def one_sided_gradients(
-    obj: Objective, at: PointLike, step: float | Tensor | None = None
-) -> tuple[Tensor, Tensor, Tensor]:
-    r"""Forward and backward second-order one-sided differences (and the steps).
-
-    :math:`D^\pm_i = \pm\frac{-3L(\theta) + 4L(\theta \pm h e_i) - L(\theta \pm 2h e_i)}{2h}`;
-    both approach :math:`\partial_i L` where L is differentiable and disagree at a kink.
-    """
-    theta = obj.point(at)
-    h = _steps(theta, step, 1 / 3)
-    shifts = torch.diag(h)
-    stack = torch.cat([theta[None], theta + shifts, theta + 2 * shifts, theta - shifts, theta - 2 * shifts])
-    v = obj.values(stack)
-    n = obj.dim
-    f0, fp, fpp, fm, fmm = (
-        v[0],
-        v[1 : n + 1],
-        v[n + 1 : 2 * n + 1],
-        v[2 * n + 1 : 3 * n + 1],
-        v[3 * n + 1 :],
-    )
-    return (-3 * f0 + 4 * fp - fpp) / (2 * h), (3 * f0 - 4 * fm + fmm) / (2 * h), h
-
-
-def central_difference_hessian(obj: Objective, at: PointLike, step: float | Tensor | None = None) -> Tensor:
-    r"""The Hessian by central differences of values, :math:`4n^2` points in one call.
-
-    :math:`H_{ij} \approx [L(+_i+_j) - L(+_i-_j) - L(-_i+_j) + L(-_i-_j)] / (4 h_i h_j)`
-    with :math:`h_i = \epsilon^{1/4}\max(1,|\theta_i|)`.
-
-    >>> from losslab.objective import formula
-    >>> central_difference_hessian(formula("w0*w1 + w1**2"), [1.0, 2.0]).round(decimals=5).tolist()
-    [[0.0, 1.0], [1.0, 2.0]]
-    """
-    theta = obj.point(at)
-    h = _steps(theta, step, 1 / 4)
-    shifts = torch.diag(h)
-    signs = torch.tensor([[1.0, 1.0], [1.0, -1.0], [-1.0, 1.0], [-1.0, -1.0]], dtype=theta.dtype)
-    stack = (
-        theta + signs[:, 0, None, None, None] * shifts[:, None, :] + signs[:, 1, None, None, None] * shifts[None, :, :]
-    )
-    v = obj.values(stack)
-    return (v[0] - v[1] - v[2] + v[3]) / (4 * h[:, None] * h[None, :])
-
-
 # -- the three-way report --------------------------------------------------------------------
 @dataclass
-class GradientReport:
+class GradientReport(Readable):
     """∇L at one point, computed three ways, with a verdict on differentiability.
 
     Attributes:
@@ -322,7 +237,7 @@ def gradient_report(obj: Objective, at: PointLike) -> GradientReport:
     one_sided_finite = bool(torch.isfinite(fwd).all() and torch.isfinite(bwd).all())
     differentiable, reason = _verdict(obj.names, value, autodiff, symbolic, kink, one_sided_finite)
     return GradientReport(
-        names=obj.names,
+        names=tuple(obj.names),
         point=theta,
         value=value,
         autodiff=autodiff,
@@ -346,7 +261,7 @@ def gradient_report(obj: Objective, at: PointLike) -> GradientReport:
 
 # -- Clairaut, directional derivative, Taylor ------------------------------------------------
 @dataclass
-class ClairautReport:
+class ClairautReport(Readable):
     """Equality of mixed partials :math:`\\partial_i\\partial_j L = \\partial_j\\partial_i L`.
 
     Attributes:
@@ -401,7 +316,7 @@ def clairaut(obj: Objective, at: PointLike | None = None) -> ClairautReport:
         theta = obj.point(at)
         h = obj.hessian(theta)
         asymmetry = float((h - h.T).abs().max())
-    return ClairautReport(obj.names, tuple(mixed), equal, theta, asymmetry)
+    return ClairautReport(tuple(obj.names), tuple(mixed), equal, theta, asymmetry)
 
 
 def directional_derivative(obj: Objective, at: PointLike, direction: PointLike) -> float:
@@ -425,7 +340,7 @@ def as_direction(obj: Objective, direction: PointLike) -> Tensor:
 
 
 @dataclass
-class TaylorReport:
+class TaylorReport(Readable):
     r"""First- and second-order Taylor predictions of the change :math:`L(\theta+\delta) - L(\theta)`.
 
     first order :math:`\nabla L\cdot\delta`; second order
@@ -488,4 +403,4 @@ def taylor(obj: Objective, at: PointLike, displacement: PointLike) -> TaylorRepo
     after = obj.value(theta + delta)
     first = float(gradient @ delta)
     second = first + 0.5 * float(delta @ obj.hvp(theta, delta))
-    return TaylorReport(obj.names, theta, delta, float(value), float(after), float(after - value), first, second)
+    return TaylorReport(tuple(obj.names), theta, delta, float(value), float(after), float(after - value), first, second)

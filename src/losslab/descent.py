@@ -6,7 +6,7 @@ stops at the step budget, when :math:`L \le` ``loss_threshold`` (Algorithm 3.2, 
 L > threshold"), when :math:`\lVert\nabla L\rVert \le` ``grad_tol``, or on divergence
 (a non-finite value, or L above ``divergence_factor`` × max(1, |L_0|)). The diagnosis
 explains a plain-gradient-descent failure with the stability limit :math:`\eta < 2/\lambda_{\max}`.
-(Just over 400 lines: the diagnosis could move to its own module if it grows.)
+The stop rules and the diagnosis live in :mod:`losslab.diagnosis`.
 
 >>> from losslab.objective import formula
 >>> t = descend(formula("w**2 - 4*w + 5"), "w=0", lr=0.3, steps=3)
@@ -25,25 +25,23 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
+from losslab.diagnosis import affordable_lambda_max, diagnose, stop_rule
 from losslab.domain import PointLike
 from losslab.errors import LosslabError
 from losslab.objective import KnownPoint, Objective
 from losslab.optimizers import (
     Newton,
     OptimizerSpec,
-    SchedulerLike,
     build,
     check_lr,
     entry,
-    make_scheduler,
     parse_optimizer,
 )
+from losslab.schedules import SchedulerLike, make_scheduler
 from losslab.trajectory import Diagnosis, LrSweep, Trajectory
 
 OptimizerLike = str | OptimizerSpec | type[Optimizer]
 DEFAULT_BATCH_SIZE = 32
-WINDOW = 20  # the most steps looked back over to call a run oscillating or stalled
-_MAX_HESSIAN_DIM = 500
 
 
 def descend(
@@ -106,7 +104,7 @@ def descend(
         params.append(theta.detach().clone())
         losses.append(loss.detach().clone())
         grads.append(theta.grad.detach().clone() if theta.grad is not None else torch.zeros_like(theta))
-        stop = _stop_rule(k, params, losses, grads, loss_threshold, grad_tol, divergence_factor)
+        stop = stop_rule(k, params, losses, grads, loss_threshold, grad_tol, divergence_factor)
         if stop is not None or k == steps:
             break
         if batches is not None:
@@ -124,12 +122,12 @@ def descend(
         torch.tensor(lrs, dtype=torch.float64),
     )
     plain = name in ("gd", "sgd") or (optimizer is torch.optim.SGD and not hyper.get("momentum"))
-    diagnosis = _diagnose(objective, *record, stop, plain)
+    diagnosis = diagnose(objective, *record, stop, plain)
     return Trajectory(
         *record,
         optimizer=name,
         hyperparameters=hyper,
-        names=objective.names,
+        names=tuple(objective.names),
         diagnosis=diagnosis,
         notes=tuple(notes),
     )
@@ -217,157 +215,6 @@ def _epochs(n: int, size: int, generator: torch.Generator) -> Iterator[Tensor]:
         yield from torch.randperm(n, generator=generator).split(size)
 
 
-def _stop_rule(
-    k: int,
-    params: list[Tensor],
-    losses: list[Tensor],
-    grads: list[Tensor],
-    loss_threshold: float | None,
-    grad_tol: float | None,
-    divergence_factor: float,
-) -> Diagnosis | None:
-    loss, theta, grad = float(losses[k]), params[k], grads[k]
-    # One reduction instead of two isfinite passes: a nan or inf anywhere makes the sum non-finite.
-    if not (math.isfinite(loss) and math.isfinite(float(theta.sum() + grad.sum()))):
-        what = f"the loss became {loss}" if not math.isfinite(loss) else "θ or ∇L became non-finite"
-        return Diagnosis("diverged", f"{what}", k)
-    limit = divergence_factor * max(1.0, abs(float(losses[0])))
-    if loss > limit:
-        return Diagnosis(
-            "diverged",
-            f"L = {loss:.4g} exceeded {divergence_factor:g} × max(1, |L0|) = {limit:.4g}",
-            k,
-        )
-    if loss_threshold is not None and loss <= loss_threshold:
-        return Diagnosis(
-            "converged",
-            f"converged at step {k}: L = {loss:.6g} ≤ loss_threshold {loss_threshold:g}",
-            k,
-        )
-    norm = float(torch.linalg.vector_norm(grad))
-    if grad_tol is not None and norm <= grad_tol:
-        return Diagnosis("converged", f"converged at step {k}: ‖∇L‖ = {norm:.3g} ≤ grad_tol {grad_tol:g}", k)
-    return None
-
-
-def _diagnose(
-    objective: Objective,
-    params: Tensor,
-    losses: Tensor,
-    grads: Tensor,
-    lrs: Tensor,
-    stop: Diagnosis | None,
-    plain: bool,
-) -> Diagnosis:
-    """The status and its reason; plain gd/sgd failures are explained by 2/λmax."""
-    lr = float(lrs.max()) if lrs.numel() else None
-    why = _stability(objective, params, lr, equal_ok=False) if plain and lr is not None else None
-    if stop is not None and stop.status == "diverged":
-        reason = "; ".join(filter(None, [why, stop.reason]))
-        return Diagnosis("diverged", f"diverged at step {stop.step}: {reason}", stop.step)
-    if stop is not None:
-        return stop
-    last = params.shape[0] - 1
-    if _negligible(params, grads):
-        step = float(torch.linalg.vector_norm(params[-1] - params[-2])) if last else 0.0
-        gnorm = float(torch.linalg.vector_norm(grads[-1]))
-        return Diagnosis(
-            "converged",
-            f"converged: steps and gradient became negligible (‖Δθ‖ = {step:.3g}, ‖∇L‖ = {gnorm:.3g} at step {last})",
-            last,
-        )
-    window = min(WINDOW, last // 2)
-    # "Stopped decreasing": the mean loss of the last window is not below that of the window before.
-    # Means, not single values, so a momentum spiral that still descends on average is not flat.
-    flat = False
-    if window >= 2:
-        recent, earlier = (
-            float(losses[-window:].mean()),
-            float(losses[-2 * window : -window].mean()),
-        )
-        flat = recent >= earlier - 1e-12 * abs(earlier)
-    if window >= 2 and _growing(losses[-window - 1 :]):
-        reason = (
-            f"diverging: L grew at every one of the last {window} steps, "
-            f"from {float(losses[-window - 1]):.6g} to {float(losses[-1]):.6g}"
-        )
-        return Diagnosis("diverged", "; ".join(filter(None, [reason, why])), last)
-    if flat and _alternating(params[-window - 1 :]):
-        if plain and lr is not None:
-            why = _stability(objective, params, lr, equal_ok=True)
-        reason = (
-            f"oscillating: over the last {window} steps each step reverses the previous one and L makes "
-            f"no new low (L = {float(losses[-1]):.6g}) (θ alternates between {_vec(params[-2])} and {_vec(params[-1])})"
-        )
-        return Diagnosis("oscillating", "; ".join(filter(None, [reason, why])), last)
-    gnorm = float(torch.linalg.vector_norm(grads[-1]))
-    if flat:
-        reason = f"stalled: L made no new low over the last {window} steps while ‖∇L‖ = {gnorm:.3g} is not small"
-        return Diagnosis("stalled", "; ".join(filter(None, [reason, why])), last)
-    reason = (
-        f"stopped after {last} step{'s' if last != 1 else ''} (the step budget): L went from {float(losses[0]):.6g} to "
-        f"{float(losses[-1]):.6g}, ‖∇L‖ = {gnorm:.3g}"
-    )
-    return Diagnosis("max_steps", "; ".join(filter(None, [reason, why])), last)
-
-
-def _negligible(params: Tensor, grads: Tensor, rtol: float = 1e-8) -> bool:
-    if params.shape[0] < 2:
-        return False
-    step = float(torch.linalg.vector_norm(params[-1] - params[-2]))
-    gnorm = float(torch.linalg.vector_norm(grads[-1]))
-    scale_g = max(1.0, float(torch.linalg.vector_norm(grads[0])))
-    return gnorm <= rtol * scale_g and step <= rtol * max(1.0, float(torch.linalg.vector_norm(params[-1])))
-
-
-def _growing(losses: Tensor, factor: float = 10.0) -> bool:
-    """L rose at every step of the window and by more than ``factor`` overall."""
-    return bool((losses.diff() > 0).all()) and float(losses[-1]) > factor * float(losses[0])
-
-
-def _alternating(params: Tensor) -> bool:
-    moves = params.diff(dim=0)
-    return bool(((moves[1:] * moves[:-1]).sum(-1) < 0).all())
-
-
-def _stability(objective: Objective, params: Tensor, lr: float, *, equal_ok: bool) -> str | None:
-    """``"lr … is above 2/λmax = …"`` at the start or the last finite point, when that is why."""
-    finite = [k for k in range(params.shape[0]) if torch.isfinite(params[k]).all()]
-    for k, where in ((0, "at the start"), (finite[-1], f"at step {finite[-1]}")):
-        top = lambda_max(objective, params[k])
-        if top is None or top <= 0:
-            continue
-        limit = 2.0 / top
-        if math.isclose(lr, limit, rel_tol=1e-9) and equal_ok:
-            return (
-                f"lr {_num(lr)} equals 2/λmax = {_num(limit)}, so each step lands on the mirror image of θ "
-                f"across the minimum (λmax = {_num(top)} of the Hessian {where})"
-            )
-        if lr > limit and not math.isclose(lr, limit, rel_tol=1e-9):
-            return f"lr {_num(lr)} is above 2/λmax = {_num(limit)} (λmax = {_num(top)} of the Hessian {where})"
-    return None
-
-
-def lambda_max(objective: Objective, theta: Tensor) -> float | None:
-    """The largest Hessian eigenvalue at θ (``torch.linalg.eigvalsh``), or None for n > 500 or non-finite."""
-    if objective.dim > _MAX_HESSIAN_DIM:
-        return None
-    hess = objective.hessian(theta.detach())
-    if not torch.isfinite(hess).all():
-        return None
-    return float(torch.linalg.eigvalsh((hess + hess.T) / 2)[-1])
-
-
-def _num(x: float) -> str:
-    """Four significant digits, written as a float (``1.0``, ``0.09091``, ``22.0``)."""
-    return repr(float(f"{x:.4g}"))
-
-
-def _vec(theta: Tensor) -> str:
-    values = [f"{v:.6g}" for v in theta.tolist()]
-    return values[0] if len(values) == 1 else f"({', '.join(values)})"
-
-
 def multistart(
     objective: Objective,
     starts: Sequence[PointLike],
@@ -414,7 +261,7 @@ def lr_sweep(
     if not lrs:
         raise LosslabError("lr_sweep needs at least one learning rate")
     runs = tuple(descend(objective, start, optimizer, lr=check_lr(lr), steps=steps, **kwargs) for lr in lrs)
-    top = lambda_max(objective, objective.point(start))
+    top = affordable_lambda_max(objective, objective.point(start))
     return LrSweep(
         lrs=tuple(float(lr) for lr in lrs),
         final_losses=torch.stack([t.losses[-1] for t in runs]),

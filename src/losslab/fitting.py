@@ -16,13 +16,14 @@ import torch
 
 from losslab.data import DataObjective, closed_form, data_objective
 from losslab.descent import OptimizerLike, descend
+from losslab.display import Readable
 from losslab.domain import PointLike
 from losslab.linear_fit import ClosedForm
 from losslab.trajectory import Trajectory
 
 
 @dataclass(frozen=True)
-class FitResult:
+class FitResult(Readable):
     """The closed-form fit (None when the model is not linear in its parameters) and a descent."""
 
     objective: DataObjective
@@ -52,7 +53,7 @@ class FitResult:
         if self.closed_form is None:
             lines.append("closed form: none (the model is not linear in its parameters, or the loss is bce)")
         else:
-            lines.append(f"closed form: {self.closed_form}")
+            lines.append(str(self.closed_form))
         params = ", ".join(
             f"{n} = {v:.6g}" for n, v in zip(self.objective.names, self.descent.final.tolist(), strict=True)
         )

@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
+from losslab.display import Readable
 from losslab.domain import Domain
 from losslab.errors import LosslabError
 from losslab.formula_parser import parse_formula
@@ -31,7 +32,7 @@ _SFU = "Surjanovic & Bingham, Virtual Library of Simulation Experiments (sfu.ca/
 
 
 @dataclass(frozen=True)
-class GalleryEntry:
+class GalleryEntry(Readable):
     """One named surface.
 
     Attributes:
@@ -276,14 +277,17 @@ _TEST_FUNCTIONS = (
         (
             _at("minimum", 3.0, 0.0, -1.0, is_global=True),
             _at("minimum", 30.0, -0.6, -0.4),
+            _at("minimum", 84.0, 1.8, 0.2),
             _at("minimum", 840.0, 1.2, 0.8),
+            _at("maximum", 1155.0, 0.8, 0.2),
             _at("saddle", 35.0, -0.4, -0.6),
             _at("saddle", 99.0, 1.2, -0.2),
             _at("saddle", 980.0, 1.4, 0.6),
             _at("saddle", 990.0, 0.6, 0.4),
         ),
         "A degree-8 polynomial spanning six orders of magnitude; global minimum 3 at (0, −1)."
-        " ∇L = 0 has exactly these seven real solutions, all at rational points.",
+        " ∇L = 0 has exactly these nine real solutions in the box, all at rational points (two of"
+        " them share y = 0.2).",
         "Goldstein & Price (1971), Mathematics of Computation 25; " + _SFU,
     ),
     GalleryEntry(

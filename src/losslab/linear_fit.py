@@ -17,12 +17,13 @@ import sympy
 import torch
 from torch import Tensor
 
+from losslab.display import Readable
 from losslab.errors import LosslabError
 from losslab.torch_expr import compile_expr
 
 
 @dataclass
-class ClosedForm:
+class ClosedForm(Readable):
     """The least-squares solution of a model linear in its parameters.
 
     Attributes:

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from losslab.differences import central_differences
 from losslab.domain import PointLike
 from losslab.errors import LosslabError
 from losslab.objective import Objective
@@ -36,17 +37,6 @@ class _CentralDifference(torch.autograd.Function):
     def backward(ctx: Any, upstream: Tensor) -> tuple[Tensor, None, None]:  # type: ignore[override]
         (theta,) = ctx.saved_tensors
         return upstream * central_differences(ctx.objective, theta, ctx.step), None, None
-
-
-def central_differences(objective: Objective, theta: Tensor, step: float) -> Tensor:
-    r"""The gradient by symmetric differences, :math:`\partial_i L \approx (L(θ + h e_i) - L(θ - h e_i)) / 2h`.
-
-    All 2n shifted points are evaluated in one ``values`` call.
-    """
-    shifts = step * torch.eye(objective.dim, dtype=theta.dtype)
-    points = torch.cat([theta + shifts, theta - shifts])
-    values = objective.values(points)
-    return (values[: objective.dim] - values[objective.dim :]) / (2 * step)
 
 
 class NumericGradientObjective(Objective):

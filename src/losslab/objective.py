@@ -64,7 +64,7 @@ class Objective:
         dtype: the floating type θ is evaluated in (float64 by default).
     """
 
-    names: tuple[str, ...]
+    names: Sequence[str]
     title: str = ""
     domain: Domain | None = None
     expr: sympy.Expr | None = None
@@ -73,10 +73,12 @@ class Objective:
     symbols: tuple[sympy.Symbol, ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
-        self.names = tuple(self.names)
-        if not self.names:
+        if isinstance(self.names, list | tuple):
+            self.names = tuple(self.names)
+        # else: a lazy Sequence (a network's millions of coordinate names), kept as it is
+        if not len(self.names):
             raise LosslabError("an objective needs at least one parameter")
-        if len(set(self.names)) != len(self.names):
+        if isinstance(self.names, tuple) and len(set(self.names)) != len(self.names):
             raise LosslabError(f"parameter names {self.names} repeat")
         if self.domain is not None and self.domain.names != self.names:
             raise LosslabError(f"domain is over {self.domain.names}, objective over {self.names}")

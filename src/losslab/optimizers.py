@@ -5,7 +5,7 @@ small textbook losses, not for networks); each entry's docstring states its upda
 with :math:`g_k = \nabla L(\theta_k)` and learning rate :math:`\eta`. Text such as
 ``"adam:lr=0.05,betas=0.9;0.999"`` becomes an :class:`OptimizerSpec`; the accepted
 hyper-parameters are read from the torch class signature, so a misspelt one is refused.
-(Over 400 lines because the ten documented entries belong together, as in optax's alias.py.)
+Learning-rate schedulers are in :mod:`losslab.schedules`.
 
 >>> spec = parse_optimizer("adam:lr=0.05,betas=0.9;0.999")
 >>> spec.name, spec.hyperparameters
@@ -377,45 +377,3 @@ def _spec_text(values: Mapping[str, Any]) -> str:
         return ";".join(map(str, v)) if isinstance(v, tuple) else str(v)
 
     return ",".join(f"{k}={show(v)}" for k, v in values.items())
-
-
-SCHEDULERS: dict[str, type[torch.optim.lr_scheduler.LRScheduler]] = {
-    "step": torch.optim.lr_scheduler.StepLR,
-    "multistep": torch.optim.lr_scheduler.MultiStepLR,
-    "exponential": torch.optim.lr_scheduler.ExponentialLR,
-    "cosine": torch.optim.lr_scheduler.CosineAnnealingLR,
-}
-SchedulerLike = str | type[torch.optim.lr_scheduler.LRScheduler] | Callable[[Optimizer], Any]
-
-
-def make_scheduler(scheduler: SchedulerLike, optimizer: Optimizer) -> Any:
-    """An LR scheduler on ``optimizer`` from a name (``"step:step_size=10,gamma=0.5"``), a class or a callable.
-
-    >>> opt = gd([torch.zeros(1, requires_grad=True)], lr=1.0)
-    >>> type(make_scheduler("exponential:gamma=0.9", opt)).__name__
-    'ExponentialLR'
-    """
-    if isinstance(scheduler, str):
-        name, values = parse_spec(scheduler, what="scheduler")
-        if name not in SCHEDULERS:
-            raise LosslabError(f"unknown scheduler {name!r}; accepted: {', '.join(SCHEDULERS)}")
-        cls = SCHEDULERS[name]
-        parameters = inspect.signature(cls).parameters
-        accepted = [n for n in parameters if n not in ("optimizer", "last_epoch", "verbose")]
-        required = [n for n in accepted if parameters[n].default is inspect.Parameter.empty]
-        if set(values) - set(accepted) or set(required) - set(values):
-            raise LosslabError(
-                f"scheduler '{scheduler}' needs {', '.join(required) or 'nothing'}; accepted: {', '.join(accepted)}"
-            )
-        values = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
-        scheduler = _partial(cls, values)
-    elif not callable(scheduler):
-        raise LosslabError(f"scheduler {scheduler!r} is not a name, an LRScheduler class or a callable")
-    try:
-        return scheduler(optimizer)
-    except (ValueError, TypeError) as error:
-        raise LosslabError(f"scheduler {scheduler!r}: {error}") from None
-
-
-def _partial(cls: type, values: dict[str, Any]) -> Callable[[Optimizer], Any]:
-    return lambda optimizer: cls(optimizer, **values)

@@ -17,16 +17,19 @@ from typing import Any
 
 import torch
 
-from losslab.analysis import chord_check, convexity, max_stable_lr, stationary_points
+from losslab.convexity import chord_check, convexity
 from losslab.data import DataObjective, closed_form, least_squares
 from losslab.datasets import synthetic_linear, synthetic_quadratic
 from losslab.derivatives import clairaut, gradient_report, symbolic_gradient, symbolic_hessian, taylor
 from losslab.descent import descend
+from losslab.display import Readable
 from losslab.errors import LosslabError
 from losslab.gallery import gallery
 from losslab.linear_fit import ClosedForm
 from losslab.numeric_gradient import NumericGradientObjective
 from losslab.objective import formula
+from losslab.stability import max_stable_lr
+from losslab.stationary import stationary_points
 
 CS1_X = [1, 2, 3, 4, 5]
 CS1_Y = [2.1, 3.9, 6.1, 8.0, 9.9]
@@ -54,7 +57,7 @@ class SeedCheck:
 
 
 @dataclass(frozen=True)
-class TourReport:
+class TourReport(Readable):
     """All checks of the tour; ``passed`` when every one holds."""
 
     checks: tuple[SeedCheck, ...]

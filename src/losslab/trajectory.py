@@ -13,6 +13,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from losslab.display import Readable
 from losslab.domain import PointLike, as_point
 from losslab.errors import LosslabError
 from losslab.objective import KnownPoint
@@ -21,7 +22,7 @@ STATUSES = ("converged", "diverged", "oscillating", "stalled", "max_steps")
 
 
 @dataclass(frozen=True)
-class Diagnosis:
+class Diagnosis(Readable):
     """How a descent ended, in words.
 
     Attributes:
@@ -45,9 +46,12 @@ class Diagnosis:
     def to_dict(self) -> dict[str, Any]:
         return {"status": self.status, "reason": self.reason, "step": self.step}
 
+    def __str__(self) -> str:
+        return f"{self.status}: {self.reason}"
+
 
 @dataclass(frozen=True)
-class Trajectory:
+class Trajectory(Readable):
     r"""The path of one optimizer run: θ_k, L(θ_k), ∇L(θ_k) for k = 0…K and the lr of each update.
 
     Non-finite values are kept as they happened. For mini-batch runs ``losses`` and
@@ -162,7 +166,7 @@ class Trajectory:
 
 
 @dataclass(frozen=True)
-class LrSweep:
+class LrSweep(Readable):
     """Final loss and status of the same descent at several learning rates.
 
     Attributes:

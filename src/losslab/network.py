@@ -1,0 +1,223 @@
+"""Network objectives: any ``nn.Module`` and data set as an Objective over its flat parameters.
+
+θ is the concatenation of the model's parameters (in ``named_parameters`` order). The model
+itself is never mutated: every evaluation goes through ``torch.func.functional_call`` with θ
+unflattened into views, and buffers (BatchNorm running statistics) taken as they are — the
+``frozen`` policy: the statistics of θ*, in eval mode. Many θ's are evaluated in one
+``vmap`` over ``functional_call``; the data set is held on its device once. For data that
+does not fit, a ``DataLoader`` is streamed once per chunk of θ's, not once per θ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, overload
+
+import torch
+from torch import Tensor, nn
+from torch.func import functional_call, vmap
+from torch.utils.data import DataLoader
+
+from losslab.errors import LosslabError
+from losslab.objective import Objective
+
+LossFn = Callable[[Tensor, Tensor], Tensor]
+LOSSES: dict[str, LossFn] = {
+    "cross_entropy": nn.functional.cross_entropy,
+    "mse": nn.functional.mse_loss,
+    "bce_with_logits": nn.functional.binary_cross_entropy_with_logits,
+}
+BATCHNORM_POLICIES = ("frozen", "recompute")
+
+
+class FlatNames(Sequence[str]):
+    """Names of the flat θ coordinates (``"0.weight[3]"``), produced on demand, never stored.
+
+    A network has 10^5–10^8 coordinates; a tuple of that many strings would cost more than
+    the network.
+    """
+
+    def __init__(self, shapes: Sequence[tuple[str, int]]) -> None:
+        self._shapes = list(shapes)
+        self._offsets = torch.tensor([0] + [n for _, n in self._shapes]).cumsum(0).tolist()
+
+    def __len__(self) -> int:
+        return int(self._offsets[-1])
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[str]: ...
+    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        block = int(torch.searchsorted(torch.tensor(self._offsets[1:]), index, right=True))
+        return f"{self._shapes[block][0]}[{index - self._offsets[block]}]"
+
+    def __iter__(self) -> Iterator[str]:
+        return (self[i] for i in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FlatNames) and other._shapes == self._shapes
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._shapes))
+
+
+class NetworkObjective(Objective):
+    """L(θ) = mean loss of ``model`` with parameters θ over ``data``.
+
+    Args:
+        model: any ``nn.Module``; its parameters at construction are θ* (:attr:`center`).
+        data: ``(inputs, targets)`` tensors, or a ``DataLoader`` yielding such pairs.
+        loss: ``"cross_entropy"``, ``"mse"``, ``"bce_with_logits"`` or a callable
+            ``(outputs, targets) -> mean loss``.
+        dtype: the floating type for θ and the data (default: the model's).
+        device: where to evaluate (default: the model's).
+        batchnorm: ``"frozen"`` — the running statistics of θ* in eval mode (the default,
+            and the only policy the base objective evaluates; the landscape survey
+            implements ``"recompute"``).
+
+    >>> net = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1)).double()
+    >>> x, y = torch.randn(8, 2, dtype=torch.float64), torch.randn(8, 1, dtype=torch.float64)
+    >>> L = NetworkObjective(net, (x, y), "mse")
+    >>> L.dim, bool(torch.isclose(L.value(L.center), nn.functional.mse_loss(net(x), y)))
+    (13, True)
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        data: tuple[Tensor, Tensor] | DataLoader[Any],
+        loss: str | LossFn = "cross_entropy",
+        *,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+        batchnorm: str = "frozen",
+        title: str = "",
+    ) -> None:
+        if not isinstance(model, nn.Module):
+            raise LosslabError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        if batchnorm not in BATCHNORM_POLICIES:
+            raise LosslabError(f"batchnorm policy {batchnorm!r} is not one of {', '.join(BATCHNORM_POLICIES)}")
+        params = dict(model.named_parameters())
+        if not params:
+            raise LosslabError("the model has no parameters")
+        first = next(iter(params.values()))
+        self.device = torch.device(device) if device is not None else first.device
+        shapes = [(name, p.numel()) for name, p in params.items()]
+        super().__init__(
+            names=FlatNames(shapes),
+            title=title or type(model).__name__,
+            dtype=dtype or first.dtype,
+        )
+        self.model = model.eval()
+        self.shapes = {name: p.shape for name, p in params.items()}
+        self.buffers = {k: b.to(self.device) for k, b in model.named_buffers()}
+        self.center = torch.cat([p.detach().reshape(-1) for p in params.values()]).to(self.device, self.dtype)
+        self.loss_fn = _loss(loss)
+        self.batchnorm = batchnorm
+        self.data = _hold(data, self.device, self.dtype)
+
+    # -- flat θ <-> the model's parameters ------------------------------------------------
+    def unflatten(self, theta: Tensor) -> dict[str, Tensor]:
+        """θ as views shaped like the model's parameters."""
+        pieces = theta.split([s.numel() for s in self.shapes.values()])
+        return {name: piece.view(shape) for (name, shape), piece in zip(self.shapes.items(), pieces, strict=True)}
+
+    def outputs(self, theta: Tensor, inputs: Tensor) -> Tensor:
+        """The model's outputs with parameters θ (one θ)."""
+        return functional_call(self.model, (self.unflatten(theta), self.buffers), (inputs,))
+
+    def _loss_on(self, theta: Tensor, inputs: Tensor, targets: Tensor) -> Tensor:
+        return self.loss_fn(self.outputs(theta, inputs), targets)
+
+    # -- the Objective contract -------------------------------------------------------------
+    def _evaluate(self, thetas: Tensor) -> Tensor:
+        if thetas.dim() == 1:
+            return self._mean_over_data(lambda x, y: self._loss_on(thetas, x, y))
+        batched = vmap(self._loss_on, in_dims=(0, None, None))
+        return self._mean_over_data(lambda x, y: batched(thetas, x, y))
+
+    def _mean_over_data(self, per_batch: Callable[[Tensor, Tensor], Tensor]) -> Tensor:
+        if isinstance(self.data, tuple):
+            return per_batch(*self.data)
+        total: Tensor | int = 0
+        count = 0
+        for inputs, targets in self.data:
+            inputs = inputs.to(self.device, self.dtype if inputs.is_floating_point() else inputs.dtype)
+            targets = targets.to(self.device, self.dtype if targets.is_floating_point() else targets.dtype)
+            total = total + per_batch(inputs, targets) * len(inputs)
+            count += len(inputs)
+        if count == 0:
+            raise LosslabError("the DataLoader yielded no data")
+        return total / count  # type: ignore[return-value]
+
+    def _theta(self, theta: Any) -> Tensor:
+        if isinstance(theta, Tensor) and theta.shape == (self.dim,):
+            return theta.to(self.device, self.dtype)
+        raise LosslabError(f"θ for this network must be a tensor of shape ({self.dim},)")
+
+    def values(self, thetas: Tensor, chunk_size: int | None = None) -> Tensor:
+        """L at every θ of a stack ``(..., P)``, vmapped in chunks (default 64 θ's at a time)."""
+        return super().values(thetas.to(self.device), chunk_size or 64)
+
+    @property
+    def n_samples(self) -> int | None:
+        return len(self.data[0]) if isinstance(self.data, tuple) else None
+
+    def subset(self, indices: Tensor) -> NetworkObjective:
+        if not isinstance(self.data, tuple):
+            raise LosslabError("mini-batches of a DataLoader objective come from the DataLoader itself")
+        inputs, targets = self.data
+        clone = object.__new__(NetworkObjective)
+        clone.__dict__.update(self.__dict__)
+        clone.data = (inputs[indices], targets[indices])
+        return clone
+
+    def accuracy(self, theta: Tensor) -> Tensor:
+        """Fraction of correct argmax predictions (classification with integer targets)."""
+        if not isinstance(self.data, tuple):
+            raise LosslabError("accuracy needs in-memory data")
+        inputs, targets = self.data
+        predicted = self.outputs(self._theta(theta), inputs).argmax(dim=-1)
+        return (predicted == targets).to(self.dtype).mean()
+
+
+def _loss(loss: str | LossFn) -> LossFn:
+    if callable(loss):
+        return loss
+    if loss in LOSSES:
+        return LOSSES[loss]
+    raise LosslabError(f"loss {loss!r} is not one of {', '.join(LOSSES)} (or pass a callable)")
+
+
+def _hold(
+    data: tuple[Tensor, Tensor] | DataLoader[Any] | Mapping[str, Tensor], device: torch.device, dtype: torch.dtype
+) -> tuple[Tensor, Tensor] | DataLoader[Any]:
+    if isinstance(data, DataLoader):
+        return data
+    if not (isinstance(data, tuple | list) and len(data) == 2):
+        raise LosslabError("data must be (inputs, targets) tensors or a torch DataLoader")
+    inputs, targets = (torch.as_tensor(t) for t in data)
+    if len(inputs) != len(targets):
+        raise LosslabError(f"inputs have {len(inputs)} rows but targets {len(targets)}")
+    if len(inputs) == 0:
+        raise LosslabError("data set is empty")
+    inputs = inputs.to(device, dtype if inputs.is_floating_point() else inputs.dtype)
+    targets = targets.to(device, dtype if targets.is_floating_point() else targets.dtype)
+    return inputs, targets
+
+
+def network(
+    model: nn.Module,
+    data: tuple[Tensor, Tensor] | DataLoader[Any],
+    loss: str | LossFn = "cross_entropy",
+    **options: Any,
+) -> NetworkObjective:
+    """An Objective over ``model``'s parameters on ``data`` (see :class:`NetworkObjective`)."""
+    return NetworkObjective(model, data, loss, **options)

@@ -1,0 +1,105 @@
+"""Network objectives against direct evaluation of the module, in float64."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from losslab.errors import LosslabError
+from losslab.network import NetworkObjective
+
+
+@pytest.fixture
+def classifier(generator: torch.Generator) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
+    torch.manual_seed(0)  # nn.Linear's initialisation draws from the global RNG; test-only
+    net = nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Linear(6, 3)).double()
+    net.train()
+    x = torch.randn(40, 4, generator=generator, dtype=torch.float64)
+    net(x)  # give BatchNorm non-trivial running statistics
+    y = torch.randint(0, 3, (40,), generator=generator)
+    return net, x, y
+
+
+def test_values_equal_direct_per_point_evaluation(classifier, generator) -> None:
+    net, x, y = classifier
+    objective = NetworkObjective(net, (x, y), "cross_entropy")
+    thetas = objective.center + 0.1 * torch.randn(5, objective.dim, generator=generator, dtype=torch.float64)
+    batched = objective.values(thetas, chunk_size=2)
+    for theta, value in zip(thetas, batched, strict=True):
+        copy = _with_parameters(net, theta)
+        with torch.no_grad():
+            direct = nn.functional.cross_entropy(copy(x), y)
+        assert float(value) == pytest.approx(float(direct), rel=1e-12)
+
+
+def test_model_is_not_mutated_and_center_is_theta_star(classifier) -> None:
+    net, x, y = classifier
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    objective = NetworkObjective(net, (x, y))
+    objective.values(torch.zeros(3, objective.dim, dtype=torch.float64))
+    for key, value in net.state_dict().items():
+        torch.testing.assert_close(value, before[key], rtol=0, atol=0)
+    with torch.no_grad():
+        direct = nn.functional.cross_entropy(net.eval()(x), y)
+    assert float(objective.value(objective.center)) == pytest.approx(float(direct), rel=1e-12)
+
+
+def test_gradient_and_hessian_match_autograd_and_are_symmetric(classifier) -> None:
+    net, x, y = classifier
+    objective = NetworkObjective(net, (x, y))
+    theta = objective.center.clone().requires_grad_(True)
+    loss = nn.functional.cross_entropy(torch.func.functional_call(net, objective.unflatten(theta), (x,)), y)
+    (expected,) = torch.autograd.grad(loss, theta)
+    torch.testing.assert_close(objective.grad(objective.center), expected, rtol=1e-12, atol=1e-14)
+    hessian = objective.hessian(objective.center)
+    torch.testing.assert_close(hessian, hessian.T, rtol=1e-10, atol=1e-12)
+    v = torch.linspace(-1, 1, objective.dim, dtype=torch.float64)
+    torch.testing.assert_close(objective.hvp(objective.center, v), hessian @ v, rtol=1e-10, atol=1e-12)
+
+
+def test_dataloader_streaming_equals_in_memory(classifier, generator) -> None:
+    net, x, y = classifier
+    in_memory = NetworkObjective(net, (x, y))
+    loader = DataLoader(TensorDataset(x, y), batch_size=16)
+    streamed = NetworkObjective(net, loader)
+    thetas = in_memory.center + 0.05 * torch.randn(3, in_memory.dim, generator=generator, dtype=torch.float64)
+    torch.testing.assert_close(streamed.values(thetas), in_memory.values(thetas), rtol=1e-12, atol=0)
+
+
+def test_flat_names_are_lazy_and_readable(classifier) -> None:
+    net, x, y = classifier
+    objective = NetworkObjective(net, (x, y))
+    assert objective.dim == sum(p.numel() for p in net.parameters())
+    assert objective.names[0] == "0.weight[0]"
+    assert objective.names[24] == "0.bias[0]"
+    assert objective.names[-1] == "3.bias[2]"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"loss": "hinge"}, "not one of cross_entropy"),
+        ({"batchnorm": "adaptive"}, "batchnorm policy 'adaptive'"),
+    ],
+    ids=["unknown-loss", "unknown-batchnorm-policy"],
+)
+def test_bad_options_are_refused(classifier, kwargs, words) -> None:
+    net, x, y = classifier
+    with pytest.raises(LosslabError, match=words):
+        NetworkObjective(net, (x, y), **kwargs)
+
+
+def test_ragged_data_is_refused(classifier) -> None:
+    net, x, y = classifier
+    with pytest.raises(LosslabError, match="inputs have 40 rows but targets 39"):
+        NetworkObjective(net, (x, y[:-1]))
+
+
+def _with_parameters(net: nn.Module, theta: torch.Tensor) -> nn.Module:
+    import copy
+
+    clone = copy.deepcopy(net).eval()
+    torch.nn.utils.vector_to_parameters(theta, clone.parameters())
+    return clone
