@@ -202,6 +202,16 @@ def _gallery_table(entries: Any) -> Any:
     return table
 
 
+def _register_feature_commands() -> None:
+    from losslab import cli_hessian, cli_landscape, cli_plot, cli_web
+
+    for module in (cli_plot, cli_landscape, cli_hessian, cli_web):
+        module.register(app)
+
+
+_register_feature_commands()
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
