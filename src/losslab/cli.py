@@ -175,12 +175,20 @@ def gallery_command(
 
 @app.command()
 @friendly
-def tour(as_json: Json = False) -> None:
+def tour(
+    as_json: Json = False,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Also write every seed example's figure here.")] = None,
+) -> None:
     """Walk through the seeds' worked examples, each result beside the seed's value."""
     from losslab.tour import run_tour
 
     report = run_tour()
     emit(report, as_json)
+    if out_dir is not None:
+        from losslab.tour_figures import write_tour_figures
+
+        for written in write_tour_figures(out_dir):
+            err.print(f"wrote {written}", highlight=False, markup=False)
     if not report.passed:
         raise typer.Exit(code=1)
 

@@ -1,0 +1,61 @@
+"""Stationary points on a picture, one marker shape per kind (greyscale-safe)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from matplotlib.axes import Axes
+from torch import Tensor
+
+from losslab.domain import Domain
+from losslab.objective import KnownPoint, Objective
+from losslab.plot._style import KIND_MARKERS
+from losslab.stationary import StationaryPoint, stationary_points
+
+PointsLike = bool | Sequence[KnownPoint | StationaryPoint]
+
+
+def stationary_in(
+    objective: Objective | None, points: PointsLike, lower: Tensor, upper: Tensor
+) -> list[tuple[Tensor, str]]:
+    """(point, kind) pairs inside the frame: ``objective.known_points``, else ``stationary_points``.
+
+    ``points`` is True (find them), False (none) or the points to mark.
+    """
+    if points is False or (points is True and objective is None):
+        return []
+    if points is True and objective is not None:
+        if objective.known_points:
+            found: list[tuple[Tensor, str]] = [
+                (torch.tensor(p.point, dtype=torch.float64), p.kind) for p in objective.known_points
+            ]
+        else:
+            box = Domain(tuple(objective.names), tuple(zip(lower.tolist(), upper.tolist(), strict=True)))
+            found = [(p.point, p.kind) for p in stationary_points(objective, box)]
+    elif not isinstance(points, bool):
+        found = [(_coords(p), p.kind) for p in points]
+    else:
+        return []
+    return [(p.to(torch.float64), kind) for p, kind in found if bool(((p >= lower) & (p <= upper)).all())]
+
+
+def _coords(point: KnownPoint | StationaryPoint) -> Tensor:
+    return torch.as_tensor(point.point, dtype=torch.float64).reshape(-1)
+
+
+def draw_stationary(ax: Axes, marked: list[tuple[Tensor, str]], heights: Sequence[float] | None = None) -> None:
+    """One marker per kind (star min, triangle max, cross saddle, diamond degenerate), ``gid='stationary:kind'``.
+
+    ``heights`` gives a y (1-D curve: the loss) when the points have one coordinate.
+    """
+    for kind, (marker, size) in KIND_MARKERS.items():
+        chosen = [(i, p) for i, (p, k) in enumerate(marked) if k == kind]
+        if not chosen:
+            continue
+        xs = [float(p[0]) for _, p in chosen]
+        ys = [float(heights[i]) for i, _ in chosen] if heights is not None else [float(p[1]) for _, p in chosen]
+        style: dict[str, Any] = {"color": "white", "markeredgecolor": "black", "markeredgewidth": 1.2}
+        ax.plot(xs, ys, linestyle="none", marker=marker, markersize=size, label=kind, gid=f"stationary:{kind}",
+                zorder=8, **style)  # fmt: skip

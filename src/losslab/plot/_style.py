@@ -1,0 +1,97 @@
+"""The shared look of losslab's figures, and figures that never touch pyplot's global state.
+
+Every figure is a :class:`matplotlib.figure.Figure` with its own Agg canvas
+(``FigureCanvasAgg``), so nothing leaks between figures, nothing needs a display, and a
+user's own backend (Jupyter's inline one, say) is left as it is. Colours: ``viridis`` for
+surfaces (it reads in greyscale), and path colours drawn with a dark outline so that each
+path stands out on light and dark bands alike.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from matplotlib import patheffects
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from losslab.errors import LosslabError
+
+CMAP = "viridis"
+PATH_COLORS = ("#e4572e", "#33bbee", "#f6ae2d", "#ff66cc", "#9be564", "#b07aa1", "#ffffff")
+OUTLINE = [patheffects.withStroke(linewidth=3.2, foreground="#1a1a1a")]
+KIND_MARKERS: dict[str, tuple[str, float]] = {
+    "minimum": ("*", 16.0),
+    "maximum": ("^", 10.0),
+    "saddle": ("X", 11.0),
+    "degenerate": ("D", 8.0),
+}
+_SYMBOL = re.compile(r"^([A-Za-z]+)(\d*)$")
+
+
+def new_axes(ax: Axes | None = None, *, projection: str | None = None, size: tuple[float, float] = (6.4, 5.0)) -> Axes:
+    """``ax`` itself, or the one axes of a new constrained-layout figure on an Agg canvas."""
+    if ax is not None:
+        return ax
+    return new_figure(size).add_subplot(projection=projection)
+
+
+def new_figure(size: tuple[float, float] = (6.4, 5.0)) -> Figure:
+    """A figure on its own Agg canvas (no pyplot)."""
+    figure = Figure(figsize=size, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def figure_of(ax: Axes) -> Figure:
+    """The top-level figure an axes belongs to."""
+    figure = ax.get_figure(root=True)
+    if not isinstance(figure, Figure):
+        raise LosslabError("the axes belongs to no figure")
+    return figure
+
+
+def parameter_label(name: str) -> str:
+    """A parameter name as mathtext: ``w0`` → ``$w_{0}$``, ``m`` → ``$m$``; others unchanged.
+
+    >>> parameter_label("w0"), parameter_label("m"), parameter_label("0.weight[3]")
+    ('$w_{0}$', '$m$', '0.weight[3]')
+    """
+    match = _SYMBOL.match(name)
+    if not match:
+        return name
+    return f"${match[1]}_{{{match[2]}}}$" if match[2] else f"${match[1]}$"
+
+
+def path_color(index: int) -> str:
+    """The colour of the ``index``-th path."""
+    return PATH_COLORS[index % len(PATH_COLORS)]
+
+
+def legend_below(ax: Axes, handles: Sequence[Any] | None = None, columns: int = 3) -> None:
+    """A legend under the axes, where it cannot cover a path or a marked point."""
+    found, _ = ax.get_legend_handles_labels()
+    items = list(handles) if handles is not None else found
+    if not items:
+        return
+    longest = max(len(str(item.get_label())) for item in items)
+    ax.legend(
+        handles=items,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.13),
+        ncols=min(columns if longest < 24 else 2, len(items)),
+        fontsize=8,
+        frameon=False,
+    )
+
+
+def short_number(value: float) -> str:
+    """Three significant digits, for level labels and annotations.
+
+    >>> short_number(0.000123456), short_number(66.0)
+    ('0.000123', '66')
+    """
+    return f"{value:.3g}"

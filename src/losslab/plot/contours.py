@@ -1,0 +1,207 @@
+r"""Contour maps and heat maps of a two-parameter loss, with paths, gradients and stationary points.
+
+Filled contours carry labelled level curves. Levels are linear, or log-spaced above the
+minimum when the values span a wide range (Rosenbrock's valley is invisible otherwise):
+with :math:`z_{\min}` the smallest value and :math:`q` the 10 % quantile of
+:math:`z - z_{\min}`, log levels are used when :math:`(z_{\max} - z_{\min}) / q > 100`, and
+then the levels are :math:`z_{\min}` followed by :math:`z_{\min} + r_i` with :math:`r_i`
+geometric from :math:`\max(10^{-5} (z_{\max}-z_{\min}), \text{0.1 \% quantile})` to
+:math:`z_{\max} - z_{\min}`. Each band gets its own colour (a ``BoundaryNorm``), so log
+levels use the whole colour map.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+from matplotlib.colors import BoundaryNorm
+from matplotlib.contour import ContourSet
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from losslab.domain import Domain
+from losslab.errors import LosslabError
+from losslab.objective import Objective
+from losslab.plot._marks import PointsLike, draw_stationary, stationary_in
+from losslab.plot._paths import Trajectories, as_trajectories, draw_path, mark_divergence, visible_path
+from losslab.plot._style import CMAP, figure_of, legend_below, new_axes, parameter_label, short_number
+from losslab.plot.grid import DEFAULT_RESOLUTION, SurfaceLike, as_surface, frame_of
+
+FIELDS = ("gradient", "descent")
+WIDE_RANGE = 100.0
+
+
+def contour_levels(values: np.ndarray, count: int = 20, log: bool | None = None) -> np.ndarray:
+    """About ``count`` bands over the finite ``values``: linear (round numbers), or log-spaced above the minimum.
+
+    Log levels are exactly ``count + 1`` boundaries: the minimum and ``count`` geometric steps above it.
+
+    >>> contour_levels(np.array([0.0, 1.0, 10.0, 100.0, 1e4] + [2e4] * 20), count=6, log=True).round(3).tolist()
+    [0.0, 0.2, 2.0, 20.0, 200.0, 2000.0, 20000.0]
+    """
+    if isinstance(count, bool) or not isinstance(count, int) or count < 2:
+        raise LosslabError(f"levels must be a whole number ≥ 2, got {count!r}")
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        raise LosslabError("the loss is not finite anywhere in the frame; choose another domain")
+    low, high = float(finite.min()), float(finite.max())
+    if high <= low:
+        return np.array([low - 0.5, low + 0.5])
+    above = finite - low
+    if log is None:
+        log = (high - low) / max(float(np.quantile(above, 0.1)), 1e-300) > WIDE_RANGE
+    if log:
+        smallest = max(1e-5 * (high - low), float(np.quantile(above, 0.001)))
+        return np.concatenate([[low], low + np.geomspace(smallest, high - low, count)])
+    return np.asarray(MaxNLocator(count + 1).tick_values(low, high))
+
+
+def contour(
+    source: Objective | SurfaceLike,
+    trajectories: Trajectories | None = (),
+    *,
+    ax: Axes | None = None,
+    domain: Domain | str | None = None,
+    resolution: int = DEFAULT_RESOLUTION,
+    levels: int = 20,
+    log: bool | None = None,
+    field: str | None = None,
+    normalize: bool = True,
+    stationary: PointsLike = True,
+    title: str | None = None,
+) -> Figure:
+    """Filled contours with labelled level curves, descent paths and stationary points.
+
+    Args:
+        source: a two-parameter :class:`Objective`, or a surface (``Grid``, landscape ``Surface``).
+        trajectories: runs to draw (line with step markers, circle at the start), ``gid='path:i'``.
+        ax: draw into these axes (default: a new figure).
+        domain: the frame (default: the objective's, else around the paths, see :mod:`.grid`).
+        resolution: grid points per axis; the grid is one batched ``values`` call.
+        levels: number of contour levels.
+        log: force log-spaced (True) or linear (False) levels; None decides from the range.
+        field: ``"gradient"`` (arrows along ∇L, normal to the level curves), ``"descent"``
+            (along −∇L) or None; needs an objective.
+        normalize: draw the field's arrows at equal length (direction only).
+        stationary: True marks the objective's known points (else those found by
+            ``stationary_points``), False none, or a list of points to mark.
+        title: the title (default: the objective's title).
+
+    >>> from losslab.gallery import gallery
+    >>> fig = contour(gallery("himmelblau"), resolution=60)
+    >>> sorted(line.get_gid() for line in fig.axes[0].lines if line.get_gid())
+    ['stationary:maximum', 'stationary:minimum', 'stationary:saddle']
+    """
+    surface = as_surface(source, domain, resolution=resolution, trajectories=trajectories)
+    objective = source if isinstance(source, Objective) else None
+    ax = new_axes(ax)
+    names = surface.axis_names
+    lower, upper = frame_of(surface)
+    filled = _filled(ax, surface, levels, log, "contour")
+    if field is not None:
+        _field(ax, objective, field, normalize, lower, upper)
+    draw_stationary(ax, stationary_in(objective, stationary, lower, upper))
+    _paths(ax, trajectories, lower, upper)
+    ax.set(xlim=(float(lower[0]), float(upper[0])), ylim=(float(lower[1]), float(upper[1])))
+    ax.set_xlabel(parameter_label(names[0]))
+    ax.set_ylabel(parameter_label(names[1]))
+    ax.set_title(title if title is not None else _title(source, "contour map"), fontsize=10)
+    figure_of(ax).colorbar(filled, ax=ax, label="loss L", format="%.3g", spacing="uniform")
+    legend_below(ax)
+    return figure_of(ax)
+
+
+def heatmap(
+    source: Objective | SurfaceLike,
+    trajectories: Trajectories | None = (),
+    *,
+    ax: Axes | None = None,
+    domain: Domain | str | None = None,
+    resolution: int = DEFAULT_RESOLUTION,
+    field: str | None = "gradient",
+    normalize: bool = True,
+    stationary: PointsLike = True,
+    title: str | None = None,
+) -> Figure:
+    """The loss as a heat map (continuous colour, no bands), with the gradient field on top.
+
+    >>> from losslab.gallery import gallery
+    >>> fig = heatmap(gallery("cone"), resolution=40)
+    >>> len(fig.axes[0].collections) >= 2   # the mesh and the arrows
+    True
+    """
+    surface = as_surface(source, domain, resolution=resolution, trajectories=trajectories)
+    objective = source if isinstance(source, Objective) else None
+    ax = new_axes(ax)
+    lower, upper = frame_of(surface)
+    x, y = (c.numpy() for c in surface.coordinates)
+    mesh = ax.pcolormesh(x, y, np.ma.masked_invalid(surface.values["loss"].numpy().T), cmap=CMAP, shading="auto")
+    if field is not None:
+        _field(ax, objective, field, normalize, lower, upper)
+    draw_stationary(ax, stationary_in(objective, stationary, lower, upper))
+    _paths(ax, trajectories, lower, upper)
+    ax.set(xlim=(float(lower[0]), float(upper[0])), ylim=(float(lower[1]), float(upper[1])))
+    ax.set_xlabel(parameter_label(surface.axis_names[0]))
+    ax.set_ylabel(parameter_label(surface.axis_names[1]))
+    ax.set_aspect("equal" if _similar_spans(lower, upper) else "auto")
+    ax.set_title(title if title is not None else _title(source, "heat map"), fontsize=10)
+    figure_of(ax).colorbar(mesh, ax=ax, label="loss L", format="%.3g")
+    legend_below(ax)
+    return figure_of(ax)
+
+
+def _filled(ax: Axes, surface: SurfaceLike, count: int, log: bool | None, gid: str) -> ContourSet:
+    x, y = (c.numpy() for c in surface.coordinates)
+    z = np.ma.masked_invalid(surface.values["loss"].numpy().T)
+    levels = contour_levels(np.asarray(z.filled(np.nan)), count, log)
+    norm = BoundaryNorm(levels, ncolors=256)
+    filled = ax.contourf(x, y, z, levels=levels, cmap=CMAP, norm=norm, extend="neither")
+    filled.set_gid(gid)
+    inner = levels[1:-1]
+    # light lines on the dark (low) bands, dark ones on the bright (high) bands
+    shades = ["white" if i < 0.6 * len(inner) else "#222222" for i in range(len(inner))]
+    lines = ax.contour(x, y, z, levels=inner, colors=shades, linewidths=0.5, alpha=0.7)
+    ax.clabel(lines, levels=np.asarray(lines.levels)[::2], fmt=short_number, fontsize=7)
+    return filled
+
+
+def _field(ax: Axes, objective: Objective | None, field: str, normalize: bool, lower: torch.Tensor,
+           upper: torch.Tensor, arrows: int = 17) -> None:  # fmt: skip
+    if field not in FIELDS:
+        raise LosslabError(f"field {field!r} is not one of {', '.join(FIELDS)}")
+    if objective is None:
+        raise LosslabError("a gradient field needs the objective, not only its surface")
+    axes = [
+        torch.linspace(float(lo), float(hi), arrows, dtype=torch.float64)[1:-1]
+        for lo, hi in zip(lower, upper, strict=True)
+    ]
+    points = torch.stack(torch.meshgrid(*axes, indexing="ij"), dim=-1).reshape(-1, 2).to(objective.dtype)
+    with torch.no_grad():
+        grads = objective.grads(points).to(torch.float64)
+    grads = grads if field == "gradient" else -grads
+    if normalize:
+        grads = grads / torch.linalg.vector_norm(grads, dim=-1, keepdim=True).clamp_min(1e-300)
+    keep = torch.isfinite(grads).all(dim=-1)
+    p, g = points[keep].to(torch.float64), grads[keep]
+    label = ("∇L" if field == "gradient" else "−∇L") + (" (direction)" if normalize else "")
+    ax.quiver(p[:, 0].numpy(), p[:, 1].numpy(), g[:, 0].numpy(), g[:, 1].numpy(), color="white", alpha=0.75,
+              width=0.003, label=label, zorder=4, gid=f"field:{field}")  # fmt: skip
+
+
+def _paths(ax: Axes, trajectories: Trajectories | None, lower: torch.Tensor, upper: torch.Tensor) -> None:
+    for index, run in enumerate(as_trajectories(trajectories, 2)):
+        params = run.params.to(torch.float64)
+        shown = visible_path(params, lower, upper)
+        draw_path(ax, run, index, params, shown.count)
+        mark_divergence(ax, run, shown, params, "white", float(lower[0] + upper[0]) / 2)
+
+
+def _similar_spans(lower: torch.Tensor, upper: torch.Tensor) -> bool:
+    spans = (upper - lower).tolist()
+    return max(spans) / min(spans) < 1.5
+
+
+def _title(source: object, what: str) -> str:
+    name = getattr(source, "title", "") or "the loss"
+    return f"{what} of {name}"
