@@ -15,9 +15,10 @@ install: $(BIN)/python
 dev: $(BIN)/python
 	$(PIP) -e '.[dev]'
 
-## make run: install and start the main job on the built-in examples
+## make run: install and start the main job: the web explorer on the built-in gallery
+## (http://127.0.0.1:8000; `losslab tour` prints the seeds' worked examples instead)
 run: install
-	$(BIN)/losslab tour
+	$(BIN)/losslab serve
 
 ## make test: install the dev tools, lint, type-check and run the whole suite
 test: dev

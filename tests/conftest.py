@@ -11,6 +11,7 @@ def generator() -> torch.Generator:
     """A seeded generator; library code never touches the global RNG."""
     return torch.Generator().manual_seed(20261129)
 
+
 # --doctest-modules would import every conftest.py as a module named "conftest" and clash;
 # conftests are loaded by pytest as plugins anyway.
 collect_ignore_glob = ["conftest.py", "*/conftest.py"]

@@ -103,3 +103,28 @@ def _with_parameters(net: nn.Module, theta: torch.Tensor) -> nn.Module:
     clone = copy.deepcopy(net).eval()
     torch.nn.utils.vector_to_parameters(theta, clone.parameters())
     return clone
+
+
+def test_recompute_policy_reestimates_statistics_on_a_copy(classifier) -> None:
+    """At θ*, with one batch of all the data, the statistics are that batch's (torch's cumulative average)."""
+    net, x, y = classifier
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    objective = NetworkObjective(net, (x, y), batchnorm="recompute", batchnorm_batch_size=len(x))
+    buffers = objective.recomputed_buffers(objective.center)
+    with torch.no_grad():
+        hidden = net[0](x)
+    torch.testing.assert_close(buffers["1.running_mean"], hidden.mean(0), rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(buffers["1.running_var"], hidden.var(0, unbiased=True), rtol=1e-12, atol=1e-14)
+    assert int(buffers["1.num_batches_tracked"]) == 1
+    objective.value(objective.center)
+    objective.grad(objective.center)  # statistics are constants for derivatives: the gradient exists
+    for key, value in net.state_dict().items():
+        torch.testing.assert_close(value, before[key], rtol=0, atol=0)
+    assert net[1].momentum == 0.1 and not net.training
+
+
+def test_recompute_needs_batchnorm(generator) -> None:
+    net = nn.Sequential(nn.Linear(2, 2)).double()
+    x = torch.randn(4, 2, generator=generator, dtype=torch.float64)
+    with pytest.raises(LosslabError, match="needs a model with BatchNorm"):
+        NetworkObjective(net, (x, x), "mse", batchnorm="recompute")

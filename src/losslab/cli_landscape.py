@@ -1,9 +1,232 @@
-"""CLI commands for the landscape features (registered on the main app by :mod:`losslab.cli`)."""
+"""CLI commands for network landscapes: ``losslab landscape`` and ``losslab plot-surface``.
+
+A thin shell: it parses options, builds the model and data (a built-in demo, or
+``--model pkg.module:factory`` with ``--weights`` and ``--data``), calls
+:mod:`losslab.landscape`, and prints. Under ``torchrun`` the survey is split over the ranks
+and rank 0 prints and writes the file.
+"""
 
 from __future__ import annotations
 
+import importlib
+from pathlib import Path
+from typing import Annotated, Any, cast
+
+import torch
 import typer
+
+from losslab.errors import LosslabError
+
+DIRECTIONS = ("filter", "layer", "random", "pca", "hessian", "interpolate")
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the ``losslab`` app."""
+    from losslab.cli import friendly
+
+    app.command("landscape")(friendly(landscape))
+    app.command("plot-surface")(friendly(plot_surface))
+
+
+def landscape(
+    demo: Annotated[str, typer.Option(help="Built-in model and data: mlp, cnn or moons-mlp.")] = "mlp",
+    steps: Annotated[int | None, typer.Option(help="Training steps of the demo (default: the demo's own).")] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Your model as pkg.module:factory (called with no arguments).")
+    ] = None,
+    weights: Annotated[Path | None, typer.Option(help="State dict for --model (torch.load, weights_only).")] = None,
+    data: Annotated[str | None, typer.Option(help="digits, moons, or a .pt file holding (inputs, targets).")] = None,
+    loss: Annotated[str, typer.Option(help="cross_entropy, mse or bce_with_logits.")] = "cross_entropy",
+    directions: Annotated[str, typer.Option(help="filter, layer, random, pca, hessian or interpolate.")] = "filter",
+    checkpoints: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated state-dict files: the trajectory for pca, the end for interpolate."),
+    ] = None,
+    grid: Annotated[str, typer.Option(help="Points per axis: '51x51' (a plane) or '101' (a line).")] = "51x51",
+    range_: Annotated[str, typer.Option("--range", help="Coordinate ranges: '-1:1,-1:1' or '-1:1' for all.")] = "-1:1",
+    bias_bn: Annotated[str, typer.Option(help="Biases and norm-layer parameters: zero or include.")] = "zero",
+    batchnorm: Annotated[str, typer.Option(help="BatchNorm statistics: frozen (θ*'s) or recompute.")] = "frozen",
+    seed: Annotated[int, typer.Option(help="Seed of the random directions (and of the demo).")] = 0,
+    method: Annotated[str, typer.Option(help="auto, fused, vmap or compile.")] = "auto",
+    dtype: Annotated[str, typer.Option(help="float32 or float64.")] = "float32",
+    out: Annotated[Path, typer.Option(help="The HDF5 file to write.")] = Path("surface.h5"),
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted survey in --out.")] = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Survey a network's loss (and accuracy) on a line or plane through its parameters; write HDF5."""
+    from losslab.cli import emit, err
+    from losslab.landscape import distributed, survey
+    from losslab.network import NetworkObjective
+
+    if dtype not in DTYPES:
+        raise LosslabError(f"dtype {dtype!r} is not one of {', '.join(DTYPES)}")
+    if directions not in DIRECTIONS:
+        raise LosslabError(f"directions {directions!r} is not one of {', '.join(DIRECTIONS)}")
+    sizes, ranges = _grid(grid), _ranges(range_)
+    device = distributed.local_device() if distributed.launched() else None
+    net, inputs, targets, trajectory = _source(demo, model, weights, data, checkpoints, seed, DTYPES[dtype], steps)
+    title = demo if model is None else model
+    objective = NetworkObjective(net, (inputs, targets), loss, device=device, batchnorm=batchnorm, title=title)
+    slice_ = _directions(objective, directions, len(sizes), seed, bias_bn, trajectory, demo_line=model is None)
+    if len(sizes) != slice_.k:
+        raise LosslabError(f"--grid {grid} has {len(sizes)} axes but {directions} gives {slice_.k} direction(s)")
+    if distributed.launched():
+        surface = distributed.distributed_survey(objective, slice_, sizes, ranges, method=method, out=out)
+        if surface is not None:
+            emit(surface if as_json else f"{surface}\nwritten to {out}", as_json)
+        return
+    try:
+        surface = survey(objective, slice_, sizes, ranges, method=method, out=out, resume=resume, progress=progress)
+    except KeyboardInterrupt:
+        err.print(f"interrupted: the finished chunks are in {out}; rerun with --resume to continue")
+        raise typer.Exit(code=130) from None
+    note = f"\n{_trajectory_note(slice_, trajectory, objective)}" if directions == "pca" else ""
+    emit(surface if as_json else f"{surface}{note}\nwritten to {out}", as_json)
+
+
+def plot_surface(
+    file: Annotated[Path, typer.Argument(help="A surface written by 'losslab landscape'.")],
+    out: Annotated[Path, typer.Option(help="Picture to write: .png/.svg/.pdf (contour or 3-D) or .html.")] = Path(
+        "surface.png"
+    ),
+    kind: Annotated[str, typer.Option(help="contour or 3d (for still images).")] = "contour",
+) -> None:
+    """Draw a saved surface: a contour map or 3-D surface (png/svg/pdf) or an interactive page (html)."""
+    from losslab import plot
+    from losslab.cli import out as console
+    from losslab.landscape import load_surface
+
+    surface = cast("plot.SurfaceLike", load_surface(file))
+    title = _title(getattr(surface, "provenance", {}))
+    if plot.format_of(out) == "interactive":
+        picture: Any = plot.interactive_surface(surface, title=title)
+    elif kind == "contour":
+        picture = plot.contour(surface, title=title, stationary=False)
+    elif kind == "3d":
+        picture = plot.surface(surface, title=title)
+    else:
+        raise LosslabError(f"kind {kind!r} is not one of contour, 3d")
+    plot.save(picture, out)
+    console.print(f"wrote {out}")
+
+
+def _directions(
+    objective: Any, kind: str, k: int, seed: int, bias_bn: str, trajectory: list[Any], *, demo_line: bool
+) -> Any:
+    from losslab.landscape import interpolation, make_directions
+
+    if kind == "interpolate" and demo_line and trajectory:
+        return interpolation(objective, objective.center, start=trajectory[0])  # a demo: initialisation → θ*
+    return make_directions(objective, kind, k=1 if kind == "interpolate" else k, seed=seed, bias_bn=bias_bn,
+                           checkpoints=trajectory)  # fmt: skip
+
+
+def _title(provenance: dict[str, Any]) -> str:
+    seed = provenance.get("seed", -1)
+    return (
+        f"{provenance.get('model', 'network')}: {provenance.get('directions', '?')} directions "
+        f"(normalization {provenance.get('normalization', '?')}{'' if seed == -1 else f', seed {seed}'})"
+    )
+
+
+def _trajectory_note(slice_: Any, trajectory: list[Any], objective: Any) -> str:
+    """Where the training path lies on a PCA plane, so the user can frame it with --range."""
+    from losslab.landscape import project
+    from losslab.landscape.directions import as_flat
+
+    flats = [as_flat(objective, c, "checkpoint") for c in trajectory]
+    where = project(flats, slice_)
+    low, high = where.coordinates.min(0).values.tolist(), where.coordinates.max(0).values.tolist()
+    spans = ", ".join(f"{n} ∈ [{lo:.3g}, {hi:.3g}]" for n, lo, hi in zip("ab", low, high, strict=False))
+    return (
+        f"the training path projects to {spans} (largest relative distance from the plane "
+        f"{float(where.relative_distance.max()):.2g}); frame it with --range"
+    )
+
+
+def _grid(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise LosslabError(f"--grid {text!r} is not of the form 51x51 (a plane) or 101 (a line)") from None
+    if len(sizes) not in (1, 2) or min(sizes) < 1:
+        raise LosslabError(f"--grid {text!r}: give 1 or 2 positive sizes, e.g. 51x51")
+    return sizes
+
+
+def _ranges(text: str) -> tuple[tuple[float, float], ...] | tuple[float, float]:
+    try:
+        pairs = tuple(tuple(float(v) for v in part.split(":", 1)) for part in _split_ranges(text))
+    except ValueError:
+        raise LosslabError(f"--range {text!r} is not of the form -1:1,-1:1 (or -1:1 for every axis)") from None
+    if any(len(p) != 2 for p in pairs) or len(pairs) not in (1, 2):
+        raise LosslabError(f"--range {text!r} is not of the form -1:1,-1:1 (or -1:1 for every axis)")
+    return pairs[0] if len(pairs) == 1 else pairs  # type: ignore[return-value]
+
+
+def _split_ranges(text: str) -> list[str]:
+    # "-1:1,-2:2": commas separate axes (a minus sign never follows a comma inside one range)
+    return [part for part in text.split(",") if part]
+
+
+def _source(
+    demo: str,
+    model: str | None,
+    weights: Path | None,
+    data: str | None,
+    checkpoints: str | None,
+    seed: int,
+    dtype: torch.dtype,
+    steps: int | None = None,
+) -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor, list[Any]]:
+    from losslab import demos
+
+    trajectory: list[Any] = [_load_state(Path(p)) for p in checkpoints.split(",")] if checkpoints else []
+    if model is None:
+        built = demos.demo(demo, seed=seed, dtype=dtype, steps=steps)
+        inputs, targets = _data(data, dtype) if data else (built.inputs, built.targets)
+        return built.model, inputs, targets, trajectory or list(built.checkpoints)
+    factory = _factory(model)
+    if data is None:
+        raise LosslabError("--model needs --data (digits, moons, or a .pt file with (inputs, targets))")
+    net = factory().to(dtype)
+    if weights is not None:
+        net.load_state_dict(_load_state(weights))
+    return net.eval(), *_data(data, dtype), trajectory
+
+
+def _factory(spec: str) -> Any:
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise LosslabError(f"--model {spec!r} is not of the form pkg.module:factory")
+    try:
+        return getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise LosslabError(f"--model {spec!r}: cannot import it ({exc})") from None
+
+
+def _load_state(path: Path) -> Any:
+    if not path.exists():
+        raise LosslabError(f"checkpoint {path} does not exist")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several types for a file that is not a safe checkpoint
+        raise LosslabError(f"{path} is not a weights-only torch checkpoint ({type(exc).__name__})") from None
+
+
+def _data(spec: str, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    from losslab import demos
+
+    if spec == "digits":
+        return demos.digits(dtype)
+    if spec == "moons":
+        return demos.moons(dtype=dtype)
+    loaded = _load_state(Path(spec))
+    if isinstance(loaded, dict) and {"inputs", "targets"} <= set(loaded):
+        loaded = (loaded["inputs"], loaded["targets"])
+    if not (isinstance(loaded, tuple | list) and len(loaded) == 2):
+        raise LosslabError(f"--data {spec}: expected (inputs, targets) or {{'inputs', 'targets'}} tensors")
+    inputs, targets = loaded
+    return inputs.to(dtype) if inputs.is_floating_point() else inputs, targets

@@ -3,13 +3,16 @@
 θ is the concatenation of the model's parameters (in ``named_parameters`` order). The model
 itself is never mutated: every evaluation goes through ``torch.func.functional_call`` with θ
 unflattened into views, and buffers (BatchNorm running statistics) taken as they are — the
-``frozen`` policy: the statistics of θ*, in eval mode. Many θ's are evaluated in one
+``frozen`` policy: the statistics of θ*, in eval mode. The ``recompute`` policy instead
+re-estimates the statistics at every θ from training batches (see
+:meth:`NetworkObjective.recomputed_buffers`), on a copy of the buffers. Many θ's are evaluated in one
 ``vmap`` over ``functional_call``; the data set is held on its device once. For data that
 does not fit, a ``DataLoader`` is streamed once per chunk of θ's, not once per θ.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, overload
 
@@ -78,9 +81,12 @@ class NetworkObjective(Objective):
             ``(outputs, targets) -> mean loss``.
         dtype: the floating type for θ and the data (default: the model's).
         device: where to evaluate (default: the model's).
-        batchnorm: ``"frozen"`` — the running statistics of θ* in eval mode (the default,
-            and the only policy the base objective evaluates; the landscape survey
-            implements ``"recompute"``).
+        batchnorm: ``"frozen"`` — the running statistics of θ* in eval mode (the default) —
+            or ``"recompute"``: at every θ, re-estimate each BatchNorm layer's statistics
+            from training batches, then evaluate in eval mode with them.
+        batchnorm_data: the training inputs for ``recompute`` (a tensor, or a DataLoader
+            yielding ``(inputs, targets)`` or inputs); default: this objective's inputs.
+        batchnorm_batch_size: batch size when ``batchnorm_data`` is a tensor (default 128).
 
     >>> net = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1)).double()
     >>> x, y = torch.randn(8, 2, dtype=torch.float64), torch.randn(8, 1, dtype=torch.float64)
@@ -98,6 +104,8 @@ class NetworkObjective(Objective):
         dtype: torch.dtype | None = None,
         device: torch.device | str | None = None,
         batchnorm: str = "frozen",
+        batchnorm_data: Tensor | DataLoader[Any] | None = None,
+        batchnorm_batch_size: int = 128,
         title: str = "",
     ) -> None:
         if not isinstance(model, nn.Module):
@@ -122,6 +130,13 @@ class NetworkObjective(Objective):
         self.loss_fn = _loss(loss)
         self.batchnorm = batchnorm
         self.data = _hold(data, self.device, self.dtype)
+        self._stats_model: nn.Module | None = None
+        if batchnorm == "recompute":
+            self._stats_model = _cumulative_copy(model)
+            self._stats_data = batchnorm_data if batchnorm_data is not None else _inputs_of(self.data)
+            if batchnorm_batch_size < 1:
+                raise LosslabError(f"batchnorm_batch_size = {batchnorm_batch_size}; need ≥ 1")
+            self._stats_batch_size = batchnorm_batch_size
 
     # -- flat θ <-> the model's parameters ------------------------------------------------
     def unflatten(self, theta: Tensor) -> dict[str, Tensor]:
@@ -129,15 +144,42 @@ class NetworkObjective(Objective):
         pieces = theta.split([s.numel() for s in self.shapes.values()])
         return {name: piece.view(shape) for (name, shape), piece in zip(self.shapes.items(), pieces, strict=True)}
 
-    def outputs(self, theta: Tensor, inputs: Tensor) -> Tensor:
-        """The model's outputs with parameters θ (one θ)."""
-        return functional_call(self.model, (self.unflatten(theta), self.buffers), (inputs,))
+    def outputs(self, theta: Tensor, inputs: Tensor, buffers: dict[str, Tensor] | None = None) -> Tensor:
+        """The model's outputs with parameters θ (one θ), in eval mode with ``buffers`` (default θ*'s)."""
+        held = self.buffers if buffers is None else buffers
+        return functional_call(self.model, (self.unflatten(theta), held), (inputs,))
 
     def _loss_on(self, theta: Tensor, inputs: Tensor, targets: Tensor) -> Tensor:
         return self.loss_fn(self.outputs(theta, inputs), targets)
 
+    def recomputed_buffers(self, theta: Tensor) -> dict[str, Tensor]:
+        """BatchNorm statistics re-estimated at θ (the ``recompute`` policy), on a copy of the buffers.
+
+        A copy of the model with every BatchNorm's ``momentum=None`` (torch's cumulative
+        average: after batch t, ``running = running + (batch_stat − running) / t``) runs in
+        train mode over the training batches, with θ's parameters detached — the statistics
+        are constants for derivatives. The user's model and θ*'s buffers are untouched.
+        """
+        if self._stats_model is None:
+            return dict(self.buffers)
+        buffers = {k: b.clone() for k, b in self.buffers.items()}
+        for name, module in self._stats_model.named_modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                buffers[f"{name}.num_batches_tracked"].zero_()  # the first batch's weight is 1/1
+        with torch.no_grad():
+            params = {k: v.detach() for k, v in self.unflatten(theta).items()}
+            for batch in _stat_batches(self._stats_data, self._stats_batch_size):
+                batch = batch.to(self.device, self.dtype if batch.is_floating_point() else batch.dtype)
+                functional_call(self._stats_model, (params, buffers), (batch,))
+        return buffers
+
     # -- the Objective contract -------------------------------------------------------------
     def _evaluate(self, thetas: Tensor) -> Tensor:
+        if self._stats_model is not None:
+            if thetas.dim() > 1:
+                return torch.stack([self._evaluate(theta) for theta in thetas])
+            buffers = self.recomputed_buffers(thetas)
+            return self._mean_over_data(lambda x, y: self.loss_fn(self.outputs(thetas, x, buffers), y))
         if thetas.dim() == 1:
             return self._mean_over_data(lambda x, y: self._loss_on(thetas, x, y))
         batched = vmap(self._loss_on, in_dims=(0, None, None))
@@ -184,8 +226,33 @@ class NetworkObjective(Objective):
         if not isinstance(self.data, tuple):
             raise LosslabError("accuracy needs in-memory data")
         inputs, targets = self.data
-        predicted = self.outputs(self._theta(theta), inputs).argmax(dim=-1)
+        theta = self._theta(theta)
+        predicted = self.outputs(theta, inputs, self.recomputed_buffers(theta)).argmax(dim=-1)
         return (predicted == targets).to(self.dtype).mean()
+
+
+def _cumulative_copy(model: nn.Module) -> nn.Module:
+    """A copy of the model in train mode whose BatchNorm layers keep cumulative averages."""
+    stats_model = copy.deepcopy(model).train()
+    norms = [m for m in stats_model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        raise LosslabError("batchnorm='recompute' needs a model with BatchNorm layers; this one has none")
+    for module in norms:
+        module.momentum = None
+        module.reset_running_stats()
+    return stats_model
+
+
+def _inputs_of(data: tuple[Tensor, Tensor] | DataLoader[Any]) -> Tensor | DataLoader[Any]:
+    return data[0] if isinstance(data, tuple) else data
+
+
+def _stat_batches(data: Tensor | DataLoader[Any], batch_size: int) -> Iterator[Tensor]:
+    if isinstance(data, Tensor):
+        yield from data.split(batch_size)
+        return
+    for batch in data:
+        yield batch[0] if isinstance(batch, tuple | list) else batch
 
 
 def _loss(loss: str | LossFn) -> LossFn:

@@ -1,0 +1,51 @@
+"""Network loss landscapes: directions, slices, surveys, surfaces, projections, scale-out.
+
+>>> import torch
+>>> from torch import nn
+>>> from losslab.network import network
+>>> net = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 2))
+>>> L = network(net, (torch.randn(16, 2), torch.randint(0, 2, (16,))))
+>>> surface = survey(L, random_directions(L, seed=0), grid=(5, 5), ranges=(-1, 1))
+>>> surface.shape, sorted(surface.values)
+((5, 5), ['accuracy', 'loss'])
+"""
+
+from losslab.landscape.directions import (
+    Directions,
+    hessian_directions,
+    interpolation,
+    make_directions,
+    normalize_direction,
+    pca_directions,
+    plane_through,
+    random_directions,
+)
+from losslab.landscape.distributed import distributed_survey
+from losslab.landscape.engine import SliceEvaluator
+from losslab.landscape.projection import Projection, project
+from losslab.landscape.slices import LineObjective, PlaneObjective, SliceObjective
+from losslab.landscape.surface import Surface, load_surface
+from losslab.landscape.survey import model_fingerprint, plan_survey, survey
+
+__all__ = [
+    "Directions",
+    "LineObjective",
+    "PlaneObjective",
+    "Projection",
+    "SliceEvaluator",
+    "SliceObjective",
+    "Surface",
+    "distributed_survey",
+    "hessian_directions",
+    "interpolation",
+    "load_surface",
+    "make_directions",
+    "model_fingerprint",
+    "normalize_direction",
+    "pca_directions",
+    "plan_survey",
+    "plane_through",
+    "project",
+    "random_directions",
+    "survey",
+]

@@ -1,0 +1,284 @@
+"""Survey: a network's loss (and accuracy) on a grid of a line or plane, in chunks, resumable.
+
+The grid ``(a_i, b_j)`` is flattened in row-major order (``ij``: b varies fastest) and cut
+into chunks of a fixed size; chunk ``t`` is the flat indices ``[t·m, (t+1)·m)``. Each chunk
+is one call of the :class:`~losslab.landscape.engine.SliceEvaluator` (the fast path). The
+chunk size comes from a memory budget (bytes per point: the point's parameters plus its
+activations over the data) unless given. With ``out=``, every finished chunk is written to
+the HDF5 file and flushed, and ``resume=True`` computes only the chunks not yet in the file
+— with the same chunk size, so resumed values equal uninterrupted ones bit for bit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import h5py
+import torch
+from torch import Tensor
+
+from losslab.errors import LosslabError
+from losslab.landscape.directions import Directions
+from losslab.landscape.engine import SliceEvaluator
+from losslab.landscape.surface import Surface, create_file, load_surface, write_points
+from losslab.network import NetworkObjective
+
+Ranges = Sequence[tuple[float, float]] | tuple[float, float]
+ChunkCallback = Callable[[int, int], None]
+# bytes per chunk on a CPU. Measured (benchmarks/bench_landscape.py): the digits MLP is fastest at
+# 16–32 points per chunk (1–4 points: 10–100× slower), the digits CNN at 1 point per chunk.
+CPU_BUDGET = 48 * 2**20
+_CHECKED = ("model_sha256", "directions_sha256", "batchnorm", "data_size", "dtype", "grid", "ranges")
+
+
+@dataclass
+class SurveyPlan:
+    """What a survey evaluates: the evaluator, the grid, the chunking and the provenance."""
+
+    evaluator: SliceEvaluator
+    coordinates: tuple[Tensor, ...]
+    chunk_size: int
+    provenance: dict[str, Any]
+    directions: Directions
+
+    @property
+    def points(self) -> Tensor:
+        """Flat grid coordinates ``(n, k)``, row-major."""
+        mesh = torch.meshgrid(*self.coordinates, indexing="ij")
+        return torch.stack([m.reshape(-1) for m in mesh], dim=-1)
+
+    @property
+    def n_chunks(self) -> int:
+        return -(-self.points.shape[0] // self.chunk_size)
+
+    def chunk(self, index: int) -> slice:
+        n = self.points.shape[0]
+        return slice(index * self.chunk_size, min(n, (index + 1) * self.chunk_size))
+
+    def evaluate(self, index: int) -> tuple[Tensor, Tensor | None]:
+        """(loss, accuracy) of chunk ``index`` in float64 on the CPU."""
+        loss, accuracy = self.evaluator(self.points[self.chunk(index)])
+        return loss.detach().to("cpu", torch.float64), (
+            None if accuracy is None else accuracy.detach().to("cpu", torch.float64)
+        )
+
+    def empty_surface(self) -> Surface:
+        shape = tuple(len(c) for c in self.coordinates)
+        keys = ("loss", "accuracy") if self.evaluator.classifier else ("loss",)
+        values = {key: torch.full(shape, torch.nan, dtype=torch.float64) for key in keys}
+        names = ("a", "b")[: len(shape)]
+        return Surface(
+            names,
+            self.coordinates,
+            values,
+            torch.zeros(shape, dtype=torch.bool),
+            dict(self.provenance),
+            self.directions.center.detach().cpu(),
+            self.directions.vectors.detach().cpu(),
+        )
+
+    def store(self, surface: Surface, index: int, loss: Tensor, accuracy: Tensor | None) -> None:
+        where = self.chunk(index)
+        surface.values["loss"].view(-1)[where] = loss
+        if accuracy is not None and "accuracy" in surface.values:
+            surface.values["accuracy"].view(-1)[where] = accuracy
+        surface.computed.view(-1)[where] = True
+
+
+def plan_survey(
+    objective: NetworkObjective,
+    directions: Directions,
+    grid: int | Sequence[int] = 51,
+    ranges: Ranges = (-1.0, 1.0),
+    *,
+    method: str = "auto",
+    memory_budget: int | None = None,
+    chunk_size: int | None = None,
+) -> SurveyPlan:
+    """Validate the grid, build the evaluator, and choose the chunk size (see :func:`survey`)."""
+    if not isinstance(objective, NetworkObjective):
+        raise LosslabError(f"survey needs a network objective (losslab.network), got {type(objective).__name__}")
+    k = directions.k
+    sizes = _grid(grid, k)
+    bounds = _ranges(ranges, k)
+    dtype = objective.dtype
+    coordinates = tuple(_axis(lo, hi, n, dtype) for n, (lo, hi) in zip(sizes, bounds, strict=True))
+    evaluator = SliceEvaluator(objective, directions, method)
+    if chunk_size is None:
+        budget = memory_budget if memory_budget is not None else _default_budget(objective.device)
+        chunk_size = max(1, budget // evaluator.bytes_per_point())
+    if chunk_size < 1:
+        raise LosslabError(f"chunk_size = {chunk_size}; need ≥ 1")
+    provenance = _provenance(objective, directions, evaluator, sizes, bounds, chunk_size)
+    return SurveyPlan(evaluator, coordinates, int(chunk_size), provenance, directions)
+
+
+def survey(
+    objective: NetworkObjective,
+    directions: Directions,
+    grid: int | Sequence[int] = 51,
+    ranges: Ranges = (-1.0, 1.0),
+    *,
+    method: str = "auto",
+    memory_budget: int | None = None,
+    chunk_size: int | None = None,
+    out: str | Path | None = None,
+    resume: bool = False,
+    progress: bool = False,
+    on_chunk: ChunkCallback | None = None,
+) -> Surface:
+    """Loss (and accuracy, for classifiers) of a network on a grid of a line or plane.
+
+    ``values[i, j] = L(c + a_i·d1 + b_j·d2)`` with ``a_i``, ``b_j`` evenly spaced over ``ranges``.
+
+    Args:
+        objective: the network objective (its dtype is the survey's; float32 by default).
+        directions: the slice (1 direction: a line, 2: a plane).
+        grid: points per axis, one number for all axes or one per axis.
+        ranges: ``(lo, hi)`` for all axes, or one pair per axis.
+        method: ``auto``, ``fused``, ``vmap`` or ``compile`` (see :mod:`losslab.landscape.engine`).
+        memory_budget: bytes one chunk may use (default 48 MiB on a CPU, a quarter of the
+            free memory on a GPU); sets the chunk size from the bytes per point (parameters
+            plus two activations of the widest layer over the data).
+        chunk_size: grid points per chunk (overrides the budget).
+        out: an HDF5 file to write chunks to as they finish.
+        resume: continue the survey already in ``out`` (same model, directions and grid).
+        progress: show a rich progress bar.
+        on_chunk: called as ``on_chunk(done, total)`` after each chunk.
+
+    >>> from torch import nn
+    >>> from losslab.landscape.directions import random_directions
+    >>> net = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 2)).double()
+    >>> L = NetworkObjective(net, (torch.ones(4, 2).double(), torch.tensor([0, 1, 1, 0])))
+    >>> s = survey(L, random_directions(L), grid=5)
+    >>> s.shape, s.complete, abs(s.center_value() - float(L.value(L.center))) < 1e-12
+    ((5, 5), True, True)
+    """
+    plan = plan_survey(
+        objective, directions, grid, ranges, method=method, memory_budget=memory_budget, chunk_size=chunk_size
+    )
+    surface, plan = _start(plan, out, resume)
+    pending = [t for t in range(plan.n_chunks) if not bool(surface.computed.view(-1)[plan.chunk(t)].all())]
+    with _file(out, surface) as file, _bar(progress, plan.n_chunks, plan.n_chunks - len(pending)) as advance:
+        for done, index in enumerate(pending, start=plan.n_chunks - len(pending) + 1):
+            plan.store(surface, index, *plan.evaluate(index))
+            if file is not None:
+                write_points(file, surface, plan.chunk(index))
+            advance()
+            if on_chunk is not None:
+                on_chunk(done, plan.n_chunks)
+    return surface
+
+
+def _start(plan: SurveyPlan, out: str | Path | None, resume: bool) -> tuple[Surface, SurveyPlan]:
+    if not (resume and out is not None and Path(out).exists()):
+        surface = plan.empty_surface()
+        if out is not None:
+            with h5py.File(out, "w") as file:
+                create_file(file, surface)
+        return surface, plan
+    stored = load_surface(out)
+    for key in _CHECKED:
+        if stored.provenance.get(key) != plan.provenance.get(key):
+            raise LosslabError(
+                f"cannot resume {out}: its {key} is {stored.provenance.get(key)!r}, this survey's "
+                f"{plan.provenance.get(key)!r}; use a new --out or drop --resume"
+            )
+    plan.chunk_size = int(stored.provenance["chunk_size"])  # the same chunks give the same bits
+    plan.provenance["chunk_size"] = plan.chunk_size
+    stored.provenance = dict(plan.provenance)
+    return stored, plan
+
+
+@contextlib.contextmanager
+def _file(out: str | Path | None, surface: Surface) -> Iterator[h5py.File | None]:
+    if out is None:
+        yield None
+        return
+    with h5py.File(out, "a") as file:
+        yield file
+
+
+@contextlib.contextmanager
+def _bar(show: bool, total: int, done: int) -> Iterator[Callable[[], None]]:
+    if not show:
+        yield lambda: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn("survey"), BarColumn(), MofNCompleteColumn(), TextColumn("chunks"), TimeRemainingColumn())
+    with Progress(*columns, transient=True) as bar:
+        task = bar.add_task("survey", total=total, completed=done)
+        yield lambda: bar.advance(task)
+
+
+def _grid(grid: int | Sequence[int], k: int) -> tuple[int, ...]:
+    sizes = (grid,) * k if isinstance(grid, int) else tuple(grid)
+    if len(sizes) != k or any(not isinstance(n, int) or n < 1 for n in sizes):
+        raise LosslabError(f"grid {grid!r}: need {k} positive integer(s), one per direction (e.g. 51 or (51, 51))")
+    return sizes
+
+
+def _ranges(ranges: Ranges, k: int) -> tuple[tuple[float, float], ...]:
+    items = list(ranges)
+    pairs = [items] * k if len(items) == 2 and all(isinstance(v, int | float) for v in items) else items
+    try:
+        out = tuple((float(pair[0]), float(pair[1])) for pair in pairs if len(pair) == 2)  # type: ignore[index,arg-type]
+    except (TypeError, ValueError):
+        out = ()
+    if len(out) != k or any(not lo < hi for lo, hi in out):
+        raise LosslabError(f"ranges {ranges!r}: need {k} pair(s) lo < hi, e.g. (-1, 1)")
+    return out
+
+
+def _axis(lo: float, hi: float, n: int, dtype: torch.dtype) -> Tensor:
+    """n evenly spaced points, exactly representable in ``dtype``; the middle of a symmetric range is exactly 0."""
+    if n == 1:
+        return torch.tensor([(lo + hi) / 2], dtype=torch.float64)
+    steps = torch.arange(n, dtype=torch.float64)
+    return (lo + (hi - lo) * steps / (n - 1)).to(dtype).to(torch.float64)
+
+
+def _default_budget(device: torch.device) -> int:
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return int(free // 4)
+    return CPU_BUDGET
+
+
+def model_fingerprint(objective: NetworkObjective) -> str:
+    """sha256 of the model's parameters θ* (float64 bytes, in ``named_parameters`` order)."""
+    return hashlib.sha256(objective.center.detach().to("cpu", torch.float64).numpy().tobytes()).hexdigest()
+
+
+def _provenance(
+    objective: NetworkObjective,
+    directions: Directions,
+    evaluator: SliceEvaluator,
+    sizes: tuple[int, ...],
+    bounds: tuple[tuple[float, float], ...],
+    chunk_size: int,
+) -> dict[str, Any]:
+    loss = objective.loss_fn
+    return {
+        "model_sha256": model_fingerprint(objective),
+        "model": objective.title,
+        "parameters": objective.dim,
+        **directions.provenance(),
+        "batchnorm": objective.batchnorm,
+        "data_size": objective.n_samples if objective.n_samples is not None else -1,
+        "loss": getattr(loss, "__name__", type(loss).__name__),
+        "dtype": str(objective.dtype).removeprefix("torch."),
+        "device": objective.device.type,
+        "method": evaluator.method,
+        "grid": list(sizes),
+        "ranges": [list(b) for b in bounds],
+        "chunk_size": chunk_size,
+        "losslab_version": version("losslab"),
+    }

@@ -1,0 +1,150 @@
+"""The JSON API under ``/api``: each handler checks bounds, offloads the work, and answers JSON.
+
+CPU-heavy work runs on the app's bounded thread pool, never on the event loop, under the
+wall-time bound: past it the request is answered 422 naming ``wall_time_s`` (a race also
+stops between optimizers once its time is up).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from losslab.web import schemas, service
+from losslab.web.config import ServerConfig
+from losslab.web.service import BoundError
+
+router = APIRouter(prefix="/api", responses={code: {"model": schemas.ErrorResponse} for code in (400, 413, 422)})
+T = TypeVar("T")
+
+
+class Clock:
+    """The wall-time clock of one request: it starts when a worker picks the work up, not in the queue."""
+
+    def __init__(self, limit: float) -> None:
+        self.limit, self.started = limit, threading.Event()
+        self.start_time = math.inf
+
+    def start(self) -> None:
+        self.start_time = time.monotonic()
+        self.started.set()
+
+    def passed(self) -> bool:
+        return time.monotonic() - self.start_time > self.limit
+
+
+async def offload(request: Request, work: Callable[..., T], *args: Any, clock: Clock | None = None) -> T:
+    """Run ``work(*args)`` on the request pool; BoundError once it has computed past the wall-time bound.
+
+    Time waiting in the queue (a classroom of 50 on one worker) does not count against the bound.
+    """
+    config: ServerConfig = request.app.state.config
+    clock = clock or Clock(config.bounds.wall_time_s)
+    loop = asyncio.get_running_loop()
+
+    def timed() -> T:
+        clock.start()
+        return work(*args)
+
+    future = loop.run_in_executor(request.app.state.executor, timed)
+    while not clock.started.is_set() and not future.done():
+        await asyncio.sleep(0.01)  # queued: keep waiting, without a time limit
+    remaining = clock.limit - (time.monotonic() - clock.start_time) if clock.started.is_set() else clock.limit
+    try:
+        return await asyncio.wait_for(future, timeout=max(remaining, 0.0))
+    except TimeoutError:
+        limit = clock.limit
+        raise BoundError(
+            "wall_time_s", limit, f"the request took longer than the bound wall_time_s = {limit:g} s"
+        ) from None
+
+
+def _answer(payload: Any, status: int = 200) -> JSONResponse:
+    return JSONResponse(payload, status_code=status)
+
+
+@router.get("/gallery", response_model=list[schemas.GalleryItem])
+async def gallery() -> JSONResponse:
+    """The named surfaces, the seeds' examples first."""
+    return _answer(service.gallery())
+
+
+@router.get("/optimizers", response_model=list[schemas.OptimizerInfo])
+async def optimizers() -> JSONResponse:
+    """Every optimizer with its hyper-parameter controls (lr on a log scale)."""
+    return _answer(service.optimizers())
+
+
+@router.get("/catalog", response_model=schemas.Catalog)
+async def catalog(request: Request) -> JSONResponse:
+    """Data models, synthetic data sets, and the server's bounds."""
+    return _answer(service.catalog(request.app.state.config.bounds))
+
+
+@router.post("/objective", response_model=schemas.ObjectiveInfo)
+async def objective(body: schemas.ObjectiveRequest, request: Request) -> JSONResponse:
+    """Parse an objective: its parameters, view box and MathML (422 with the parser's message and column)."""
+    bounds = request.app.state.config.bounds
+    return _answer(await offload(request, service.describe, body.objective, bounds))
+
+
+@router.post("/analyze", response_model=schemas.AnalysisResponse)
+async def analyze(body: schemas.ObjectiveRequest, request: Request) -> JSONResponse:
+    """Gradient, Hessian, stationary points by kind, convexity, condition number, 2/λmax."""
+    bounds = request.app.state.config.bounds
+    return _answer(await offload(request, service.analysis, body.objective, bounds))
+
+
+@router.post("/surface", response_model=schemas.GridOut)
+async def surface(body: schemas.SurfaceRequest, request: Request) -> JSONResponse:
+    """L on a grid: a curve for one parameter, a surface (rows = second parameter) for two."""
+    return _answer(await offload(request, service.surface, body, request.app.state.config.bounds))
+
+
+@router.post("/race", response_model=schemas.RaceResponse)
+async def race(body: schemas.RaceRequest, request: Request) -> JSONResponse:
+    """Every optimizer from the same start: θ, L, ∇L, |∇L| and lr per step, and a diagnosis."""
+    bounds = request.app.state.config.bounds
+    clock = Clock(bounds.wall_time_s)
+    return _answer(await offload(request, service.run_race, body, bounds, clock.passed, clock=clock))
+
+
+@router.post("/hessian", response_model=schemas.HessianResponse)
+async def hessian(body: schemas.HessianRequest, request: Request) -> JSONResponse:
+    """The Hessian at a point, its eigenvalues and kind, and the second-order Taylor model nearby."""
+    return _answer(await offload(request, service.hessian, body, request.app.state.config.bounds))
+
+
+@router.post(
+    "/landscape/jobs",
+    response_model=schemas.JobResponse,
+    status_code=202,
+    responses={429: {"model": schemas.ErrorResponse}},
+)
+async def start_landscape(body: schemas.LandscapeJobRequest, request: Request) -> JSONResponse:
+    """Start (or reuse) the bowl-vs-mountains computation; poll the job for progress."""
+    bounds = request.app.state.config.bounds
+    service.check("network_points", body.points, bounds.network_points, "points per axis of the network plane")
+    if body.points < 2:
+        raise BoundError("network_points", bounds.network_points, f"points = {body.points}: at least 2 are needed")
+    job = request.app.state.jobs.submit(body.points, body.span, body.seed)
+    return _answer(job.to_dict(), 202)
+
+
+@router.get(
+    "/landscape/jobs/{job_id}", response_model=schemas.JobResponse, responses={404: {"model": schemas.ErrorResponse}}
+)
+async def landscape_job(job_id: str, request: Request) -> JSONResponse:
+    """A landscape job: status, progress in [0, 1], a message, and the two grids once done."""
+    try:
+        job = request.app.state.jobs.get(job_id)
+    except LookupError:
+        return _answer({"error": f"no landscape job {job_id!r} (jobs are kept while the server runs)"}, 404)
+    return _answer(job.to_dict())

@@ -1,0 +1,208 @@
+"""From validated requests to library calls: build the objective, check the bounds, call, serialize.
+
+No maths here: every number comes from :mod:`losslab.explore`, :mod:`losslab.analysis`,
+:mod:`losslab.descent` and the objective itself. Objectives and analyses are cached by the
+request's JSON (an LRU per process), so the page can ask again for free.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from losslab.analysis import analyze
+from losslab.domain import Domain
+from losslab.errors import LosslabError
+from losslab.explore import (
+    MODELS,
+    SYNTHETIC,
+    Runner,
+    curvature_at,
+    formula_mathml,
+    grid_values,
+    model_objective,
+    parse_points,
+    race,
+    synthetic_points,
+    view_domain,
+)
+from losslab.gallery import _SEEDS, ENTRIES
+from losslab.gallery import gallery as gallery_objective
+from losslab.objective import Objective
+from losslab.optimizers import OPTIMIZERS, build
+from losslab.serialize import jsonable
+from losslab.sources import objective_from_text
+from losslab.web.config import Bounds
+from losslab.web.schemas import (
+    DataSource,
+    FormulaSource,
+    GallerySource,
+    HessianRequest,
+    ObjectiveSpec,
+    RaceRequest,
+    SurfaceRequest,
+)
+
+# hyper-parameter controls the page shows: name -> (min, max, log scale); index: element of a tuple
+_KNOBS: dict[str, list[tuple[str, int | None, float, float, bool]]] = {
+    "momentum": [("momentum", None, 0.0, 0.999, False)],
+    "nesterov": [("momentum", None, 0.0, 0.999, False)],
+    "rmsprop": [("alpha", None, 0.5, 0.999, False)],
+    "adam": [("betas", 0, 0.0, 0.999, False), ("betas", 1, 0.5, 0.9999, False)],
+    "adamw": [("betas", 0, 0.0, 0.999, False), ("betas", 1, 0.5, 0.9999, False), ("weight_decay", None, 0, 1, False)],
+    "newton": [("damping", None, 0.0, 10.0, False)],
+}
+
+
+class BoundError(LosslabError):
+    """A request past one of the server's bounds; the API answers 4xx naming it."""
+
+    def __init__(self, bound: str, limit: float, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.bound, self.limit, self.status = bound, limit, status
+
+
+def check(bound: str, value: float, limit: float, what: str) -> None:
+    """Raise :class:`BoundError` when ``value`` exceeds ``limit``."""
+    if value > limit:
+        raise BoundError(bound, limit, f"{what} is {value:g}; the bound {bound} allows at most {limit:g}")
+
+
+# -- catalogs ----------------------------------------------------------------------------------
+def gallery() -> list[dict[str, Any]]:
+    """Every gallery surface, the seeds' examples first (double_well, after seed 001, counts as one)."""
+    seeds = {entry.name for entry in _SEEDS}
+    items = [
+        {**entry.to_dict(), "family": "seed" if entry.name in seeds or "(seed " in entry.source else "test function"}
+        for entry in ENTRIES
+    ]
+    return sorted(items, key=lambda item: item["family"] != "seed")
+
+
+@functools.cache
+def optimizers() -> list[dict[str, Any]]:
+    out = []
+    for name, entry in OPTIMIZERS.items():
+        extra = {"hessian": lambda t: torch.eye(1, dtype=t.dtype)} if name == "newton" else {}
+        defaults = build(name, [torch.zeros(1, requires_grad=True)], extra).defaults
+        knobs = [{"name": "lr", "index": None, "default": defaults["lr"], "min": 1e-4, "max": 10.0, "log": True}]
+        for knob, index, low, high, log in _KNOBS.get(name, []):
+            value = defaults[knob] if index is None else defaults[knob][index]
+            knobs.append({"name": knob, "index": index, "default": float(value), "min": low, "max": high, "log": log})
+        first = entry.doc.split("\n\n")[0].replace("\n", " ")
+        summary = re.split(r":?,?\s*:math:", first)[0]  # the words, not the update rule
+        out.append({"name": name, "summary": summary, "mini_batch": entry.mini_batch, "knobs": knobs})
+    return out
+
+
+def catalog(bounds: Bounds) -> dict[str, Any]:
+    models = [{"name": n, "formula": f, "loss": loss, "title": t} for n, (f, loss, t) in MODELS.items()]
+    return {"models": models, "synthetic": list(SYNTHETIC), "bounds": dict(vars(bounds))}
+
+
+# -- objectives --------------------------------------------------------------------------------
+def objective(spec: ObjectiveSpec, bounds: Bounds) -> Objective:
+    """The objective a request names, after its bounds are checked (cached by the spec's JSON)."""
+    if isinstance(spec, FormulaSource):
+        check("formula_length", len(spec.text), bounds.formula_length, "the formula's length")
+    elif isinstance(spec, DataSource):
+        if spec.points is not None:
+            check("data_points", spec.points.count("\n") + 1, bounds.data_points + 1, "the number of lines")
+        else:
+            check("data_points", spec.n, bounds.data_points, "the number of synthetic points")
+    return _cached_objective(spec.model_dump_json())
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_objective(key: str) -> Objective:
+    from pydantic import TypeAdapter
+
+    spec: Any = TypeAdapter(ObjectiveSpec).validate_json(key)
+    if isinstance(spec, GallerySource):
+        return gallery_objective(spec.name)
+    elif isinstance(spec, FormulaSource):
+        return objective_from_text(spec.text, spec.variables)
+    elif isinstance(spec, DataSource):
+        x, y = _points(spec)
+        return model_objective(x, y, spec.model)
+    else:
+        raise LosslabError(f"unknown objective source {spec!r}")
+
+
+def _points(spec: DataSource) -> tuple[list[float], list[float]]:
+    if spec.points is not None and spec.synthetic is not None:
+        raise LosslabError("give either pasted points or a synthetic data set, not both")
+    if spec.points is not None:
+        return parse_points(spec.points)
+    if spec.synthetic is None:
+        raise LosslabError("a data objective needs pasted points or a synthetic data set")
+    if spec.n < 2:
+        raise LosslabError(f"n = {spec.n}: a synthetic data set needs at least 2 points")
+    return synthetic_points(spec.synthetic, spec.n, spec.seed)
+
+
+def describe(spec: ObjectiveSpec, bounds: Bounds) -> dict[str, Any]:
+    obj = objective(spec, bounds)
+    data = None
+    if isinstance(spec, DataSource):
+        x, y = _points(spec)
+        data = {"x": x, "y": y}
+    return jsonable(
+        {
+            "title": obj.title,
+            "names": list(obj.names),
+            "dim": obj.dim,
+            "domain": [list(b) for b in view_domain(obj).bounds],
+            "formula": None if obj.expr is None else str(obj.expr),
+            "mathml": formula_mathml(obj),
+            "data": data,
+        }
+    )
+
+
+def analysis(spec: ObjectiveSpec, bounds: Bounds) -> dict[str, Any]:
+    objective(spec, bounds)
+    return _cached_analysis(spec.model_dump_json())
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_analysis(key: str) -> dict[str, Any]:
+    obj = _cached_objective(key)
+    found = analyze(obj, domain=view_domain(obj), generator=torch.Generator().manual_seed(0))
+    return jsonable({**found.to_dict(), "mathml": formula_mathml(obj)})
+
+
+# -- surfaces, races, curvature ---------------------------------------------------------------
+def surface(request: SurfaceRequest, bounds: Bounds) -> dict[str, Any]:
+    check("grid_points", request.points, bounds.grid_points, "points per axis")
+    obj = objective(request.objective, bounds)
+    domain = None if request.domain is None else _domain(obj, request.domain)
+    return jsonable(grid_values(obj, domain, request.points))
+
+
+def _domain(obj: Objective, bounds: list[tuple[float, float]]) -> Domain:
+    if len(bounds) != obj.dim:
+        raise LosslabError(f"domain gives {len(bounds)} ranges; the objective has {obj.dim} parameters")
+    return Domain(tuple(obj.names), tuple((float(lo), float(hi)) for lo, hi in bounds))
+
+
+def run_race(request: RaceRequest, bounds: Bounds, should_stop: Callable[[], bool]) -> dict[str, Any]:
+    check("steps", request.steps, bounds.steps, "steps")
+    check("optimizers", len(request.optimizers), bounds.optimizers, "the number of optimizers")
+    obj = objective(request.objective, bounds)
+    runners = [Runner(o.name, _hyper(o.hyperparameters), o.batch_size) for o in request.optimizers]
+    return jsonable(race(obj, request.start, runners, request.steps, seed=request.seed, should_stop=should_stop))
+
+
+def _hyper(given: dict[str, Any]) -> dict[str, Any]:
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in given.items()}
+
+
+def hessian(request: HessianRequest, bounds: Bounds) -> dict[str, Any]:
+    check("grid_points", request.points, bounds.grid_points, "Taylor grid points per axis")
+    obj = objective(request.objective, bounds)
+    return jsonable(curvature_at(obj, request.point, request.radius, request.points))

@@ -1,0 +1,71 @@
+"""`losslab landscape` and `losslab plot-surface`: thin shells over the library."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from landscape_helpers import seeded, small_mlp
+from typer.testing import CliRunner
+
+from losslab.cli import app
+from losslab.landscape import load_surface, random_directions, survey
+from losslab.network import NetworkObjective
+
+runner = CliRunner()
+
+
+def test_demo_survey_writes_a_surface_and_plots_it(tmp_path) -> None:
+    out = tmp_path / "moons.h5"
+    result = runner.invoke(
+        app, ["landscape", "--demo", "moons-mlp", "--steps", "30", "--grid", "5x5", "--out", str(out), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    assert document["provenance"]["directions"] == "filter" and document["provenance"]["data_size"] == 512
+    surface = load_surface(out)
+    assert surface.complete and surface.shape == (5, 5)
+    for picture in ("moons.png", "moons.html"):
+        drawn = runner.invoke(app, ["plot-surface", str(out), "--out", str(tmp_path / picture)])
+        assert drawn.exit_code == 0, drawn.output
+        assert (tmp_path / picture).stat().st_size > 10_000
+
+
+def test_user_model_weights_and_data_equal_the_library(tmp_path, data64, monkeypatch) -> None:
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    model = seeded(small_mlp).double().eval()
+    torch.save(model.state_dict(), tmp_path / "w.pt")
+    torch.save(data64, tmp_path / "d.pt")
+    out = tmp_path / "s.h5"
+    args = ["landscape", "--model", "landscape_helpers:small_mlp", "--weights", str(tmp_path / "w.pt"),
+            "--data", str(tmp_path / "d.pt"), "--dtype", "float64", "--grid", "3x4", "--range", "-1:1,-2:2",
+            "--seed", "4", "--out", str(out)]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    objective = NetworkObjective(model, data64)
+    expected = survey(objective, random_directions(objective, seed=4), (3, 4), ((-1, 1), (-2, 2)))
+    torch.testing.assert_close(load_surface(out).values["loss"], expected.values["loss"], rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--grid", "5by5"], "--grid '5by5'"),
+        (["--range", "-1..1"], "--range '-1..1'"),
+        (["--directions", "sideways"], "directions 'sideways'"),
+        (["--model", "nomodule"], "pkg.module:factory"),
+        (["--model", "os:nothing", "--data", "digits"], "cannot import"),
+        (["--dtype", "float16"], "dtype 'float16'"),
+        (["--grid", "5", "--demo", "moons-mlp", "--steps", "5", "--directions", "interpolate"], None),
+    ],
+    ids=["grid", "range", "directions", "model-spec", "model-import", "dtype", "line-ok"],
+)
+def test_bad_options_exit_2_with_one_line(args, words, tmp_path) -> None:
+    result = runner.invoke(app, ["landscape", *args, "--out", str(tmp_path / "x.h5"), "--no-progress"])
+    if words is None:
+        assert result.exit_code == 0, result.output
+        return
+    assert result.exit_code == 2 and words in result.output and "Traceback" not in result.output
