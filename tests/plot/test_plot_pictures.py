@@ -158,3 +158,19 @@ def test_the_race_shows_every_run_on_the_map_and_on_the_loss_axis(himmelblau_run
     for i, run in enumerate(himmelblau_runs):
         assert np.array_equal(map_lines[f"path:{i}"].get_xydata(), run.params.numpy())
         assert np.array_equal(loss_lines[f"path:{i}"].get_ydata(), run.losses.numpy())
+
+
+def test_interactive_flag_returns_plotly_figures_with_the_paths() -> None:
+    import plotly.graph_objects as go
+
+    import losslab
+    import losslab.plot
+
+    bowl = losslab.gallery("case_study_2")
+    run = losslab.descend(bowl, "w0=0,w1=0", lr=0.1, steps=10)
+    flat = losslab.plot.contour(bowl, run, resolution=40, interactive=True)
+    solid = losslab.plot.surface(bowl, run, resolution=40, interactive=True)
+    assert isinstance(flat, go.Figure) and isinstance(solid, go.Figure)
+    assert [t.type for t in flat.data] == ["contour", "scatter"]
+    assert list(flat.data[1].x) == run.params[:, 0].tolist()
+    assert list(solid.data[1].z) == run.losses.tolist()

@@ -19,7 +19,7 @@ from losslab.plot.contours import contour, contour_levels, heatmap
 from losslab.plot.curves import curve
 from losslab.plot.grid import Grid, SurfaceLike, default_domain, evaluate_grid
 from losslab.plot.history import gradient_norm_history, loss_history, parameter_history
-from losslab.plot.interactive import interactive_surface, to_html
+from losslab.plot.interactive import interactive_contour, interactive_surface, to_html
 from losslab.plot.race import race
 from losslab.plot.save import FORMATS, format_of, save
 from losslab.plot.surface3d import surface
@@ -41,6 +41,7 @@ __all__ = [
     "frame_steps",
     "gradient_norm_history",
     "heatmap",
+    "interactive_contour",
     "interactive_surface",
     "loss_history",
     "parameter_history",

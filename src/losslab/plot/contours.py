@@ -13,6 +13,7 @@ levels use the whole colour map.
 from __future__ import annotations
 
 import numpy as np
+import plotly.graph_objects as go
 import torch
 from matplotlib.axes import Axes
 from matplotlib.colors import BoundaryNorm
@@ -70,8 +71,12 @@ def contour(
     normalize: bool = True,
     stationary: PointsLike = True,
     title: str | None = None,
-) -> Figure:
+    interactive: bool = False,
+) -> Figure | go.Figure:
     """Filled contours with labelled level curves, descent paths and stationary points.
+
+    With ``interactive=True`` it returns a plotly ``Figure`` (contours and paths, hover shows
+    θ and L) instead of a matplotlib one.
 
     Args:
         source: a two-parameter :class:`Objective`, or a surface (``Grid``, landscape ``Surface``).
@@ -93,6 +98,10 @@ def contour(
     >>> sorted(line.get_gid() for line in fig.axes[0].lines if line.get_gid())
     ['stationary:maximum', 'stationary:minimum', 'stationary:saddle']
     """
+    if interactive:
+        from losslab.plot.interactive import interactive_contour
+
+        return interactive_contour(source, trajectories, domain=domain, resolution=resolution, title=title)
     surface = as_surface(source, domain, resolution=resolution, trajectories=trajectories)
     objective = source if isinstance(source, Objective) else None
     ax = new_axes(ax)

@@ -78,6 +78,59 @@ def interactive_surface(
     return figure
 
 
+def interactive_contour(
+    source: Objective | SurfaceLike,
+    trajectories: Trajectories | None = (),
+    *,
+    domain: Domain | str | None = None,
+    resolution: int = INTERACTIVE_RESOLUTION,
+    title: str | None = None,
+) -> go.Figure:
+    """A plotly contour map (viridis, hover shows θ and L) with each run as a line of steps.
+
+    >>> from losslab.gallery import gallery
+    >>> fig = interactive_contour(gallery("himmelblau"), resolution=30)
+    >>> [trace.type for trace in fig.data]
+    ['contour']
+    """
+    grid = as_surface(source, domain, resolution=resolution, trajectories=trajectories)
+    x, y = (c.tolist() for c in grid.coordinates)
+    figure = go.Figure(
+        go.Contour(
+            x=x,
+            y=y,
+            z=grid.values["loss"].T.tolist(),
+            colorscale="Viridis",
+            name="loss",
+            colorbar={"title": {"text": "loss L"}},
+            contours={"showlabels": True},
+        )
+    )
+    lower, upper = frame_of(grid)
+    for index, run in enumerate(as_trajectories(trajectories, 2)):
+        params = run.params.to(torch.float64)
+        shown = visible_path(params, lower, upper)
+        count = shown.count if shown.left_frame_at is None else shown.left_frame_at
+        figure.add_trace(
+            go.Scatter(
+                x=params[:count, 0].tolist(),
+                y=params[:count, 1].tolist(),
+                mode="lines+markers",
+                line={"color": path_color(index)},
+                marker={"size": 4},
+                name=run_label(run),
+            )
+        )
+    names = grid.axis_names
+    figure.update_layout(
+        title={"text": title or f"contours of {getattr(source, 'title', '') or 'the loss'}"},
+        xaxis_title=names[0],
+        yaxis_title=names[1],
+        legend={"orientation": "h", "y": -0.15},
+    )
+    return figure
+
+
 def to_html(figure: go.Figure) -> str:
     """One self-contained HTML page with plotly.js embedded inline (no CDN, no network)."""
     return str(figure.to_html(include_plotlyjs=True, full_html=True))

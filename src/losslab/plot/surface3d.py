@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import plotly.graph_objects as go
 import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -37,8 +38,12 @@ def surface(
     view: tuple[float, float] = DEFAULT_VIEW,
     points: Sequence[PointLike] = (),
     title: str | None = None,
-) -> Figure:
+    interactive: bool = False,
+) -> Figure | go.Figure:
     """A 3-D surface of the loss, with paths drawn on it and ``points`` marked at their height.
+
+    With ``interactive=True`` it returns a plotly ``Figure`` instead (rotate it in Jupyter, or
+    :func:`losslab.plot.save` it as one self-contained ``.html``).
 
     Args:
         source: a two-parameter objective or a surface (``Grid``, landscape ``Surface``).
@@ -55,6 +60,10 @@ def surface(
     >>> fig.axes[0].name
     '3d'
     """
+    if interactive:
+        from losslab.plot.interactive import interactive_surface
+
+        return interactive_surface(source, trajectories, domain=domain, resolution=resolution, title=title)
     grid = as_surface(source, domain, resolution=resolution, trajectories=trajectories)
     ax3d: Any = new_axes(ax, projection="3d", size=(6.8, 5.6))  # an Axes3D: plot_surface, view_init, zlabel
     x, y = np.meshgrid(*(c.numpy() for c in grid.coordinates), indexing="ij")
