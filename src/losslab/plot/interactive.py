@@ -7,7 +7,9 @@ The HTML embeds the plotly.js that ships inside the installed plotly package
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import plotly.graph_objects as go
 import torch
@@ -51,11 +53,7 @@ def interactive_surface(
             name="loss",
         )
     )
-    lower, upper = frame_of(grid)
-    for index, run in enumerate(as_trajectories(trajectories, 2)):
-        params = run.params.to(torch.float64)
-        shown = visible_path(params, lower, upper)
-        count = shown.count if shown.left_frame_at is None else shown.left_frame_at
+    for index, run, params, count in _visible_runs(grid, trajectories):
         figure.add_trace(
             go.Scatter3d(
                 x=params[:count, 0].tolist(),
@@ -106,11 +104,7 @@ def interactive_contour(
             contours={"showlabels": True},
         )
     )
-    lower, upper = frame_of(grid)
-    for index, run in enumerate(as_trajectories(trajectories, 2)):
-        params = run.params.to(torch.float64)
-        shown = visible_path(params, lower, upper)
-        count = shown.count if shown.left_frame_at is None else shown.left_frame_at
+    for index, run, params, count in _visible_runs(grid, trajectories):
         figure.add_trace(
             go.Scatter(
                 x=params[:count, 0].tolist(),
@@ -129,6 +123,15 @@ def interactive_contour(
         legend={"orientation": "h", "y": -0.15},
     )
     return figure
+
+
+def _visible_runs(grid: SurfaceLike, trajectories: Trajectories | None) -> Iterator[tuple[int, Any, torch.Tensor, int]]:
+    """Each run with its θ's in float64 and how many steps stay inside the frame."""
+    lower, upper = frame_of(grid)
+    for index, run in enumerate(as_trajectories(trajectories, 2)):
+        params = run.params.to(torch.float64)
+        shown = visible_path(params, lower, upper)
+        yield index, run, params, shown.count if shown.left_frame_at is None else shown.left_frame_at
 
 
 def to_html(figure: go.Figure) -> str:
