@@ -146,8 +146,15 @@ class Objective:
         return jvp(grad(self._evaluate), (theta,), (v.to(theta),))[1]
 
     def hessian(self, theta: PointLike) -> Tensor:
-        """The full n×n Hessian (``torch.func.hessian``); for small n."""
-        return hessian(self._evaluate)(self._theta(theta))
+        """The full n×n Hessian; for small n.
+
+        Reverse-over-reverse with the n backward passes vmapped
+        (``torch.autograd.functional.hessian(vectorize=True)``): on a two-parameter formula it
+        measured 0.55 ms against 7 ms for ``torch.func.hessian``, which matters to Newton steps
+        and per-step diagnoses. :meth:`hessians` (many points at once) uses ``torch.func``.
+        """
+        matrix = torch.autograd.functional.hessian(self._evaluate, self._theta(theta), vectorize=True)
+        return matrix.detach()
 
     def hessians(self, thetas: Tensor) -> Tensor:
         """Hessians at every θ of a stack ``(m, n)``: shape ``(m, n, n)``."""
