@@ -7,7 +7,6 @@ prints; ``--out`` saves the density figure from :func:`losslab.curvature.figures
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,8 +14,8 @@ import torch
 import typer
 
 from losslab.errors import LosslabError
+from losslab.model_source import load_data, load_model
 
-DATA_SETS = ("digits", "moons")
 # defined here, not imported from losslab.cli, so the annotations resolve in this module
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of text.")]
 
@@ -101,51 +100,8 @@ def _objective(
         raise LosslabError("give either --demo or --model, not both")
     if data is None:
         raise LosslabError("--model needs --data: digits, moons, or a .pt file holding (inputs, targets)")
-    network = _load_model(model, weights).to(dtype)
-    return NetworkObjective(network, _load_data(data, dtype), loss, title=f"{model} on {data}")
-
-
-def _load_model(spec: str, weights: Path | None) -> torch.nn.Module:
-    module_name, _, factory_name = spec.partition(":")
-    if not module_name or not factory_name:
-        raise LosslabError(f"--model {spec!r} must look like 'package.module:factory'")
-    try:
-        factory = getattr(importlib.import_module(module_name), factory_name)
-    except (ImportError, AttributeError) as exc:
-        raise LosslabError(f"--model {spec!r} cannot be loaded: {exc}") from None
-    network = factory()
-    if not isinstance(network, torch.nn.Module):
-        raise LosslabError(f"--model {spec!r} returned {type(network).__name__}, not a torch.nn.Module")
-    if weights is not None:
-        try:
-            state = torch.load(weights, map_location="cpu", weights_only=True)
-            network.load_state_dict(state)
-        except (OSError, RuntimeError, KeyError, TypeError, AttributeError) as exc:
-            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise LosslabError(f"--weights {str(weights)!r} cannot be loaded into {spec}: {message}") from None
-    return network
-
-
-def _load_data(spec: str, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
-    from losslab.demos import digits, moons
-
-    if spec == "digits":
-        return digits(dtype)
-    elif spec == "moons":
-        return moons(dtype=dtype)
-    elif spec.endswith(".pt"):
-        try:
-            loaded = torch.load(spec, map_location="cpu", weights_only=True)
-        except (OSError, RuntimeError) as exc:
-            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise LosslabError(f"--data {spec!r} cannot be read: {message}") from None
-        if isinstance(loaded, dict) and {"inputs", "targets"} <= set(loaded):
-            loaded = (loaded["inputs"], loaded["targets"])
-        if not (isinstance(loaded, tuple | list) and len(loaded) == 2):
-            raise LosslabError(f"--data {spec!r} must hold (inputs, targets) or {{'inputs': ..., 'targets': ...}}")
-        return loaded[0], loaded[1]
-    else:
-        raise LosslabError(f"--data {spec!r} is not one of {', '.join(DATA_SETS)} or a .pt file")
+    network = load_model(model, weights).to(dtype)
+    return NetworkObjective(network, load_data(data, dtype), loss, title=f"{model} on {data}")
 
 
 def _save_density(spectrum: Any, path: Path, title: str) -> None:

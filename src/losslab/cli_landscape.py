@@ -8,7 +8,6 @@ and rank 0 prints and writes the file.
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Annotated, Any, cast
 
@@ -16,6 +15,7 @@ import torch
 import typer
 
 from losslab.errors import LosslabError
+from losslab.model_source import load_checkpoint, load_data, load_model
 
 DIRECTIONS = ("filter", "layer", "random", "pca", "hessian", "interpolate")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -183,50 +183,12 @@ def _source(
 ) -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor, list[Any]]:
     from losslab import demos
 
-    trajectory: list[Any] = [_load_state(Path(p)) for p in checkpoints.split(",")] if checkpoints else []
+    trajectory: list[Any] = [load_checkpoint(p) for p in checkpoints.split(",")] if checkpoints else []
     if model is None:
         built = demos.demo(demo, seed=seed, dtype=dtype, steps=steps)
-        inputs, targets = _data(data, dtype) if data else (built.inputs, built.targets)
+        inputs, targets = load_data(data, dtype) if data else (built.inputs, built.targets)
         return built.model, inputs, targets, trajectory or list(built.checkpoints)
-    factory = _factory(model)
+    net = load_model(model, weights).to(dtype)
     if data is None:
         raise LosslabError("--model needs --data (digits, moons, or a .pt file with (inputs, targets))")
-    net = factory().to(dtype)
-    if weights is not None:
-        net.load_state_dict(_load_state(weights))
-    return net.eval(), *_data(data, dtype), trajectory
-
-
-def _factory(spec: str) -> Any:
-    module_name, _, attribute = spec.partition(":")
-    if not module_name or not attribute:
-        raise LosslabError(f"--model {spec!r} is not of the form pkg.module:factory")
-    try:
-        return getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError) as exc:
-        raise LosslabError(f"--model {spec!r}: cannot import it ({exc})") from None
-
-
-def _load_state(path: Path) -> Any:
-    if not path.exists():
-        raise LosslabError(f"checkpoint {path} does not exist")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises several types for a file that is not a safe checkpoint
-        raise LosslabError(f"{path} is not a weights-only torch checkpoint ({type(exc).__name__})") from None
-
-
-def _data(spec: str, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
-    from losslab import demos
-
-    if spec == "digits":
-        return demos.digits(dtype)
-    if spec == "moons":
-        return demos.moons(dtype=dtype)
-    loaded = _load_state(Path(spec))
-    if isinstance(loaded, dict) and {"inputs", "targets"} <= set(loaded):
-        loaded = (loaded["inputs"], loaded["targets"])
-    if not (isinstance(loaded, tuple | list) and len(loaded) == 2):
-        raise LosslabError(f"--data {spec}: expected (inputs, targets) or {{'inputs', 'targets'}} tensors")
-    inputs, targets = loaded
-    return inputs.to(dtype) if inputs.is_floating_point() else inputs, targets
+    return net.eval(), *load_data(data, dtype), trajectory

@@ -56,7 +56,7 @@ def test_user_model_weights_and_data_equal_the_library(tmp_path, data64, monkeyp
         (["--grid", "5by5"], "--grid '5by5'"),
         (["--range", "-1..1"], "--range '-1..1'"),
         (["--directions", "sideways"], "directions 'sideways'"),
-        (["--model", "nomodule"], "pkg.module:factory"),
+        (["--model", "nomodule"], "package.module:factory"),
         (["--model", "os:nothing", "--data", "digits"], "cannot import"),
         (["--dtype", "float16"], "dtype 'float16'"),
         (["--grid", "5", "--demo", "moons-mlp", "--steps", "5", "--directions", "interpolate"], None),
