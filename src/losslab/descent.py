@@ -82,11 +82,11 @@ def descend(
     >>> descend(formula("(w - 3)**2"), "w=0", lr=1.0, steps=20).diagnosis.status
     'oscillating'
     """
-    steps = _check_count(steps)
-    _check_stop_rules(loss_threshold, grad_tol, divergence_factor)
+    steps = check_count(steps)
+    check_stop_rules(loss_threshold, grad_tol, divergence_factor)
     theta = objective.point(start).detach().clone().requires_grad_(True)
     current = [objective]  # the (mini-batch) objective the next update uses
-    opt, name, hyper, needs_closure, wants_batches = _make_optimizer(optimizer, theta, lr, hyperparameters, current)
+    opt, name, hyper, needs_closure, wants_batches = make_optimizer(optimizer, theta, lr, hyperparameters, current)
     notes, batches = _batches(objective, name, wants_batches, batch_size, generator, hyper)
     schedule = make_scheduler(scheduler, opt) if scheduler is not None else None
 
@@ -104,7 +104,7 @@ def descend(
         params.append(theta.detach().clone())
         losses.append(loss.detach().clone())
         grads.append(theta.grad.detach().clone() if theta.grad is not None else torch.zeros_like(theta))
-        stop = stop_rule(k, params, losses, grads, loss_threshold, grad_tol, divergence_factor)
+        stop = stop_rule(k, losses[k], params[k], grads[k], losses[0], loss_threshold, grad_tol, divergence_factor)
         if stop is not None or k == steps:
             break
         if batches is not None:
@@ -115,12 +115,20 @@ def descend(
         opt.step(closure) if needs_closure else opt.step()  # type: ignore[arg-type]
         if schedule is not None:
             schedule.step()
-    record = (
-        torch.stack(params),
-        torch.stack(losses),
-        torch.stack(grads),
-        torch.tensor(lrs, dtype=torch.float64),
-    )
+    record = (torch.stack(params), torch.stack(losses), torch.stack(grads), torch.tensor(lrs, dtype=torch.float64))
+    return finish(objective, record, stop, optimizer, name, hyper, notes)
+
+
+def finish(
+    objective: Objective,
+    record: tuple[Tensor, Tensor, Tensor, Tensor],
+    stop: Diagnosis | None,
+    optimizer: OptimizerLike,
+    name: str,
+    hyper: dict[str, Any],
+    notes: Sequence[str] = (),
+) -> Trajectory:
+    """The :class:`Trajectory` of a finished run: its (params, losses, grads, lrs) record and diagnosis."""
     plain = name in ("gd", "sgd") or (optimizer is torch.optim.SGD and not hyper.get("momentum"))
     diagnosis = diagnose(objective, *record, stop, plain)
     return Trajectory(
@@ -133,13 +141,13 @@ def descend(
     )
 
 
-def _check_count(steps: int) -> int:
+def check_count(steps: int) -> int:
     if isinstance(steps, bool) or not isinstance(steps, int) or steps <= 0:
         raise LosslabError(f"steps must be a whole number ≥ 1, got {steps!r}")
     return steps
 
 
-def _check_stop_rules(loss_threshold: float | None, grad_tol: float | None, divergence_factor: float) -> None:
+def check_stop_rules(loss_threshold: float | None, grad_tol: float | None, divergence_factor: float) -> None:
     if loss_threshold is not None and not math.isfinite(loss_threshold):
         raise LosslabError(f"loss_threshold must be a finite number, got {loss_threshold}")
     if grad_tol is not None and not (math.isfinite(grad_tol) and grad_tol >= 0):
@@ -148,7 +156,7 @@ def _check_stop_rules(loss_threshold: float | None, grad_tol: float | None, dive
         raise LosslabError(f"divergence_factor must be a number > 1 (inf to disable), got {divergence_factor}")
 
 
-def _make_optimizer(
+def make_optimizer(
     optimizer: OptimizerLike,
     theta: Tensor,
     lr: float | None,

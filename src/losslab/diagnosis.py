@@ -23,20 +23,24 @@ _MAX_HESSIAN_DIM = 500
 
 def stop_rule(
     k: int,
-    params: list[Tensor],
-    losses: list[Tensor],
-    grads: list[Tensor],
+    loss_k: Tensor | float,
+    theta: Tensor,
+    grad: Tensor,
+    loss_0: Tensor | float,
     loss_threshold: float | None,
     grad_tol: float | None,
     divergence_factor: float,
 ) -> Diagnosis | None:
-    """Why the run must stop after step k (non-finite, diverged, or a stop rule met), or None to go on."""
-    loss, theta, grad = float(losses[k]), params[k], grads[k]
+    """Why the run must stop after step k (non-finite, diverged, or a stop rule met), or None to go on.
+
+    ``loss_k``, ``theta`` and ``grad`` are L, θ and ∇L at step k; ``loss_0`` is L at the start.
+    """
+    loss = float(loss_k)
     # One reduction instead of two isfinite passes: a nan or inf anywhere makes the sum non-finite.
     if not (math.isfinite(loss) and math.isfinite(float(theta.sum() + grad.sum()))):
         what = f"the loss became {loss}" if not math.isfinite(loss) else "θ or ∇L became non-finite"
         return Diagnosis("diverged", f"{what}", k)
-    limit = divergence_factor * max(1.0, abs(float(losses[0])))
+    limit = divergence_factor * max(1.0, abs(float(loss_0)))
     if loss > limit:
         return Diagnosis(
             "diverged",

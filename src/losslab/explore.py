@@ -37,9 +37,10 @@ from losslab.descent import descend
 from losslab.display import Readable
 from losslab.domain import Domain, PointLike
 from losslab.errors import LosslabError
+from losslab.lockstep import lockstep, shares_steps
 from losslab.objective import Objective, formula
 from losslab.stationary import classify
-from losslab.trajectory import Trajectory
+from losslab.trajectory import Trajectory, plain_hyperparameters
 
 # name -> (model formula in w's and x, loss, what a person calls it)
 MODELS: dict[str, tuple[str, str, str]] = {
@@ -345,7 +346,7 @@ class Race(Readable):
 def _run(t: Trajectory) -> dict[str, Any]:
     return {
         "optimizer": t.optimizer,
-        "hyperparameters": t.to_dict()["hyperparameters"],
+        "hyperparameters": plain_hyperparameters(t.hyperparameters),
         "params": t.params.tolist(),
         "losses": t.losses.tolist(),
         "gradients": t.grads.tolist(),
@@ -365,7 +366,11 @@ def race(
     seed: int = 0,
     should_stop: Callable[[], bool] | None = None,
 ) -> Race:
-    """Each runner's :func:`losslab.descend` from ``start``; ``should_stop`` is asked between runs.
+    """Each runner's descent from ``start``, as :func:`losslab.descend` would run it.
+
+    The full-batch runners step together (:func:`losslab.lockstep.lockstep`: one vectorized
+    evaluation per step for all of them); L-BFGS and mini-batch runners run one by one.
+    ``should_stop`` is asked between runs and every 64 lock-step steps.
 
     >>> r = race(formula("0.5*((w0 + w1 - 2)**2 + (w0 + 2*w1 - 2)**2)"), "w0=0,w1=0",
     ...          [Runner("gd", {"lr": 0.1}), Runner("adam")], steps=1)
@@ -375,20 +380,32 @@ def race(
     if not runners:
         raise LosslabError("a race needs at least one optimizer")
     theta = objective.point(start)
-    runs: list[Trajectory] = []
-    for runner in runners:
+    together = [i for i, r in enumerate(runners) if shares_steps(objective, r.optimizer, r.batch_size)]
+    shared = (
+        lockstep(
+            objective,
+            theta,
+            [(runners[i].optimizer, dict(runners[i].hyperparameters)) for i in together],
+            steps=steps,
+            should_stop=should_stop,
+        )
+        if together
+        else []
+    )
+    runs: dict[int, Trajectory] = dict(zip(together, shared, strict=True))
+    for i, runner in enumerate(runners):
+        if i in runs:
+            continue
         if should_stop is not None and should_stop():
             raise LosslabError(f"stopped after {len(runs)} of {len(runners)} optimizers: out of time")
         generator = torch.Generator().manual_seed(seed)
-        runs.append(
-            descend(
-                objective,
-                theta,
-                runner.optimizer,
-                steps=steps,
-                batch_size=runner.batch_size,
-                generator=generator,
-                **dict(runner.hyperparameters),
-            )
+        runs[i] = descend(
+            objective,
+            theta,
+            runner.optimizer,
+            steps=steps,
+            batch_size=runner.batch_size,
+            generator=generator,
+            **dict(runner.hyperparameters),
         )
-    return Race(tuple(objective.names), theta, tuple(runs))
+    return Race(tuple(objective.names), theta, tuple(runs[i] for i in range(len(runners))))

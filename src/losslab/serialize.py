@@ -26,14 +26,16 @@ def jsonable(value: Any) -> Any:
     >>> jsonable({"loss": float("inf"), "theta": torch.tensor([1.0, float("nan")])})
     {'loss': 'Infinity', 'theta': [1.0, 'NaN']}
     """
-    if hasattr(value, "to_dict"):
-        return jsonable(value.to_dict())
+    if type(value) in (list, tuple):  # first: the bulk of a result is lists of numbers
+        return _plain_floats(value) or [jsonable(v) for v in value]
     if isinstance(value, float):
         if math.isnan(value):
             return "NaN"
         return NONFINITE.get(value, value)
     if isinstance(value, bool | int | str) or value is None:
         return value
+    if hasattr(value, "to_dict"):
+        return jsonable(value.to_dict())
     if isinstance(value, torch.Tensor | np.ndarray):
         return jsonable(value.tolist())
     if isinstance(value, np.generic):
@@ -47,6 +49,16 @@ def jsonable(value: Any) -> Any:
     if is_dataclass(value) and not isinstance(value, type):
         return jsonable(asdict(value))
     raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+
+
+def _plain_floats(values: list[Any] | tuple[Any, ...]) -> list[Any] | None:
+    """``values`` as it is when it is a flat list of finite numbers (the bulk of every grid and path), else None.
+
+    The type check and ``all(map(math.isfinite, …))`` run in C; anything else takes the element-wise path.
+    """
+    if not values or type(values[0]) is not float or set(map(type, values)) != {float}:
+        return None
+    return list(values) if all(map(math.isfinite, values)) else None
 
 
 def dumps(value: Any, indent: int | None = 2) -> str:

@@ -54,6 +54,18 @@ def compile_expr(expr: sympy.Expr, names: Sequence[str]) -> Callable[..., Tensor
 
 
 def _compile(expr: sympy.Basic, allowed: set[str]) -> Compiled:
+    node = _node(expr, allowed)
+    if isinstance(node, float):  # a constant formula: still a tensor of the inputs' dtype
+        return lambda env: _constant(node, env)
+    return node
+
+
+# A node is a function of the inputs, or a plain float for a constant: torch's ops take Python
+# scalars as operands, so constants cost no tensor allocation per evaluation.
+Node = Compiled | float
+
+
+def _node(expr: sympy.Basic, allowed: set[str]) -> Node:
     if isinstance(expr, sympy.Symbol):
         if expr.name not in allowed:
             raise LosslabError(f"symbol {expr.name!r} has no value; known: {sorted(allowed)}")
@@ -63,34 +75,56 @@ def _compile(expr: sympy.Basic, allowed: set[str]) -> Compiled:
         value = complex(expr.evalf())
         if value.imag != 0:
             raise LosslabError(f"constant {expr} is not real")
-        number = value.real
-        return lambda env: _constant(number, env)
-    children = [_compile(arg, allowed) for arg in expr.args]
+        return value.real
+    children = [_node(arg, allowed) for arg in expr.args]
     if isinstance(expr, sympy.Add):
-        return lambda env: reduce(torch.add, (c(env) for c in children))
+        return _fold(torch.add, children)
     if isinstance(expr, sympy.Mul):
-        return lambda env: reduce(torch.mul, (c(env) for c in children))
+        return _fold(torch.mul, children)
     if isinstance(expr, sympy.Pow):
-        return _compile_pow(expr, children)
+        return _compile_pow(expr, *children)
+    tensors = [_tensor(c) for c in children]
     if isinstance(expr, (sympy.Max, sympy.Min)):
         pick = torch.maximum if isinstance(expr, sympy.Max) else torch.minimum
-        return lambda env: reduce(pick, torch.broadcast_tensors(*(c(env) for c in children)))
+        return lambda env: reduce(pick, torch.broadcast_tensors(*(c(env) for c in tensors)))
     if isinstance(expr, sympy.Heaviside):
-        arg = children[0]
+        arg = tensors[0]
         return lambda env: torch.heaviside(arg(env), _constant(0.5, env))
     for kind, op in _UNARY.items():
         if isinstance(expr, kind):
-            return _apply(op, children[0])
+            return _apply(op, tensors[0])
     raise LosslabError(f"cannot evaluate {type(expr).__name__} ({expr}) with torch")
+
+
+def _tensor(node: Node) -> Compiled:
+    if isinstance(node, float):
+        return lambda env: _constant(node, env)
+    return node
+
+
+def _fold(op: Callable[[Tensor, Tensor | float], Tensor], children: list[Node]) -> Compiled:
+    """``op`` over the children in order; a constant (SymPy puts it first) joins as a scalar operand.
+
+    ``c + a`` and ``a + c`` are the same IEEE operation, so ``(a + c) + b`` equals ``(c + a) + b`` bit for bit.
+    """
+    constants = [c for c in children if isinstance(c, float)]
+    terms = [c for c in children if not isinstance(c, float)]
+    if len(constants) != 1 or children[0] is not constants[0]:
+        ordered = [_tensor(c) for c in children]
+        return lambda env: reduce(op, (c(env) for c in ordered))
+    scalar, first, rest = constants[0], terms[0], terms[1:]
+    return lambda env: reduce(op, (c(env) for c in rest), op(first(env), scalar))
 
 
 def _apply(op: Callable[[Tensor], Tensor], arg: Compiled) -> Compiled:
     return lambda env: op(arg(env))
 
 
-def _compile_pow(expr: sympy.Pow, children: list[Compiled]) -> Compiled:
-    base, exponent = children
+def _compile_pow(expr: sympy.Pow, base: Node, exponent: Node) -> Compiled:
     power = expr.exp
+    if isinstance(base, float):  # a constant base, e.g. 2**x
+        constant, exp_fn = base, _tensor(exponent)
+        return lambda env: torch.pow(constant, exp_fn(env))
     if power == sympy.Rational(1, 2):
         return lambda env: torch.sqrt(base(env))
     if power == -1:
@@ -98,7 +132,8 @@ def _compile_pow(expr: sympy.Pow, children: list[Compiled]) -> Compiled:
     if power.is_Integer:
         k = int(power)
         return lambda env: torch.pow(base(env), k)
-    return lambda env: torch.pow(base(env), exponent(env))
+    exp_node = exponent
+    return lambda env: torch.pow(base(env), exp_node(env) if callable(exp_node) else exp_node)
 
 
 def _constant(value: float, env: Mapping[str, Tensor]) -> Tensor:

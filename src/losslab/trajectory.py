@@ -157,7 +157,7 @@ class Trajectory(Readable):
         return {
             "names": list(self.names),
             "optimizer": self.optimizer,
-            "hyperparameters": _plain(self.hyperparameters),
+            "hyperparameters": plain_hyperparameters(self.hyperparameters),
             "steps": steps,
             "diagnosis": self.diagnosis.to_dict(),
             "notes": list(self.notes),
@@ -208,7 +208,7 @@ def _num(x: float) -> str:
     return f"{x:.10g}" if math.isfinite(x) else str(x)
 
 
-def _plain(values: dict[str, Any]) -> dict[str, Any]:
+def plain_hyperparameters(values: dict[str, Any]) -> dict[str, Any]:
     def plain(v: Any) -> Any:
         if isinstance(v, Sequence) and not isinstance(v, str):
             return [plain(x) for x in v]

@@ -109,5 +109,8 @@ def test_race_stops_when_asked() -> None:
         calls.append(1)
         return len(calls) > 1
 
-    with pytest.raises(LosslabError, match="stopped after 1 of 2 optimizers"):
-        race(formula("w**2"), [1.0], [Runner("gd"), Runner("adam")], steps=3, should_stop=stop)
+    with pytest.raises(LosslabError, match="stopped after 1 of 2 optimizers"):  # between separate runs
+        race(formula("w**2"), [1.0], [Runner("lbfgs"), Runner("lbfgs")], steps=3, should_stop=stop)
+    calls.clear()
+    with pytest.raises(LosslabError, match="stopped at step 127 of 500"):  # inside the lock-step runs
+        race(formula("w**2"), [1.0], [Runner("gd"), Runner("adam")], steps=500, should_stop=stop)

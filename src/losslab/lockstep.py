@@ -1,0 +1,172 @@
+r"""Several ``torch.optim`` optimizers walking one objective in lock-step, sharing each step's evaluation.
+
+A race runs R optimizers from the same start. Run one after the other (:func:`losslab.descend`),
+each step pays one forward and one backward pass per optimizer, and on a two-parameter formula
+those are a few microseconds of arithmetic under tens of microseconds of per-call overhead. Here
+the R current points live in the rows of one (R, n) tensor: step k evaluates
+:math:`L(\theta^{(r)}_k)` for all rows with one vectorized call and one backward pass, then each
+optimizer takes its own ``step()`` on its row (a view, so the update lands in the stack). The
+stop rules are checked for all rows at once; a row whose run has ended stops stepping.
+
+The runs are those :func:`losslab.descend` gives — same optimizers, same stop rules (the scalar
+:func:`losslab.diagnosis.stop_rule` decides), same :class:`~losslab.trajectory.Trajectory` and
+diagnosis; tests compare them step for step. Only full-batch optimizers that step without a
+closure qualify (:func:`shares_steps`): Newton and L-BFGS re-evaluate inside ``step``, and
+mini-batch runs draw their own batches.
+
+>>> from losslab.objective import formula
+>>> runs = lockstep(formula("(w - 3)**2"), "w=0", ["gd:lr=0.25", "adam:lr=0.5"], steps=2)
+>>> [[round(w, 4) for w in r.params[:, 0].tolist()] for r in runs]
+[[0.0, 1.5, 2.25], [0.0, 0.5, 0.9956]]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from losslab.descent import OptimizerLike, check_count, check_stop_rules, finish, make_optimizer
+from losslab.diagnosis import stop_rule
+from losslab.domain import PointLike
+from losslab.errors import LosslabError
+from losslab.objective import Objective
+from losslab.optimizers import OptimizerSpec, entry, parse_optimizer
+from losslab.trajectory import Diagnosis, Trajectory
+
+CHECK_EVERY = 64  # steps between calls of should_stop
+
+
+def shares_steps(objective: Objective, optimizer: OptimizerLike, batch_size: int | None = None) -> bool:
+    """Whether ``optimizer`` can run in a lock-step group on ``objective`` (full batch, no closure).
+
+    >>> from losslab.objective import formula
+    >>> [shares_steps(formula("w**2"), name) for name in ("adam", "sgd", "newton", "lbfgs")]
+    [True, True, True, False]
+    """
+    if batch_size is not None:
+        return False
+    if isinstance(optimizer, str):
+        optimizer = parse_optimizer(optimizer)
+    if not isinstance(optimizer, OptimizerSpec):
+        return False
+    spec = entry(optimizer.name)
+    return not spec.needs_closure and not (spec.mini_batch and objective.n_samples is not None)
+
+
+def lockstep(
+    objective: Objective,
+    start: PointLike,
+    optimizers: Sequence[OptimizerLike | tuple[OptimizerLike, dict[str, Any]]],
+    *,
+    steps: int = 100,
+    loss_threshold: float | None = None,
+    grad_tol: float | None = None,
+    divergence_factor: float = 1e6,
+    should_stop: Callable[[], bool] | None = None,
+) -> list[Trajectory]:
+    """One :class:`Trajectory` per optimizer, all from ``start``, stepped together.
+
+    Args:
+        objective: the loss; its ``values`` must accept a stack of points (every objective's does).
+        start: θ_0 for every run.
+        optimizers: registry names or specs, each optionally paired with hyper-parameters
+            (``("adam", {"lr": 0.01})``); each must qualify by :func:`shares_steps`.
+        steps, loss_threshold, grad_tol, divergence_factor: as in :func:`losslab.descend`.
+        should_stop: asked every 64 steps; when it answers True the race is abandoned with a
+            :class:`LosslabError` (the web server's wall-time bound).
+    """
+    steps = check_count(steps)
+    check_stop_rules(loss_threshold, grad_tol, divergence_factor)
+    pairs = [item if isinstance(item, tuple) else (item, {}) for item in optimizers]
+    for optimizer, _ in pairs:
+        if not shares_steps(objective, optimizer):
+            raise LosslabError(
+                f"optimizer {optimizer!r} cannot step in lock-step (it needs a closure or draws mini-batches); "
+                "run it with descend"
+            )
+    stack = objective.point(start).detach().expand(len(pairs), -1).clone()
+    grads_in = torch.zeros_like(stack)  # what the optimizers read as .grad, refreshed every step
+    built = []
+    for r, (optimizer, hyper) in enumerate(pairs):
+        row = stack[r]
+        opt, name, used, _, _ = make_optimizer(optimizer, row, None, dict(hyper), [objective])
+        row.grad = grads_in[r]
+        built.append((opt, name, used))
+    rules = (loss_threshold, grad_tol, divergence_factor)
+    record, stops = _walk(objective, stack, grads_in, [b[0] for b in built], steps, rules, should_stop)
+    stacked = tuple(torch.stack(part) for part in record)  # (K+1, R, …)
+    return [
+        finish(objective, _column(stacked, r, stop, float(opt.param_groups[0]["lr"])), stop, optimizer, name, used)
+        for r, ((optimizer, _), (opt, name, used), stop) in enumerate(zip(pairs, built, stops, strict=True))
+    ]
+
+
+def _walk(
+    objective: Objective,
+    stack: Tensor,
+    grads_in: Tensor,
+    opts: list[torch.optim.Optimizer],
+    steps: int,
+    rules: tuple[float | None, float | None, float],
+    should_stop: Callable[[], bool] | None,
+) -> tuple[tuple[list[Tensor], list[Tensor], list[Tensor]], list[Diagnosis | None]]:
+    """Step every running row until its stop rule fires or the budget ends; the records and each row's stop."""
+    params: list[Tensor] = []
+    losses: list[Tensor] = []
+    grads: list[Tensor] = []
+    stops: list[Diagnosis | None] = [None] * len(opts)
+    running = list(range(len(opts)))
+    limit = None
+    for k in range(steps + 1):
+        if should_stop is not None and k % CHECK_EVERY == CHECK_EVERY - 1 and should_stop():
+            raise LosslabError(f"stopped at step {k} of {steps}: out of time")
+        theta = stack.clone().requires_grad_(True)
+        loss = objective.values(theta)
+        (grad,) = torch.autograd.grad(loss.sum(), theta)
+        theta, loss = theta.detach(), loss.detach()
+        params.append(theta)
+        losses.append(loss)
+        grads.append(grad)
+        if limit is None:
+            limit = rules[2] * torch.clamp_min(loss.abs(), 1.0)
+        for r in _flagged(loss, theta, grad, limit, rules, running):
+            stops[r] = stop_rule(k, loss[r], theta[r], grad[r], losses[0][r], *rules)
+        running = [r for r in running if stops[r] is None]
+        if not running or k == steps:
+            break
+        grads_in.copy_(grad)
+        for r in running:
+            opts[r].step()
+    return (params, losses, grads), stops
+
+
+def _flagged(
+    loss: Tensor,
+    theta: Tensor,
+    grad: Tensor,
+    limit: Tensor,
+    rules: tuple[float | None, float | None, float],
+    running: list[int],
+) -> list[int]:
+    """Rows whose stop rule may fire at this step: a cheap superset, decided row by row by ``stop_rule``."""
+    loss_threshold, grad_tol, _ = rules
+    flag = ~torch.isfinite(loss + theta.sum(-1) + grad.sum(-1)) | (loss > limit)
+    if loss_threshold is not None:
+        flag |= loss <= loss_threshold
+    if grad_tol is not None:
+        flag |= torch.linalg.vector_norm(grad, dim=-1) <= grad_tol
+    if not bool(flag.any()):
+        return []
+    return [r for r in running if bool(flag[r])]
+
+
+def _column(
+    stacked: tuple[Tensor, ...], r: int, stop: Diagnosis | None, lr: float
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Row r's (params, losses, grads, lrs), up to the step its run ended."""
+    end = len(stacked[0]) if stop is None else stop.step + 1
+    params, losses, grads = (part[:end, r].clone() for part in stacked)
+    return params, losses, grads, torch.full((end - 1,), lr, dtype=torch.float64)
