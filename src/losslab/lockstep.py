@@ -22,6 +22,7 @@ mini-batch runs draw their own batches.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -96,7 +97,7 @@ def lockstep(
         row.grad = grads_in[r]
         built.append((opt, name, used))
     rules = (loss_threshold, grad_tol, divergence_factor)
-    record, stops = _walk(objective, stack, grads_in, [b[0] for b in built], steps, rules, should_stop)
+    record, stops = _walk(objective, stack, grads_in, _steppers([b[0] for b in built]), steps, rules, should_stop)
     stacked = tuple(torch.stack(part) for part in record)  # (K+1, R, …)
     return [
         finish(objective, _column(stacked, r, stop, float(opt.param_groups[0]["lr"])), stop, optimizer, name, used)
@@ -104,11 +105,33 @@ def lockstep(
     ]
 
 
+Stepper = tuple[torch.optim.Optimizer, list[int]]
+
+
+def _steppers(opts: list[torch.optim.Optimizer]) -> list[Stepper]:
+    """The optimizers to call, each with the rows it moves: one ``torch.optim`` instance per class.
+
+    Runs of the same class (gd, momentum and Nesterov are all ``SGD``) become the parameter groups
+    of one instance — each group keeps its own hyper-parameters and state, so the updates are the
+    same, and one ``step()`` call replaces several. Other classes (Newton) step alone.
+    """
+    classes: dict[type, list[int]] = {}
+    for r, opt in enumerate(opts):
+        classes.setdefault(type(opt), []).append(r)
+    steppers: list[Stepper] = []
+    for cls, rows in classes.items():
+        if len(rows) > 1 and cls.__module__.startswith("torch.optim"):
+            steppers.append((cls([opts[r].param_groups[0] for r in rows]), rows))
+        else:
+            steppers.extend((opts[r], [r]) for r in rows)
+    return steppers
+
+
 def _walk(
     objective: Objective,
     stack: Tensor,
     grads_in: Tensor,
-    opts: list[torch.optim.Optimizer],
+    steppers: list[Stepper],
     steps: int,
     rules: tuple[float | None, float | None, float],
     should_stop: Callable[[], bool] | None,
@@ -117,9 +140,9 @@ def _walk(
     params: list[Tensor] = []
     losses: list[Tensor] = []
     grads: list[Tensor] = []
-    stops: list[Diagnosis | None] = [None] * len(opts)
-    running = list(range(len(opts)))
-    limit = None
+    stops: list[Diagnosis | None] = [None] * len(stack)
+    running = list(range(len(stack)))
+    limit = math.inf
     for k in range(steps + 1):
         if should_stop is not None and k % CHECK_EVERY == CHECK_EVERY - 1 and should_stop():
             raise LosslabError(f"stopped at step {k} of {steps}: out of time")
@@ -130,16 +153,17 @@ def _walk(
         params.append(theta)
         losses.append(loss)
         grads.append(grad)
-        if limit is None:
-            limit = rules[2] * torch.clamp_min(loss.abs(), 1.0)
+        if k == 0:  # every row starts at the same point
+            limit = rules[2] * max(1.0, abs(float(loss[0])))
         for r in _flagged(loss, theta, grad, limit, rules, running):
             stops[r] = stop_rule(k, loss[r], theta[r], grad[r], losses[0][r], *rules)
         running = [r for r in running if stops[r] is None]
         if not running or k == steps:
             break
         grads_in.copy_(grad)
-        for r in running:
-            opts[r].step()
+        for opt, rows in steppers:  # a stopped row in a shared instance moves on, unrecorded
+            if any(stops[r] is None for r in rows):
+                opt.step()
     return (params, losses, grads), stops
 
 
@@ -147,20 +171,19 @@ def _flagged(
     loss: Tensor,
     theta: Tensor,
     grad: Tensor,
-    limit: Tensor,
+    limit: float,
     rules: tuple[float | None, float | None, float],
     running: list[int],
 ) -> list[int]:
     """Rows whose stop rule may fire at this step: a cheap superset, decided row by row by ``stop_rule``."""
     loss_threshold, grad_tol, _ = rules
-    flag = ~torch.isfinite(loss + theta.sum(-1) + grad.sum(-1)) | (loss > limit)
-    if loss_threshold is not None:
-        flag |= loss <= loss_threshold
-    if grad_tol is not None:
-        flag |= torch.linalg.vector_norm(grad, dim=-1) <= grad_tol
-    if not bool(flag.any()):
-        return []
-    return [r for r in running if bool(flag[r])]
+    total = float(loss.sum() + theta.sum() + grad.sum())  # non-finite when any entry is
+    quiet = math.isfinite(total) and float(loss.max()) <= limit
+    if quiet and loss_threshold is not None:
+        quiet = float(loss.min()) > loss_threshold
+    if quiet and grad_tol is not None:
+        quiet = float(torch.linalg.vector_norm(grad, dim=-1).min()) > grad_tol
+    return [] if quiet else running
 
 
 def _column(
