@@ -27,6 +27,7 @@ from losslab.derivatives import (
     taylor,
 )
 from losslab.descent import descend, lr_sweep, multistart
+from losslab.lockstep import lockstep
 from losslab.differences import central_difference_gradient
 from losslab.domain import Domain
 from losslab.errors import LosslabError
@@ -87,6 +88,7 @@ __all__ = [
     "load_csv",
     "lr_sweep",
     "max_stable_lr",
+    "lockstep",
     "multistart",
     "objective_from_text",
     "parse_optimizer",
