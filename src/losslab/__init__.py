@@ -27,13 +27,13 @@ from losslab.derivatives import (
     taylor,
 )
 from losslab.descent import descend, lr_sweep, multistart
-from losslab.lockstep import lockstep
 from losslab.differences import central_difference_gradient
 from losslab.domain import Domain
 from losslab.errors import LosslabError
 from losslab.fitting import FitResult, fit
 from losslab.gallery import GalleryEntry, gallery, gallery_entry, gallery_names
 from losslab.linear_fit import ClosedForm
+from losslab.lockstep import lockstep
 from losslab.numeric_gradient import NumericGradientObjective
 from losslab.objective import FormulaObjective, KnownPoint, Objective, formula
 from losslab.optimizers import OPTIMIZERS, Newton, OptimizerSpec, parse_optimizer

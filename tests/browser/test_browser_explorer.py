@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
+
+import numpy as np
+import torch
+from PIL import Image
+
+from losslab.explore import Runner, model_objective, race
 
 
 def open_page(browser: Any, url: str, width: int, height: int) -> Any:
@@ -112,5 +120,114 @@ def test_bowl_vs_mountains(browser: Any, server_url: str, shots: Path) -> None:
     page.set_viewport_size({"width": 420, "height": 900})
     page.wait_for_timeout(500)
     page.screenshot(path=str(shots / "compare-420x900.png"), full_page=True)
+    assert page.errors == []
+    page.close()
+
+
+def state_url(server_url: str, **state: Any) -> str:
+    return f"{server_url}/#{quote(json.dumps(state))}"
+
+
+def set_speed(page: Any, steps_per_second: int) -> None:
+    page.fill("#speed-input", str(steps_per_second))
+    page.dispatch_event("#speed-input", "input")
+
+
+def test_newest_start_wins_then_the_race_downloads_as_gif(browser: Any, server_url: str) -> None:
+    runners = [{"name": "gd", "hyper": {"lr": 0.1}}, {"name": "adam", "hyper": {"lr": 0.1}}]
+    page = open_page(browser, state_url(server_url, gallery="case_study_2", runners=runners, steps=6), 1280, 800)
+    wait_for_race(page, 2)
+    page.wait_for_selector("#plot-main .contourlayer", state="attached")
+
+    # two clicks on the map; the first start's race is held in flight until after the second
+    held: list[Any] = []
+    aborted: list[str] = []
+    page.on("requestfailed", lambda request: aborted.append(request.url) if "/api/race" in request.url else None)
+    page.route("**/api/race", lambda route: held.append(route) if not held else route.continue_())
+    box = page.locator("#plot-main .nsewdrag").first.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + box["height"] * 0.25)
+    for _ in range(200):
+        if held:
+            break
+        page.wait_for_timeout(10)
+    assert held, "the first race request never left the page"
+    first = page.input_value("[aria-label='start w0']"), page.input_value("[aria-label='start w1']")
+    page.mouse.click(box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.75)
+    second = page.input_value("[aria-label='start w0']"), page.input_value("[aria-label='start w1']")
+    assert first != second
+    shown = f"({float(second[0]):g}, {float(second[1]):g})"
+    page.wait_for_function(f"document.querySelector('[data-testid=\"theta-0\"]').textContent === '{shown}'")
+    try:
+        held[0].continue_()  # the first answer, late: the page has already given up on it
+    except Exception:  # noqa: BLE001 - Playwright refuses to continue a request the page aborted
+        pass
+    page.wait_for_timeout(300)
+    assert page.text_content("[data-testid='theta-0']") == shown  # the newest start won
+    assert aborted == [held[0].request.url], "the superseded race was aborted"
+    page.unroute("**/api/race")
+
+    # the race from the second start as a GIF
+    with page.expect_download(timeout=60_000) as download:
+        page.click("#btn-gif")
+        assert page.text_content("#btn-gif") == "Rendering GIF…" and page.is_disabled("#btn-gif")
+    assert download.value.suggested_filename == "losslab-race.gif"
+    with Image.open(download.value.path()) as image:
+        assert image.format == "GIF" and image.n_frames == 7  # one frame per step: 6 steps ≤ the 30 asked
+    page.wait_for_function("document.querySelector('#btn-gif').textContent === 'Run as GIF'")
+    assert "losslab-race.gif" in page.text_content("#status") and page.errors == []
+    page.close()
+
+
+def data_traces(page: Any) -> list[dict[str, Any]]:
+    script = "() => document.getElementById('plot-data').data.map((t) => ({mode: t.mode, x: t.x, y: t.y}))"
+    return list(page.evaluate(script))
+
+
+def wait_for_caption(page: Any, step: int, timeout: float = 20_000) -> None:
+    page.wait_for_function(
+        f"document.querySelector('#data-caption').textContent.startsWith('step {step}:')", timeout=timeout
+    )
+
+
+def test_data_panel_shows_the_points_and_the_fit_at_each_step(browser: Any, server_url: str, shots: Path) -> None:
+    data = {"model": "line", "synthetic": "case_study_1", "points": ""}
+    runners = [{"name": "gd", "hyper": {"lr": 0.02}}, {"name": "adam", "hyper": {"lr": 0.3}}]
+    page = open_page(browser, state_url(server_url, source="data", data=data, runners=runners, steps=60), 1280, 800)
+    wait_for_caption(page, 0)
+    points, fit = data_traces(page)
+    assert points["mode"] == "markers" and len(points["x"]) == 5 and points["y"] == [2.1, 3.9, 6.1, 8.0, 9.9]
+
+    loss = model_objective([1.0, 2.0, 3.0, 4.0, 5.0], [2.1, 3.9, 6.1, 8.0, 9.9], "line")
+    gd = race(loss, [0, 0], [Runner("gd", {"lr": 0.02})], 60).runs[0]
+    grid = torch.tensor(fit["x"], dtype=torch.float64)
+    for step in (1, 2, 3):
+        page.click("#btn-forward")
+        wait_for_caption(page, step)
+        _, fit = data_traces(page)
+        expected = loss.predict(gd.params[step], {"x": grid})  # the library's model at θ_step
+        np.testing.assert_allclose(fit["y"], expected.numpy(), rtol=1e-12, atol=1e-12)
+    page.select_option("#data-runner", "1")  # the fit of the second optimizer, Adam, in its colour
+    page.wait_for_function("document.getElementById('plot-data').data.at(-1).line.color === '#1f77b4'")
+    set_speed(page, 60)
+    page.click("#btn-play")
+    wait_for_caption(page, 60, timeout=15_000)
+    page.screenshot(path=str(shots / "explore-data-1280x800.png"))
+
+    # a logistic classifier on 0/1 labels, on a phone-sized screen
+    page.select_option("#model-select", "logistic")
+    page.select_option("#synthetic-select", "labels")  # supersedes the objective just asked for
+    page.wait_for_function("document.querySelector('#objective-title').textContent.includes('logistic')")
+    page.set_viewport_size({"width": 420, "height": 900})
+    wait_for_caption(page, 0)
+    zeros, ones, curve = data_traces(page)
+    assert len(zeros["x"]) + len(ones["x"]) == 30  # the page asks for 30 synthetic points
+    assert set(zeros["y"]) == {0} and set(ones["y"]) == {1}
+    assert all(v == 0.5 for v in curve["y"])  # σ(0) at the start θ = (0, 0)
+    page.click("#btn-play")
+    wait_for_caption(page, 60, timeout=15_000)
+    _, _, curve = data_traces(page)
+    assert curve["y"] == sorted(curve["y"]) and curve["y"][0] < 0.5 < curve["y"][-1]  # P(y=1) rises with x
+    assert page.evaluate("document.documentElement.scrollWidth") <= 420  # nothing wider than the screen
+    page.screenshot(path=str(shots / "explore-data-420x900.png"), full_page=True)
     assert page.errors == []
     page.close()

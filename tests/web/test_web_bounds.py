@@ -37,6 +37,11 @@ PAST_A_BOUND: dict[str, tuple[str, dict[str, Any], int]] = {
     ),
     "body_bytes": ("/api/objective", {"objective": {"source": "formula", "text": "w" * (DEFAULT.body_bytes + 1)}}, 413),
     "network_points": ("/api/landscape/jobs", {"points": DEFAULT.network_points + 1}, 422),
+    "frames": (
+        "/api/animation",
+        {"objective": BOWL, "start": [0, 0], "optimizers": [GD], "frames": DEFAULT.frames + 1},
+        422,
+    ),
 }
 
 

@@ -19,7 +19,7 @@ from losslab.web import Bounds, ServerConfig, create_app
 from losslab.web.jobs import JobStore
 
 pytestmark = pytest.mark.filterwarnings("ignore::starlette.exceptions.StarletteDeprecationWarning")
-BOUNDS = Bounds(grid_points=41, steps=50, optimizers=3, data_points=50, wall_time_s=5.0, network_points=9)
+BOUNDS = Bounds(grid_points=41, steps=50, optimizers=3, data_points=50, wall_time_s=5.0, network_points=9, frames=3)
 
 
 def _stub(points: int, span: float, seed: int, progress: Any) -> tuple[GridValues, GridValues]:

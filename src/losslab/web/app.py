@@ -48,8 +48,8 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
     """The explorer app for ``config`` (defaults: 127.0.0.1:8000, the default bounds).
 
     >>> paths = create_app().openapi()["paths"]
-    >>> sorted(paths)[:3]
-    ['/api/analyze', '/api/catalog', '/api/gallery']
+    >>> sorted(paths)[:4]
+    ['/api/analyze', '/api/animation', '/api/catalog', '/api/gallery']
     """
     config = config or ServerConfig()
 

@@ -20,6 +20,7 @@ class Bounds:
         body_bytes: bytes in a request body.
         wall_time_s: seconds a request may compute before it is answered with an error.
         network_points: points per axis of the network plane (a background job).
+        frames: frames in a GIF of a race (a longer race shows evenly spaced steps).
     """
 
     formula_length: int = 1000
@@ -30,6 +31,7 @@ class Bounds:
     body_bytes: int = 128 * 1024
     wall_time_s: float = 20.0
     network_points: int = 61
+    frames: int = 200
 
     def __post_init__(self) -> None:
         for name, value in vars(self).items():

@@ -1,8 +1,9 @@
-"""The JSON API under ``/api``: each handler checks bounds, offloads the work, and answers JSON.
+"""The JSON API under ``/api``: each handler checks bounds, offloads the work, and answers JSON (or a GIF).
 
 CPU-heavy work runs on the app's bounded thread pool, never on the event loop, under the
-wall-time bound: past it the request is answered 422 naming ``wall_time_s`` (a race also
-stops between optimizers once its time is up).
+wall-time bound: past it the request is answered 422 naming ``wall_time_s``. A race (and a
+GIF) also stops between optimizers — a GIF between frames too — once its time is up or its
+client has disconnected, so a page that moved on does not keep the one worker busy.
 """
 
 from __future__ import annotations
@@ -15,21 +16,27 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
+from losslab.errors import LosslabError
 from losslab.web import schemas, service
 from losslab.web.config import ServerConfig
 from losslab.web.service import BoundError
 
 router = APIRouter(prefix="/api", responses={code: {"model": schemas.ErrorResponse} for code in (400, 413, 422)})
 T = TypeVar("T")
+DISCONNECT_POLL_S = 0.05
 
 
 class Clock:
-    """The wall-time clock of one request: it starts when a worker picks the work up, not in the queue."""
+    """The wall-time clock of one request: it starts when a worker picks the work up, not in the queue.
+
+    It also learns when the client has gone (:func:`offload` polls for the disconnect), so
+    work that asks :meth:`should_stop` between its pieces ends early for a page that moved on.
+    """
 
     def __init__(self, limit: float) -> None:
-        self.limit, self.started = limit, threading.Event()
+        self.limit, self.started, self.gone = limit, threading.Event(), threading.Event()
         self.start_time = math.inf
 
     def start(self) -> None:
@@ -39,31 +46,53 @@ class Clock:
     def passed(self) -> bool:
         return time.monotonic() - self.start_time > self.limit
 
+    def should_stop(self) -> bool:
+        """Out of time, or nobody is waiting for the answer any more."""
+        return self.gone.is_set() or self.passed()
+
+
+class ClientGone(LosslabError):
+    """The client closed the connection before the answer; the work was dropped or stopped early."""
+
 
 async def offload(request: Request, work: Callable[..., T], *args: Any, clock: Clock | None = None) -> T:
     """Run ``work(*args)`` on the request pool; BoundError once it has computed past the wall-time bound.
 
     Time waiting in the queue (a classroom of 50 on one worker) does not count against the bound.
+    While it waits, it polls the connection every ``DISCONNECT_POLL_S``: a request whose client
+    has gone is not started at all, and ``clock.gone`` tells running work to stop.
     """
     config: ServerConfig = request.app.state.config
     clock = clock or Clock(config.bounds.wall_time_s)
     loop = asyncio.get_running_loop()
 
     def timed() -> T:
+        if clock.gone.is_set():
+            raise ClientGone("the client went away before the work started")
         clock.start()
         return work(*args)
 
     future = loop.run_in_executor(request.app.state.executor, timed)
-    while not clock.started.is_set() and not future.done():
-        await asyncio.sleep(0.01)  # queued: keep waiting, without a time limit
-    remaining = clock.limit - (time.monotonic() - clock.start_time) if clock.started.is_set() else clock.limit
-    try:
-        return await asyncio.wait_for(future, timeout=max(remaining, 0.0))
-    except TimeoutError:
-        limit = clock.limit
-        raise BoundError(
-            "wall_time_s", limit, f"the request took longer than the bound wall_time_s = {limit:g} s"
-        ) from None
+    while True:
+        timeout = DISCONNECT_POLL_S
+        if clock.started.is_set():  # queued: no time limit; computing: at most until the bound
+            timeout = min(timeout, max(clock.limit - (time.monotonic() - clock.start_time), 0.0))
+        await asyncio.wait({future}, timeout=timeout)
+        if future.done():
+            return future.result()
+        if clock.started.is_set() and clock.passed():
+            _abandon(future, clock)
+            limit = clock.limit
+            raise BoundError("wall_time_s", limit, f"the request took longer than the bound wall_time_s = {limit:g} s")
+        if await request.is_disconnected():
+            _abandon(future, clock)
+            raise ClientGone("the client closed the connection; the work was stopped")
+
+
+def _abandon(future: asyncio.Future[Any], clock: Clock) -> None:
+    """Nobody will read the answer: tell the work to stop at its next check, and drop its outcome."""
+    clock.gone.set()
+    future.add_done_callback(lambda done: done.cancelled() or done.exception())
 
 
 def _answer(payload: Any, status: int = 200) -> JSONResponse:
@@ -113,7 +142,21 @@ async def race(body: schemas.RaceRequest, request: Request) -> JSONResponse:
     """Every optimizer from the same start: θ, L, ∇L, |∇L| and lr per step, and a diagnosis."""
     bounds = request.app.state.config.bounds
     clock = Clock(bounds.wall_time_s)
-    return _answer(await offload(request, service.run_race, body, bounds, clock.passed, clock=clock))
+    return _answer(await offload(request, service.run_race, body, bounds, clock.should_stop, clock=clock))
+
+
+@router.post(
+    "/animation",
+    response_class=Response,
+    responses={200: {"content": {"image/gif": {"schema": {"type": "string", "format": "binary"}}}}},
+)
+async def animation(body: schemas.AnimationRequest, request: Request) -> Response:
+    """The race as a GIF (``losslab.plot.animate``): at most ``frames`` frames, evenly spaced steps."""
+    bounds = request.app.state.config.bounds
+    clock = Clock(bounds.wall_time_s)
+    gif = await offload(request, service.animation, body, bounds, clock.should_stop, clock=clock)
+    disposition = 'attachment; filename="losslab-race.gif"'
+    return Response(gif, media_type="image/gif", headers={"Content-Disposition": disposition})
 
 
 @router.post("/hessian", response_model=schemas.HessianResponse)

@@ -75,6 +75,13 @@ class RaceRequest(Request):
     seed: Seed = 0
 
 
+class AnimationRequest(RaceRequest):
+    """A race as a GIF: one frame per step, or ``frames`` evenly spaced steps when the race is longer."""
+
+    frames: int = Field(30, ge=2, description="most frames in the GIF (the bound frames caps it)")
+    fps: int = Field(8, ge=1, le=30, description="frames per second when the GIF plays")
+
+
 class HessianRequest(Request):
     objective: ObjectiveSpec
     point: list[float]

@@ -7,10 +7,14 @@ request's JSON (an LRU per process), so the page can ask again for free.
 
 from __future__ import annotations
 
+import copy
 import functools
 import re
+import tempfile
+import textwrap
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import torch
 
@@ -30,14 +34,16 @@ from losslab.explore import (
     synthetic_points,
     view_domain,
 )
-from losslab.gallery import _SEEDS, ENTRIES
+from losslab.gallery import ENTRIES
 from losslab.gallery import gallery as gallery_objective
-from losslab.objective import Objective
+from losslab.objective import KnownPoint, Objective
 from losslab.optimizers import OPTIMIZERS, build
+from losslab.plot import animate
 from losslab.serialize import jsonable
 from losslab.sources import objective_from_text
 from losslab.web.config import Bounds
 from losslab.web.schemas import (
+    AnimationRequest,
     DataSource,
     FormulaSource,
     GallerySource,
@@ -58,6 +64,12 @@ _KNOBS: dict[str, list[tuple[str, int | None, float, float, bool]]] = {
 }
 
 
+T = TypeVar("T")
+_SEED_SOURCE = re.compile(r"\(seed \d+\)")
+GIF_DPI = 80  # 512×400 pixels: readable labels; every frame is a full matplotlib draw (~0.2 s)
+GIF_TITLE_CHARS = 46  # what fits across 512 pixels at the title's size
+
+
 class BoundError(LosslabError):
     """A request past one of the server's bounds; the API answers 4xx naming it."""
 
@@ -74,10 +86,13 @@ def check(bound: str, value: float, limit: float, what: str) -> None:
 
 # -- catalogs ----------------------------------------------------------------------------------
 def gallery() -> list[dict[str, Any]]:
-    """Every gallery surface, the seeds' examples first (double_well, after seed 001, counts as one)."""
-    seeds = {entry.name for entry in _SEEDS}
+    """Every gallery surface, the seeds' examples first (double_well, after seed 001, counts as one).
+
+    A seed example is told apart by its public ``source`` naming the seed ("… (seed 002)"):
+    ``GalleryEntry`` has no field that says so.
+    """
     items = [
-        {**entry.to_dict(), "family": "seed" if entry.name in seeds or "(seed " in entry.source else "test function"}
+        {**entry.to_dict(), "family": "seed" if _SEED_SOURCE.search(entry.source) else "test function"}
         for entry in ENTRIES
     ]
     return sorted(items, key=lambda item: item["family"] != "seed")
@@ -206,3 +221,56 @@ def hessian(request: HessianRequest, bounds: Bounds) -> dict[str, Any]:
     check("grid_points", request.points, bounds.grid_points, "Taylor grid points per axis")
     obj = objective(request.objective, bounds)
     return jsonable(curvature_at(obj, request.point, request.radius, request.points))
+
+
+# -- a race as a GIF ---------------------------------------------------------------------------
+def animation(request: AnimationRequest, bounds: Bounds, should_stop: Callable[[], bool]) -> bytes:
+    """The race of ``request`` as GIF bytes, drawn by :func:`losslab.plot.animate`.
+
+    ``should_stop`` is asked between optimizers and before each frame after the first
+    (out of time, or the page went away): the one compute worker is then free again.
+    """
+    check("frames", request.frames, bounds.frames, "frames")
+    check("steps", request.steps, bounds.steps, "steps")
+    check("optimizers", len(request.optimizers), bounds.optimizers, "the number of optimizers")
+    obj = objective(request.objective, bounds)
+    if obj.dim > 2:
+        raise LosslabError(f"a GIF shows a loss of 1 or 2 parameters; this one has {obj.dim} ({', '.join(obj.names)})")
+    runners = [Runner(o.name, _hyper(o.hyperparameters), o.batch_size) for o in request.optimizers]
+    runs = race(obj, request.start, runners, request.steps, seed=request.seed, should_stop=should_stop).runs
+    shown = _marked(obj, request.objective, bounds)
+    title = textwrap.fill(obj.title or "the loss", GIF_TITLE_CHARS)  # the film's title line gets " — step k" too
+    film = animate(shown, list(runs), domain=view_domain(obj), max_frames=request.frames, fps=request.fps, title=title)
+    film.update = _stoppable(film.update, should_stop, len(film.steps))
+    with tempfile.TemporaryDirectory(prefix="losslab-gif-") as folder:  # pillow's writer wants a path
+        return film.save(Path(folder) / "race.gif", dpi=GIF_DPI).read_bytes()
+
+
+def _marked(obj: Objective, spec: ObjectiveSpec, bounds: Bounds) -> Objective:
+    """``obj`` with the (cached) analysis's stationary points as its known points.
+
+    The film then marks what the page marks, and the picture does not search for them again
+    (for a logistic loss that search takes seconds; the page has asked for the analysis already).
+    """
+    if obj.known_points:
+        return obj
+    found = analysis(spec, bounds)["stationary_points"]
+    marked = copy.copy(obj)
+    marked.known_points = tuple(
+        KnownPoint(tuple(float(p["point"][name]) for name in obj.names), p["kind"], float(p["value"])) for p in found
+    )
+    return marked
+
+
+def _stoppable(update: Callable[[int], T], should_stop: Callable[[], bool], frames: int) -> Callable[[int], T]:
+    """``update`` that raises once ``should_stop()`` — never before the first frame, which the writer needs."""
+    drawn = 0
+
+    def checked(step: int) -> T:
+        nonlocal drawn
+        if drawn and should_stop():
+            raise LosslabError(f"stopped after {drawn} of {frames} frames: out of time, or the page went away")
+        drawn += 1
+        return update(step)
+
+    return checked

@@ -16,7 +16,8 @@ const state = {
   speed: 8,
 };
 const live = { info: null, surface: null, race: null, analysis: null, step: 0, playing: false, timer: null,
-  optimizers: [], taylor: null, version: 0 };
+  optimizers: [], catalog: null, taylor: null, version: 0, dataRun: 0 };
+const GIF_FRAMES = 30; // each frame is a full matplotlib drawing on the server (~0.2 s)
 
 // ---- numbers and requests ---------------------------------------------------------------
 const num = (v) => (typeof v === "string" ? Number(v) : v); // "Infinity", "-Infinity", "NaN" → numbers
@@ -36,12 +37,36 @@ const plottable = (v) => { v = num(v); return Number.isFinite(v) ? v : null; };
 class ApiError extends Error {
   constructor(body, status) { super(body.error || `HTTP ${status}`); this.body = body; this.status = status; }
 }
-async function api(path, body) {
-  const init = body === undefined ? {} : { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) };
-  const response = await fetch(path, init);
+const post = (body, signal) => ({ method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body), signal });
+async function api(path, body, signal) {
+  const response = await fetch(path, body === undefined ? { signal } : post(body, signal));
   const json = await response.json();
   if (!response.ok) throw new ApiError(json, response.status);
   return json;
+}
+
+// The newest request on a channel ("race", "surface", …) wins: starting one aborts the one before
+// (the server then stops that work), and an answer that arrives after a newer request started is
+// dropped by its number. Both end in a StaleAnswer, which callers ignore.
+class StaleAnswer extends Error { constructor() { super("superseded by a newer request"); this.name = "AbortError"; } }
+const isStale = (error) => error instanceof Error && error.name === "AbortError";
+const channels = {};
+let requestCount = 0;
+async function latest(channel, path, body) {
+  const mine = { id: ++requestCount, controller: new AbortController() };
+  if (channels[channel]) channels[channel].controller.abort();
+  channels[channel] = mine;
+  try {
+    const answer = await api(path, body, mine.controller.signal);
+    if (channels[channel].id !== mine.id) throw new StaleAnswer();
+    return answer;
+  } catch (error) {
+    throw channels[channel].id !== mine.id ? new StaleAnswer() : error;
+  }
+}
+function cancel(channel) {
+  if (channels[channel]) channels[channel].controller.abort();
+  channels[channel] = { id: ++requestCount, controller: new AbortController() };
 }
 function say(message, isError = false) {
   const el = $("status");
@@ -76,9 +101,9 @@ async function loadObjective() {
   const version = ++live.version;
   let info;
   try {
-    info = await api("/api/objective", { objective: objectiveSpec() });
+    info = await latest("objective", "/api/objective", { objective: objectiveSpec() });
   } catch (error) {
-    showObjectiveError(error);
+    if (!isStale(error)) showObjectiveError(error);
     return;
   }
   if (version !== live.version) return;
@@ -89,6 +114,11 @@ async function loadObjective() {
   if (!state.start || state.start.length !== info.dim) state.start = defaultStart(info);
   renderStartInputs();
   renderRunners();
+  const gifButton = $("btn-gif");
+  gifButton.disabled = info.dim > 2;
+  gifButton.title = info.dim > 2 ? `A GIF shows a loss of 1 or 2 parameters; this one has ${info.dim}.` : "The race as an animated GIF, drawn on the server";
+  live.race = null;
+  drawData();
   const tasks = [loadSurface(version), runRace()];
   loadAnalysis(version);
   await Promise.all(tasks);
@@ -117,9 +147,10 @@ function showObjectiveError(error) {
 async function loadSurface(version) {
   const info = live.info;
   live.surface = null;
+  cancel("surface");
   if (info.dim <= 2) {
     const points = info.dim === 1 ? 401 : 121;
-    const surface = await api("/api/surface", { objective: objectiveSpec(), points }).catch(report);
+    const surface = await latest("surface", "/api/surface", { objective: objectiveSpec(), points }).catch(report);
     if (version !== live.version || !surface) return;
     live.surface = surface;
   }
@@ -130,18 +161,18 @@ async function loadAnalysis(version) {
   $("analysis").innerHTML = '<p class="hint">Analysing…</p>';
   live.analysis = null;
   try {
-    const analysis = await api("/api/analyze", { objective: objectiveSpec() });
+    const analysis = await latest("analysis", "/api/analyze", { objective: objectiveSpec() });
     if (version !== live.version) return;
     live.analysis = analysis;
     renderAnalysis(analysis);
     drawLandscape();
   } catch (error) {
-    if (version === live.version) $("analysis").textContent = `Analysis unavailable: ${error.message}`;
+    if (version === live.version && !isStale(error)) $("analysis").textContent = `Analysis unavailable: ${error.message}`;
   }
 }
 
 function report(error) {
-  say(error.message, true);
+  if (!isStale(error)) say(error.message, true);
   return null;
 }
 
@@ -159,31 +190,37 @@ async function runRace() {
   pause();
   if (!live.info) return;
   if (!state.runners.length) {
+    cancel("race");
     live.race = null;
     renderFrame();
     drawLoss();
+    drawData();
     say("Add an optimizer to start the race.");
     return;
   }
-  const batch = live.info.data ? Math.min(8, live.info.data.x.length) : null;
-  const body = {
-    objective: objectiveSpec(),
-    start: state.start,
-    steps: state.steps,
-    optimizers: state.runners.map((r) => ({
-      name: r.name, hyperparameters: r.hyper, batch_size: r.name === "sgd" && batch ? batch : null })),
-  };
   const version = live.version;
-  const race = await api("/api/race", body).catch(report);
+  const race = await latest("race", "/api/race", raceBody()).catch(report);
   if (!race || version !== live.version) return;
   say("");
   live.race = race;
   live.step = 0;
   drawLandscape();
   drawLoss();
+  drawData();
   renderTable();
   renderFrame();
   if (wasPlaying) play();
+}
+
+function raceBody() {
+  const batch = live.info.data ? Math.min(8, live.info.data.x.length) : null;
+  return {
+    objective: objectiveSpec(),
+    start: state.start,
+    steps: state.steps,
+    optimizers: state.runners.map((r) => ({
+      name: r.name, hyperparameters: r.hyper, batch_size: r.name === "sgd" && batch ? batch : null })),
+  };
 }
 
 const maxStep = () => (live.race ? Math.max(...live.race.runs.map((r) => r.losses.length - 1)) : 0);
@@ -384,12 +421,12 @@ function inspect(point) {
     if (inspectBusy) return;
     inspectBusy = true;
     try {
-      const t = await api("/api/hessian", { objective: objectiveSpec(), point, points: 31 });
+      const t = await latest("hessian", "/api/hessian", { objective: objectiveSpec(), point, points: 31 });
       live.taylor = t;
       renderInspector(t);
       if ($("taylor-toggle").checked) redrawOverlay();
     } catch (error) {
-      $("inspector-body").textContent = error.message;
+      if (!isStale(error)) $("inspector-body").textContent = error.message;
     } finally {
       inspectBusy = false;
     }
@@ -430,6 +467,7 @@ function renderFrame() {
   $("step-label").textContent = race ? `step ${k} of ${maxStep()}` : "";
   renderNumbers();
   highlightTableRow();
+  updateData();
   if (!race || !live.info || live.info.dim > 2 || live.drawing) return;
   const main = $("plot-main");
   if (!main.data) return;
@@ -548,6 +586,85 @@ function renderAnalysis(a) {
     <dt>Largest stable learning rate 2/λmax</dt><dd data-testid="max-stable-lr">${fmt(a.max_stable_lr)}</dd>
     ${a.notes.map((n) => `<dt>Note</dt><dd>${escapeHtml(n)}</dd>`).join("")}</dl>`);
   $("analysis").innerHTML = parts.join("");
+}
+
+// ---- the data and the model's prediction ---------------------------------------------------------
+// The catalog's model formulas, each written out once more to draw the prediction f(θ; x). They are
+// keyed by the library's formula text: a model whose text is not here gets its points drawn but no curve.
+const sigmoid = (z) => 1 / (1 + Math.exp(-z));
+const PREDICTIONS = {
+  "w*x": ([w], x) => w * x,
+  "w0 + w1*x": ([w0, w1], x) => w0 + w1 * x,
+  "w0 + w1*x + w2*x**2": ([w0, w1, w2], x) => w0 + w1 * x + w2 * x * x,
+  "sigmoid(w0 + w1*x)": ([w0, w1], x) => sigmoid(w0 + w1 * x),
+};
+const CLASS_COLORS = ["#3a6fb0", "#e08214"];
+
+function dataModel() {
+  if (!live.info || !live.info.data || !live.catalog || state.source !== "data") return null;
+  const model = live.catalog.models.find((m) => m.name === state.data.model);
+  return model ? { ...model, predict: PREDICTIONS[model.formula], classes: model.loss === "bce" } : null;
+}
+function dataGrid() {
+  const xs = live.info.data.x;
+  const lo = Math.min(...xs), hi = Math.max(...xs);
+  const pad = (hi - lo) * 0.08 || 1;
+  return Array.from({ length: 121 }, (_, j) => lo - pad + ((hi - lo + 2 * pad) * j) / 120);
+}
+const selectedRun = () => (live.race ? live.race.runs[Math.min(live.dataRun || 0, live.race.runs.length - 1)] : null);
+function prediction(model, run, grid, step = live.step) {
+  if (!model.predict || !run) return grid.map(() => null);
+  const theta = run.params[Math.min(step, run.params.length - 1)].map(num);
+  return grid.map((x) => plottable(model.predict(theta, x)));
+}
+
+function drawData() {
+  const panel = $("data-panel");
+  const el = $("plot-data");
+  const model = dataModel();
+  panel.hidden = !model;
+  $("plots").classList.toggle("with-data", Boolean(model));
+  if (!model) { Plotly.purge(el); return; }
+  const { x, y } = live.info.data;
+  const select = $("data-runner");
+  select.innerHTML = live.race ? live.race.runs.map((run, i) => `<option value="${i}">${escapeHtml(runLabel(run))}</option>`).join("") : "";
+  if (live.race) select.value = String(Math.min(live.dataRun || 0, live.race.runs.length - 1));
+  const points = model.classes
+    ? [0, 1].map((c) => ({ x: x.filter((_, i) => y[i] === c), y: y.filter((v) => v === c), name: `y = ${c}`, mode: "markers",
+      marker: { color: CLASS_COLORS[c], size: 8, symbol: c ? "diamond" : "circle", line: { color: "#fff", width: 1 } },
+      hovertemplate: `x=%{x:.4g}, y=${c}<extra></extra>` }))
+    : [{ x, y, name: "data", mode: "markers", marker: { color: "#222", size: 8, line: { color: "#fff", width: 1 } },
+      hovertemplate: "x=%{x:.4g}, y=%{y:.4g}<extra></extra>" }];
+  const grid = dataGrid();
+  const run = selectedRun();
+  const index = live.race ? live.race.runs.indexOf(run) : 0;
+  const fit = { x: grid, y: prediction(model, run, grid), mode: "lines", name: model.classes ? "P(y = 1)" : "model",
+    line: { color: COLORS[index % COLORS.length], width: 3 }, hovertemplate: "x=%{x:.4g}<br>f=%{y:.4g}<extra></extra>" };
+  // The y range holds the data and the start's prediction, so it stays put while the fit moves.
+  const start = prediction(model, run, grid, 0).filter((v) => v !== null && Math.abs(v) < 1e6);
+  const yRange = model.classes ? [-0.1, 1.1] : paddedRange([...y, ...start]);
+  live.dataFit = points.length;
+  Plotly.react(el, [...points, fit], baseLayout({ showlegend: true,
+    legend: { orientation: "h", x: 1, xanchor: "right", y: 1, yanchor: "bottom", font: { size: 11 } },
+    margin: { l: 50, r: 10, t: 22, b: 40 }, xaxis: { title: axisTitle("x"), zeroline: false },
+    yaxis: { title: axisTitle(model.classes ? "y  and  P(y = 1)" : "y"), range: yRange, zeroline: false } }), config)
+    .then(updateData, superseded);
+}
+
+function updateData() {
+  const model = dataModel();
+  const el = $("plot-data");
+  if (!model || !el.data || el.data.length !== live.dataFit + 1) return;
+  const run = selectedRun();
+  const caption = $("data-caption");
+  if (!model.predict) {
+    caption.textContent = `(no curve: the page cannot draw the model ${model.formula})`;
+    return;
+  }
+  if (!run) { caption.textContent = state.runners.length ? "racing…" : "Add an optimizer to see the model fit the data."; return; }
+  const k = Math.min(live.step, run.params.length - 1);
+  caption.textContent = `step ${k}: ${live.race.names.map((n, i) => `${n} = ${fmt(run.params[k][i])}`).join(", ")}`;
+  Plotly.restyle(el, { y: [prediction(model, run, dataGrid())] }, [live.dataFit]).catch(superseded);
 }
 
 // ---- step table and CSV -------------------------------------------------------------------------
@@ -725,6 +842,8 @@ function wireControls(gallery) {
   $("btn-reset").addEventListener("click", () => goTo(0));
   $("btn-csv").addEventListener("click", downloadCsv);
   $("btn-png").addEventListener("click", exportPng);
+  $("btn-gif").addEventListener("click", exportGif);
+  $("data-runner").addEventListener("change", (e) => { live.dataRun = Number(e.target.value); drawData(); });
   $("btn-link").addEventListener("click", copyLink);
   $("table-runner").addEventListener("change", fillTable);
   $("taylor-toggle").addEventListener("change", redrawOverlay);
@@ -738,6 +857,28 @@ function exportPng() {
   if ($("view-compare").hidden === false) plots.splice(0, plots.length, ["plot-bowl", "bowl"], ["plot-mountains", "mountains"]);
   for (const [id, name] of plots) {
     if ($(id).data) Plotly.downloadImage($(id), { format: "png", width: 900, height: 700, filename: `losslab-${name}` });
+  }
+}
+async function exportGif() {
+  if (!live.info || !state.runners.length) { say("Add an optimizer first: the GIF shows the race.", true); return; }
+  const button = $("btn-gif");
+  const frames = Math.min(GIF_FRAMES, live.catalog.bounds.frames);
+  button.disabled = true;
+  button.textContent = "Rendering GIF…";
+  say(`Drawing the race as a GIF (${frames} frames at most): a few seconds…`);
+  try {
+    const response = await fetch("/api/animation", post({ ...raceBody(), frames }));
+    if (!response.ok) throw new ApiError(await response.json(), response.status);
+    const blob = await response.blob();
+    const a = Object.assign(document.createElement("a"), { href: URL.createObjectURL(blob), download: "losslab-race.gif" });
+    a.click();
+    URL.revokeObjectURL(a.href);
+    say(`Saved losslab-race.gif (${Math.round(blob.size / 1024)} kB).`);
+  } catch (error) {
+    report(error);
+  } finally {
+    button.textContent = "Run as GIF";
+    button.disabled = live.info.dim > 2;
   }
 }
 async function copyLink() {
@@ -804,6 +945,7 @@ async function main() {
   loadUrl();
   const [gallery, optimizers, catalog] = await Promise.all([api("/api/gallery"), api("/api/optimizers"), api("/api/catalog")]);
   live.optimizers = optimizers;
+  live.catalog = catalog;
   const seeds = gallery.filter((g) => g.family === "seed");
   const tests = gallery.filter((g) => g.family !== "seed");
   const option = (g) => `<option value="${g.name}">${escapeHtml(g.title)} (${g.variables.length}-D)</option>`;
@@ -826,6 +968,8 @@ async function main() {
   showSpeed();
   showSource();
   wireControls(gallery);
+  // The panel's size follows the grid (beside the curve, under the map, alone), not only the window.
+  new ResizeObserver(() => { if ($("plot-data").data) Plotly.Plots.resize($("plot-data")); }).observe($("plot-data"));
   await loadObjective();
   document.body.dataset.ready = "1";
 }
