@@ -214,3 +214,58 @@ def test_analyze_case_study_2_json_contract() -> None:
     assert data["gradient_report"]["autodiff"] == [-4.0, -6.0]
     text = str(result)
     assert "Stationary points (1)" in text and "convex (proved)" in text and "∂L/∂w0 = 2*w0 + 3*w1 - 4" in text
+
+
+def test_a_constant_three_by_three_hessian_is_proved_convex_with_real_eigenvalues(generator: torch.Generator) -> None:
+    # SymPy's closed-form eigenvalues of this Hessian are complex expressions (casus irreducibilis)
+    x = [1.0, 2.0, 3.0, 4.0, 5.0]
+    quadratic = formula(" + ".join(f"(w0 + w1*{v} + w2*{v}**2 - {2 * v + 0.1})**2" for v in x))
+    report = convexity(quadratic, generator=generator, samples=200)
+    assert (report.verdict, report.proved) == ("convex", True)
+    exact = torch.linalg.eigvalsh(quadratic.hessian([0.0, 0.0, 0.0]))
+    shown = [float(v) for v in report.reason.split("eigenvalues ")[1].split(", all")[0].split(", ")]
+    np.testing.assert_allclose(shown, exact.tolist(), rtol=1e-5)
+
+
+def _logistic_on_thirty_points():
+    from losslab.explore import model_objective, synthetic_points
+
+    return model_objective(*synthetic_points("labels", 30), "logistic")
+
+
+def test_analyze_searches_for_stationary_points_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import losslab.analysis
+    import losslab.stability
+
+    calls: list[int] = []
+    real = losslab.analysis.stationary_points
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(losslab.analysis, "stationary_points", counted)
+    monkeypatch.setattr(losslab.stability, "stationary_points", counted)
+    line = formula("(w0 + w1 - 2)**2 + (w0 - w1)**2 + 0.1*w0**4")
+    result = analyze(line, generator=torch.Generator().manual_seed(0))
+    assert len(calls) == 1
+    minimum = result.global_minimum.point
+    assert result.max_stable_lr == pytest.approx(2 / float(torch.linalg.eigvalsh(line.hessian(minimum))[-1]), rel=1e-9)
+
+
+def test_large_symbolic_hessians_skip_the_proof_and_the_simplify(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    from losslab.derivatives import clairaut
+
+    def too_slow(*_args: object) -> bool:
+        raise AssertionError("a 30-sample loss's minors must not go to SymPy")
+
+    # the package re-exports the function convexity, which shadows the module as an attribute
+    monkeypatch.setattr(importlib.import_module("losslab.convexity"), "_psd_everywhere", too_slow)
+    logistic = _logistic_on_thirty_points()
+    report = convexity(logistic, generator=torch.Generator().manual_seed(0), samples=300)
+    assert (report.verdict, report.proved) == ("no counterexample found", False)
+    checked = clairaut(logistic, [0.5, 0.5])
+    assert checked.symbolic_equal is None and checked.asymmetry < 1e-12
+    assert clairaut(formula("x**2*y + sin(x*y)")).symbolic_equal is True

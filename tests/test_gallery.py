@@ -260,3 +260,14 @@ def test_numeric_multistart_finds_exactly_the_stored_points(entry: GalleryEntry)
         match = int(gaps.argmin())
         assert float(gaps[match]) < 1e-6 * max(1.0, float(stored[match].norm()))
         assert point.kind == entry.points[match].kind
+
+
+def test_seed_examples_come_first_and_say_so() -> None:
+    from losslab.gallery import ENTRIES
+
+    families = [entry.family for entry in ENTRIES]
+    seeds = families.count("seed")
+    assert families == ["seed"] * seeds + ["test function"] * (len(ENTRIES) - seeds)
+    assert {e.name for e in ENTRIES[:seeds]} >= {"case_study_1", "case_study_2", "double_well", "hand_simulation"}
+    assert all("(seed " in e.source for e in ENTRIES[:seeds])
+    assert not any("(seed " in e.source for e in ENTRIES[seeds:])

@@ -130,8 +130,12 @@ def analyze(
     points = stationary_points(obj, box if domain is not None else None, generator=generator)
     minima = [p for p in points if p.kind == "minimum"]
     notes: list[str] = []
+    # the stability figures are taken at the reference minimum: the known global one, else the lowest found
+    # here (searching again would repeat the most expensive step of the analysis)
+    known = any(k.kind == "minimum" for k in obj.known_points)
+    reference = None if known or not minima else minima[0].point
     try:
-        lr, kappa = max_stable_lr(obj), condition_number(obj)
+        lr, kappa = max_stable_lr(obj, reference), condition_number(obj, reference)
     except LosslabError as err:
         lr, kappa = None, None
         notes.append(str(err))

@@ -76,12 +76,17 @@ def _psd_everywhere(h: sympy.Matrix) -> bool:
     return all(sympy.simplify(h.extract(list(c), list(c)).det()).is_nonnegative is True for c in subsets)
 
 
+PROOF_OPS = 400  # a larger symbolic Hessian (e.g. a loss summed over many samples) takes SymPy minutes to decide
+
+
 def _prove(obj: Objective, box: Domain) -> ConvexityReport | None:
     h = symbolic_hessian(obj)
-    if h is None or obj.dim > 3:
+    if h is None or obj.dim > 3 or sympy.count_ops(h) > PROOF_OPS:
         return None
     if not h.free_symbols:
-        lam = ", ".join(f"{float(v):.6g}" for v in sympy.Matrix(h).eigenvals(multiple=True))
+        # numerically: SymPy's closed-form roots of a 3×3 are complex expressions (casus irreducibilis)
+        numbers = torch.tensor([[float(v) for v in row] for row in h.tolist()], dtype=torch.float64)
+        lam = ", ".join(f"{v:.6g}" for v in torch.linalg.eigvalsh(numbers).tolist())
         what = f"the Hessian is constant {h.tolist()} with eigenvalues {lam}"
         if h.is_positive_semidefinite:
             return ConvexityReport("convex", True, f"{what}, all ≥ 0")

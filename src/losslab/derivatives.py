@@ -267,7 +267,8 @@ class ClairautReport(Readable):
     Attributes:
         names: parameter names.
         mixed: ``(name_i, name_j, ∂²L/∂i∂j as text)`` for each pair i < j (empty without a formula).
-        symbolic_equal: SymPy proves the mixed partials equal (None without a formula).
+        symbolic_equal: SymPy proves the mixed partials equal (None without a formula, or when they are
+            too large for SymPy to compare in reasonable time).
         point, asymmetry: the point and :math:`\\max|H - H^T|` of the autodiff Hessian there.
     """
 
@@ -309,7 +310,7 @@ def clairaut(obj: Objective, at: PointLike | None = None) -> ClairautReport:
         for i, a in enumerate(obj.symbols):
             for b in obj.symbols[i + 1 :]:
                 ab, ba = sympy.diff(obj.expr, a, b), sympy.diff(sympy.diff(obj.expr, b), a)
-                equal = equal and sympy.simplify(ab - ba) == 0
+                equal = _same_expression(ab, ba) if equal else equal
                 mixed.append((a.name, b.name, str(_tidy(ab, obj.symbols))))
     theta, asymmetry = None, None
     if at is not None:
@@ -317,6 +318,19 @@ def clairaut(obj: Objective, at: PointLike | None = None) -> ClairautReport:
         h = obj.hessian(theta)
         asymmetry = float((h - h.T).abs().max())
     return ClairautReport(tuple(obj.names), tuple(mixed), equal, theta, asymmetry)
+
+
+SIMPLIFY_OPS = 400  # larger differences (a loss summed over many samples) take SymPy's simplify seconds to minutes
+
+
+def _same_expression(a: sympy.Expr, b: sympy.Expr) -> bool | None:
+    """Whether SymPy shows ``a == b``: as trees (the usual case), else by ``simplify``; None when too large to try."""
+    if a == b:
+        return True
+    difference = a - b
+    if sympy.count_ops(difference) > SIMPLIFY_OPS:
+        return None
+    return bool(sympy.simplify(difference) == 0)
 
 
 def directional_derivative(obj: Objective, at: PointLike, direction: PointLike) -> float:

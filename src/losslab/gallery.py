@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from losslab.display import Readable
@@ -45,6 +45,8 @@ class GalleryEntry(Readable):
             only some are listed.
         description: what the surface shows.
         source: where it comes from.
+        family: ``"seed"`` for the worked examples of the seed chapters (and surfaces made after
+            them), ``"test function"`` for the standard optimization test functions.
     """
 
     name: str
@@ -55,6 +57,7 @@ class GalleryEntry(Readable):
     points: tuple[KnownPoint, ...]
     description: str
     source: str
+    family: str = "test function"
 
     def __post_init__(self) -> None:
         if not _SNAKE.match(self.name):
@@ -78,6 +81,7 @@ class GalleryEntry(Readable):
             "domain": self.domain,
             "description": self.description,
             "source": self.source,
+            "family": self.family,
             "points": [
                 {
                     "point": dict(zip(self.variables, map(float, p.point), strict=True)),
@@ -187,6 +191,21 @@ _SEEDS = (
         " stationary point: the gradient w/|w| has length 1 everywhere else and no limit at"
         " 0, and autodiff returns NaN there (0·∞ from d√u/du at u = 0).",
         "Classifiers and vector calculus, gradient example (seed 003)",
+    ),
+    GalleryEntry(
+        "double_well",
+        "w**4 - 3.4*w**2 + 0.5*w",
+        ("w",),
+        "A tilted double well",
+        "w=-2.5:2.5",
+        (
+            _at("minimum", -3.550865869857759, -1.339157303310414, is_global=True),
+            _at("maximum", 0.01841177171198505, 0.07376552009231071),
+            _at("minimum", -2.247545901854226, 1.265391783218103),
+        ),
+        "Non-convex in one variable: a deeper minimum near −1.3 and a shallower one near 1.3,"
+        " split by a maximum near 0; where gradient descent ends depends on where it starts.",
+        "after The Loss Landscape, non-convex example (seed 001)",
     ),
 )
 
@@ -409,21 +428,6 @@ _TEST_FUNCTIONS = (
         "textbook monkey saddle, Re((x + iy)³)",
     ),
     GalleryEntry(
-        "double_well",
-        "w**4 - 3.4*w**2 + 0.5*w",
-        ("w",),
-        "A tilted double well",
-        "w=-2.5:2.5",
-        (
-            _at("minimum", -3.550865869857759, -1.339157303310414, is_global=True),
-            _at("maximum", 0.01841177171198505, 0.07376552009231071),
-            _at("minimum", -2.247545901854226, 1.265391783218103),
-        ),
-        "Non-convex in one variable: a deeper minimum near −1.3 and a shallower one near 1.3,"
-        " split by a maximum near 0; where gradient descent ends depends on where it starts.",
-        "after The Loss Landscape, non-convex example (seed 001)",
-    ),
-    GalleryEntry(
         "ill_conditioned",
         "0.5*(w0**2 + 100*w1**2)",
         ("w0", "w1"),
@@ -435,7 +439,7 @@ _TEST_FUNCTIONS = (
     ),
 )
 
-ENTRIES: tuple[GalleryEntry, ...] = _SEEDS + _TEST_FUNCTIONS
+ENTRIES: tuple[GalleryEntry, ...] = tuple(replace(e, family="seed") for e in _SEEDS) + _TEST_FUNCTIONS
 """Every gallery surface: the seed examples first, then the standard test functions."""
 
 _BY_NAME = {entry.name: entry for entry in ENTRIES}

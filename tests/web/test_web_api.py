@@ -168,6 +168,14 @@ def test_analysis_gives_kinds_convexity_and_max_stable_lr(client: TestClient) ->
     assert a["mathml"]["loss"].startswith("<mrow>") and "<msub><mi>w</mi><mi>0</mi></msub>" in a["mathml"]["loss"]
 
 
+def test_every_data_model_is_analyzed(client: TestClient) -> None:
+    for model in ("line_origin", "line", "quadratic"):  # the quadratic's 3×3 Hessian once answered 500
+        spec = {"source": "data", "model": model, "synthetic": "case_study_1", "n": 5}
+        response = client.post("/api/analyze", json={"objective": spec})
+        assert response.status_code == 200, response.text
+        assert response.json()["convexity"]["verdict"] == "convex"
+
+
 def test_non_finite_numbers_are_encoded_as_strings(client: TestClient) -> None:
     spec = {"source": "formula", "text": "log(w)"}
     response = client.post("/api/surface", json={"objective": spec, "points": 3, "domain": [[-1, 1]]})

@@ -65,7 +65,6 @@ _KNOBS: dict[str, list[tuple[str, int | None, float, float, bool]]] = {
 
 
 T = TypeVar("T")
-_SEED_SOURCE = re.compile(r"\(seed \d+\)")
 GIF_DPI = 80  # 512×400 pixels: readable labels; every frame is a full matplotlib draw (~0.2 s)
 GIF_TITLE_CHARS = 46  # what fits across 512 pixels at the title's size
 
@@ -86,16 +85,8 @@ def check(bound: str, value: float, limit: float, what: str) -> None:
 
 # -- catalogs ----------------------------------------------------------------------------------
 def gallery() -> list[dict[str, Any]]:
-    """Every gallery surface, the seeds' examples first (double_well, after seed 001, counts as one).
-
-    A seed example is told apart by its public ``source`` naming the seed ("… (seed 002)"):
-    ``GalleryEntry`` has no field that says so.
-    """
-    items = [
-        {**entry.to_dict(), "family": "seed" if _SEED_SOURCE.search(entry.source) else "test function"}
-        for entry in ENTRIES
-    ]
-    return sorted(items, key=lambda item: item["family"] != "seed")
+    """Every gallery surface with its family, the seeds' examples first."""
+    return [entry.to_dict() for entry in sorted(ENTRIES, key=lambda entry: entry.family != "seed")]
 
 
 @functools.cache
