@@ -61,6 +61,16 @@ def timed(run: Callable[[], object], repeats: int) -> tuple[float, float]:
     return min(times), max(times)
 
 
+def interleaved(runs: list[tuple[str, Callable[[], object]]], repeats: int) -> list[tuple[str, float, float]]:
+    """Best and worst time of each run, the runs alternating (A B C A B C …) so a busy spell on a
+    shared machine hits all of them alike."""
+    times: dict[str, list[float]] = {label: [] for label, _ in runs}
+    for _ in range(repeats):
+        for label, run in runs:
+            times[label].append(timed(run, 1)[0])
+    return [(label, min(times[label]), max(times[label])) for label, _ in runs]
+
+
 def peer_plane(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, steps: int) -> object:
     from loss_landscapes import random_plane
     from loss_landscapes.metrics import Loss
@@ -94,20 +104,20 @@ def workload(name: str, grid: int, repeats: int, methods: list[str], peak: float
     bound = points * forward_flops(built.model, built.inputs) / (peak * 1e9)
     print(f"\n{name}: {objective.title} {objective.dim} parameters, {len(built.inputs)} samples, {grid}×{grid} grid")
     print(f"  FLOP bound {bound:.3f} s ({points} points × forward FLOPs at {peak:.0f} GFLOP/s)")
-    rows: list[tuple[str, float, float]] = []
+    runs: list[tuple[str, Callable[[], object]]] = []
     if peer:
-        rows.append(
-            ("loss-landscapes random_plane", *timed(lambda: peer_plane(built.model, *objective.data, grid), repeats))
-        )  # type: ignore[misc]
+        runs.append(("loss-landscapes random_plane", lambda: peer_plane(built.model, *objective.data, grid)))
     if name == "W3":
-        rows.append(("per-point DataLoader(128)", *timed(lambda: per_point_dataloader(objective, grid), repeats)))
+        runs.append(("per-point DataLoader(128)", lambda: per_point_dataloader(objective, grid)))
     for method in methods:
         if method == "compile":  # the first call compiles; time it apart from the steady state
             start = time.perf_counter()
             survey(objective, directions, grid=2, method="compile", chunk_size=16)
             print(f"  (torch.compile warm-up {time.perf_counter() - start:.1f} s)")
-        run = lambda m=method: survey(objective, directions, grid=grid, method=m)  # noqa: E731
-        rows.append((f"losslab survey method={method}", *timed(run, repeats)))
+        runs.append(
+            (f"losslab survey method={method}", lambda m=method: survey(objective, directions, grid=grid, method=m))
+        )
+    rows = interleaved(runs, repeats)
     reference = rows[0][1]
     for label, best, worst in rows:
         print(

@@ -32,7 +32,9 @@ from losslab.network import NetworkObjective
 Ranges = Sequence[tuple[float, float]] | tuple[float, float]
 ChunkCallback = Callable[[int, int], None]
 # bytes per chunk on a CPU. Measured (benchmarks/bench_landscape.py): the digits MLP is fastest at
-# 16–32 points per chunk (1–4 points: 10–100× slower), the digits CNN at 1 point per chunk.
+# 16–64 points per chunk (1–4 points: 10–100× slower); with the sample-tiled chain, 25 points (this
+# budget) 1.38 s, 32: 1.32–1.55 s, 64: 1.35 s per 51×51 plane (2 threads, shared machine). The digits
+# CNN is fastest at 1 point per chunk.
 CPU_BUDGET = 48 * 2**20
 _CHECKED = ("model_sha256", "directions_sha256", "batchnorm", "data_size", "dtype", "grid", "ranges")
 

@@ -1,0 +1,138 @@
+"""The fused evaluation of an ``nn.Sequential``: its first parameterized layer once per direction.
+
+For ``Θ = c + Σ_k C_k d_k`` the first Linear/Conv layer's output is affine in the coordinates,
+``z(Θ) = z(c) + Σ_k C_k · z_lin(d_k)`` (``z_lin``: the layer with the direction's weight and
+bias), so it is computed k + 1 times for the whole grid. The layers after it run either as a
+:class:`~losslab.landscape.fused_chain.LinearChain` (Linear layers and elementwise activations on
+2-D inputs: batched matmuls, tiled over samples, with a fast cross-entropy), or as a ``vmap``
+over ``functional_call`` of the remaining layers (anything else: conv, BatchNorm, pooling).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import torch
+from torch import Tensor, nn
+from torch.func import functional_call, vmap
+
+from losslab.landscape.fused_chain import LinearChain, class_targets, is_cross_entropy
+from losslab.network import NetworkObjective
+
+AFFINE_FIRST = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+# modules that act elementwise (in eval mode), so they apply to a whole chunk's batched activations as they are
+ELEMENTWISE = (
+    nn.ReLU,
+    nn.Tanh,
+    nn.Sigmoid,
+    nn.GELU,
+    nn.LeakyReLU,
+    nn.ELU,
+    nn.SiLU,
+    nn.Softplus,
+    nn.Identity,
+    nn.Dropout,
+)
+ChunkResult = tuple[Tensor, Tensor | None]
+
+
+def losses(objective: NetworkObjective, outputs: Tensor, targets: Tensor) -> Tensor:
+    """The objective's loss for each point's outputs ``(m, n, …)`` (the generic path)."""
+    return vmap(objective.loss_fn, in_dims=(0, None))(outputs, targets)
+
+
+def finish(objective: NetworkObjective, outputs: Tensor, targets: Tensor, classifier: bool) -> ChunkResult:
+    """(loss, accuracy or None) from each point's outputs ``(m, n, …)``."""
+    accuracy = (outputs.argmax(-1) == targets).to(outputs.dtype).mean(-1) if classifier else None
+    return losses(objective, outputs, targets), accuracy
+
+
+class FusedSequential:
+    """The first layer computed k + 1 times for the whole grid; the rest as a chain or vmapped per point."""
+
+    def __init__(
+        self, objective: NetworkObjective, rest: nn.Sequential, zs: Tensor, center: Tensor, vectors: Tensor
+    ) -> None:
+        n_first = center.numel() - sum(p.numel() for p in rest.parameters())
+        self.objective, self.rest, self.zs = objective, rest, zs
+        self.classifier = _is_classifier(objective)
+        self.rest_shapes = {
+            name: objective.shapes[name]
+            for name in list(objective.shapes)[len(objective.shapes) - len(list(rest.parameters())) :]
+        }
+        self.center_rest, self.directions_rest = center[n_first:], vectors[:, n_first:]
+        self.buffers = {k: v for k, v in objective.buffers.items() if k.split(".", 1)[0] in rest._modules}
+        self.chain = self._chain()
+
+    @classmethod
+    def build(cls, objective: NetworkObjective, center: Tensor, vectors: Tensor) -> FusedSequential | None:
+        """The fused evaluator, or None where it does not apply (not a Sequential, no affine first layer, …)."""
+        model = objective.model
+        if not isinstance(model, nn.Sequential) or not isinstance(objective.data, tuple):
+            return None
+        first = next((i for i, m in enumerate(model) if any(True for _ in m.parameters())), None)
+        if (
+            first is None
+            or not isinstance(model[first], AFFINE_FIRST)
+            or any(True for _ in model[: first + 1].buffers())
+        ):
+            return None
+        layer = model[first]
+        own = [f"{first}.{name}" for name, _ in layer.named_parameters()]
+        if list(objective.shapes)[: len(own)] != own:
+            return None
+        n_first = sum(objective.shapes[name].numel() for name in own)
+        x = objective.data[0]
+        with torch.no_grad():
+            for module in list(model)[:first]:
+                x = module(x)
+            zs = torch.stack([_layer_at(objective, layer, own, v[:n_first], x) for v in (center, *vectors)])
+        rest = nn.Sequential(OrderedDict(list(model.named_children())[first + 1 :]))  # keeps the names "2.weight", …
+        return cls(objective, rest, zs, center, vectors)
+
+    def __call__(self, coords: Tensor) -> ChunkResult:
+        """(loss, accuracy or None) at each row of ``coords``."""
+        thetas = torch.addmm(self.center_rest, coords, self.directions_rest)
+        targets = self.objective.data[1]  # type: ignore[index]
+        if self.chain is not None:
+            out, correct = self.chain(coords, thetas)
+            if correct is None:
+                return finish(self.objective, out, targets, self.classifier)
+            n = len(targets)
+            return out / n, correct / n
+        return finish(self.objective, self.outputs(coords, thetas), targets, self.classifier)
+
+    def outputs(self, coords: Tensor, thetas: Tensor) -> Tensor:
+        """Each point's outputs ``(m, n, …)`` through ``vmap`` over the remaining layers."""
+        z0, zk = self.zs[0], self.zs[1:]
+        pre = torch.addmm(z0.reshape(1, -1), coords, zk.reshape(len(zk), -1)).reshape(len(coords), *z0.shape)
+        return vmap(self._rest_forward)(thetas, pre)  # type: ignore[no-any-return]
+
+    def _chain(self) -> LinearChain | None:
+        if not (self.zs.dim() == 3 and all(isinstance(m, (nn.Linear, *ELEMENTWISE)) for m in self.rest)):
+            return None
+        linears = [m for m in self.rest if isinstance(m, nn.Linear)]
+        classes = linears[-1].out_features if linears else self.zs.shape[-1]
+        targets = self.objective.data[1]  # type: ignore[index]
+        cross_entropy = is_cross_entropy(self.objective.loss_fn) and class_targets(
+            self.objective.loss_fn, targets, classes
+        )
+        sizes = [s.numel() for s in self.rest_shapes.values()]
+        return LinearChain(self.rest, sizes, self.zs, targets, cross_entropy)
+
+    def _rest_forward(self, theta: Tensor, z: Tensor) -> Tensor:
+        pieces = theta.split([s.numel() for s in self.rest_shapes.values()])
+        params = {n: p.view(s) for (n, s), p in zip(self.rest_shapes.items(), pieces, strict=True)}
+        return functional_call(self.rest, (params, self.buffers), (z,))  # type: ignore[no-any-return]
+
+
+def _is_classifier(objective: NetworkObjective) -> bool:
+    targets = objective.data[1] if isinstance(objective.data, tuple) else next(iter(objective.data))[1]
+    return bool(targets.dim() == 1 and not targets.is_floating_point())
+
+
+def _layer_at(objective: NetworkObjective, layer: nn.Module, own: list[str], flat: Tensor, x: Tensor) -> Tensor:
+    shapes = [objective.shapes[name] for name in own]
+    pieces = flat.split([s.numel() for s in shapes])
+    params = {name.split(".", 1)[1]: p.view(s) for name, s, p in zip(own, shapes, pieces, strict=True)}
+    return functional_call(layer, params, (x,))  # type: ignore[no-any-return]

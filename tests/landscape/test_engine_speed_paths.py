@@ -1,0 +1,151 @@
+"""The fast paths of the slice evaluator against a direct per-point evaluation of the model.
+
+Oracle: a deep copy of the model with θ written into its parameters, run in eval mode, and the
+objective's own loss function — float64 to 1e-10 relative, float32 to 1e-5 relative (against
+the float64 oracle), accuracy exactly. Tiles are shrunk so every chunk spans several sample
+tiles, the last one short.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from landscape_helpers import seeded, small_cnn, with_statistics
+from torch import nn
+
+from losslab.landscape import fused_chain, random_directions, survey
+from losslab.landscape.engine import SliceEvaluator
+from losslab.landscape.fused_chain import class_sums, class_targets, is_cross_entropy
+from losslab.network import NetworkObjective
+
+
+def mlp_bias_relu() -> nn.Module:
+    return nn.Sequential(nn.Linear(16, 7), nn.ReLU(), nn.Linear(7, 6), nn.ReLU(), nn.Linear(6, 3))
+
+
+def mlp_no_bias_tanh() -> nn.Module:
+    return nn.Sequential(
+        nn.Linear(16, 7, bias=False), nn.Tanh(), nn.Linear(7, 6, bias=False), nn.Tanh(), nn.Linear(6, 3, bias=False)
+    )  # fmt: skip
+
+
+def regression_mlp() -> nn.Module:
+    return nn.Sequential(nn.Linear(16, 5), nn.Softplus(), nn.Linear(5, 2))
+
+
+# name -> (model, loss, regression?, the chain path expected, its cross-entropy expected)
+CASES = {
+    "mlp-bias-relu-ce": (mlp_bias_relu, nn.functional.cross_entropy, False, True, True),
+    "mlp-nobias-tanh-ce-module": (mlp_no_bias_tanh, nn.CrossEntropyLoss(), False, True, True),
+    "mlp-label-smoothing-generic": (mlp_bias_relu, nn.CrossEntropyLoss(label_smoothing=0.1), False, True, False),
+    "mlp-mse-regression-generic": (regression_mlp, nn.functional.mse_loss, True, True, False),
+    "cnn-batchnorm-vmap-rest": (small_cnn, nn.functional.cross_entropy, False, False, False),
+}
+
+
+@pytest.fixture
+def small_tiles(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tiles of 4 samples: 30 samples → 7 full tiles and a short one."""
+    monkeypatch.setattr(fused_chain, "CACHE_BYTES", 1)
+    monkeypatch.setattr(fused_chain, "MIN_TILE", 4)
+
+
+def objective_for(name: str, data64, dtype: torch.dtype) -> tuple[NetworkObjective, nn.Module]:
+    build, loss, regression, _, _ = CASES[name]
+    x, y = data64
+    if regression:
+        y = torch.stack([x[:, :3].sum(1), x[:, 3:].prod(1).tanh()], dim=1)
+    model = with_statistics(seeded(build).double(), x)
+    copied = copy.deepcopy(model).to(dtype)
+    return NetworkObjective(copied, (x.to(dtype), y.to(dtype) if regression else y), loss), model
+
+
+def direct(model: nn.Module, loss, theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    clone = copy.deepcopy(model).double().eval()
+    nn.utils.vector_to_parameters(theta.double(), clone.parameters())
+    with torch.no_grad():
+        out = clone(x.double())
+        accuracy = float((out.argmax(-1) == y).double().mean()) if not y.is_floating_point() else float("nan")
+        return float(loss(out, y.double() if y.is_floating_point() else y)), accuracy
+
+
+@pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.parametrize(("dtype", "rel"), [(torch.float64, 1e-10), (torch.float32, 1e-5)], ids=["float64", "float32"])
+def test_fused_grid_equals_direct_evaluation(name, dtype, rel, data64, small_tiles) -> None:
+    objective, model = objective_for(name, data64, dtype)
+    directions = random_directions(objective, seed=4)
+    evaluator = SliceEvaluator(objective, directions, "auto")
+    _, _, _, chain, cross_entropy = CASES[name]
+    assert evaluator.method == "fused"
+    assert (evaluator.fused.chain is not None) == chain  # type: ignore[union-attr]
+    if chain:
+        assert evaluator.fused.chain.cross_entropy == cross_entropy  # type: ignore[union-attr]
+    surface = survey(objective, directions, grid=(3, 4), ranges=((-1, 1), (-0.6, 0.9)), chunk_size=5)
+    x, y = objective.data  # type: ignore[misc]
+    center, vectors = directions.center.double(), directions.vectors.double()
+    for i, a in enumerate(surface.coordinates[0]):
+        for j, b in enumerate(surface.coordinates[1]):
+            loss, accuracy = direct(model, objective.loss_fn, center + a * vectors[0] + b * vectors[1], x, y)
+            assert float(surface.values["loss"][i, j]) == pytest.approx(loss, rel=rel, abs=1e-12)
+            if "accuracy" in surface.values:
+                assert float(surface.values["accuracy"][i, j]) == pytest.approx(accuracy, rel=rel)  # same count
+
+
+def test_class_sums_follow_argmax_on_ties_and_nan() -> None:
+    logits = torch.tensor(
+        [[1.0, 2.0, 2.0, float("nan"), 0.0], [2.0, 2.0, 1.0, 3.0, 0.0], [0.0, 1.0, 2.0, float("nan"), 0.0]]
+    )
+    targets = torch.tensor([1, 1, 0, 0, 2])  # per sample (column): ties resolved to the first maximum, NaN wins
+    _, correct = class_sums(logits[None], targets)
+    assert correct.item() == float((logits.T.argmax(-1) == targets).sum())
+    finite = logits[:, [0, 1, 2, 4]][None]
+    loss, _ = class_sums(finite.double(), targets[[0, 1, 2, 4]])
+    expected = nn.functional.cross_entropy(finite[0].T.double(), targets[[0, 1, 2, 4]], reduction="sum")
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-12)
+
+
+RECOGNIZED = [
+    (nn.functional.cross_entropy, True),
+    (nn.CrossEntropyLoss(), True),
+    (nn.CrossEntropyLoss(reduction="sum"), False),
+    (nn.CrossEntropyLoss(weight=torch.ones(3)), False),
+    (nn.CrossEntropyLoss(label_smoothing=0.2), False),
+    (lambda out, y: nn.functional.cross_entropy(out, y), False),
+    (nn.functional.mse_loss, False),
+]
+
+
+@pytest.mark.parametrize(("loss", "expected"), RECOGNIZED, ids=[str(i) for i in range(len(RECOGNIZED))])
+def test_only_default_cross_entropy_is_recognized(loss, expected) -> None:
+    assert is_cross_entropy(loss) == expected
+
+
+@pytest.mark.parametrize(
+    ("targets", "loss", "expected"),
+    [
+        (torch.tensor([0, 2, 1]), nn.functional.cross_entropy, True),
+        (torch.tensor([0, 3, 1]), nn.functional.cross_entropy, False),  # out of range
+        (torch.tensor([0, -100, 1]), nn.functional.cross_entropy, False),  # ignored
+        (torch.tensor([0, 2, 1]), nn.CrossEntropyLoss(ignore_index=2), False),
+        (torch.tensor([[0.2, 0.8, 0.0]]), nn.functional.cross_entropy, False),  # probabilities
+    ],
+    ids=["in-range", "out-of-range", "ignored-default", "ignored-custom", "probabilities"],
+)
+def test_class_targets(targets, loss, expected) -> None:
+    assert class_targets(loss, targets, 3) == expected
+
+
+def test_ignored_targets_fall_back_to_the_generic_loss(data64) -> None:
+    x, y = data64
+    y = y.clone()
+    y[0] = -100
+    model = with_statistics(seeded(mlp_bias_relu).double(), x)
+    objective = NetworkObjective(model, (x, y))
+    directions = random_directions(objective, seed=1)
+    evaluator = SliceEvaluator(objective, directions)
+    assert evaluator.fused.chain is not None and not evaluator.fused.chain.cross_entropy  # type: ignore[union-attr]
+    loss, _ = evaluator(torch.tensor([[0.3, -0.2]], dtype=torch.float64))
+    theta = directions.center + 0.3 * directions.vectors[0] - 0.2 * directions.vectors[1]
+    assert float(loss[0]) == pytest.approx(direct(model, nn.functional.cross_entropy, theta, x, y)[0], rel=1e-10)
