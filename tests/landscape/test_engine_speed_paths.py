@@ -12,7 +12,7 @@ import copy
 
 import pytest
 import torch
-from landscape_helpers import seeded, small_cnn, with_statistics
+from landscape_helpers import Image, seeded, small_cnn, with_statistics
 from torch import nn
 
 from losslab.landscape import fused_chain, random_directions, survey
@@ -35,6 +35,14 @@ def regression_mlp() -> nn.Module:
     return nn.Sequential(nn.Linear(16, 5), nn.Softplus(), nn.Linear(5, 2))
 
 
+def two_conv_cnn() -> nn.Module:
+    return nn.Sequential(
+        Image(), nn.Conv2d(1, 3, 3, padding=1), nn.BatchNorm2d(3), nn.ReLU(),
+        nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(16, 3),
+    )  # fmt: skip
+
+
 # name -> (model, loss, regression?, the chain path expected, its cross-entropy expected)
 CASES = {
     "mlp-bias-relu-ce": (mlp_bias_relu, nn.functional.cross_entropy, False, True, True),
@@ -42,6 +50,7 @@ CASES = {
     "mlp-label-smoothing-generic": (mlp_bias_relu, nn.CrossEntropyLoss(label_smoothing=0.1), False, True, False),
     "mlp-mse-regression-generic": (regression_mlp, nn.functional.mse_loss, True, True, False),
     "cnn-batchnorm-vmap-rest": (small_cnn, nn.functional.cross_entropy, False, False, False),
+    "cnn-two-conv-channels-last": (two_conv_cnn, nn.functional.cross_entropy, False, False, False),
 }
 
 
@@ -80,6 +89,7 @@ def test_fused_grid_equals_direct_evaluation(name, dtype, rel, data64, small_til
     _, _, _, chain, cross_entropy = CASES[name]
     assert evaluator.method == "fused"
     assert (evaluator.fused.chain is not None) == chain  # type: ignore[union-attr]
+    assert evaluator.fused.images == name.startswith("cnn-two-conv")  # type: ignore[union-attr]
     if chain:
         assert evaluator.fused.chain.cross_entropy == cross_entropy  # type: ignore[union-attr]
     surface = survey(objective, directions, grid=(3, 4), ranges=((-1, 1), (-0.6, 0.9)), chunk_size=5)

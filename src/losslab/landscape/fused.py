@@ -63,6 +63,10 @@ class FusedSequential:
         self.center_rest, self.directions_rest = center[n_first:], vectors[:, n_first:]
         self.buffers = {k: v for k, v in objective.buffers.items() if k.split(".", 1)[0] in rest._modules}
         self.chain = self._chain()
+        # 2-D convolutions after the first layer: one point at a time in channels-last layout (below)
+        self.images = self.chain is None and zs.dim() == 5 and any(isinstance(m, nn.Conv2d) for m in rest.modules())
+        if self.images:
+            self.zs = torch.stack([z.contiguous(memory_format=torch.channels_last) for z in zs])
 
     @classmethod
     def build(cls, objective: NetworkObjective, center: Tensor, vectors: Tensor) -> FusedSequential | None:
@@ -103,7 +107,17 @@ class FusedSequential:
         return finish(self.objective, self.outputs(coords, thetas), targets, self.classifier)
 
     def outputs(self, coords: Tensor, thetas: Tensor) -> Tensor:
-        """Each point's outputs ``(m, n, …)`` through ``vmap`` over the remaining layers."""
+        """Each point's outputs ``(m, n, …)`` through ``vmap`` over the remaining layers.
+
+        For images (a Conv2d after the first layer) the points go one at a time instead, each
+        pre-activation formed in channels-last layout: oneDNN's convolutions and max-pooling are
+        2–15× faster on it than on a vmapped (grouped) batch in the default layout (the digits CNN:
+        35 → ~10 ms per point on this machine's 2 threads).
+        """
+        if self.images:
+            return torch.stack(
+                [self._image_forward(c, theta) for c, theta in zip(coords.tolist(), thetas, strict=True)]
+            )
         z0, zk = self.zs[0], self.zs[1:]
         pre = torch.addmm(z0.reshape(1, -1), coords, zk.reshape(len(zk), -1)).reshape(len(coords), *z0.shape)
         return vmap(self._rest_forward)(thetas, pre)  # type: ignore[no-any-return]
@@ -119,6 +133,12 @@ class FusedSequential:
         )
         sizes = [s.numel() for s in self.rest_shapes.values()]
         return LinearChain(self.rest, sizes, self.zs, targets, cross_entropy)
+
+    def _image_forward(self, coords: list[float], theta: Tensor) -> Tensor:
+        pre = self.zs[0].clone(memory_format=torch.preserve_format)
+        for c, z in zip(coords, self.zs[1:], strict=True):
+            pre.add_(z, alpha=c)
+        return self._rest_forward(theta, pre)
 
     def _rest_forward(self, theta: Tensor, z: Tensor) -> Tensor:
         pieces = theta.split([s.numel() for s in self.rest_shapes.values()])
