@@ -15,6 +15,7 @@ from collections import OrderedDict
 import torch
 from torch import Tensor, nn
 from torch.func import functional_call, vmap
+from torch.nn.utils.fusion import fuse_conv_bn_weights
 
 from losslab.landscape.fused_chain import LinearChain, class_targets, is_cross_entropy
 from losslab.network import NetworkObjective
@@ -135,15 +136,65 @@ class FusedSequential:
         return LinearChain(self.rest, sizes, self.zs, targets, cross_entropy)
 
     def _image_forward(self, coords: list[float], theta: Tensor) -> Tensor:
-        pre = self.zs[0].clone(memory_format=torch.preserve_format)
-        for c, z in zip(coords, self.zs[1:], strict=True):
+        """One point through the remaining layers, module by module.
+
+        A Conv2d followed by a BatchNorm2d (eval mode: the running statistics) runs as one conv with
+        the BatchNorm folded into its weights (``torch.nn.utils.fusion.fuse_conv_bn_weights``, per
+        point: θ holds both layers' parameters); ReLU runs in place on the point's own activations;
+        every other module through ``functional_call`` with its slice of θ.
+        """
+        pre = torch.add(self.zs[0], self.zs[1], alpha=coords[0])
+        for c, z in zip(coords[1:], self.zs[2:], strict=True):
             pre.add_(z, alpha=c)
-        return self._rest_forward(theta, pre)
+        pieces = theta.split([s.numel() for s in self.rest_shapes.values()])
+        params = {n: p.view(s) for (n, s), p in zip(self.rest_shapes.items(), pieces, strict=True)}
+        modules = list(self.rest.named_children())
+        h, i = pre, 0
+        while i < len(modules):
+            name, module = modules[i]
+            after = modules[i + 1] if i + 1 < len(modules) else None
+            if isinstance(module, nn.Conv2d) and after is not None and isinstance(after[1], nn.BatchNorm2d):
+                weight, bias = _folded(module, name, after, params, self.buffers)
+                h, i = module._conv_forward(h, weight, bias), i + 2
+            elif isinstance(module, nn.ReLU):
+                h, i = h.relu_(), i + 1
+            else:
+                own = (
+                    {k[len(name) + 1 :]: v for k, v in params.items() if k.startswith(f"{name}.")},
+                    _own(self.buffers, name),
+                )
+                h, i = functional_call(module, own, (h,)), i + 1
+        return h
 
     def _rest_forward(self, theta: Tensor, z: Tensor) -> Tensor:
         pieces = theta.split([s.numel() for s in self.rest_shapes.values()])
         params = {n: p.view(s) for (n, s), p in zip(self.rest_shapes.items(), pieces, strict=True)}
         return functional_call(self.rest, (params, self.buffers), (z,))  # type: ignore[no-any-return]
+
+
+def _own(tensors: dict[str, Tensor], name: str) -> dict[str, Tensor]:
+    return {k[len(name) + 1 :]: v for k, v in tensors.items() if k.startswith(f"{name}.")}
+
+
+def _folded(
+    conv: nn.Conv2d,
+    name: str,
+    after: tuple[str, nn.Module],
+    params: dict[str, Tensor],
+    buffers: dict[str, Tensor],
+) -> tuple[Tensor, Tensor]:
+    """The conv's weight and bias with the following eval-mode BatchNorm folded in, at this point's θ."""
+    bn_name, bn = after
+    conv_p, bn_p, bn_b = _own(params, name), _own(params, bn_name), _own(buffers, bn_name)
+    return fuse_conv_bn_weights(  # type: ignore[no-any-return]
+        conv_p["weight"],
+        conv_p.get("bias"),
+        bn_b["running_mean"],
+        bn_b["running_var"],
+        bn.eps,  # type: ignore[arg-type]
+        bn_p.get("weight"),
+        bn_p.get("bias"),
+    )
 
 
 def _is_classifier(objective: NetworkObjective) -> bool:
