@@ -249,6 +249,58 @@ def grid_values(objective: Objective, domain: Domain | None = None, points: int 
     return GridValues(tuple(objective.names), axes, values.detach())
 
 
+# -- a data model's fit along a run -------------------------------------------------------------
+FIT_POINTS = 121
+
+
+@dataclass(frozen=True)
+class ModelFits(Readable):
+    """A data model's predictions f(θ_k; x) at every θ_k of a run, on a grid of its one input.
+
+    Attributes:
+        x: ``(G,)`` the input grid: the data's range and 8 % more on each side.
+        y: ``(K, G)`` row k is f(θ_k; x) (for a logistic model, P(y = 1)).
+    """
+
+    x: Tensor
+    y: Tensor
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"x": self.x.tolist(), "y": self.y.tolist()}
+
+    def __str__(self) -> str:
+        return f"{len(self.y)} fits on {len(self.x)} points of x ∈ [{float(self.x[0]):.4g}, {float(self.x[-1]):.4g}]"
+
+
+def model_fits(objective: Objective, params: Sequence[Sequence[float]] | Tensor, points: int = FIT_POINTS) -> ModelFits:
+    """The model of a data objective at each parameter vector, through :meth:`DataObjective.predict`.
+
+    >>> L = model_objective([1, 2, 3], [2, 4, 6], "line_origin")
+    >>> fits = model_fits(L, [[0.0], [2.0]], points=3)
+    >>> [round(v, 2) for v in fits.x.tolist()], [[round(v, 2) for v in row] for row in fits.y.tolist()]
+    ([0.84, 2.0, 3.16], [[0.0, 0.0, 0.0], [1.68, 4.0, 6.32]])
+    """
+    if not isinstance(objective, DataObjective) or len(objective.inputs) != 1:
+        raise LosslabError(f"a model fit is drawn for a data objective with one input; '{objective.title}' is not one")
+    if isinstance(points, bool) or not isinstance(points, int) or points < 2:
+        raise LosslabError(f"points must be a whole number ≥ 2, got {points!r}")
+    try:  # a diverged step's non-finite θ is drawn as what it is, so no as_point check here
+        thetas = torch.as_tensor(params, dtype=objective.dtype)
+    except (ValueError, TypeError):
+        raise LosslabError(f"params must be a list of lists of {objective.dim} numbers") from None
+    if thetas.dim() != 2 or len(thetas) == 0 or thetas.shape[1] != objective.dim:
+        raise LosslabError(
+            f"params must be one or more vectors of {objective.dim} numbers ({', '.join(objective.names)}); "
+            f"got shape {tuple(thetas.shape)}"
+        )
+    name = objective.inputs[0]
+    column = objective.data[name]
+    low, high = float(column.min()), float(column.max())
+    pad = (high - low) * 0.08 or 1.0
+    x = torch.linspace(low - pad, high + pad, points, dtype=torch.float64)
+    return ModelFits(x, torch.stack([objective.predict(theta, {name: x}) for theta in thetas]))
+
+
 # -- curvature at a point ----------------------------------------------------------------------
 @dataclass(frozen=True)
 class PointCurvature(Readable):

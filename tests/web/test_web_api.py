@@ -273,3 +273,21 @@ def test_openapi_schema_states_the_shapes(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
     assert {"/api/race", "/api/surface", "/api/hessian", "/api/analyze", "/api/landscape/jobs"} <= set(schema["paths"])
     assert "RaceResponse" in schema["components"]["schemas"]
+
+
+def test_fit_is_the_library_model_at_each_step(client: TestClient) -> None:
+    from losslab.explore import model_objective
+
+    spec = {"source": "data", "model": "line", "synthetic": "case_study_1", "n": 5}
+    params = [[0.0, 0.0], [0.5, 1.5], ["NaN", "Infinity"]]
+    out = client.post("/api/fit", json={"objective": spec, "params": params, "points": 7}).json()
+    loss = model_objective([1.0, 2.0, 3.0, 4.0, 5.0], [2.1, 3.9, 6.1, 8.0, 9.9], "line")
+    x = torch.tensor(out["x"], dtype=torch.float64)
+    assert out["x"][0] == pytest.approx(1 - 0.32) and out["x"][-1] == pytest.approx(5 + 0.32) and len(x) == 7
+    for theta, row in zip(params[:2], out["y"][:2], strict=True):
+        assert row == loss.predict(theta, {"x": x}).tolist()
+    assert set(out["y"][2]) <= {"NaN", "Infinity", "-Infinity"}  # a diverged step stays visible as such
+    wrong = client.post("/api/fit", json={"objective": BOWL, "params": [[0.0, 0.0]]})
+    assert wrong.status_code == 422 and "data objective with one input" in wrong.json()["error"]
+    big = client.post("/api/fit", json={"objective": spec, "params": [[0.0, 0.0]], "points": 402})
+    assert big.status_code == 422 and big.json()["bound"] == "grid_points"

@@ -146,8 +146,7 @@ class FusedSequential:
         pre = torch.add(self.zs[0], self.zs[1], alpha=coords[0])
         for c, z in zip(coords[1:], self.zs[2:], strict=True):
             pre.add_(z, alpha=c)
-        pieces = theta.split([s.numel() for s in self.rest_shapes.values()])
-        params = {n: p.view(s) for (n, s), p in zip(self.rest_shapes.items(), pieces, strict=True)}
+        params = self._params(theta)
         modules = list(self.rest.named_children())
         h, i = pre, 0
         while i < len(modules):
@@ -159,17 +158,16 @@ class FusedSequential:
             elif isinstance(module, nn.ReLU):
                 h, i = h.relu_(), i + 1
             else:
-                own = (
-                    {k[len(name) + 1 :]: v for k, v in params.items() if k.startswith(f"{name}.")},
-                    _own(self.buffers, name),
-                )
-                h, i = functional_call(module, own, (h,)), i + 1
+                h, i = functional_call(module, (_own(params, name), _own(self.buffers, name)), (h,)), i + 1
         return h
 
-    def _rest_forward(self, theta: Tensor, z: Tensor) -> Tensor:
+    def _params(self, theta: Tensor) -> dict[str, Tensor]:
+        """θ's slice for the remaining layers as named tensors (views)."""
         pieces = theta.split([s.numel() for s in self.rest_shapes.values()])
-        params = {n: p.view(s) for (n, s), p in zip(self.rest_shapes.items(), pieces, strict=True)}
-        return functional_call(self.rest, (params, self.buffers), (z,))  # type: ignore[no-any-return]
+        return {n: p.view(s) for (n, s), p in zip(self.rest_shapes.items(), pieces, strict=True)}
+
+    def _rest_forward(self, theta: Tensor, z: Tensor) -> Tensor:
+        return functional_call(self.rest, (self._params(theta), self.buffers), (z,))  # type: ignore[no-any-return]
 
 
 def _own(tensors: dict[str, Tensor], name: str) -> dict[str, Tensor]:

@@ -159,6 +159,12 @@ async def animation(body: schemas.AnimationRequest, request: Request) -> Respons
     return Response(gif, media_type="image/gif", headers={"Content-Disposition": disposition})
 
 
+@router.post("/fit", response_model=schemas.FitResponse)
+async def fit(body: schemas.FitRequest, request: Request) -> JSONResponse:
+    """A data model's prediction f(θ_k; x) at each θ_k of a run, on a grid over the data's x range."""
+    return _answer(await offload(request, service.fits, body, request.app.state.config.bounds))
+
+
 @router.post("/hessian", response_model=schemas.HessianResponse)
 async def hessian(body: schemas.HessianRequest, request: Request) -> JSONResponse:
     """The Hessian at a point, its eigenvalues and kind, and the second-order Taylor model nearby."""

@@ -82,6 +82,14 @@ class AnimationRequest(RaceRequest):
     fps: int = Field(8, ge=1, le=30, description="frames per second when the GIF plays")
 
 
+class FitRequest(Request):
+    """A data model's fit at each parameter vector of a run (as ``/api/race`` returned them)."""
+
+    objective: ObjectiveSpec
+    params: list[list[Num]] = Field(description="θ_k of each step; non-finite entries as the race wrote them")
+    points: int = Field(121, description="points of the x grid")
+
+
 class HessianRequest(Request):
     objective: ObjectiveSpec
     point: list[float]
@@ -224,6 +232,11 @@ class RaceResponse(BaseModel):
     names: list[str]
     start: list[float]
     runs: list[RunOut]
+
+
+class FitResponse(BaseModel):
+    x: list[float]
+    y: list[list[Num]]
 
 
 class HessianResponse(BaseModel):

@@ -28,6 +28,7 @@ from losslab.explore import (
     curvature_at,
     formula_mathml,
     grid_values,
+    model_fits,
     model_objective,
     parse_points,
     race,
@@ -45,6 +46,7 @@ from losslab.web.config import Bounds
 from losslab.web.schemas import (
     AnimationRequest,
     DataSource,
+    FitRequest,
     FormulaSource,
     GallerySource,
     HessianRequest,
@@ -85,8 +87,8 @@ def check(bound: str, value: float, limit: float, what: str) -> None:
 
 # -- catalogs ----------------------------------------------------------------------------------
 def gallery() -> list[dict[str, Any]]:
-    """Every gallery surface with its family, the seeds' examples first."""
-    return [entry.to_dict() for entry in sorted(ENTRIES, key=lambda entry: entry.family != "seed")]
+    """Every gallery surface with its family, the seeds' examples first (the order of ``ENTRIES``)."""
+    return [entry.to_dict() for entry in ENTRIES]
 
 
 @functools.cache
@@ -206,6 +208,14 @@ def run_race(request: RaceRequest, bounds: Bounds, should_stop: Callable[[], boo
 
 def _hyper(given: dict[str, Any]) -> dict[str, Any]:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in given.items()}
+
+
+def fits(request: FitRequest, bounds: Bounds) -> dict[str, Any]:
+    check("steps", len(request.params) - 1, bounds.steps, "the number of steps")
+    check("grid_points", request.points, bounds.grid_points, "points of the x grid")
+    obj = objective(request.objective, bounds)
+    params = [[float(v) for v in row] for row in request.params]  # "NaN", "Infinity" as the race wrote them
+    return jsonable(model_fits(obj, params, request.points))
 
 
 def hessian(request: HessianRequest, bounds: Bounds) -> dict[str, Any]:

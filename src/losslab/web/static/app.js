@@ -118,7 +118,7 @@ async function loadObjective() {
   gifButton.disabled = info.dim > 2;
   gifButton.title = info.dim > 2 ? `A GIF shows a loss of 1 or 2 parameters; this one has ${info.dim}.` : "The race as an animated GIF, drawn on the server";
   live.race = null;
-  drawData();
+  loadFits();
   const tasks = [loadSurface(version), runRace()];
   loadAnalysis(version);
   await Promise.all(tasks);
@@ -194,7 +194,7 @@ async function runRace() {
     live.race = null;
     renderFrame();
     drawLoss();
-    drawData();
+    loadFits();
     say("Add an optimizer to start the race.");
     return;
   }
@@ -206,7 +206,7 @@ async function runRace() {
   live.step = 0;
   drawLandscape();
   drawLoss();
-  drawData();
+  loadFits();
   renderTable();
   renderFrame();
   if (wasPlaying) play();
@@ -589,33 +589,29 @@ function renderAnalysis(a) {
 }
 
 // ---- the data and the model's prediction ---------------------------------------------------------
-// The catalog's model formulas, each written out once more to draw the prediction f(θ; x). They are
-// keyed by the library's formula text: a model whose text is not here gets its points drawn but no curve.
-const sigmoid = (z) => 1 / (1 + Math.exp(-z));
-const PREDICTIONS = {
-  "w*x": ([w], x) => w * x,
-  "w0 + w1*x": ([w0, w1], x) => w0 + w1 * x,
-  "w0 + w1*x + w2*x**2": ([w0, w1, w2], x) => w0 + w1 * x + w2 * x * x,
-  "sigmoid(w0 + w1*x)": ([w0, w1], x) => sigmoid(w0 + w1 * x),
-};
+// The fit f(θ_k; x) at every step of the selected run comes from the server (/api/fit: the library's
+// DataObjective.predict on a grid over the data's range); the page only picks the row of the step shown.
 const CLASS_COLORS = ["#3a6fb0", "#e08214"];
 
 function dataModel() {
   if (!live.info || !live.info.data || !live.catalog || state.source !== "data") return null;
   const model = live.catalog.models.find((m) => m.name === state.data.model);
-  return model ? { ...model, predict: PREDICTIONS[model.formula], classes: model.loss === "bce" } : null;
-}
-function dataGrid() {
-  const xs = live.info.data.x;
-  const lo = Math.min(...xs), hi = Math.max(...xs);
-  const pad = (hi - lo) * 0.08 || 1;
-  return Array.from({ length: 121 }, (_, j) => lo - pad + ((hi - lo + 2 * pad) * j) / 120);
+  return model ? { ...model, classes: model.loss === "bce" } : null;
 }
 const selectedRun = () => (live.race ? live.race.runs[Math.min(live.dataRun || 0, live.race.runs.length - 1)] : null);
-function prediction(model, run, grid, step = live.step) {
-  if (!model.predict || !run) return grid.map(() => null);
-  const theta = run.params[Math.min(step, run.params.length - 1)].map(num);
-  return grid.map((x) => plottable(model.predict(theta, x)));
+function prediction(step = live.step) {
+  const fits = live.fits;
+  return fits ? fits.y[Math.min(step, fits.y.length - 1)].map(plottable) : [];
+}
+async function loadFits() {
+  live.fits = null;
+  drawData();  // the points at once; the curve when its fits arrive
+  const run = selectedRun();
+  if (!dataModel() || !run) return;
+  const fits = await latest("fit", "/api/fit", { objective: objectiveSpec(), params: run.params }).catch(report);
+  if (!fits || run !== selectedRun()) return;
+  live.fits = fits;
+  drawData();
 }
 
 function drawData() {
@@ -635,13 +631,12 @@ function drawData() {
       hovertemplate: `x=%{x:.4g}, y=${c}<extra></extra>` }))
     : [{ x, y, name: "data", mode: "markers", marker: { color: "#222", size: 8, line: { color: "#fff", width: 1 } },
       hovertemplate: "x=%{x:.4g}, y=%{y:.4g}<extra></extra>" }];
-  const grid = dataGrid();
   const run = selectedRun();
   const index = live.race ? live.race.runs.indexOf(run) : 0;
-  const fit = { x: grid, y: prediction(model, run, grid), mode: "lines", name: model.classes ? "P(y = 1)" : "model",
+  const fit = { x: live.fits ? live.fits.x : [], y: prediction(), mode: "lines", name: model.classes ? "P(y = 1)" : "model",
     line: { color: COLORS[index % COLORS.length], width: 3 }, hovertemplate: "x=%{x:.4g}<br>f=%{y:.4g}<extra></extra>" };
   // The y range holds the data and the start's prediction, so it stays put while the fit moves.
-  const start = prediction(model, run, grid, 0).filter((v) => v !== null && Math.abs(v) < 1e6);
+  const start = prediction(0).filter((v) => v !== null && Math.abs(v) < 1e6);
   const yRange = model.classes ? [-0.1, 1.1] : paddedRange([...y, ...start]);
   live.dataFit = points.length;
   Plotly.react(el, [...points, fit], baseLayout({ showlegend: true,
@@ -657,14 +652,11 @@ function updateData() {
   if (!model || !el.data || el.data.length !== live.dataFit + 1) return;
   const run = selectedRun();
   const caption = $("data-caption");
-  if (!model.predict) {
-    caption.textContent = `(no curve: the page cannot draw the model ${model.formula})`;
-    return;
-  }
   if (!run) { caption.textContent = state.runners.length ? "racing…" : "Add an optimizer to see the model fit the data."; return; }
+  if (!live.fits) { caption.textContent = "fitting…"; return; }
   const k = Math.min(live.step, run.params.length - 1);
   caption.textContent = `step ${k}: ${live.race.names.map((n, i) => `${n} = ${fmt(run.params[k][i])}`).join(", ")}`;
-  Plotly.restyle(el, { y: [prediction(model, run, dataGrid())] }, [live.dataFit]).catch(superseded);
+  Plotly.restyle(el, { y: [prediction()] }, [live.dataFit]).catch(superseded);
 }
 
 // ---- step table and CSV -------------------------------------------------------------------------
@@ -843,7 +835,7 @@ function wireControls(gallery) {
   $("btn-csv").addEventListener("click", downloadCsv);
   $("btn-png").addEventListener("click", exportPng);
   $("btn-gif").addEventListener("click", exportGif);
-  $("data-runner").addEventListener("change", (e) => { live.dataRun = Number(e.target.value); drawData(); });
+  $("data-runner").addEventListener("change", (e) => { live.dataRun = Number(e.target.value); loadFits(); });
   $("btn-link").addEventListener("click", copyLink);
   $("table-runner").addEventListener("change", fillTable);
   $("taylor-toggle").addEventListener("change", redrawOverlay);
