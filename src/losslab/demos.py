@@ -78,12 +78,15 @@ def mlp(sizes: tuple[int, ...] = (64, 128, 128, 10)) -> nn.Sequential:
 
 
 def cnn() -> nn.Sequential:
-    """A small CNN with BatchNorm for 8×8 digits (10 026 parameters)."""
+    """A small CNN with BatchNorm for 8×8 digits (10 026 parameters, 88 k multiply-adds per image).
+
+    The max-pool comes after the first block, so the second conv runs on 4×4 maps.
+    """
     return nn.Sequential(
         _Image(),
-        nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
+        nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
-        nn.MaxPool2d(2), nn.Flatten(), nn.Linear(32 * 4 * 4, 10),
+        nn.Flatten(), nn.Linear(32 * 4 * 4, 10),
     )  # fmt: skip
 
 

@@ -43,15 +43,50 @@ def two_conv_cnn() -> nn.Module:
     )  # fmt: skip
 
 
-# name -> (model, loss, regression?, the chain path expected, its cross-entropy expected)
+def pool_first_cnn() -> nn.Module:
+    """The digits demo's shape: conv, BN, ReLU, 2×2 max-pool, conv, BN, ReLU, flatten, linear."""
+    return nn.Sequential(
+        Image(), nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(4, 6, 3, padding=1), nn.BatchNorm2d(6), nn.ReLU(), nn.Flatten(), nn.Linear(24, 3),
+    )  # fmt: skip
+
+
+def strided_patch_regression() -> nn.Module:
+    """A bias-free strided first conv with uneven padding (output 2×1), then flatten and linear."""
+    return nn.Sequential(
+        Image(), nn.Conv2d(1, 5, 3, stride=2, padding=(1, 0), bias=False), nn.ReLU(), nn.Flatten(), nn.Linear(10, 2)
+    )  # fmt: skip
+
+
+# name -> (model, loss, regression?, the path expected, its cross-entropy expected, biases/BN in the directions)
 CASES = {
-    "mlp-bias-relu-ce": (mlp_bias_relu, nn.functional.cross_entropy, False, True, True),
-    "mlp-nobias-tanh-ce-module": (mlp_no_bias_tanh, nn.CrossEntropyLoss(), False, True, True),
-    "mlp-label-smoothing-generic": (mlp_bias_relu, nn.CrossEntropyLoss(label_smoothing=0.1), False, True, False),
-    "mlp-mse-regression-generic": (regression_mlp, nn.functional.mse_loss, True, True, False),
-    "cnn-batchnorm-vmap-rest": (small_cnn, nn.functional.cross_entropy, False, False, False),
-    "cnn-two-conv-channels-last": (two_conv_cnn, nn.functional.cross_entropy, False, False, False),
+    "mlp-bias-relu-ce": (mlp_bias_relu, nn.functional.cross_entropy, False, "chain", True, "zero"),
+    "mlp-nobias-tanh-ce-module": (mlp_no_bias_tanh, nn.CrossEntropyLoss(), False, "chain", True, "zero"),
+    "mlp-label-smoothing-generic": (
+        mlp_bias_relu,
+        nn.CrossEntropyLoss(label_smoothing=0.1),
+        False,
+        "chain",
+        False,
+        "include",
+    ),  # fmt: skip
+    "mlp-mse-regression-generic": (regression_mlp, nn.functional.mse_loss, True, "chain", False, "zero"),
+    "cnn-batchnorm-vmap-rest": (small_cnn, nn.functional.cross_entropy, False, "vmap", True, "include"),
+    "cnn-two-conv-channels-last": (two_conv_cnn, nn.functional.cross_entropy, False, "images", True, "zero"),
+    "cnn-pool-first-patches": (pool_first_cnn, nn.functional.cross_entropy, False, "patches", True, "zero"),
+    "cnn-pool-first-patches-bn-moves": (pool_first_cnn, nn.CrossEntropyLoss(), False, "patches", True, "include"),
+    "cnn-strided-patches-mse": (strided_patch_regression, nn.functional.mse_loss, True, "patches", False, "include"),
 }
+
+
+def path_of(evaluator: SliceEvaluator) -> str:
+    fused = evaluator.fused
+    assert fused is not None
+    if fused.chain is not None:
+        return "chain"
+    if fused.images is None:
+        return "vmap"
+    return "patches" if fused.images.first is not None else "images"
 
 
 @pytest.fixture
@@ -62,7 +97,7 @@ def small_tiles(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def objective_for(name: str, data64, dtype: torch.dtype) -> tuple[NetworkObjective, nn.Module]:
-    build, loss, regression, _, _ = CASES[name]
+    build, loss, regression, *_ = CASES[name]
     x, y = data64
     if regression:
         y = torch.stack([x[:, :3].sum(1), x[:, 3:].prod(1).tanh()], dim=1)
@@ -84,14 +119,12 @@ def direct(model: nn.Module, loss, theta: torch.Tensor, x: torch.Tensor, y: torc
 @pytest.mark.parametrize(("dtype", "rel"), [(torch.float64, 1e-10), (torch.float32, 1e-5)], ids=["float64", "float32"])
 def test_fused_grid_equals_direct_evaluation(name, dtype, rel, data64, small_tiles) -> None:
     objective, model = objective_for(name, data64, dtype)
-    directions = random_directions(objective, seed=4)
+    *_, path, cross_entropy, bias_bn = CASES[name]
+    directions = random_directions(objective, seed=4, bias_bn=bias_bn)
     evaluator = SliceEvaluator(objective, directions, "auto")
-    _, _, _, chain, cross_entropy = CASES[name]
     assert evaluator.method == "fused"
-    assert (evaluator.fused.chain is not None) == chain  # type: ignore[union-attr]
-    assert evaluator.fused.images == name.startswith("cnn-two-conv")  # type: ignore[union-attr]
-    if chain:
-        assert evaluator.fused.chain.cross_entropy == cross_entropy  # type: ignore[union-attr]
+    assert path_of(evaluator) == path
+    assert evaluator.fused.cross_entropy == cross_entropy  # type: ignore[union-attr]
     surface = survey(objective, directions, grid=(3, 4), ranges=((-1, 1), (-0.6, 0.9)), chunk_size=5)
     x, y = objective.data  # type: ignore[misc]
     center, vectors = directions.center.double(), directions.vectors.double()
