@@ -104,21 +104,20 @@ class LinearChain:
         layers = self._layers(thetas)
         scale = torch.cat([coords.new_ones(m, 1), coords], dim=1)
         tile = self.tile_width(m)
-        sums = correct = outputs = None
+        outputs: Tensor | None = None
         buffers = self._reused(m, tile)
         for start, z in zip(range(0, n, tile), self._tiled(tile), strict=True):
             w = z.shape[1] // self.zs.shape[1]
             pre = torch.mm(scale, z, out=_shaped(buffers[0], m, z.shape[1]))
             h = self._forward(pre.view(m, self.zs.shape[1], w), layers, buffers)
-            stop = start + h.shape[-1]
+            if outputs is None:  # the chunk's outputs, class-major for the cross-entropy (one reduction per chunk)
+                outputs = h.new_empty(m, h.shape[1], n) if self.cross_entropy else h.new_empty(m, n, h.shape[1])
             if self.cross_entropy:
-                loss, hits = class_sums(h, self.targets[start:stop])
-                sums, correct = (loss, hits) if sums is None else (sums + loss, correct + hits)  # type: ignore[operator]
+                outputs[:, :, start : start + w] = h
             else:
-                if outputs is None:
-                    outputs = h.new_empty(m, n, h.shape[1])
-                outputs[:, start:stop] = h.transpose(1, 2)
-        return (sums, correct) if self.cross_entropy else (outputs, None)  # type: ignore[return-value]
+                outputs[:, start : start + w] = h.transpose(1, 2)
+        assert outputs is not None
+        return class_sums(outputs, self.targets) if self.cross_entropy else (outputs, None)
 
     def tile_width(self, m: int) -> int:
         """Samples per tile: a chunk's widest activation for one tile fits in :data:`CACHE_BYTES`."""
