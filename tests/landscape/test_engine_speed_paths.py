@@ -149,6 +149,36 @@ def test_class_sums_follow_argmax_on_ties_and_nan() -> None:
     assert loss.item() == pytest.approx(expected.item(), rel=1e-12)
 
 
+@pytest.mark.parametrize(
+    ("build", "expected"),
+    [(mlp_bias_relu, True), (mlp_no_bias_tanh, False), (regression_mlp, False)],
+    ids=["relu-bias", "no-bias", "softplus"],
+)
+def test_bias_row_only_where_the_activation_keeps_one(build, expected, data64) -> None:
+    """The next bias rides on a constant feature only when ReLU-like activations map 1 to exactly 1."""
+    x, y = data64
+    objective = NetworkObjective(seeded(build).double(), (x, y))
+    evaluator = SliceEvaluator(objective, random_directions(objective, seed=2))
+    assert evaluator.fused.chain.bias_row is expected  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_class_sums_accuracy_equals_argmax_with_ties_and_infinities(seed) -> None:
+    """Integer logits (ties everywhere), some −inf, +inf and NaN entries: the count equals argmax's."""
+    g = torch.Generator().manual_seed(seed)
+    logits = torch.randint(-2, 3, (3, 4, 40), generator=g).double()
+    if seed % 2:
+        logits[0, 1, :10] = float("-inf")
+        logits[1, :, 30:] = float("-inf")  # whole columns: argmax is the first class
+    if seed % 3 == 0:
+        logits[1, 2, 5:9] = float("inf")
+    if seed % 4 == 0:
+        logits[2, 0, 3] = float("nan")
+    targets = torch.randint(0, 4, (40,), generator=g)
+    _, correct = class_sums(logits, targets)
+    assert torch.equal(correct, (logits.transpose(1, 2).argmax(-1) == targets).sum(1).double())
+
+
 RECOGNIZED = [
     (nn.functional.cross_entropy, True),
     (nn.CrossEntropyLoss(), True),

@@ -73,10 +73,15 @@ def class_sums(logits: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
     m, classes, w = logits.shape
     top = logits.amax(1, keepdim=True)
     target = logits.gather(1, targets.view(1, 1, w).expand(m, 1, w))
-    loss = (logits - top).exp_().sum(1, keepdim=True).log_().sub_(target - top)
     rank = torch.arange(classes, 0, -1, dtype=logits.dtype, device=logits.device).view(1, classes, 1)
-    first = ((logits == top) | logits.isnan()).to(logits.dtype).mul_(rank).amax(1)  # classes − argmax
+    below = logits - top
+    if bool(top.isfinite().all()):  # 1 + sign(z − max z) is 1 exactly at the maxima (subtraction is exact there)
+        is_top = below.sign().add_(1)
+    else:  # an infinite or NaN maximum (NaN counts as the maximum): compare instead
+        is_top = ((logits == top) | logits.isnan()).to(logits.dtype)
+    first = is_top.mul_(rank).amax(1)  # classes − argmax: the first maximum has the largest rank
     correct = (first == (classes - targets).to(logits.dtype)).to(logits.dtype)
+    loss = below.exp_().sum(1, keepdim=True).log_().sub_(target - top)
     return loss.sum((1, 2)), correct.sum(1)
 
 
@@ -93,6 +98,11 @@ class LinearChain:
 
     def __init__(self, rest: nn.Sequential, sizes: list[int], zs: Tensor, targets: Tensor, cross_entropy: bool):
         self.rest, self.sizes, self.targets, self.cross_entropy = rest, sizes, targets, cross_entropy
+        self.bias_row = _bias_row(rest)
+        if self.bias_row:  # a constant feature 1 (1 at the center, 0 along the directions): carries the next bias
+            constant = torch.zeros_like(zs[:, :, :1])
+            constant[0] = 1
+            zs = torch.cat([zs, constant], dim=2)
         self.zs = zs.transpose(1, 2).contiguous()  # (k + 1, F, n)
         self.width = max([zs.shape[-1]] + [m.out_features for m in rest if isinstance(m, nn.Linear)])
         self._tiles: dict[int, list[Tensor]] = {}
@@ -150,6 +160,8 @@ class LinearChain:
             if isinstance(module, nn.Linear):
                 weight = next(pieces).view(m, module.out_features, module.in_features)
                 bias = next(pieces).view(m, module.out_features, 1) if module.bias is not None else None
+                if bias is not None and self.bias_row and all(layer is None for layer in layers):
+                    weight, bias = torch.cat([weight, bias], dim=2), None  # the first Linear: [W | b] · [h; 1]
                 layers.append((weight, bias))
             else:
                 layers.append(None)
@@ -170,6 +182,21 @@ class LinearChain:
             else:
                 h = module(h)
         return h
+
+
+def _bias_row(rest: nn.Sequential) -> bool:
+    """Whether the first Linear of ``rest`` has a bias and the activations before it map 1 to exactly 1.
+
+    Then the first layer's output gets a constant feature 1 and that Linear's bias becomes a column
+    of its weight: one batched matmul instead of a matmul and a pass adding the bias.
+    """
+    one = torch.ones(1, dtype=torch.float64)
+    for module in rest:
+        if isinstance(module, nn.Linear):
+            return module.bias is not None and float(one) == 1.0
+        with torch.no_grad():
+            one = module(one)
+    return False
 
 
 _IN_PLACE: dict[type[nn.Module], Callable[[Tensor], Tensor]] = {
