@@ -8,10 +8,11 @@ import pytest
 import sympy
 import torch
 
+import losslab.objective as objective_module
 from losslab.domain import Domain
 from losslab.errors import LosslabError
 from losslab.formula_parser import MAX_FORMULA_LENGTH, parse_formula
-from losslab.objective import formula
+from losslab.objective import FormulaObjective, Objective, formula
 
 # (id, formula, words the message must contain)
 INVALID = [
@@ -153,3 +154,37 @@ def test_domains_parse_and_refuse_inverted_ranges() -> None:
         Domain.parse("w0=5:-5,w1=0:1", ("w0", "w1"))
     with pytest.raises(LosslabError, match="not of the form lo:hi"):
         Domain.parse("w0=5,w1=0:1", ("w0", "w1"))
+
+
+SYMBOLIC = [
+    "(1 - x)**2 + 100*(y - x**2)**2",
+    "sin(x)*exp(y) + log(1 + x**2)*tanh(y)",
+    "sigmoid(x - y) + softplus(2*x) + abs(x*y)",
+    "sqrt(x**2 + y**2 + 1)",
+    "3",  # constant: the gradient is zero everywhere, shaped like the stack
+]
+
+
+@pytest.mark.parametrize("text", SYMBOLIC)
+def test_stack_gradient_from_compiled_derivatives_equals_autograd(text: str, generator: torch.Generator) -> None:
+    """Oracle: one autograd backward pass over the same stack (the base class's way), to 1e-12."""
+    objective = formula(text, ["x", "y"])
+    thetas = torch.randn(7, 2, generator=generator, dtype=torch.float64)
+    assert objective._symbolic_partials() is not None
+    loss, gradient = objective.values_and_grads(thetas)
+    expected_loss, expected = Objective.values_and_grads(objective, thetas)
+    torch.testing.assert_close(loss, expected_loss, rtol=0, atol=0)
+    torch.testing.assert_close(gradient, expected, rtol=1e-12, atol=1e-12)
+    assert gradient.shape == (7, 2) and not gradient.requires_grad
+
+
+def test_stack_gradient_falls_back_to_autograd_past_the_compiler_or_the_size_bound(monkeypatch) -> None:
+    w = sympy.Symbol("w", real=True)
+    sign = FormulaObjective(sympy.sign(w) + w**2, [w])  # d sign/dw is a DiracDelta: refused by the compiler
+    assert sign._symbolic_partials() is None
+    thetas = torch.tensor([[-1.0], [2.0]], dtype=torch.float64)
+    assert sign.values_and_grads(thetas)[1].tolist() == [[-2.0], [4.0]]
+    monkeypatch.setattr(objective_module, "SYMBOLIC_GRADIENT_OPS", 2)
+    big = formula("(w - 1)**2 + (w - 2)**4 + 7*w")  # a formula no other test compiled (the cache is keyed by it)
+    assert big._symbolic_partials() is None
+    assert big.values_and_grads(thetas)[1].tolist() == [[-2 * 2 - 4 * 27 + 7.0], [2 + 0 + 7.0]]

@@ -4,8 +4,10 @@ A race runs R optimizers from the same start. Run one after the other (:func:`lo
 each step pays one forward and one backward pass per optimizer, and on a two-parameter formula
 those are a few microseconds of arithmetic under tens of microseconds of per-call overhead. Here
 the R current points live in the rows of one (R, n) tensor: step k evaluates
-:math:`L(\theta^{(r)}_k)` for all rows with one vectorized call and one backward pass, then each
-optimizer takes its own ``step()`` on its row (a view, so the update lands in the stack). The
+:math:`L(\theta^{(r)}_k)` and its gradient for all rows at once
+(:meth:`~losslab.objective.Objective.values_and_grads`: one backward pass, or for a formula its
+compiled symbolic derivatives), then each optimizer takes its own ``step()`` on its row (a view,
+so the update lands in the stack). The
 stop rules are checked for all rows at once; a row whose run has ended stops stepping.
 
 The runs are those :func:`losslab.descend` gives — same optimizers, same stop rules (the scalar
@@ -146,10 +148,8 @@ def _walk(
     for k in range(steps + 1):
         if should_stop is not None and k % CHECK_EVERY == CHECK_EVERY - 1 and should_stop():
             raise LosslabError(f"stopped at step {k} of {steps}: out of time")
-        theta = stack.clone().requires_grad_(True)
-        loss = objective.values(theta)
-        (grad,) = torch.autograd.grad(loss.sum(), theta)
-        theta, loss = theta.detach(), loss.detach()
+        theta = stack.clone()
+        loss, grad = objective.values_and_grads(theta)
         params.append(theta)
         losses.append(loss)
         grads.append(grad)
