@@ -40,7 +40,7 @@ class PatchConv:
     The layers right after it that commute with the matmul are absorbed: a BatchNorm2d with
     running statistics (folded into the kernel per point), then a 2×2 max-pool, alone or after a
     ReLU (``relu(max(·)) = max(relu(·))``). With a pool the patch rows are ordered by pooling tap,
-    so the pool is three elementwise maxima of contiguous quarters of the matmul's output.
+    so the pool is one ``amax`` over the four contiguous quarters of the matmul's output.
 
     Args:
         conv: the first layer.
@@ -90,11 +90,9 @@ class PatchConv:
         kernel = torch.cat([kernel, (bias if bias is not None else kernel.new_zeros(out)).view(out, 1)], dim=1)
         h, w = self.size
         z = self.cols @ kernel.T
-        if self.pool:
+        if self.pool:  # the four taps are the four quarters of z: one reduction over them
             h, w = h // 2, w // 2
-            taps = z.view(4, -1, out)
-            z = torch.maximum(taps[0], taps[1])
-            torch.maximum(z, torch.maximum(taps[2], taps[3]), out=z)
+            z = z.view(4, -1).amax(0)
             if self.relu:
                 z.clamp_min_(0)
         return z.view(self.n, h, w, out).permute(0, 3, 1, 2)
