@@ -62,7 +62,8 @@ def test_at_the_bound_is_accepted(client: TestClient) -> None:
 
 def test_wall_time_bound(make_client: Callable[..., TestClient]) -> None:
     with make_client(wall_time_s=0.05) as slow:
-        body = {"objective": BOWL, "start": [0, 0], "optimizers": [GD], "steps": 1500}
+        # 10 000 steps of two optimizers: ~1 s of work, far past 50 ms on any machine
+        body = {"objective": BOWL, "start": [0, 0], "optimizers": [GD, {"name": "adam"}], "steps": 10_000}
         response = slow.post("/api/race", json=body)
     assert response.status_code == 422
     assert response.json()["bound"] == "wall_time_s" and "0.05 s" in response.json()["error"]
