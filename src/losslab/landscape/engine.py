@@ -11,16 +11,17 @@ Three methods evaluate the loss (and accuracy) at all m points:
   for the whole grid. Linear/elementwise layers after it run as batched matmuls in a
   feature-major layout, tiled over samples so the chunk's activations stay in cache, with
   torch's default cross-entropy reduced over the class axis directly
-  (:mod:`losslab.landscape.fused_chain`); other layers (conv, BatchNorm, pooling) are
-  vmapped per point over ``functional_call``.
+  (:mod:`losslab.landscape.fused_chain`); images go point by point in channels-last layout
+  (:mod:`losslab.landscape.fused_images`); other layers are vmapped per point over
+  ``functional_call``.
 - ``compile``: the fused per-chunk function through ``torch.compile`` (chunks padded to one
   size so it compiles once); opt-in: compiling takes longer than it saves on a 51×51 grid.
 
 ``auto`` picks ``fused`` where it applies and ``vmap`` elsewhere. Measured with
 benchmarks/bench_landscape.py (2 threads, a machine shared with other jobs, best of 3):
-on the digits MLP (W1) the fused chain takes 1.3–1.4 s per 51×51 plane in a quiet spell, the
-previous fused path (``baddbmm`` with a broadcast bias, ``vmap`` of the cross-entropy over rows
-of 10 logits) 2.3 s, and ``vmap`` 3.7 s. With the ``recompute`` BatchNorm policy every point
+on the digits MLP (W1) the fused chain takes 1.1–1.25 s per 51×51 plane in a quiet spell, the
+first fused path (``baddbmm`` with a broadcast bias, ``vmap`` of the cross-entropy over rows
+of 10 logits) 2.3 s, and ``vmap`` 3.7 s; on the digits CNN (W2) 7.3 s against the peer's 19 s. With the ``recompute`` BatchNorm policy every point
 needs its own statistics, so evaluation goes point by point through the objective.
 """
 
