@@ -122,7 +122,7 @@ class FusedSequential:
                 return finish(self.objective, out, targets, self.classifier)
             return out / n, correct / n
         outputs = self.outputs(coords, thetas)
-        if self.cross_entropy:  # the class axis reduced with the samples contiguous, as in the chain
+        if self.cross_entropy and outputs.dim() == 3:  # (m, n, C): the class axis reduced as in the chain
             loss, correct = class_sums(outputs.transpose(1, 2), targets)
             return loss / n, correct / n
         return finish(self.objective, outputs, targets, self.classifier)
