@@ -79,14 +79,20 @@ async def offload(request: Request, work: Callable[..., T], *args: Any, clock: C
             timeout = min(timeout, max(clock.limit - (time.monotonic() - clock.start_time), 0.0))
         await asyncio.wait({future}, timeout=timeout)
         if future.done():
+            if future.exception() is not None and clock.passed():  # the work stopped itself at the bound
+                raise _past_bound(clock)
             return future.result()
         if clock.started.is_set() and clock.passed():
             _abandon(future, clock)
-            limit = clock.limit
-            raise BoundError("wall_time_s", limit, f"the request took longer than the bound wall_time_s = {limit:g} s")
+            raise _past_bound(clock)
         if await request.is_disconnected():
             _abandon(future, clock)
             raise ClientGone("the client closed the connection; the work was stopped")
+
+
+def _past_bound(clock: Clock) -> BoundError:
+    message = f"the request took longer than the bound wall_time_s = {clock.limit:g} s"
+    return BoundError("wall_time_s", clock.limit, message)
 
 
 def _abandon(future: asyncio.Future[Any], clock: Clock) -> None:
@@ -97,6 +103,20 @@ def _abandon(future: asyncio.Future[Any], clock: Clock) -> None:
 
 def _answer(payload: Any, status: int = 200) -> JSONResponse:
     return JSONResponse(payload, status_code=status)
+
+
+async def answered(request: Request, work: Callable[..., Any], *args: Any, clock: Clock | None = None) -> Response:
+    """:func:`offload`, with the answer also rendered to JSON on the worker thread.
+
+    Encoding is per-float Python work (a 201×201 surface: ~20 ms); done on the event loop it
+    would hold up every other client's request in the meantime.
+    """
+    body = await offload(request, _rendered, work, *args, clock=clock)
+    return Response(body, media_type="application/json")
+
+
+def _rendered(work: Callable[..., Any], *args: Any) -> bytes:
+    return bytes(JSONResponse(work(*args)).body)
 
 
 @router.get("/gallery", response_model=list[schemas.GalleryItem])
@@ -118,31 +138,31 @@ async def catalog(request: Request) -> JSONResponse:
 
 
 @router.post("/objective", response_model=schemas.ObjectiveInfo)
-async def objective(body: schemas.ObjectiveRequest, request: Request) -> JSONResponse:
+async def objective(body: schemas.ObjectiveRequest, request: Request) -> Response:
     """Parse an objective: its parameters, view box and MathML (422 with the parser's message and column)."""
     bounds = request.app.state.config.bounds
-    return _answer(await offload(request, service.describe, body.objective, bounds))
+    return await answered(request, service.describe, body.objective, bounds)
 
 
 @router.post("/analyze", response_model=schemas.AnalysisResponse)
-async def analyze(body: schemas.ObjectiveRequest, request: Request) -> JSONResponse:
+async def analyze(body: schemas.ObjectiveRequest, request: Request) -> Response:
     """Gradient, Hessian, stationary points by kind, convexity, condition number, 2/λmax."""
     bounds = request.app.state.config.bounds
-    return _answer(await offload(request, service.analysis, body.objective, bounds))
+    return await answered(request, service.analysis, body.objective, bounds)
 
 
 @router.post("/surface", response_model=schemas.GridOut)
-async def surface(body: schemas.SurfaceRequest, request: Request) -> JSONResponse:
+async def surface(body: schemas.SurfaceRequest, request: Request) -> Response:
     """L on a grid: a curve for one parameter, a surface (rows = second parameter) for two."""
-    return _answer(await offload(request, service.surface, body, request.app.state.config.bounds))
+    return await answered(request, service.surface, body, request.app.state.config.bounds)
 
 
 @router.post("/race", response_model=schemas.RaceResponse)
-async def race(body: schemas.RaceRequest, request: Request) -> JSONResponse:
+async def race(body: schemas.RaceRequest, request: Request) -> Response:
     """Every optimizer from the same start: θ, L, ∇L, |∇L| and lr per step, and a diagnosis."""
     bounds = request.app.state.config.bounds
     clock = Clock(bounds.wall_time_s)
-    return _answer(await offload(request, service.run_race, body, bounds, clock.should_stop, clock=clock))
+    return await answered(request, service.run_race, body, bounds, clock.should_stop, clock=clock)
 
 
 @router.post(
@@ -160,15 +180,15 @@ async def animation(body: schemas.AnimationRequest, request: Request) -> Respons
 
 
 @router.post("/fit", response_model=schemas.FitResponse)
-async def fit(body: schemas.FitRequest, request: Request) -> JSONResponse:
+async def fit(body: schemas.FitRequest, request: Request) -> Response:
     """A data model's prediction f(θ_k; x) at each θ_k of a run, on a grid over the data's x range."""
-    return _answer(await offload(request, service.fits, body, request.app.state.config.bounds))
+    return await answered(request, service.fits, body, request.app.state.config.bounds)
 
 
 @router.post("/hessian", response_model=schemas.HessianResponse)
-async def hessian(body: schemas.HessianRequest, request: Request) -> JSONResponse:
+async def hessian(body: schemas.HessianRequest, request: Request) -> Response:
     """The Hessian at a point, its eigenvalues and kind, and the second-order Taylor model nearby."""
-    return _answer(await offload(request, service.hessian, body, request.app.state.config.bounds))
+    return await answered(request, service.hessian, body, request.app.state.config.bounds)
 
 
 @router.post(
