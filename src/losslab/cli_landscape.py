@@ -94,13 +94,25 @@ def plot_surface(
     kind: Annotated[str, typer.Option(help="contour or 3d (for still images).")] = "contour",
 ) -> None:
     """Draw a saved surface: a contour map or 3-D surface (png/svg/pdf) or an interactive page (html)."""
+    draw_saved_surface(file, out, kind)
+
+
+SURFACE_SUFFIXES = (".h5", ".hdf5")
+
+
+def draw_saved_surface(file: Path, out: Path, kind: str) -> None:
+    """``file`` (written by ``losslab landscape``) drawn to ``out``: contour or 3-D still, or an html page."""
     from losslab import plot
     from losslab.cli import out as console
     from losslab.landscape import load_surface
 
+    shape = plot.format_of(out)
+    if shape == "animation":
+        still_or_page = "a still (.png, .svg, .pdf) or a page (.html)"
+        raise LosslabError(f"cannot write '{out.name}': a saved surface is {still_or_page}")
     surface = cast("plot.SurfaceLike", load_surface(file))
     title = _title(getattr(surface, "provenance", {}))
-    if plot.format_of(out) == "interactive":
+    if shape == "interactive":
         picture: Any = plot.interactive_surface(surface, title=title)
     elif kind == "contour":
         picture = plot.contour(surface, title=title, stationary=False)

@@ -44,6 +44,22 @@ def _objective(formula: str, variables: str | None, domain: str | None) -> Any:
     return objective_from_text(formula, variables, domain)
 
 
+def _saved_surface(source: str, out_file: Path, kind: str, *formula_only: object) -> bool:
+    """Draw ``source`` when it names a saved surface file (.h5/.hdf5); False when it is a formula."""
+    from losslab.cli_landscape import SURFACE_SUFFIXES, draw_saved_surface
+
+    path = Path(source)
+    if path.suffix.lower() not in SURFACE_SUFFIXES:
+        return False
+    if not path.is_file():
+        hint = f"write one with 'losslab landscape --out {source}'"
+        raise LosslabError(f"surface file '{source}' does not exist ({hint})")
+    if any(option not in (None, [], ()) for option in formula_only):
+        raise LosslabError("--start, --optimizer and --field apply to formulas, not to a saved surface")
+    draw_saved_surface(path, out_file, kind)
+    return True
+
+
 def _runs(objective: Any, start: str | None, optimizers: list[str] | None, steps: int) -> list[Any]:
     from losslab.descent import descend
     from losslab.optimizers import parse_optimizer
@@ -104,9 +120,14 @@ def contour(
     levels: Annotated[int, typer.Option(help="Number of contour levels.")] = 20,
     variables: Vars = None, domain: DomainOpt = None,
 ) -> None:  # fmt: skip
-    """Filled contours with level labels, stationary points by kind, descent paths, gradient field."""
+    """Filled contours with level labels, stationary points by kind, descent paths, gradient field.
+
+    A saved network surface (``losslab landscape --out x.h5``) in place of the formula is drawn as its contour map.
+    """
     from losslab import plot
 
+    if _saved_surface(formula, out_file, "contour", start, optimizer, field):
+        return
     objective = _objective(formula, variables, domain)
     plot.format_of(out_file)
     runs = _runs(objective, start, optimizer, steps)
@@ -120,9 +141,14 @@ def surface(
     formula: Formula, out_file: Out, start: Start = None, optimizer: Optimizers = None, steps: Steps = 100,
     variables: Vars = None, domain: DomainOpt = None,
 ) -> None:  # fmt: skip
-    """The 3-D surface with paths on it (png/svg/pdf), a rotatable page (html) or a film (gif/mp4)."""
+    """The 3-D surface with paths on it (png/svg/pdf), a rotatable page (html) or a film (gif/mp4).
+
+    A saved network surface (``losslab landscape --out x.h5``) in place of the formula is drawn as its 3-D surface.
+    """
     from losslab import plot
 
+    if _saved_surface(formula, out_file, "3d", start, optimizer):
+        return
     objective = _objective(formula, variables, domain)
     plot.format_of(out_file)
     runs = _runs(objective, start, optimizer, steps)

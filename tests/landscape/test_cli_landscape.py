@@ -1,4 +1,4 @@
-"""`losslab landscape` and `losslab plot-surface`: thin shells over the library."""
+"""`losslab landscape`, `losslab plot-surface` and `losslab plot surface/contour x.h5`: thin shells over the library."""
 
 from __future__ import annotations
 
@@ -30,6 +30,33 @@ def test_demo_survey_writes_a_surface_and_plots_it(tmp_path) -> None:
         drawn = runner.invoke(app, ["plot-surface", str(out), "--out", str(tmp_path / picture)])
         assert drawn.exit_code == 0, drawn.output
         assert (tmp_path / picture).stat().st_size > 10_000
+    # the issue's spelling: a saved surface in place of the formula of `plot surface` / `plot contour`
+    for command, picture in (("surface", "moons3d.png"), ("contour", "moonsc.png"), ("surface", "moons2.html")):
+        drawn = runner.invoke(app, ["plot", command, str(out), "--out", str(tmp_path / picture)])
+        assert drawn.exit_code == 0, drawn.output
+        assert (tmp_path / picture).stat().st_size > 10_000
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["plot", "surface", "missing.h5", "--out", "x.png"], "surface file 'missing.h5' does not exist"),
+        (["plot", "contour", "{saved}", "--start", "a=0,b=0", "--out", "x.png"], "apply to formulas"),
+        (["plot", "surface", "{saved}", "--out", "x.gif"], "a saved surface is a still"),
+    ],
+    ids=["missing", "start-on-a-file", "animation"],
+)
+def test_saved_surface_misuse_is_one_line(tmp_path, monkeypatch, args, words) -> None:
+    saved = tmp_path / "s.h5"
+    assert (
+        runner.invoke(
+            app, ["landscape", "--demo", "moons-mlp", "--steps", "5", "--grid", "3x3", "--out", str(saved)]
+        ).exit_code
+        == 0
+    )
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, [a.format(saved=saved) for a in args])
+    assert result.exit_code == 2 and words in result.output and "Traceback" not in result.output
 
 
 def test_user_model_weights_and_data_equal_the_library(tmp_path, data64, monkeypatch) -> None:
