@@ -58,6 +58,19 @@ def strided_patch_regression() -> nn.Module:
     )  # fmt: skip
 
 
+class TwoChannels(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(-1, 2, 2, 4)
+
+
+def two_channel_patches() -> nn.Module:
+    """Two input channels: the patches' (channel, row, column) order must match the kernel's."""
+    return nn.Sequential(
+        TwoChannels(), nn.Conv2d(2, 8, 3, padding=1), nn.BatchNorm2d(8), nn.MaxPool2d(2), nn.ReLU(),
+        nn.Flatten(), nn.Linear(16, 3),
+    )  # fmt: skip
+
+
 # name -> (model, loss, regression?, the path expected, its cross-entropy expected, biases/BN in the directions)
 CASES = {
     "mlp-bias-relu-ce": (mlp_bias_relu, nn.functional.cross_entropy, False, "chain", True, "zero"),
@@ -76,6 +89,7 @@ CASES = {
     "cnn-pool-first-patches": (pool_first_cnn, nn.functional.cross_entropy, False, "patches", True, "zero"),
     "cnn-pool-first-patches-bn-moves": (pool_first_cnn, nn.CrossEntropyLoss(), False, "patches", True, "include"),
     "cnn-strided-patches-mse": (strided_patch_regression, nn.functional.mse_loss, True, "patches", False, "include"),
+    "cnn-two-channel-patches": (two_channel_patches, nn.functional.cross_entropy, False, "patches", True, "include"),
 }
 
 
@@ -134,6 +148,22 @@ def test_fused_grid_equals_direct_evaluation(name, dtype, rel, data64, small_til
             assert float(surface.values["loss"][i, j]) == pytest.approx(loss, rel=rel, abs=1e-12)
             if "accuracy" in surface.values:
                 assert float(surface.values["accuracy"][i, j]) == pytest.approx(accuracy, rel=rel)  # same count
+
+
+@pytest.mark.parametrize(
+    ("build", "absorbed", "pool", "relu"),
+    [
+        (pool_first_cnn, 3, True, True),
+        (two_channel_patches, 2, True, False),
+        (strided_patch_regression, 0, False, False),
+    ],
+    ids=["bn-relu-pool", "bn-pool", "nothing"],
+)
+def test_patch_conv_absorbs_what_commutes_with_it(build, absorbed, pool, relu, data64) -> None:
+    x, y = data64
+    objective = NetworkObjective(with_statistics(seeded(build).double(), x), (x, y))
+    first = SliceEvaluator(objective, random_directions(objective)).fused.images.first  # type: ignore[union-attr]
+    assert first is not None and (first.absorbed, first.pool, first.relu) == (absorbed, pool, relu)
 
 
 def test_class_sums_follow_argmax_on_ties_and_nan() -> None:
