@@ -23,10 +23,11 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-# Bytes one tile's activations may take for the whole chunk (both cores' 2 MiB L2). Measured on the
-# digits MLP (m = 32 points per chunk): tiles of 256 samples (4 MiB) 1.41 s per 51×51 grid, 512: 1.48 s,
-# all 1 797 samples at once: 2.17 s (2 threads, shared machine).
-CACHE_BYTES = 4 * 2**20
+# Bytes one tile's activations may take for the whole chunk. Measured on the digits MLP (25 points per
+# chunk, 2 threads, 51×51, best of 3) once the logits were reduced per chunk: 4 MiB 1.15–1.24 s,
+# 6 MiB 1.11 s, 8 MiB 1.08–1.10 s, 12 MiB 1.09 s, 16 MiB 1.12 s, 32 MiB 1.12 s. (Before that, with a
+# reduction per tile, 4 MiB was best: 1.41 s against 1.48 s for 512-sample tiles.)
+CACHE_BYTES = 8 * 2**20
 MIN_TILE = 32
 Layer = tuple[Tensor, Tensor | None] | None
 
