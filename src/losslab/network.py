@@ -141,8 +141,7 @@ class NetworkObjective(Objective):
     # -- flat θ <-> the model's parameters ------------------------------------------------
     def unflatten(self, theta: Tensor) -> dict[str, Tensor]:
         """θ as views shaped like the model's parameters."""
-        pieces = theta.split([s.numel() for s in self.shapes.values()])
-        return {name: piece.view(shape) for (name, shape), piece in zip(self.shapes.items(), pieces, strict=True)}
+        return named_views(theta, self.shapes)
 
     def outputs(self, theta: Tensor, inputs: Tensor, buffers: dict[str, Tensor] | None = None) -> Tensor:
         """The model's outputs with parameters θ (one θ), in eval mode with ``buffers`` (default θ*'s)."""
@@ -288,3 +287,9 @@ def network(
 ) -> NetworkObjective:
     """An Objective over ``model``'s parameters on ``data`` (see :class:`NetworkObjective`)."""
     return NetworkObjective(model, data, loss, **options)
+
+
+def named_views(flat: Tensor, shapes: Mapping[str, torch.Size]) -> dict[str, Tensor]:
+    """``flat`` cut, in order, into views of the named ``shapes``."""
+    pieces = flat.split([s.numel() for s in shapes.values()])
+    return {name: piece.view(shape) for (name, shape), piece in zip(shapes.items(), pieces, strict=True)}

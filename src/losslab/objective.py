@@ -210,8 +210,6 @@ class FormulaObjective(Objective):
         )
         self.text = text if text is not None else str(expr)
         self._compiled = compile_expr(expr, names)
-        self._partials: tuple[Callable[..., Tensor], ...] | None = None
-        self._partials_tried = False
 
     def _evaluate(self, thetas: Tensor) -> Tensor:
         out = self._compiled(*thetas.unbind(-1))
@@ -231,7 +229,7 @@ class FormulaObjective(Objective):
         >>> loss.tolist(), gradient.tolist()
         ([101.0, 0.0], [[-2.0, 200.0], [0.0, 0.0]])
         """
-        partials = self._symbolic_partials()
+        partials = self._symbolic_partials
         if partials is None:
             return super().values_and_grads(thetas)
         thetas = torch.as_tensor(thetas, dtype=self.dtype).detach()
@@ -239,12 +237,10 @@ class FormulaObjective(Objective):
         shape = thetas.shape[:-1]
         return self._evaluate(thetas), torch.stack([d(*columns).expand(shape) for d in partials], dim=-1)
 
+    @functools.cached_property
     def _symbolic_partials(self) -> tuple[Callable[..., Tensor], ...] | None:
-        if not self._partials_tried:
-            self._partials_tried = True
-            assert self.expr is not None
-            self._partials = compiled_partials(self.expr, self.symbols, tuple(self.names))
-        return self._partials
+        assert self.expr is not None
+        return compiled_partials(self.expr, self.symbols, tuple(self.names))
 
 
 @functools.lru_cache(maxsize=256)
@@ -252,7 +248,12 @@ def compiled_partials(
     expr: sympy.Expr, symbols: tuple[sympy.Symbol, ...], names: tuple[str, ...]
 ) -> tuple[Callable[..., Tensor], ...] | None:
     """∂expr/∂s for each symbol as compiled torch functions of ``names``; None past the size bound or
-    when the compiler refuses a derivative. Cached: the web server rebuilds objectives per request."""
+    when the compiler refuses a derivative. Cached: the web server rebuilds objectives per request.
+
+    The plain ``sympy.diff``, not :func:`losslab.derivatives.symbolic_gradient`: that one expands
+    polynomials for display (``400*x**3 - 400*x*y + 2*x - 2`` for Rosenbrock), which near the
+    minimum cancels large terms (1.6× the rounding error of ``-400*x*(y - x**2) + 2*x - 2`` at
+    (1 + 1e-7, 1 + 3e-7)) and strays from the operations autograd would do."""
     from losslab.torch_expr import compile_expr
 
     if sympy.count_ops(expr) > SYMBOLIC_GRADIENT_OPS:

@@ -19,8 +19,8 @@ from torch import Tensor, nn
 from torch.func import functional_call, vmap
 
 from losslab.landscape.fused_chain import LinearChain, class_sums, class_targets, is_cross_entropy
-from losslab.landscape.fused_images import ImagePoints, PatchConv, split_named
-from losslab.network import NetworkObjective
+from losslab.landscape.fused_images import ImagePoints, PatchConv
+from losslab.network import NetworkObjective, named_views
 
 AFFINE_FIRST = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 # modules that act elementwise (in eval mode), so they apply to a whole chunk's batched activations as they are
@@ -137,26 +137,25 @@ class FusedSequential:
         return vmap(self._rest_forward)(thetas, pre)  # type: ignore[no-any-return]
 
     def _class_outputs(self) -> bool:
-        """Whether the outputs are class logits ``(n, C)`` under torch's default cross-entropy."""
+        """Whether the outputs are class logits ``(n, C)`` (a Linear last) under torch's default cross-entropy."""
         linears = [m for m in self.rest.modules() if isinstance(m, nn.Linear)]
-        if not linears or not isinstance(self.rest[-1], nn.Linear) or not is_cross_entropy(self.objective.loss_fn):
-            return False
-        return class_targets(self.objective.loss_fn, self.objective.data[1], linears[-1].out_features)  # type: ignore[index]
+        return bool(linears) and isinstance(self.rest[-1], nn.Linear) and self._by_class(linears[-1].out_features)
+
+    def _by_class(self, classes: int) -> bool:
+        """Torch's default cross-entropy on class indices in ``[0, classes)``: reduced by :func:`class_sums`."""
+        loss_fn, targets = self.objective.loss_fn, self.objective.data[1]  # type: ignore[index]
+        return is_cross_entropy(loss_fn) and class_targets(loss_fn, targets, classes)
 
     def _chain(self) -> LinearChain | None:
         if not (self.zs.dim() == 3 and all(isinstance(m, (nn.Linear, *ELEMENTWISE)) for m in self.rest)):
             return None
         linears = [m for m in self.rest if isinstance(m, nn.Linear)]
         classes = linears[-1].out_features if linears else self.zs.shape[-1]
-        targets = self.objective.data[1]  # type: ignore[index]
-        cross_entropy = is_cross_entropy(self.objective.loss_fn) and class_targets(
-            self.objective.loss_fn, targets, classes
-        )
         sizes = [s.numel() for s in self.rest_shapes.values()]
-        return LinearChain(self.rest, sizes, self.zs, targets, cross_entropy)
+        return LinearChain(self.rest, sizes, self.zs, self.objective.data[1], self._by_class(classes))  # type: ignore[index]
 
     def _rest_forward(self, theta: Tensor, z: Tensor) -> Tensor:
-        params = split_named(theta, self.rest_shapes)
+        params = named_views(theta, self.rest_shapes)
         return functional_call(self.rest, (params, self.buffers), (z,))  # type: ignore[no-any-return]
 
 
@@ -166,7 +165,6 @@ def _is_classifier(objective: NetworkObjective) -> bool:
 
 
 def _layer_at(objective: NetworkObjective, layer: nn.Module, own: list[str], flat: Tensor, x: Tensor) -> Tensor:
-    shapes = [objective.shapes[name] for name in own]
-    pieces = flat.split([s.numel() for s in shapes])
-    params = {name.split(".", 1)[1]: p.view(s) for name, s, p in zip(own, shapes, pieces, strict=True)}
+    views = named_views(flat, {name: objective.shapes[name] for name in own})
+    params = {name.split(".", 1)[1]: view for name, view in views.items()}
     return functional_call(layer, params, (x,))  # type: ignore[no-any-return]

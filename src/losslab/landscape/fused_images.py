@@ -31,6 +31,8 @@ from torch.func import functional_call
 from torch.nn import functional as F
 from torch.nn.utils.fusion import fuse_conv_bn_weights
 
+from losslab.network import named_views
+
 Named = list[tuple[str, nn.Module]]
 
 
@@ -51,7 +53,7 @@ class PatchConv:
     def __init__(self, conv: nn.Conv2d, x: Tensor, after: Named) -> None:
         self.conv = conv
         self.n = len(x)
-        self.size = _out_size(conv, x.shape[-2:])
+        self.size: tuple[int, int] = tuple(conv(x[:1]).shape[-2:])  # type: ignore[assignment]
         self.bn = after[0] if after and _foldable(after[0][1]) else None
         following = [m for _, m in after[int(self.bn is not None) :][:2]]
         even = self.size[0] % 2 == 0 and self.size[1] % 2 == 0
@@ -129,10 +131,10 @@ class ImagePoints:
 
     def __call__(self, coords: list[float], theta: Tensor, first: Tensor) -> Tensor:
         """The outputs ``(n, …)`` at one point: its coordinates, its θ for these layers and for the first."""
-        params = split_named(theta, self.shapes)
+        params = named_views(theta, self.shapes)
         modules = self.modules
         if self.first is not None:
-            layer = split_named(first, self.first_shapes)
+            layer = named_views(first, self.first_shapes)
             weight, bias = layer["weight"], layer.get("bias")
             if self.first.bn is not None:
                 weight, bias = _folded(weight, bias, self.first.bn, params, self.buffers)
@@ -221,21 +223,6 @@ def _is_flatten_linear(module: nn.Module, after: nn.Module, h: Tensor) -> bool:
         and type(after) is nn.Linear
         and _channels_last(h)
     )
-
-
-def _out_size(conv: nn.Conv2d, size: torch.Size) -> tuple[int, int]:
-    padding = conv.padding
-    assert isinstance(padding, tuple)
-    return tuple(  # type: ignore[return-value]
-        (size[d] + 2 * padding[d] - conv.dilation[d] * (conv.kernel_size[d] - 1) - 1) // conv.stride[d] + 1
-        for d in range(2)
-    )
-
-
-def split_named(flat: Tensor, shapes: dict[str, torch.Size]) -> dict[str, Tensor]:
-    """``flat`` cut into named tensors of ``shapes`` (views), in order."""
-    pieces = flat.split([s.numel() for s in shapes.values()])
-    return {n: p.view(s) for (n, s), p in zip(shapes.items(), pieces, strict=True)}
 
 
 def _own(tensors: dict[str, Tensor], name: str) -> dict[str, Tensor]:
