@@ -152,7 +152,11 @@ def test_newest_start_wins_then_the_race_downloads_as_gif(browser: Any, server_u
         page.wait_for_timeout(10)
     assert held, "the first race request never left the page"
     first = page.input_value("[aria-label='start w0']"), page.input_value("[aria-label='start w1']")
+    page.wait_for_timeout(400)  # past Plotly's doubleClickDelay (300 ms): two clicks sooner are a double-click
     page.mouse.click(box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.75)
+    # Plotly hands the click to the page on its own schedule: wait for the start to move, then read it
+    moved = f"document.querySelector(\"[aria-label='start w0']\").value !== '{first[0]}'"
+    page.wait_for_function(moved, timeout=5_000)
     second = page.input_value("[aria-label='start w0']"), page.input_value("[aria-label='start w1']")
     assert first != second
     shown = f"({float(second[0]):g}, {float(second[1]):g})"
