@@ -170,7 +170,7 @@ def test_stack_gradient_from_compiled_derivatives_equals_autograd(text: str, gen
     """Oracle: one autograd backward pass over the same stack (the base class's way), to 1e-12."""
     objective = formula(text, ["x", "y"])
     thetas = torch.randn(7, 2, generator=generator, dtype=torch.float64)
-    assert objective._symbolic_partials is not None
+    assert objective._symbolic_value_and_partials is not None
     loss, gradient = objective.values_and_grads(thetas)
     expected_loss, expected = Objective.values_and_grads(objective, thetas)
     torch.testing.assert_close(loss, expected_loss, rtol=0, atol=0)
@@ -181,10 +181,10 @@ def test_stack_gradient_from_compiled_derivatives_equals_autograd(text: str, gen
 def test_stack_gradient_falls_back_to_autograd_past_the_compiler_or_the_size_bound(monkeypatch) -> None:
     w = sympy.Symbol("w", real=True)
     sign = FormulaObjective(sympy.sign(w) + w**2, [w])  # d sign/dw is a DiracDelta: refused by the compiler
-    assert sign._symbolic_partials is None
+    assert sign._symbolic_value_and_partials is None
     thetas = torch.tensor([[-1.0], [2.0]], dtype=torch.float64)
     assert sign.values_and_grads(thetas)[1].tolist() == [[-2.0], [4.0]]
     monkeypatch.setattr(objective_module, "SYMBOLIC_GRADIENT_OPS", 2)
     big = formula("(w - 1)**2 + (w - 2)**4 + 7*w")  # a formula no other test compiled (the cache is keyed by it)
-    assert big._symbolic_partials is None
+    assert big._symbolic_value_and_partials is None
     assert big.values_and_grads(thetas)[1].tolist() == [[-2 * 2 - 4 * 27 + 7.0], [2 + 0 + 7.0]]

@@ -141,8 +141,8 @@ def _alternating(params: Tensor) -> bool:
 
 def _stability(objective: Objective, params: Tensor, lr: float, *, equal_ok: bool) -> str | None:
     """``"lr … is above 2/λmax = …"`` at the start or the last finite point, when that is why."""
-    finite = [k for k in range(params.shape[0]) if torch.isfinite(params[k]).all()]
-    for k, where in ((0, "at the start"), (finite[-1], f"at step {finite[-1]}")):
+    last = int(torch.isfinite(params).all(dim=-1).nonzero()[-1])  # θ_0 is finite: the start was checked
+    for k, where in ((0, "at the start"), (last, f"at step {last}")):
         top = affordable_lambda_max(objective, params[k])
         if top is None or top <= 0:
             continue

@@ -7,7 +7,8 @@ the R current points live in the rows of one (R, n) tensor: step k evaluates
 :math:`L(\theta^{(r)}_k)` and its gradient for all rows at once
 (:meth:`~losslab.objective.Objective.values_and_grads`: one backward pass, or for a formula its
 compiled symbolic derivatives), then each optimizer takes its own ``step()`` on its row (a view,
-so the update lands in the stack). The
+so the update lands in the stack; after its first ``step()``, through
+:func:`losslab.optim_steps.stepper`, the same update without ``step()``'s per-call wrapping). The
 stop rules are checked for all rows at once; a row whose run has ended stops stepping.
 
 The runs are those :func:`losslab.descend` gives — same optimizers, same stop rules (the scalar
@@ -36,6 +37,7 @@ from losslab.diagnosis import stop_rule
 from losslab.domain import PointLike
 from losslab.errors import LosslabError
 from losslab.objective import Objective
+from losslab.optim_steps import stepper
 from losslab.optimizers import OptimizerSpec, entry, parse_optimizer
 from losslab.trajectory import Diagnosis, Trajectory
 
@@ -145,6 +147,7 @@ def _walk(
     stops: list[Diagnosis | None] = [None] * len(stack)
     running = list(range(len(stack)))
     limit = math.inf
+    updates: list[Callable[[], object]] = [opt.step for opt, _ in steppers]
     for k in range(steps + 1):
         if should_stop is not None and k % CHECK_EVERY == CHECK_EVERY - 1 and should_stop():
             raise LosslabError(f"stopped at step {k} of {steps}: out of time")
@@ -161,9 +164,11 @@ def _walk(
         if not running or k == steps:
             break
         grads_in.copy_(grad)
-        for opt, rows in steppers:  # a stopped row in a shared instance moves on, unrecorded
+        for i, (opt, rows) in enumerate(steppers):  # a stopped row in a shared instance moves on, unrecorded
             if any(stops[r] is None for r in rows):
-                opt.step()
+                updates[i]()
+                if updates[i] == opt.step:  # the first step has made the state: from now on, the update alone
+                    updates[i] = stepper(opt)
     return (params, losses, grads), stops
 
 

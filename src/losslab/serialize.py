@@ -11,9 +11,11 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, is_dataclass
+from itertools import chain
 from typing import Any
 
 import numpy as np
+import pydantic_core
 import sympy
 import torch
 
@@ -27,7 +29,7 @@ def jsonable(value: Any) -> Any:
     {'loss': 'Infinity', 'theta': [1.0, 'NaN']}
     """
     if type(value) in (list, tuple):  # first: the bulk of a result is lists of numbers
-        return _plain_floats(value) or [jsonable(v) for v in value]
+        return _plain_floats(value) or _plain_rows(value) or [jsonable(v) for v in value]
     if isinstance(value, float):
         if math.isnan(value):
             return "NaN"
@@ -59,6 +61,33 @@ def _plain_floats(values: list[Any] | tuple[Any, ...]) -> list[Any] | None:
     if not values or type(values[0]) is not float or set(map(type, values)) != {float}:
         return None
     return list(values) if all(map(math.isfinite, values)) else None
+
+
+def _plain_rows(values: list[Any] | tuple[Any, ...]) -> list[Any] | None:
+    """``values`` as it is when it is a list of flat lists of finite numbers (a grid, a path's θ_k), else None.
+
+    Checked over all rows at once in C (``chain``), not row by row: a race's 2 500 two-number rows
+    took 12 ms one :func:`_plain_floats` call each.
+    """
+    if not values or type(values[0]) is not list or set(map(type, values)) != {list}:
+        return None
+    numbers = list(chain.from_iterable(values))
+    if not numbers or set(map(type, numbers)) != {float} or not all(map(math.isfinite, numbers)):
+        return None
+    return list(values)
+
+
+def json_bytes(value: Any) -> bytes:
+    """:func:`jsonable` ``(value)`` as one compact UTF-8 JSON document, written by pydantic-core's encoder.
+
+    The encoder FastAPI itself uses for response models: a 201×201 surface takes 1.5 ms to
+    write against 14 ms for ``json.dumps`` (Starlette's ``JSONResponse``). The floats are the
+    shortest round-trip spellings, so ``json.loads`` reads back the same numbers.
+
+    >>> json_bytes({"loss": float("inf"), "theta": torch.tensor([0.5, float("nan")])})
+    b'{"loss":"Infinity","theta":[0.5,"NaN"]}'
+    """
+    return pydantic_core.to_json(jsonable(value))
 
 
 def dumps(value: Any, indent: int | None = 2) -> str:

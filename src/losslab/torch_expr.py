@@ -53,6 +53,36 @@ def compile_expr(expr: sympy.Expr, names: Sequence[str]) -> Callable[..., Tensor
     return evaluate
 
 
+def compile_exprs(exprs: Sequence[sympy.Expr], names: Sequence[str]) -> Callable[..., tuple[Tensor, ...]]:
+    """Return ``f(*tensors)`` evaluating all of ``exprs`` at once, each common subexpression once.
+
+    ``sympy.cse`` names the shared parts (``_cse0``, ``_cse1``, …: no formula variable starts with
+    an underscore); they are evaluated in order into the same environment as the inputs. A loss
+    and its partial derivatives share most of their terms: Rosenbrock's three take 13 torch
+    operations this way instead of 22.
+
+    >>> x, y = sympy.symbols("x y", real=True)
+    >>> f = compile_exprs([(x*y + 1)**2, 2*y*(x*y + 1)], ["x", "y"])
+    >>> [t.tolist() for t in f(torch.tensor([1.0, 2.0]), torch.tensor([3.0, 0.0]))]
+    [[16.0, 1.0], [24.0, 0.0]]
+    """
+    replacements, reduced = sympy.cse([sympy.sympify(e) for e in exprs], symbols=sympy.numbered_symbols("_cse"))
+    allowed = set(names)
+    steps = []
+    for symbol, part in replacements:
+        steps.append((symbol.name, _compile(part, allowed)))
+        allowed.add(symbol.name)
+    outputs = [_compile(e, allowed) for e in reduced]
+
+    def evaluate(*tensors: Tensor) -> tuple[Tensor, ...]:
+        env = dict(zip(names, tensors, strict=True))
+        for name, node in steps:
+            env[name] = node(env)
+        return tuple(node(env) for node in outputs)
+
+    return evaluate
+
+
 def _compile(expr: sympy.Basic, allowed: set[str]) -> Compiled:
     node = _node(expr, allowed)
     if isinstance(node, float):  # a constant formula: still a tensor of the inputs' dtype

@@ -1,4 +1,4 @@
-"""From validated requests to library calls: build the objective, check the bounds, call, serialize.
+"""From validated requests to library calls: build the objective, check the bounds, call.
 
 No maths here: every number comes from :mod:`losslab.explore`, :mod:`losslab.analysis`,
 :mod:`losslab.descent` and the objective itself. Objectives and analyses are cached by the
@@ -24,6 +24,10 @@ from losslab.errors import LosslabError
 from losslab.explore import (
     MODELS,
     SYNTHETIC,
+    GridValues,
+    ModelFits,
+    PointCurvature,
+    Race,
     Runner,
     curvature_at,
     formula_mathml,
@@ -159,17 +163,15 @@ def describe(spec: ObjectiveSpec, bounds: Bounds) -> dict[str, Any]:
     if isinstance(spec, DataSource):
         x, y = _points(spec)
         data = {"x": x, "y": y}
-    return jsonable(
-        {
-            "title": obj.title,
-            "names": list(obj.names),
-            "dim": obj.dim,
-            "domain": [list(b) for b in view_domain(obj).bounds],
-            "formula": None if obj.expr is None else str(obj.expr),
-            "mathml": formula_mathml(obj),
-            "data": data,
-        }
-    )
+    return {
+        "title": obj.title,
+        "names": list(obj.names),
+        "dim": obj.dim,
+        "domain": [list(b) for b in view_domain(obj).bounds],
+        "formula": None if obj.expr is None else str(obj.expr),
+        "mathml": formula_mathml(obj),
+        "data": data,
+    }
 
 
 def analysis(spec: ObjectiveSpec, bounds: Bounds) -> dict[str, Any]:
@@ -185,11 +187,11 @@ def _cached_analysis(key: str) -> dict[str, Any]:
 
 
 # -- surfaces, races, curvature ---------------------------------------------------------------
-def surface(request: SurfaceRequest, bounds: Bounds) -> dict[str, Any]:
+def surface(request: SurfaceRequest, bounds: Bounds) -> GridValues:
     check("grid_points", request.points, bounds.grid_points, "points per axis")
     obj = objective(request.objective, bounds)
     domain = None if request.domain is None else _domain(obj, request.domain)
-    return jsonable(grid_values(obj, domain, request.points))
+    return grid_values(obj, domain, request.points)
 
 
 def _domain(obj: Objective, bounds: list[tuple[float, float]]) -> Domain:
@@ -198,30 +200,30 @@ def _domain(obj: Objective, bounds: list[tuple[float, float]]) -> Domain:
     return Domain(tuple(obj.names), tuple((float(lo), float(hi)) for lo, hi in bounds))
 
 
-def run_race(request: RaceRequest, bounds: Bounds, should_stop: Callable[[], bool]) -> dict[str, Any]:
+def run_race(request: RaceRequest, bounds: Bounds, should_stop: Callable[[], bool]) -> Race:
     check("steps", request.steps, bounds.steps, "steps")
     check("optimizers", len(request.optimizers), bounds.optimizers, "the number of optimizers")
     obj = objective(request.objective, bounds)
     runners = [Runner(o.name, _hyper(o.hyperparameters), o.batch_size) for o in request.optimizers]
-    return jsonable(race(obj, request.start, runners, request.steps, seed=request.seed, should_stop=should_stop))
+    return race(obj, request.start, runners, request.steps, seed=request.seed, should_stop=should_stop)
 
 
 def _hyper(given: dict[str, Any]) -> dict[str, Any]:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in given.items()}
 
 
-def fits(request: FitRequest, bounds: Bounds) -> dict[str, Any]:
+def fits(request: FitRequest, bounds: Bounds) -> ModelFits:
     check("steps", len(request.params) - 1, bounds.steps, "the number of steps")
     check("grid_points", request.points, bounds.grid_points, "points of the x grid")
     obj = objective(request.objective, bounds)
     params = [[float(v) for v in row] for row in request.params]  # "NaN", "Infinity" as the race wrote them
-    return jsonable(model_fits(obj, params, request.points))
+    return model_fits(obj, params, request.points)
 
 
-def hessian(request: HessianRequest, bounds: Bounds) -> dict[str, Any]:
+def hessian(request: HessianRequest, bounds: Bounds) -> PointCurvature:
     check("grid_points", request.points, bounds.grid_points, "Taylor grid points per axis")
     obj = objective(request.objective, bounds)
-    return jsonable(curvature_at(obj, request.point, request.radius, request.points))
+    return curvature_at(obj, request.point, request.radius, request.points)
 
 
 # -- a race as a GIF ---------------------------------------------------------------------------
