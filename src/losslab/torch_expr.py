@@ -141,8 +141,13 @@ def _fold(op: Callable[[Tensor, Tensor | float], Tensor], children: list[Node]) 
     terms = [c for c in children if not isinstance(c, float)]
     if len(constants) != 1 or children[0] is not constants[0]:
         ordered = [_tensor(c) for c in children]
+        if len(ordered) == 2:  # the common case, without reduce's generator (a formula's gradient runs per step)
+            a, b = ordered
+            return lambda env: op(a(env), b(env))
         return lambda env: reduce(op, (c(env) for c in ordered))
     scalar, first, rest = constants[0], terms[0], terms[1:]
+    if not rest:
+        return lambda env: op(first(env), scalar)
     return lambda env: reduce(op, (c(env) for c in rest), op(first(env), scalar))
 
 
