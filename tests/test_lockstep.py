@@ -9,12 +9,12 @@ from losslab.descent import descend
 from losslab.errors import LosslabError
 from losslab.explore import Runner, model_objective, race, synthetic_points
 from losslab.gallery import gallery
-from losslab.lockstep import lockstep, shares_steps
+from losslab.lockstep import CHECK_BLOCK, lockstep, shares_steps
 from losslab.objective import formula
 from losslab.optimizers import OPTIMIZERS
 
 SHARED = [name for name in OPTIMIZERS if name != "lbfgs"]
-TOL = {"rtol": 1e-12, "atol": 1e-12}
+TOL = {"rtol": 1e-12, "atol": 1e-12, "equal_nan": True}
 
 
 def _line():
@@ -59,6 +59,28 @@ def test_stop_rules_end_each_row_at_its_own_step() -> None:
     for (name, hyper), run in zip(pairs, together, strict=True):
         _same(run, descend(objective, "w=0", name, **kw, **hyper))
     assert together[3].diagnosis.status == "diverged"
+
+
+@pytest.mark.parametrize("steps", [1, 5, CHECK_BLOCK - 1, CHECK_BLOCK, CHECK_BLOCK + 1, 3 * CHECK_BLOCK + 7])
+def test_stops_found_in_blocks_are_the_stops_of_single_steps(steps: int) -> None:
+    """The rules are checked per block of steps: each row still ends at its own first stopping step,
+    wherever that falls in a block, while the other rows go on — whatever the row that stopped did next."""
+    objective = formula("log(w) + (w - 3)**2", ["w"])
+    kw = {"steps": steps, "loss_threshold": 0.0, "grad_tol": 1e-4}
+    pairs = [
+        ("gd", {"lr": 2.0}),  # jumps below 0 at step 2: log gives NaN
+        ("gd", {"lr": 0.45}),  # ‖∇L‖ below the tolerance at step 6
+        ("gd", {"lr": 0.2}),  # … at step 21
+        ("momentum", {"lr": 0.1}),
+        ("adam", {"lr": 0.1}),
+        ("gd", {"lr": 1e-3}),  # runs out of budget
+    ]
+    together = lockstep(objective, "w=2", pairs, **kw)
+    for (name, hyper), run in zip(pairs, together, strict=True):
+        _same(run, descend(objective, "w=2", name, **kw, **hyper))
+    if steps > 21:  # stops inside the first and second blocks, and at the budget's end
+        assert {run.diagnosis.status for run in together} == {"diverged", "converged", "max_steps"}
+        assert {run.diagnosis.step for run in together} == {2, 6, 21, steps}
 
 
 def test_refuses_what_cannot_share_a_step() -> None:

@@ -9,7 +9,8 @@ the R current points live in the rows of one (R, n) tensor: step k evaluates
 compiled symbolic derivatives), then each optimizer takes its own ``step()`` on its row (a view,
 so the update lands in the stack; after its first ``step()``, through
 :func:`losslab.optim_steps.stepper`, the same update without ``step()``'s per-call wrapping). The
-stop rules are checked for all rows at once; a row whose run has ended stops stepping.
+stop rules are checked for all rows and a block of steps at once; a row whose run has ended
+stops stepping.
 
 The runs are those :func:`losslab.descend` gives — same optimizers, same stop rules (the scalar
 :func:`losslab.diagnosis.stop_rule` decides), same :class:`~losslab.trajectory.Trajectory` and
@@ -42,6 +43,7 @@ from losslab.optimizers import OptimizerSpec, entry, parse_optimizer
 from losslab.trajectory import Diagnosis, Trajectory
 
 CHECK_EVERY = 64  # steps between calls of should_stop
+CHECK_BLOCK = 16  # steps whose stop rules are checked together
 
 
 def shares_steps(objective: Objective, optimizer: OptimizerLike, batch_size: int | None = None) -> bool:
@@ -140,14 +142,19 @@ def _walk(
     rules: tuple[float | None, float | None, float],
     should_stop: Callable[[], bool] | None,
 ) -> tuple[tuple[list[Tensor], list[Tensor], list[Tensor]], list[Diagnosis | None]]:
-    """Step every running row until its stop rule fires or the budget ends; the records and each row's stop."""
+    """Step every running row until its stop rule fires or the budget ends; the records and each row's stop.
+
+    The stop rules are checked for a block of :data:`CHECK_BLOCK` steps at once
+    (:func:`_settle`), not after every step: a row that stopped inside the block is found at
+    its first stopping step and its record ends there, while the row itself has moved on a few
+    unrecorded steps (rows do not mix: each is its own parameter and its own optimizer state).
+    """
     params: list[Tensor] = []
     losses: list[Tensor] = []
     grads: list[Tensor] = []
     stops: list[Diagnosis | None] = [None] * len(stack)
-    running = list(range(len(stack)))
-    limit = math.inf
     updates: list[Callable[[], object]] = [opt.step for opt, _ in steppers]
+    limit = math.inf
     for k in range(steps + 1):
         if should_stop is not None and k % CHECK_EVERY == CHECK_EVERY - 1 and should_stop():
             raise LosslabError(f"stopped at step {k} of {steps}: out of time")
@@ -158,10 +165,12 @@ def _walk(
         grads.append(grad)
         if k == 0:  # every row starts at the same point
             limit = rules[2] * max(1.0, abs(float(loss[0])))
-        for r in _flagged(loss, theta, grad, limit, rules, running):
-            stops[r] = stop_rule(k, loss[r], theta[r], grad[r], losses[0][r], *rules)
-        running = [r for r in running if stops[r] is None]
-        if not running or k == steps:
+        if k % CHECK_BLOCK == CHECK_BLOCK - 1 or k == steps:
+            first = k - k % CHECK_BLOCK
+            _settle(stops, first, (params[first:], losses[first:], grads[first:]), losses[0], limit, rules)
+            if all(stop is not None for stop in stops):
+                break
+        if k == steps:
             break
         grads_in.copy_(grad)
         for i, (opt, rows) in enumerate(steppers):  # a stopped row in a shared instance moves on, unrecorded
@@ -172,23 +181,31 @@ def _walk(
     return (params, losses, grads), stops
 
 
-def _flagged(
-    loss: Tensor,
-    theta: Tensor,
-    grad: Tensor,
+def _settle(
+    stops: list[Diagnosis | None],
+    first: int,
+    block: tuple[list[Tensor], list[Tensor], list[Tensor]],
+    loss_0: Tensor,
     limit: float,
     rules: tuple[float | None, float | None, float],
-    running: list[int],
-) -> list[int]:
-    """Rows whose stop rule may fire at this step: a cheap superset, decided row by row by ``stop_rule``."""
+) -> None:
+    """Each running row's first stop in the steps ``first, first + 1, …`` of ``block``, in ``stops``.
+
+    A vectorized superset of the steps where a row's rule may fire — a non-finite or too large
+    value, L above the divergence limit or at the threshold, ‖∇L‖ near the tolerance — is
+    decided step by step by the scalar :func:`~losslab.diagnosis.stop_rule`, as ``descend`` does.
+    """
     loss_threshold, grad_tol, _ = rules
-    total = float(loss.sum() + theta.sum() + grad.sum())  # non-finite when any entry is
-    quiet = math.isfinite(total) and float(loss.max()) <= limit
-    if quiet and loss_threshold is not None:
-        quiet = float(loss.min()) > loss_threshold
-    if quiet and grad_tol is not None:
-        quiet = float(torch.linalg.vector_norm(grad, dim=-1).min()) > grad_tol
-    return [] if quiet else running
+    thetas, losses, grads = (torch.stack(part) for part in block)  # (B, R, n), (B, R), (B, R, n)
+    size = thetas.abs().sum(-1) + grads.abs().sum(-1)  # below 1e307: every sum of θ and ∇L entries is finite
+    flagged = ~(losses.isfinite() & (size < 1e307) & (losses <= limit))
+    if loss_threshold is not None:
+        flagged |= losses <= loss_threshold
+    if grad_tol is not None:  # the row's own norm may round differently: a margin, and stop_rule decides
+        flagged |= torch.linalg.vector_norm(grads, dim=-1) <= grad_tol * (1 + 1e-9)
+    for b, r in flagged.nonzero().tolist():  # in step order
+        if stops[r] is None:
+            stops[r] = stop_rule(first + b, losses[b, r], thetas[b, r], grads[b, r], loss_0[r], *rules)
 
 
 def _column(
