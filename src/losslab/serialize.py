@@ -80,9 +80,10 @@ def _plain_rows(values: list[Any] | tuple[Any, ...]) -> list[Any] | None:
 def json_bytes(value: Any) -> bytes:
     """:func:`jsonable` ``(value)`` as one compact UTF-8 JSON document, written by pydantic-core's encoder.
 
-    The encoder FastAPI itself uses for response models: a 201×201 surface takes 1.5 ms to
-    write against 14 ms for ``json.dumps`` (Starlette's ``JSONResponse``). The floats are the
-    shortest round-trip spellings, so ``json.loads`` reads back the same numbers.
+    The encoder FastAPI itself uses for response models: a 201×201 surface takes 4 ms in all
+    (1.5 ms of it the encoder's) against 16 ms through ``json.dumps`` (Starlette's
+    ``JSONResponse``). The floats are the shortest round-trip spellings, so ``json.loads`` reads
+    back the same numbers.
 
     >>> json_bytes({"loss": float("inf"), "theta": torch.tensor([0.5, float("nan")])})
     b'{"loss":"Infinity","theta":[0.5,"NaN"]}'

@@ -110,7 +110,7 @@ async def answered(request: Request, work: Callable[..., Any], *args: Any, clock
     """:func:`offload`, with the answer also rendered to JSON on the worker thread.
 
     Encoding a result (:func:`losslab.serialize.json_bytes`) still walks every list in Python
-    (a 201×201 surface: ~3 ms); done on the event loop it would hold up every other client's
+    (a 201×201 surface: ~4 ms); done on the event loop it would hold up every other client's
     request in the meantime.
     """
     body = await offload(request, _rendered, work, *args, clock=clock)
