@@ -14,6 +14,8 @@ from losslab.errors import LosslabError
 from losslab.formula_parser import parse_formula
 from losslab.gallery import ENTRIES
 from losslab.optimizers import OPTIMIZERS
+from losslab.web import ServerConfig, create_app, service
+from losslab.web import app as web_app
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
@@ -291,3 +293,17 @@ def test_fit_is_the_library_model_at_each_step(client: TestClient) -> None:
     assert wrong.status_code == 422 and "data objective with one input" in wrong.json()["error"]
     big = client.post("/api/fit", json={"objective": spec, "params": [[0.0, 0.0]], "points": 402})
     assert big.status_code == 422 and big.json()["bound"] == "grid_points"
+
+
+@pytest.mark.parametrize("warm", [True, False])
+def test_start_up_warms_the_server_unless_told_not_to(warm: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    import warnings
+
+    calls: list[None] = []
+    monkeypatch.setattr(web_app, "warm_up", lambda: calls.append(service.warm_up()))  # the real one, counted
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+    with TestClient(create_app(ServerConfig(torch_threads=None, warm_up=warm))) as started:
+        assert started.get("/api/catalog").status_code == 200
+    assert len(calls) == int(warm)

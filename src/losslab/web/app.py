@@ -29,7 +29,7 @@ from losslab.errors import LosslabError
 from losslab.web.config import ServerConfig
 from losslab.web.jobs import JobStore
 from losslab.web.routes import router
-from losslab.web.service import BoundError
+from losslab.web.service import BoundError, warm_up
 
 STATIC = Path(str(resources.files("losslab.web") / "static"))
 _COLUMN = re.compile(r"at column (\d+)")
@@ -60,6 +60,8 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
             torch.set_num_threads(config.torch_threads)
         app.state.executor = ThreadPoolExecutor(config.workers, "losslab-request")  # fresh for every start-up
         app.state.jobs.reopen()
+        if config.warm_up:
+            warm_up()
         # The imports (torch, SymPy, FastAPI) leave millions of long-lived objects; frozen, a full
         # collection no longer walks them (one took 190 ms in the middle of a race's answer).
         gc.collect()

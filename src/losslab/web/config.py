@@ -54,6 +54,10 @@ class ServerConfig:
         torch_threads: intra-op threads for torch, set at start-up (1 suits many small
             concurrent requests; None leaves torch's setting alone).
         jobs: background jobs (network landscapes) kept at once.
+        warm_up: at start-up, run a small surface and a short race of every optimizer
+            (:func:`losslab.web.service.warm_up`), so the first visitor's request does not pay
+            what torch and SymPy load on first use (the first ``torch.optim`` optimizer imports
+            ``torch._dynamo``: a first race took 0.99 s instead of 0.06 s).
     """
 
     host: str = "127.0.0.1"
@@ -62,6 +66,7 @@ class ServerConfig:
     workers: int = 1
     torch_threads: int | None = 1
     jobs: int = 8
+    warm_up: bool = True
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:

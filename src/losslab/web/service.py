@@ -208,6 +208,19 @@ def run_race(request: RaceRequest, bounds: Bounds, should_stop: Callable[[], boo
     return race(obj, request.start, runners, request.steps, seed=request.seed, should_stop=should_stop)
 
 
+def warm_up() -> None:
+    """A 11×11 surface and a three-step race of every optimizer on Rosenbrock, answers dropped.
+
+    Loads what the first request would otherwise load: the modules torch imports on its first
+    optimizer (``torch._dynamo``), SymPy's derivative code, and the objective's compiled partials.
+    """
+    spec = GallerySource(source="gallery", name="rosenbrock")
+    bounds = Bounds()
+    surface(SurfaceRequest.model_validate({"objective": spec, "points": 11}), bounds)
+    body = {"objective": spec, "start": [-1.5, 2.0], "steps": 3, "optimizers": [{"name": n} for n in OPTIMIZERS]}
+    run_race(RaceRequest.model_validate(body), bounds, lambda: False)
+
+
 def _hyper(given: dict[str, Any]) -> dict[str, Any]:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in given.items()}
 
