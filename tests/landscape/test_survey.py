@@ -141,3 +141,22 @@ def test_fused_is_refused_where_it_does_not_apply(data64) -> None:
     objective = NetworkObjective(build("residual-batchnorm", x), (x, y))
     with pytest.raises(LosslabError, match="use 'vmap'"):
         survey(objective, random_directions(objective), grid=2, method="fused")
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_budgeted_chunks_split_evenly_among_cpu_threads(threads: int, data64) -> None:
+    """The memory budget's chunk, rounded down to a multiple of torch's threads: no thread idles at its end."""
+    from losslab.landscape.survey import plan_survey
+
+    x, y = data64
+    objective = NetworkObjective(build("mlp", x), (x, y))
+    directions = random_directions(objective, seed=0)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        per_point = plan_survey(objective, directions, chunk_size=1).evaluator.bytes_per_point()
+        for fits in (1, 2, 5, 25):  # points the budget allows
+            chunk = plan_survey(objective, directions, memory_budget=fits * per_point).chunk_size
+            assert chunk == (fits if fits < threads else fits - fits % threads)
+    finally:
+        torch.set_num_threads(before)

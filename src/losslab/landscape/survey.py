@@ -114,7 +114,7 @@ def plan_survey(
     evaluator = SliceEvaluator(objective, directions, method)
     if chunk_size is None:
         budget = memory_budget if memory_budget is not None else _default_budget(objective.device)
-        chunk_size = max(1, budget // evaluator.bytes_per_point())
+        chunk_size = _split_evenly(max(1, budget // evaluator.bytes_per_point()), objective.device)
     if chunk_size < 1:
         raise LosslabError(f"chunk_size = {chunk_size}; need ≥ 1")
     provenance = _provenance(objective, directions, evaluator, sizes, bounds, chunk_size)
@@ -245,6 +245,17 @@ def _axis(lo: float, hi: float, n: int, dtype: torch.dtype) -> Tensor:
         return torch.tensor([(lo + hi) / 2], dtype=torch.float64)
     steps = torch.arange(n, dtype=torch.float64)
     return (lo + (hi - lo) * steps / (n - 1)).to(dtype).to(torch.float64)
+
+
+def _split_evenly(chunk: int, device: torch.device) -> int:
+    """On a CPU, ``chunk`` points rounded down to a multiple of torch's intra-op threads (if any are left).
+
+    A chunk's batched matmuls split their batch of points among the threads: the digits MLP's 25
+    points on 2 threads leave one thread 13 to the other's 12. Median of 8 alternating 51×51
+    surveys: 0.965 s at 25 points, 0.950 s at 24, 0.941 s at 26.
+    """
+    threads = torch.get_num_threads() if device.type == "cpu" else 1
+    return chunk - chunk % threads if chunk >= threads else chunk
 
 
 def _default_budget(device: torch.device) -> int:
