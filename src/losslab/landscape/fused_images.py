@@ -9,7 +9,7 @@ whichever reads less memory per point:
   of ``C_out`` channels), or
 - for a ``Conv2d`` first layer, as one matmul of the data's patches (im2col, computed once, with
   a column of ones for the bias) by the point's own kernel: one read of ``C_in·kh·kw + 1``
-  values per output pixel. A ``BatchNorm2d`` right after it is folded into that kernel per point
+  values per output pixel. A ``BatchNorm2d`` right after it is folded into that kernel
   (``torch.nn.utils.fusion.fuse_conv_bn_weights``), so it costs nothing.
 
 On the digits CNN (Conv 1→16, BN, ReLU, MaxPool, Conv 16→32, BN, ReLU, Linear) the patches are
@@ -21,9 +21,17 @@ place (every activation here is the point's own); a 2×2 max-pool as two element
 views of the channels-last tensor (0.33 ms against ``max_pool2d``'s 0.64 ms); a Flatten followed
 by a Linear as the Linear with its weight's columns permuted to channels-last order (no copy of
 the activation). Any other module runs through ``functional_call`` with its slice of θ.
+
+What a layer derives from θ — the folded BatchNorm, the patch kernel ``[W | b]``, the permuted
+Linear columns — is made once per chunk for all its points (``fuse_conv_bn_weights`` over the
+m·C_out output channels at once), at the first point that needs it: the fixed cost per point
+(measured with 8 images, where the arithmetic is negligible) went from 0.23 to 0.14 ms.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import torch
 from torch import Tensor, nn
@@ -31,9 +39,8 @@ from torch.func import functional_call
 from torch.nn import functional as F
 from torch.nn.utils.fusion import fuse_conv_bn_weights
 
-from losslab.network import named_views
-
 Named = list[tuple[str, nn.Module]]
+T = TypeVar("T")
 
 
 class PatchConv:
@@ -85,11 +92,15 @@ class PatchConv:
             and conv.in_channels * conv.kernel_size[0] * conv.kernel_size[1] + 1 < (k + 1) * conv.out_channels
         )
 
-    def __call__(self, weight: Tensor, bias: Tensor | None) -> Tensor:
-        """The output ``(n, C_out, H', W')`` of the layer and the absorbed ones for this kernel, channels-last."""
-        out = weight.shape[0]
-        kernel = weight.reshape(out, -1)
-        kernel = torch.cat([kernel, (bias if bias is not None else kernel.new_zeros(out)).view(out, 1)], dim=1)
+    def kernels(self, weight: Tensor, bias: Tensor | None) -> Tensor:
+        """``[W | b]`` for each point of a chunk, ``(m, C_out, C_in·kh·kw + 1)``, from weights ``(m, C_out, …)``."""
+        m, out = weight.shape[:2]
+        flat = weight.reshape(m, out, -1)
+        return torch.cat([flat, (bias if bias is not None else flat.new_zeros(m, out)).view(m, out, 1)], dim=2)
+
+    def __call__(self, kernel: Tensor) -> Tensor:
+        """The layer's output ``(n, C_out, H', W')`` and the absorbed ones' for one point's kernel, channels-last."""
+        out = kernel.shape[0]
         h, w = self.size
         z = self.cols @ kernel.T
         if self.pool:  # the four taps are the four quarters of z: one reduction over them
@@ -126,43 +137,77 @@ class ImagePoints:
         self.zs = zs
 
     def many(self, coords: Tensor, thetas: Tensor, firsts: Tensor) -> Tensor:
-        """The outputs ``(m, n, …)`` at a chunk of points."""
-        return torch.stack([self(*point) for point in zip(coords.tolist(), thetas, firsts, strict=True)])
+        """The outputs ``(m, n, …)`` at a chunk of points: their coordinates, θ for these layers and for the first."""
+        chunk = _Chunk(thetas, self.shapes, firsts, self.first_shapes)
+        return torch.stack([self._point(i, c, chunk) for i, c in enumerate(coords.tolist())])
 
-    def __call__(self, coords: list[float], theta: Tensor, first: Tensor) -> Tensor:
-        """The outputs ``(n, …)`` at one point: its coordinates, its θ for these layers and for the first."""
-        params = named_views(theta, self.shapes)
+    def _point(self, i: int, coords: list[float], chunk: _Chunk) -> Tensor:
+        """The outputs ``(n, …)`` at point ``i`` of the chunk."""
         modules = self.modules
         if self.first is not None:
-            layer = named_views(first, self.first_shapes)
-            weight, bias = layer["weight"], layer.get("bias")
-            if self.first.bn is not None:
-                weight, bias = _folded(weight, bias, self.first.bn, params, self.buffers)
-            h = self.first(weight, bias)
+            h = self.first(chunk.once("first", self._first_kernels, chunk)[i])
             modules = modules[self.first.absorbed :]
         else:
             h = torch.add(self.zs[0], self.zs[1], alpha=coords[0])
             for c, z in zip(coords[1:], self.zs[2:], strict=True):
                 h.add_(z, alpha=c)
-        return self._rest(h, modules, params)
+        return self._rest(h, modules, i, chunk)
 
-    def _rest(self, h: Tensor, modules: Named, params: dict[str, Tensor]) -> Tensor:
-        i = 0
-        while i < len(modules):
-            name, module = modules[i]
-            after = modules[i + 1] if i + 1 < len(modules) else None
+    def _first_kernels(self, chunk: _Chunk) -> Tensor:
+        assert self.first is not None
+        weight, bias = chunk.first["weight"], chunk.first.get("bias")
+        if self.first.bn is not None:
+            weight, bias = _folded(weight, bias, self.first.bn, chunk.params, self.buffers)
+        return self.first.kernels(weight, bias)
+
+    def _rest(self, h: Tensor, modules: Named, i: int, chunk: _Chunk) -> Tensor:
+        """The remaining layers at point ``i``; what a layer derives from θ is made once for the whole chunk."""
+        params = chunk.params
+        j = 0
+        while j < len(modules):
+            name, module = modules[j]
+            after = modules[j + 1] if j + 1 < len(modules) else None
             if isinstance(module, nn.Conv2d) and after is not None and _foldable(after[1]):
-                folded = _folded(params[f"{name}.weight"], params.get(f"{name}.bias"), after, params, self.buffers)
-                h, i = module._conv_forward(h, *folded), i + 2
+                fold = (params[f"{name}.weight"], params.get(f"{name}.bias"), after, params, self.buffers)
+                weight, bias = chunk.once(name, _folded, *fold)
+                h, j = module._conv_forward(h, weight[i], bias[i]), j + 2
             elif isinstance(module, nn.ReLU):
-                h, i = h.relu_(), i + 1
+                h, j = h.relu_(), j + 1
             elif _is_pool_2x2(module, h):
-                h, i = max_pool_2x2(h), i + 1
+                h, j = max_pool_2x2(h), j + 1
             elif after is not None and _is_flatten_linear(module, after[1], h):
-                h, i = flatten_linear(h, params[f"{after[0]}.weight"], params.get(f"{after[0]}.bias")), i + 2
+                linear = after[0]
+                columns = chunk.once(linear, channels_last_columns, params[f"{linear}.weight"], h.shape[1:])
+                biases = params.get(f"{linear}.bias")
+                flat = h.permute(0, 2, 3, 1).reshape(len(h), -1)  # a view: h is channels-last
+                h, j = F.linear(flat, columns[i], None if biases is None else biases[i]), j + 2
             else:
-                h, i = functional_call(module, (_own(params, name), _own(self.buffers, name)), (h,)), i + 1
+                own = ({k: v[i] for k, v in _own(params, name).items()}, _own(self.buffers, name))
+                h, j = functional_call(module, own, (h,)), j + 1
         return h
+
+
+class _Chunk:
+    """A chunk's parameters as batched views ``(m, …)``, and what is derived from them once for all m points."""
+
+    def __init__(
+        self, thetas: Tensor, shapes: dict[str, torch.Size], firsts: Tensor, first_shapes: dict[str, torch.Size]
+    ) -> None:
+        self.params = _batched_views(thetas, shapes)
+        self.first = _batched_views(firsts, first_shapes) if first_shapes else {}
+        self._made: dict[str, Any] = {}
+
+    def once(self, key: str, make: Callable[..., T], *args: Any) -> T:
+        """``make(*args)``, computed at the first point that needs it and kept for the chunk's others."""
+        if key not in self._made:
+            self._made[key] = make(*args)
+        return self._made[key]  # type: ignore[no-any-return]
+
+
+def _batched_views(flat: Tensor, shapes: dict[str, torch.Size]) -> dict[str, Tensor]:
+    """Each row of ``flat`` ``(m, P)`` cut into the named shapes: views ``(m, *shape)``."""
+    pieces = flat.split([s.numel() for s in shapes.values()], dim=1)
+    return {name: piece.view(len(flat), *shape) for (name, shape), piece in zip(shapes.items(), pieces, strict=True)}
 
 
 def max_pool_2x2(h: Tensor) -> Tensor:
@@ -186,9 +231,15 @@ def flatten_linear(h: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     >>> torch.allclose(flatten_linear(h, w, b), F.linear(h.flatten(1), w, b), atol=1e-6)
     True
     """
-    n, c, height, width = h.shape
-    columns = weight.view(-1, c, height, width).permute(0, 2, 3, 1).reshape(len(weight), -1)
-    return F.linear(h.permute(0, 2, 3, 1).reshape(n, -1), columns, bias)
+    columns = channels_last_columns(weight, h.shape[1:])
+    return F.linear(h.permute(0, 2, 3, 1).reshape(len(h), -1), columns, bias)
+
+
+def channels_last_columns(weight: Tensor, chw: torch.Size) -> Tensor:
+    """A Linear weight ``(…, out, C·H·W)`` over a flattened ``(C, H, W)`` input, its columns in ``(H, W, C)`` order."""
+    c, height, width = chw
+    lead = weight.shape[:-1]
+    return weight.reshape(*lead, c, height, width).movedim(-3, -1).reshape(*lead, -1)
 
 
 def _foldable(module: nn.Module) -> bool:
@@ -236,14 +287,21 @@ def _folded(
     params: dict[str, Tensor],
     buffers: dict[str, Tensor],
 ) -> tuple[Tensor, Tensor]:
-    """A conv's weight and bias with the following eval-mode BatchNorm folded in, at this point's θ."""
+    """A conv's weights ``(m, C_out, …)`` and biases ``(m, C_out)`` at m points, the following eval-mode
+    BatchNorm folded in: ``fuse_conv_bn_weights`` over the m·C_out output channels at once."""
     bn_name, bn = after
-    return fuse_conv_bn_weights(  # type: ignore[no-any-return]
-        weight,
-        bias,
-        buffers[f"{bn_name}.running_mean"],
-        buffers[f"{bn_name}.running_var"],
+    m, out = weight.shape[:2]
+
+    def channels(t: Tensor | None) -> Tensor | None:
+        return None if t is None else t.reshape(m * out)
+
+    fused_w, fused_b = fuse_conv_bn_weights(
+        weight.reshape(m * out, *weight.shape[2:]),
+        channels(bias),
+        buffers[f"{bn_name}.running_mean"].repeat(m),
+        buffers[f"{bn_name}.running_var"].repeat(m),
         bn.eps,  # type: ignore[arg-type]
-        params.get(f"{bn_name}.weight"),
-        params.get(f"{bn_name}.bias"),
+        channels(params.get(f"{bn_name}.weight")),
+        channels(params.get(f"{bn_name}.bias")),
     )
+    return fused_w.detach().view(weight.shape), fused_b.detach().view(m, out)
