@@ -75,3 +75,13 @@ def test_what_it_does_not_know_keeps_its_own_step() -> None:
     no_grad = torch.zeros(2, dtype=torch.float64)
     sgd = torch.optim.SGD([no_grad], lr=0.1)
     assert stepper(sgd) == sgd.step  # nothing to read the gradient from
+
+
+def test_a_group_without_an_expected_option_keeps_its_own_step() -> None:
+    """An older torch's groups may lack an option the functional form is given (Adam's decoupled_weight_decay)."""
+    w = torch.zeros(2, dtype=torch.float64)
+    w.grad = torch.ones(2, dtype=torch.float64)
+    adam = torch.optim.Adam([w])
+    adam.step()
+    del adam.param_groups[0]["decoupled_weight_decay"]
+    assert stepper(adam) == adam.step

@@ -58,9 +58,9 @@ def stepper(opt: torch.optim.Optimizer) -> Update:
         if not ran:  # no state yet (plain SGD keeps none): the first update must be step()'s
             return opt.step  # type: ignore[return-value]
         lists = (params, [p.grad for p in params], *state_lists(opt, params))
-        try:  # a torch whose functional form takes other arguments steps the ordinary way
+        try:  # a torch whose functional form or groups take other arguments steps the ordinary way
             inspect.signature(update).bind(*lists, **options(group))
-        except TypeError:
+        except (TypeError, KeyError):
             return opt.step  # type: ignore[return-value]
         calls.append((lists, group, _on_cpu(lists)))
 
