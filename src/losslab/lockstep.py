@@ -173,11 +173,11 @@ def _walk(
         if k == steps:
             break
         grads_in.copy_(grad)
-        for i, (opt, rows) in enumerate(steppers):  # a stopped row in a shared instance moves on, unrecorded
-            if any(stops[r] is None for r in rows):
-                updates[i]()
-                if updates[i] == opt.step:  # the first step has made the state: from now on, the update alone
-                    updates[i] = stepper(opt)
+        for update, (_, rows) in zip(updates, steppers, strict=True):  # a stopped row in a shared instance
+            if any(stops[r] is None for r in rows):  # moves on, unrecorded
+                update()
+        if k == 0:  # the first step() made each optimizer's state: from now on, the update alone
+            updates = [stepper(opt) for opt, _ in steppers]
     return (params, losses, grads), stops
 
 

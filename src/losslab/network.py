@@ -290,6 +290,10 @@ def network(
 
 
 def named_views(flat: Tensor, shapes: Mapping[str, torch.Size]) -> dict[str, Tensor]:
-    """``flat`` cut, in order, into views of the named ``shapes``."""
-    pieces = flat.split([s.numel() for s in shapes.values()])
-    return {name: piece.view(shape) for (name, shape), piece in zip(shapes.items(), pieces, strict=True)}
+    """``flat`` cut along its last axis, in order, into views of the named ``shapes``.
+
+    A stack ``(m, P)`` of m points' parameters gives views ``(m, *shape)``.
+    """
+    pieces = flat.split([s.numel() for s in shapes.values()], dim=-1)
+    lead = flat.shape[:-1]
+    return {name: piece.view(*lead, *shape) for (name, shape), piece in zip(shapes.items(), pieces, strict=True)}

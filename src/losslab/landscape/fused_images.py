@@ -39,6 +39,8 @@ from torch.func import functional_call
 from torch.nn import functional as F
 from torch.nn.utils.fusion import fuse_conv_bn_weights
 
+from losslab.network import named_views
+
 Named = list[tuple[str, nn.Module]]
 T = TypeVar("T")
 
@@ -179,8 +181,7 @@ class ImagePoints:
                 linear = after[0]
                 columns = chunk.once(linear, channels_last_columns, params[f"{linear}.weight"], h.shape[1:])
                 biases = params.get(f"{linear}.bias")
-                flat = h.permute(0, 2, 3, 1).reshape(len(h), -1)  # a view: h is channels-last
-                h, j = F.linear(flat, columns[i], None if biases is None else biases[i]), j + 2
+                h, j = flatten_linear(h, columns[i], None if biases is None else biases[i]), j + 2
             else:
                 own = ({k: v[i] for k, v in _own(params, name).items()}, _own(self.buffers, name))
                 h, j = functional_call(module, own, (h,)), j + 1
@@ -193,8 +194,8 @@ class _Chunk:
     def __init__(
         self, thetas: Tensor, shapes: dict[str, torch.Size], firsts: Tensor, first_shapes: dict[str, torch.Size]
     ) -> None:
-        self.params = _batched_views(thetas, shapes)
-        self.first = _batched_views(firsts, first_shapes) if first_shapes else {}
+        self.params = named_views(thetas, shapes)
+        self.first = named_views(firsts, first_shapes) if first_shapes else {}
         self._made: dict[str, Any] = {}
 
     def once(self, key: str, make: Callable[..., T], *args: Any) -> T:
@@ -202,12 +203,6 @@ class _Chunk:
         if key not in self._made:
             self._made[key] = make(*args)
         return self._made[key]  # type: ignore[no-any-return]
-
-
-def _batched_views(flat: Tensor, shapes: dict[str, torch.Size]) -> dict[str, Tensor]:
-    """Each row of ``flat`` ``(m, P)`` cut into the named shapes: views ``(m, *shape)``."""
-    pieces = flat.split([s.numel() for s in shapes.values()], dim=1)
-    return {name: piece.view(len(flat), *shape) for (name, shape), piece in zip(shapes.items(), pieces, strict=True)}
 
 
 def max_pool_2x2(h: Tensor) -> Tensor:
@@ -223,16 +218,17 @@ def max_pool_2x2(h: Tensor) -> Tensor:
     return torch.maximum(rows[:, :, 0], rows[:, :, 1]).view(n, height // 2, width // 2, c).permute(0, 3, 1, 2)
 
 
-def flatten_linear(h: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
-    """``linear(flatten(h), weight, bias)`` for a channels-last ``h``: the weight's columns permuted instead.
+def flatten_linear(h: Tensor, columns: Tensor, bias: Tensor | None) -> Tensor:
+    """``linear(flatten(h), weight, bias)`` for a channels-last ``h``, given the weight's columns in
+    channels-last order (:func:`channels_last_columns`): the activation is read in place, not copied.
 
     >>> h = torch.randn(2, 3, 4, 5).contiguous(memory_format=torch.channels_last)
     >>> w, b = torch.randn(7, 60), torch.randn(7)
-    >>> torch.allclose(flatten_linear(h, w, b), F.linear(h.flatten(1), w, b), atol=1e-6)
+    >>> out = flatten_linear(h, channels_last_columns(w, h.shape[1:]), b)
+    >>> torch.allclose(out, F.linear(h.flatten(1), w, b), atol=1e-6)
     True
     """
-    columns = channels_last_columns(weight, h.shape[1:])
-    return F.linear(h.permute(0, 2, 3, 1).reshape(len(h), -1), columns, bias)
+    return F.linear(h.permute(0, 2, 3, 1).reshape(len(h), -1), columns, bias)  # a view: h is channels-last
 
 
 def channels_last_columns(weight: Tensor, chw: torch.Size) -> Tensor:
