@@ -154,9 +154,31 @@ def test_budgeted_chunks_split_evenly_among_cpu_threads(threads: int, data64) ->
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        per_point = plan_survey(objective, directions, chunk_size=1).evaluator.bytes_per_point()
+        per_point = plan_survey(objective, directions, chunk_size=1).evaluator.memory().per_point
         for fits in (1, 2, 5, 25):  # points the budget allows
             chunk = plan_survey(objective, directions, memory_budget=fits * per_point).chunk_size
             assert chunk == (fits if fits < threads else fits - fits % threads)
     finally:
         torch.set_num_threads(before)
+
+
+def test_point_by_point_chunks_hold_one_points_activations() -> None:
+    """Images run point after point: a chunk keeps one point's activations, so the budget buys
+    many more points than a batched method's (up to 64), none of them rounded to the threads."""
+    from losslab.demos import cnn, digits
+    from losslab.landscape.survey import POINT_BY_POINT_CHUNK, plan_survey
+
+    x, y = digits(torch.float64)
+    objective = NetworkObjective(seeded(cnn).double().eval(), (x[:64], y[:64]))
+    directions = random_directions(objective, seed=0)
+    images = plan_survey(objective, directions, method="fused", chunk_size=1).evaluator
+    batched = plan_survey(objective, directions, method="vmap", chunk_size=1).evaluator
+    assert images.point_by_point and not batched.point_by_point
+    memory, per_batched = images.memory(), batched.memory()
+    assert per_batched.fixed == 0
+    assert memory.fixed == per_batched.per_point - 8 * objective.dim  # one point's two widest activations
+    assert memory.per_point == 8 * (3 * objective.dim + 4 * 64 * 10)  # θ and derived, logits and loss temporaries
+    for fits, expected in [(0, 1), (1, 1), (3, 3), (63, 63), (500, POINT_BY_POINT_CHUNK)]:
+        budget = memory.fixed + fits * memory.per_point
+        assert plan_survey(objective, directions, method="fused", memory_budget=budget).chunk_size == expected
+        assert plan_survey(objective, directions, method="vmap", memory_budget=budget).chunk_size < max(2, fits)

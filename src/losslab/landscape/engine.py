@@ -29,7 +29,7 @@ own statistics, so evaluation goes point by point through the objective.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
@@ -140,11 +140,34 @@ class SliceEvaluator:
         loss, accuracy = self._compiled(coords)
         return loss[:m], (None if accuracy is None else accuracy[:m])
 
-    def bytes_per_point(self) -> int:
-        """Memory one grid point costs in a chunk: its parameters and activations over the data."""
+    @property
+    def point_by_point(self) -> bool:
+        """Whether a chunk's points run one after another (images, ``recompute``), not as one batch."""
+        images = self.fused is not None and self.fused.images is not None
+        return self.method == "pointwise" or (self.method in ("fused", "compile") and images)
+
+    def memory(self) -> ChunkMemory:
+        """What a chunk of m points holds: ``fixed + m · per_point`` bytes.
+
+        Batched methods hold every point's parameters and about two consecutive activations over
+        the data (a layer's input and output) at once. Point-by-point methods hold one point's
+        activations at a time; each point keeps only its parameters (with what is derived from
+        them: folded BatchNorm, patch kernels) and its outputs (with the loss's temporaries).
+        """
         itemsize = torch.empty((), dtype=self.objective.dtype).element_size()
         n = self.objective.n_samples or _first_batch_size(self.objective)
-        return itemsize * (self.objective.dim + 2 * n * _activation_width(self.objective))
+        widest, output = _activation_widths(self.objective)
+        activations = 2 * n * widest
+        if self.point_by_point:
+            return ChunkMemory(itemsize * (3 * self.objective.dim + 4 * n * output), itemsize * activations)
+        return ChunkMemory(itemsize * (self.objective.dim + activations), 0)
+
+
+class ChunkMemory(NamedTuple):
+    """Bytes a chunk of m grid points holds: ``fixed + m · per_point``."""
+
+    per_point: int
+    fixed: int
 
 
 def _choose(method: str, objective: NetworkObjective, fused: FusedSequential | None) -> str:
@@ -179,11 +202,9 @@ def _first_batch_size(objective: NetworkObjective) -> int:
     return len(next(iter(_batches(objective)))[0])
 
 
-def _activation_width(objective: NetworkObjective) -> int:
-    """The largest leaf module's output size for one sample (measured with forward hooks).
-
-    A chunk holds about two consecutive activations per point at a time (a layer's input and output).
-    """
+def _activation_widths(objective: NetworkObjective) -> tuple[int, int]:
+    """The largest leaf module's output size for one sample, and the model's output size
+    (measured with forward hooks on one sample)."""
     sizes: list[int] = []
     hooks = [
         m.register_forward_hook(lambda _m, _i, o: sizes.append(o[0].numel() if isinstance(o, Tensor) else 0))
@@ -192,8 +213,8 @@ def _activation_width(objective: NetworkObjective) -> int:
     ]
     try:
         with torch.no_grad():
-            objective.outputs(objective.center, next(iter(_batches(objective)))[0][:1])
+            out = objective.outputs(objective.center, next(iter(_batches(objective)))[0][:1])
     finally:
         for hook in hooks:
             hook.remove()
-    return max(max(sizes, default=1), 1)
+    return max(max(sizes, default=1), 1), max(out[0].numel(), 1)

@@ -3,8 +3,9 @@
 The grid ``(a_i, b_j)`` is flattened in row-major order (``ij``: b varies fastest) and cut
 into chunks of a fixed size; chunk ``t`` is the flat indices ``[t·m, (t+1)·m)``. Each chunk
 is one call of the :class:`~losslab.landscape.engine.SliceEvaluator` (the fast path). The
-chunk size comes from a memory budget (bytes per point: the point's parameters plus its
-activations over the data) unless given. With ``out=``, every finished chunk is written to
+chunk size comes from a memory budget unless given: a batched chunk holds each point's
+parameters and activations over the data; a point-by-point chunk (images, ``recompute``) one
+point's activations at a time, and at most :data:`POINT_BY_POINT_CHUNK` points. With ``out=``, every finished chunk is written to
 the HDF5 file and flushed, and ``resume=True`` computes only the chunks not yet in the file
 — with the same chunk size, so resumed values equal uninterrupted ones bit for bit.
 """
@@ -33,9 +34,15 @@ Ranges = Sequence[tuple[float, float]] | tuple[float, float]
 ChunkCallback = Callable[[int, int], None]
 # bytes per chunk on a CPU. Measured (benchmarks/bench_landscape.py): the digits MLP is fastest at
 # 16–64 points per chunk (1–4 points: 10–100× slower); with the sample-tiled chain, 25 points (this
-# budget) 1.38 s, 32: 1.32–1.55 s, 64: 1.35 s per 51×51 plane (2 threads, shared machine). The digits
-# CNN is fastest at 1 point per chunk.
+# budget) 1.38 s, 32: 1.32–1.55 s, 64: 1.35 s per 51×51 plane (2 threads, shared machine).
 CPU_BUDGET = 48 * 2**20
+# Points per chunk where the points run one after another (images, BatchNorm ``recompute``): what is
+# derived from θ once per chunk (folded BatchNorm, patch kernels) and the chunk's loss reduction are
+# shared by more points, and no point's activations are kept. Digits CNN, median of 4 alternating
+# 25×25 surveys: 2.31 ms per point at 2 points per chunk (the old activation-based budget), 2.15 at
+# 4, 2.03 at 16, 1.93–1.96 at 32 and 64, 1.91–1.92 at 128 and 256. More than 64 gains nothing
+# measurable and coarsens the progress bar and what an interruption loses.
+POINT_BY_POINT_CHUNK = 64
 _CHECKED = ("model_sha256", "directions_sha256", "batchnorm", "data_size", "dtype", "grid", "ranges")
 
 
@@ -114,7 +121,7 @@ def plan_survey(
     evaluator = SliceEvaluator(objective, directions, method)
     if chunk_size is None:
         budget = memory_budget if memory_budget is not None else _default_budget(objective.device)
-        chunk_size = _split_evenly(max(1, budget // evaluator.bytes_per_point()), objective.device)
+        chunk_size = _chunk_within(budget, evaluator)
     if chunk_size < 1:
         raise LosslabError(f"chunk_size = {chunk_size}; need ≥ 1")
     provenance = _provenance(objective, directions, evaluator, sizes, bounds, chunk_size)
@@ -146,8 +153,10 @@ def survey(
         ranges: ``(lo, hi)`` for all axes, or one pair per axis.
         method: ``auto``, ``fused``, ``vmap`` or ``compile`` (see :mod:`losslab.landscape.engine`).
         memory_budget: bytes one chunk may use (default 48 MiB on a CPU, a quarter of the
-            free memory on a GPU); sets the chunk size from the bytes per point (parameters
-            plus two activations of the widest layer over the data).
+            free memory on a GPU); sets the chunk size from
+            :meth:`~losslab.landscape.engine.SliceEvaluator.memory` (parameters plus two
+            activations of the widest layer over the data per point, or for a point-by-point
+            method one point's activations and each point's parameters and outputs).
         chunk_size: grid points per chunk (overrides the budget).
         out: an HDF5 file to write chunks to as they finish.
         resume: continue the survey already in ``out`` (same model, directions and grid).
@@ -245,6 +254,16 @@ def _axis(lo: float, hi: float, n: int, dtype: torch.dtype) -> Tensor:
         return torch.tensor([(lo + hi) / 2], dtype=torch.float64)
     steps = torch.arange(n, dtype=torch.float64)
     return (lo + (hi - lo) * steps / (n - 1)).to(dtype).to(torch.float64)
+
+
+def _chunk_within(budget: int, evaluator: SliceEvaluator) -> int:
+    """The most points a chunk can hold within ``budget`` bytes (at least one); point-by-point
+    chunks at most :data:`POINT_BY_POINT_CHUNK`, batched ones split evenly among CPU threads."""
+    memory = evaluator.memory()
+    fits = max(1, (budget - memory.fixed) // memory.per_point)
+    if evaluator.point_by_point:
+        return min(fits, POINT_BY_POINT_CHUNK)
+    return _split_evenly(fits, evaluator.objective.device)
 
 
 def _split_evenly(chunk: int, device: torch.device) -> int:
