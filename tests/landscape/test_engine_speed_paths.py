@@ -209,6 +209,21 @@ def test_class_sums_accuracy_equals_argmax_with_ties_and_infinities(seed) -> Non
     assert torch.equal(correct, (logits.transpose(1, 2).argmax(-1) == targets).sum(1).double())
 
 
+def test_class_sums_with_finite_maxima_whose_sum_overflows() -> None:
+    """Logits near float32's largest value: every maximum finite, their sum not. The sums still equal
+    argmax's count and cross-entropy's (the check that all maxima are finite errs only to the exact side)."""
+    g = torch.Generator().manual_seed(4)
+    logits = torch.randint(-2, 3, (2, 3, 50), generator=g).float() * 1e37 + 3e38
+    logits[0, :, 7] = 3e38  # a three-way tie at the top
+    targets = torch.randint(0, 3, (50,), generator=g)
+    assert torch.isinf(logits.amax(1).sum()) and torch.isfinite(logits).all()
+    loss, correct = class_sums(logits, targets)
+    assert torch.equal(correct, (logits.transpose(1, 2).argmax(-1) == targets).sum(1).float())
+    for point in range(2):
+        expected = nn.functional.cross_entropy(logits[point].T, targets, reduction="sum")
+        assert loss[point].item() == pytest.approx(expected.item(), rel=1e-5)
+
+
 RECOGNIZED = [
     (nn.functional.cross_entropy, True),
     (nn.CrossEntropyLoss(), True),
