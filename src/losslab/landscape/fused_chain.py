@@ -103,6 +103,11 @@ class LinearChain:
     def __init__(self, rest: nn.Sequential, sizes: list[int], zs: Tensor, targets: Tensor, cross_entropy: bool):
         self.rest, self.sizes, self.targets, self.cross_entropy = rest, sizes, targets, cross_entropy
         self.bias_row = _bias_row(rest)
+        self.order = self._bias_columns() if self.bias_row else None
+        self.pieces = list(sizes)  # θ's pieces as laid out by ``order``: the first Linear's [W | b] one piece
+        if self.order is not None:
+            first = self._first_piece()
+            self.pieces[first : first + 2] = [sizes[first] + sizes[first + 1]]
         if self.bias_row:  # a constant feature 1 (1 at the center, 0 along the directions): carries the next bias
             constant = torch.zeros_like(zs[:, :, :1])
             constant[0] = 1
@@ -111,6 +116,7 @@ class LinearChain:
         self.width = max([zs.shape[-1]] + [m.out_features for m in rest if isinstance(m, nn.Linear)])
         self._tiles: dict[int, list[Tensor]] = {}
         self._buffers: tuple[tuple[int, int], list[Tensor]] | None = None
+        self._views: dict[tuple[int, tuple[int, ...]], Tensor] = {}
 
     def __call__(self, coords: Tensor, thetas: Tensor) -> tuple[Tensor, Tensor | None]:
         """(Σ loss, Σ correct) over the samples when ``cross_entropy``, else (outputs ``(m, n, out)``, None)."""
@@ -122,7 +128,7 @@ class LinearChain:
         buffers = self._reused(m, tile)
         for start, z in zip(range(0, n, tile), self._tiled(tile), strict=True):
             w = z.shape[1] // self.zs.shape[1]
-            pre = torch.mm(scale, z, out=_shaped(buffers[0], m, z.shape[1]))
+            pre = torch.mm(scale, z, out=self._shaped(buffers, 0, m, z.shape[1]))
             h = self._forward(pre.view(m, self.zs.shape[1], w), layers, buffers)
             if outputs is None:  # the chunk's outputs, class-major for the cross-entropy (one reduction per chunk)
                 outputs = h.new_empty(m, h.shape[1], n) if self.cross_entropy else h.new_empty(m, n, h.shape[1])
@@ -154,18 +160,54 @@ class LinearChain:
         if self._buffers is None or self._buffers[0] != (m, tile):
             size = m * self.width * tile
             self._buffers = ((m, tile), [self.zs.new_empty(size), self.zs.new_empty(size)])
+            self._views.clear()
         return self._buffers[1]
 
+    def _shaped(self, buffers: list[Tensor], which: int, *shape: int) -> Tensor:
+        """The front of buffer ``which`` as a contiguous tensor of ``shape`` (the view made once)."""
+        key = (which, shape)
+        if key not in self._views:
+            self._views[key] = buffers[which][: math.prod(shape)].view(shape)
+        return self._views[key]
+
+    def _bias_columns(self) -> Tensor:
+        """The order of θ's entries (of these layers) that lays out the first Linear as ``[W | b]``
+        (``out × (in + 1)``, row by row) and leaves the rest as it is.
+
+        The caller permutes the slice's center and directions once (:attr:`order`), so every chunk's
+        θ holds ``[W | b]`` ready for the batched matmul instead of concatenating it per chunk.
+        """
+        first = next(m for m in self.rest if isinstance(m, nn.Linear))
+        start = sum(self.sizes[: self._first_piece()])
+        out, fan_in = first.out_features, first.in_features
+        weight = torch.arange(out * fan_in).view(out, fan_in)
+        bias = torch.arange(out * fan_in, out * (fan_in + 1)).view(out, 1)
+        order = torch.arange(sum(self.sizes))
+        order[start : start + out * (fan_in + 1)] = start + torch.cat([weight, bias], dim=1).view(-1)
+        return order
+
+    def _first_piece(self) -> int:
+        """The index in :attr:`sizes` of the first Linear's weight."""
+        pieces = 0
+        for module in self.rest:
+            if isinstance(module, nn.Linear):
+                return pieces
+            pieces += sum(1 for _ in module.parameters())
+        raise AssertionError("no Linear")
+
     def _layers(self, thetas: Tensor) -> list[Layer]:
-        pieces = iter(thetas.split(self.sizes, dim=1))
+        """The chunk's batched weights and biases, views of ``thetas`` (laid out by :attr:`order`)."""
+        pieces = iter(thetas.split(self.pieces, dim=1))
         m = len(thetas)
         layers: list[Layer] = []
         for module in self.rest:
             if isinstance(module, nn.Linear):
-                weight = next(pieces).view(m, module.out_features, module.in_features)
-                bias = next(pieces).view(m, module.out_features, 1) if module.bias is not None else None
-                if bias is not None and self.bias_row and all(layer is None for layer in layers):
-                    weight, bias = torch.cat([weight, bias], dim=2), None  # the first Linear: [W | b] · [h; 1]
+                out, fan_in = module.out_features, module.in_features
+                if self.order is not None and all(layer is None for layer in layers):  # [W | b] · [h; 1]
+                    layers.append((next(pieces).view(m, out, fan_in + 1), None))
+                    continue
+                weight = next(pieces).view(m, out, fan_in)
+                bias = next(pieces).view(m, out, 1) if module.bias is not None else None
                 layers.append((weight, bias))
             else:
                 layers.append(None)
@@ -177,7 +219,7 @@ class LinearChain:
         free = 1
         for module, layer in zip(self.rest, layers, strict=True):
             if layer is not None:
-                h = torch.bmm(layer[0], h, out=_shaped(buffers[free], m, layer[0].shape[1], w))
+                h = torch.bmm(layer[0], h, out=self._shaped(buffers, free, m, layer[0].shape[1], w))
                 free = 1 - free
                 if layer[1] is not None:
                     h.add_(layer[1])
@@ -209,8 +251,3 @@ _IN_PLACE: dict[type[nn.Module], Callable[[Tensor], Tensor]] = {
     nn.Sigmoid: Tensor.sigmoid_,
     nn.Identity: lambda h: h,
 }
-
-
-def _shaped(buffer: Tensor, *shape: int) -> Tensor:
-    """The front of a flat buffer as a contiguous tensor of ``shape``."""
-    return buffer[: math.prod(shape)].view(shape)

@@ -928,8 +928,10 @@ function drawSurface3d(el, grid, title) {
     contours: { z: { show: true, usecolormap: true, project: { z: true } } },
     hovertemplate: `${nx}=%{x:.3g}<br>${ny}=%{y:.3g}<br>L=%{z:.4g}<extra></extra>` }],
   baseLayout({ title: { text: title, font: { size: 14 } }, margin: { l: 0, r: 0, t: 40, b: 0 },
+    // one box shape for both panels: with Plotly's data-proportioned default, a loss that rises to 6 over a
+    // [−1, 1]² plane makes a tower taller than the panel, its axes cut off
     scene: { xaxis: { title: axisTitle(nx) }, yaxis: { title: axisTitle(ny) }, zaxis: { title: axisTitle("L") },
-      camera: { eye: { x: 1.6, y: -1.6, z: 1.0 } } } }), config);
+      camera: { eye: { x: 1.6, y: -1.6, z: 1.0 } }, aspectmode: "manual", aspectratio: { x: 1, y: 1, z: 0.7 } } }), config);
 }
 
 // ---- start-up --------------------------------------------------------------------------------------
