@@ -105,7 +105,13 @@ def test_bad_formula_shows_the_parsers_error(browser: Any, server_url: str, shot
     page.fill("#formula-input", "(w0 - 1)**2 + 2*(w1 + 2)**2")
     page.wait_for_function("document.querySelector('#objective-title').textContent.includes('2*(w1 + 2)**2')")
     assert page.text_content("#formula-error") == ""
+    wait_for_race(page, 2)
+    for _ in range(3):
+        page.click("#btn-forward")
+    page.wait_for_function("document.querySelector('#step-label').textContent.startsWith('step 3 ')")
     page.screenshot(path=str(shots / "explore-420x900.png"), full_page=True)
+    # on a phone the live numbers fit their box: no sideways scrolling to reach |∇L| or the diagnosis
+    assert page.evaluate("(() => { const s = document.querySelector('#live .scroll'); return s.scrollWidth <= s.clientWidth; })()")
     page.close()
 
 

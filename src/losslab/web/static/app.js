@@ -523,16 +523,17 @@ function renderNumbers() {
   const race = live.race;
   if (!race) { table.innerHTML = ""; return; }
   const n = race.names;
-  const head = `<tr><th></th><th>optimizer</th><th>step</th><th>θ = (${n.join(", ")})</th><th>L(θ)</th><th>∇L(θ)</th><th>|∇L|</th><th>diagnosis</th></tr>`;
+  const head = `<tr><th></th><th>optimizer</th><th class="col-step">step</th><th>θ = (${n.join(", ")})</th><th>L(θ)</th><th>∇L(θ)</th><th>|∇L|</th><th>diagnosis</th></tr>`;
   const rows = race.runs.map((run, i) => {
     const k = Math.min(live.step, run.params.length - 1);
     const d = run.diagnosis;
     const ended = k >= run.params.length - 1;
     const words = ended ? d.reason : "running…";
-    return `<tr class="status-${ended ? d.status : "running"}"><td><span class="swatch" style="background:${COLORS[i % COLORS.length]}"></span></td>
-      <td>${runLabel(run)}</td><td>${k}</td><td class="mono" data-testid="theta-${i}">${vec(run.params[k])}</td>
-      <td class="mono" data-testid="loss-${i}">${fmt(run.losses[k])}</td><td class="mono">${vec(run.gradients[k])}</td>
-      <td class="mono">${fmt(run.gradient_norms[k])}</td><td class="diagnosis" data-testid="diagnosis-${i}">${escapeHtml(words)}</td></tr>`;
+    // data-label: the column's name, shown inside the cell where a phone stacks each row as a card
+    return `<tr class="status-${ended ? d.status : "running"}"><td class="col-swatch"><span class="swatch" style="background:${COLORS[i % COLORS.length]}"></span></td>
+      <td class="col-name">${runLabel(run)}</td><td class="col-step">${k}</td><td class="mono col-theta" data-label="θ" data-testid="theta-${i}">${vec(run.params[k])}</td>
+      <td class="mono col-loss" data-label="L" data-testid="loss-${i}">${fmt(run.losses[k])}</td><td class="mono col-grad" data-label="∇L">${vec(run.gradients[k])}</td>
+      <td class="mono col-norm" data-label="|∇L|">${fmt(run.gradient_norms[k])}</td><td class="diagnosis col-diag" data-testid="diagnosis-${i}">${escapeHtml(words)}</td></tr>`;
   });
   table.innerHTML = head + rows.join("");
 }
