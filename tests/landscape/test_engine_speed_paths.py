@@ -267,3 +267,25 @@ def test_ignored_targets_fall_back_to_the_generic_loss(data64) -> None:
     loss, _ = evaluator(torch.tensor([[0.3, -0.2]], dtype=torch.float64))
     theta = directions.center + 0.3 * directions.vectors[0] - 0.2 * directions.vectors[1]
     assert float(loss[0]) == pytest.approx(direct(model, nn.functional.cross_entropy, theta, x, y)[0], rel=1e-10)
+
+
+@pytest.mark.filterwarnings("ignore:.*torch.jit.script_method.* is deprecated:DeprecationWarning")  # inductor's import
+@pytest.mark.parametrize("name", ["mlp", "cnn"])
+def test_compiled_chunks_equal_the_fused_ones(name: str, monkeypatch) -> None:
+    """``method="compile"`` (opt-in) gives the fused path's values: the chain without its kept buffers
+    (two tiles of 32 and 8 samples here), the cross-entropy without a host sync, the last short chunk
+    padded to the compiled size."""
+    from losslab.demos import cnn, mlp
+
+    monkeypatch.setattr(fused_chain, "CACHE_BYTES", 1)  # tiles of MIN_TILE = 32 samples
+
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(40, 64, generator=g, dtype=torch.float64), torch.randint(0, 10, (40,), generator=g)
+    torch.manual_seed(0)
+    objective = NetworkObjective({"mlp": mlp, "cnn": cnn}[name]().double().eval(), (x, y))
+    directions = random_directions(objective, seed=0)
+    compiled = survey(objective, directions, grid=5, method="compile", chunk_size=8)  # 25 points: 8, 8, 8, 1
+    fused = survey(objective, directions, grid=5, method="fused", chunk_size=8)
+    assert compiled.provenance["method"] == "compile"
+    for key in ("loss", "accuracy"):
+        torch.testing.assert_close(compiled.values[key], fused.values[key], rtol=1e-12, atol=1e-12)

@@ -15,7 +15,10 @@ Three methods evaluate the loss (and accuracy) at all m points:
   (:mod:`losslab.landscape.fused_images`); other layers are vmapped per point over
   ``functional_call``.
 - ``compile``: the fused per-chunk function through ``torch.compile`` (chunks padded to one
-  size so it compiles once); opt-in: compiling takes longer than it saves on a 51×51 grid.
+  size so it compiles once; the chain allocates fresh buffers, the cross-entropy skips its host
+  sync); opt-in, tested equal to ``fused``. On this CPU it is slower: W1 2.1 s per 51×51 plane
+  after 4.4 s of compiling, against 0.87 s fused (inductor fuses the elementwise steps but loses
+  the sample tiling).
 
 ``auto`` picks ``fused`` where it applies and ``vmap`` elsewhere. Measured with
 benchmarks/bench_landscape.py (2 threads, a machine shared with other jobs, best of 3):
@@ -132,6 +135,8 @@ class SliceEvaluator:
         if self.fused is None:
             raise LosslabError("method 'compile' needs the fused path (an nn.Sequential starting with Linear/Conv)")
         if self._compiled is None:
+            if self.fused.chain is not None:
+                self.fused.chain.reuse_buffers = False
             self._compiled = torch.compile(lambda c: self.fused(c), dynamic=False)  # type: ignore[misc]
             self._compiled_rows = len(coords)
         m = len(coords)

@@ -78,8 +78,9 @@ def class_sums(logits: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
     below = logits - top
     # every maximum finite (their sum is, which one 43 k-element sum shows 10× faster than isfinite().all();
     # an overflowing sum only sends finite logits the slower, equally exact way):
-    # then 1 + sign(z − max z) is 1 exactly at the maxima (subtraction is exact there)
-    if math.isfinite(float(top.sum())):
+    # then 1 + sign(z − max z) is 1 exactly at the maxima (subtraction is exact there).
+    # Under torch.compile the comparison always: no host sync, no graph specialized on the sum's value.
+    if not torch.compiler.is_compiling() and math.isfinite(float(top.sum())):
         is_top = below.sign().add_(1)
     else:  # an infinite or NaN maximum (NaN counts as the maximum): compare instead
         is_top = ((logits == top) | logits.isnan()).to(logits.dtype)
@@ -117,6 +118,9 @@ class LinearChain:
         self._tiles: dict[int, list[Tensor]] = {}
         self._buffers: tuple[tuple[int, int], list[Tensor]] | None = None
         self._views: dict[tuple[int, tuple[int, ...]], Tensor] = {}
+        # keep activation buffers from chunk to chunk; off under torch.compile, which plans its own memory
+        # (tensors kept across calls would be graph inputs whose sizes the compiled graph assumes)
+        self.reuse_buffers = True
 
     def __call__(self, coords: Tensor, thetas: Tensor) -> tuple[Tensor, Tensor | None]:
         """(Σ loss, Σ correct) over the samples when ``cross_entropy``, else (outputs ``(m, n, out)``, None)."""
@@ -157,6 +161,9 @@ class LinearChain:
         back to the system (measured: 2.7–3.3 s instead of 1.4–1.6 s per W1 plane after the
         peer or a large matmul had run in the same process).
         """
+        if not self.reuse_buffers:
+            size = m * self.width * tile
+            return [self.zs.new_empty(size), self.zs.new_empty(size)]
         if self._buffers is None or self._buffers[0] != (m, tile):
             size = m * self.width * tile
             self._buffers = ((m, tile), [self.zs.new_empty(size), self.zs.new_empty(size)])
@@ -166,6 +173,8 @@ class LinearChain:
     def _shaped(self, buffers: list[Tensor], which: int, *shape: int) -> Tensor:
         """The front of buffer ``which`` as a contiguous tensor of ``shape`` (the view made once)."""
         key = (which, shape)
+        if not self.reuse_buffers:
+            return buffers[which][: math.prod(shape)].view(shape)
         if key not in self._views:
             self._views[key] = buffers[which][: math.prod(shape)].view(shape)
         return self._views[key]
