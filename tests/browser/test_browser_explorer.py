@@ -111,7 +111,8 @@ def test_bad_formula_shows_the_parsers_error(browser: Any, server_url: str, shot
     page.wait_for_function("document.querySelector('#step-label').textContent.startsWith('step 3 ')")
     page.screenshot(path=str(shots / "explore-420x900.png"), full_page=True)
     # on a phone the live numbers fit their box: no sideways scrolling to reach |∇L| or the diagnosis
-    assert page.evaluate("(() => { const s = document.querySelector('#live .scroll'); return s.scrollWidth <= s.clientWidth; })()")
+    box = "document.querySelector('#live .scroll')"
+    assert page.evaluate(f"{box}.scrollWidth <= {box}.clientWidth")
     page.close()
 
 

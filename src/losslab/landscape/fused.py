@@ -74,7 +74,8 @@ class FusedSequential:
         self.buffers = {k: v for k, v in objective.buffers.items() if k.split(".", 1)[0] in rest._modules}
         self.chain = self._chain()
         if self.chain is not None and self.chain.order is not None:  # θ laid out as the chain's matmuls take it
-            self.center_rest, self.directions_rest = self.center_rest[self.chain.order], self.directions_rest[:, self.chain.order]
+            order = self.chain.order
+            self.center_rest, self.directions_rest = self.center_rest[order], self.directions_rest[:, order]
         self.cross_entropy = self.chain.cross_entropy if self.chain is not None else self._class_outputs()
         # 2-D images (a Conv2d first layer formed from patches, or a Conv2d after it): point by point
         self.images: ImagePoints | None = None

@@ -5,9 +5,10 @@ into chunks of a fixed size; chunk ``t`` is the flat indices ``[t·m, (t+1)·m)`
 is one call of the :class:`~losslab.landscape.engine.SliceEvaluator` (the fast path). The
 chunk size comes from a memory budget unless given: a batched chunk holds each point's
 parameters and activations over the data; a point-by-point chunk (images, ``recompute``) one
-point's activations at a time, and at most :data:`POINT_BY_POINT_CHUNK` points. With ``out=``, every finished chunk is written to
-the HDF5 file and flushed, and ``resume=True`` computes only the chunks not yet in the file
-— with the same chunk size, so resumed values equal uninterrupted ones bit for bit.
+point's activations at a time, and at most :data:`POINT_BY_POINT_CHUNK` points. With ``out=``,
+every finished chunk is written to the HDF5 file and flushed, and ``resume=True`` computes
+only the chunks not yet in the file — with the same chunk size, so resumed values equal
+uninterrupted ones bit for bit.
 """
 
 from __future__ import annotations
