@@ -86,7 +86,11 @@ def class_sums(logits: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
         is_top = ((logits == top) | logits.isnan()).to(logits.dtype)
     first = is_top.mul_(rank).amax(1)  # classes − argmax: the first maximum has the largest rank
     correct = (first == (classes - targets).to(logits.dtype)).to(logits.dtype)
-    loss = below.exp_().sum(1, keepdim=True).log_().sub_(target - top)
+    # exp of the clamped gaps: below e^floor a term is lost next to the maximum's e^0 = 1 anyway, and
+    # torch's vectorized exp leaves its fast path for results near or below the smallest normal number
+    # (float32: 712 vs 34 µs on a chunk's logits with 3.6 % of the gaps under −87; the clamp costs 24 µs)
+    floor = math.log(torch.finfo(logits.dtype).tiny) + 8
+    loss = below.clamp_min_(floor).exp_().sum(1, keepdim=True).log_().sub_(target - top)
     return loss.sum((1, 2)), correct.sum(1)
 
 
