@@ -182,3 +182,20 @@ def test_point_by_point_chunks_hold_one_points_activations() -> None:
         budget = memory.fixed + fits * memory.per_point
         assert plan_survey(objective, directions, method="fused", memory_budget=budget).chunk_size == expected
         assert plan_survey(objective, directions, method="vmap", memory_budget=budget).chunk_size < max(2, fits)
+
+
+def test_recompute_chunks_stay_small() -> None:
+    """``recompute`` goes point by point but shares nothing across a chunk: its chunks keep the
+    batched budget's size (fine-grained progress and resumption), not the image path's 64."""
+    from losslab.demos import cnn, digits
+    from losslab.landscape.survey import plan_survey
+
+    x, y = digits(torch.float64)
+    model = seeded(cnn).double().eval()
+    objective = NetworkObjective(model, (x[:64], y[:64]), batchnorm="recompute")
+    directions = random_directions(objective, seed=0)
+    evaluator = plan_survey(objective, directions, chunk_size=1).evaluator
+    assert evaluator.method == "pointwise" and not evaluator.point_by_point
+    memory = evaluator.memory()
+    assert memory.fixed == 0
+    assert plan_survey(objective, directions, memory_budget=3 * memory.per_point).chunk_size <= 3

@@ -147,9 +147,11 @@ class SliceEvaluator:
 
     @property
     def point_by_point(self) -> bool:
-        """Whether a chunk's points run one after another (images, ``recompute``), not as one batch."""
+        """Whether a chunk's points run one after another sharing what is derived once per chunk (the
+        image path). ``recompute`` also goes point by point but shares nothing: its chunks stay as
+        small as the batched budget makes them, so progress and resumption stay fine-grained."""
         images = self.fused is not None and self.fused.images is not None
-        return self.method == "pointwise" or (self.method in ("fused", "compile") and images)
+        return self.method in ("fused", "compile") and images
 
     def memory(self) -> ChunkMemory:
         """What a chunk of m points holds: ``fixed + m · per_point`` bytes.

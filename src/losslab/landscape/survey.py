@@ -4,7 +4,7 @@ The grid ``(a_i, b_j)`` is flattened in row-major order (``ij``: b varies fastes
 into chunks of a fixed size; chunk ``t`` is the flat indices ``[t·m, (t+1)·m)``. Each chunk
 is one call of the :class:`~losslab.landscape.engine.SliceEvaluator` (the fast path). The
 chunk size comes from a memory budget unless given: a batched chunk holds each point's
-parameters and activations over the data; a point-by-point chunk (images, ``recompute``) one
+parameters and activations over the data; a point-by-point chunk (the image path) one
 point's activations at a time, and at most :data:`POINT_BY_POINT_CHUNK` points. With ``out=``,
 every finished chunk is written to the HDF5 file and flushed, and ``resume=True`` computes
 only the chunks not yet in the file — with the same chunk size, so resumed values equal
@@ -37,7 +37,7 @@ ChunkCallback = Callable[[int, int], None]
 # 16–64 points per chunk (1–4 points: 10–100× slower); with the sample-tiled chain, 25 points (this
 # budget) 1.38 s, 32: 1.32–1.55 s, 64: 1.35 s per 51×51 plane (2 threads, shared machine).
 CPU_BUDGET = 48 * 2**20
-# Points per chunk where the points run one after another (images, BatchNorm ``recompute``): what is
+# Points per chunk where the points run one after another (the image path): what is
 # derived from θ once per chunk (folded BatchNorm, patch kernels) and the chunk's loss reduction are
 # shared by more points, and no point's activations are kept. Digits CNN, median of 4 alternating
 # 25×25 surveys: 2.31 ms per point at 2 points per chunk (the old activation-based budget), 2.15 at
@@ -156,8 +156,8 @@ def survey(
         memory_budget: bytes one chunk may use (default 48 MiB on a CPU, a quarter of the
             free memory on a GPU); sets the chunk size from
             :meth:`~losslab.landscape.engine.SliceEvaluator.memory` (parameters plus two
-            activations of the widest layer over the data per point, or for a point-by-point
-            method one point's activations and each point's parameters and outputs).
+            activations of the widest layer over the data per point, or on the image path one
+            point's activations and each point's parameters and outputs).
         chunk_size: grid points per chunk (overrides the budget).
         out: an HDF5 file to write chunks to as they finish.
         resume: continue the survey already in ``out`` (same model, directions and grid).
