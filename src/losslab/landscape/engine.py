@@ -156,10 +156,11 @@ class SliceEvaluator:
     def memory(self) -> ChunkMemory:
         """What a chunk of m points holds: ``fixed + m · per_point`` bytes.
 
-        Batched methods hold every point's parameters and about two consecutive activations over
-        the data (a layer's input and output) at once. Point-by-point methods hold one point's
-        activations at a time; each point keeps only its parameters (with what is derived from
-        them: folded BatchNorm, patch kernels) and its outputs (with the loss's temporaries).
+        Batched methods (and ``recompute``, sized alike) hold every point's parameters and about two
+        consecutive activations over the data (a layer's input and output) at once. The image path
+        holds one point's activations at a time; each point keeps only its parameters (with what
+        is derived from them: folded BatchNorm, patch kernels) and its outputs (with the loss's
+        temporaries).
         """
         itemsize = torch.empty((), dtype=self.objective.dtype).element_size()
         n = self.objective.n_samples or _first_batch_size(self.objective)
