@@ -15,6 +15,11 @@ not shrink the bound). The allocator is
 glibc's malloc with the environment's settings (printed); both sides share it.
 
     .venv/bin/python benchmarks/bench_landscape.py [--grid 51] [--repeats 2] [--workloads W1,W2,W3] [--compile]
+        [--device cuda]
+
+On a GPU (``--device cuda``) everything — model, data, the peer's directions (made on the default
+device, which is set to the GPU around its run) — lives on the device, every timed run ends with
+a synchronize, and the throughput probe is a 4096³ matmul (a small one only measures launches).
 """
 
 from __future__ import annotations
@@ -34,18 +39,29 @@ from losslab.demos import demo
 from losslab.landscape import random_directions, survey
 from losslab.network import NetworkObjective
 
+DEVICE = torch.device("cpu")
+
+
+def sync() -> None:
+    """Wait for the device's queued work (a no-op on the CPU)."""
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize(DEVICE)
+
 
 def matmul_gflops(repeats: int = 5) -> float:
-    """Best-of-``repeats`` throughput of a 2048×512 @ 512×512 float32 matmul, in GFLOP/s."""
-    a, b = torch.randn(2048, 512), torch.randn(512, 512)
+    """Best-of-``repeats`` throughput of a float32 matmul (CPU 2048×512 @ 512×512, GPU 4096³), in GFLOP/s."""
+    m, k = (4096, 4096) if DEVICE.type == "cuda" else (2048, 512)
+    a, b = torch.randn(m, k, device=DEVICE), torch.randn(k, k, device=DEVICE)
     a @ b
+    sync()
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
         for _ in range(10):
             a @ b
+        sync()
         best = min(best, (time.perf_counter() - start) / 10)
-    return 2 * 2048 * 512 * 512 / best / 1e9
+    return 2 * m * k * k / best / 1e9
 
 
 def forward_flops(model: nn.Module, inputs: torch.Tensor) -> int:
@@ -57,8 +73,10 @@ def forward_flops(model: nn.Module, inputs: torch.Tensor) -> int:
 def timed(run: Callable[[], object], repeats: int) -> tuple[float, float]:
     times = []
     for _ in range(repeats):
+        sync()
         start = time.perf_counter()
         run()
+        sync()
         times.append(time.perf_counter() - start)
     return min(times), max(times)
 
@@ -81,7 +99,8 @@ def peer_plane(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, st
     from loss_landscapes.metrics import Loss
 
     metric = Loss(nn.functional.cross_entropy, inputs, targets)
-    return random_plane(model, metric, distance=1, steps=steps, normalization="filter", deepcopy_model=True)
+    with torch.device(DEVICE):  # the peer makes its directions with torch.rand on the default device
+        return random_plane(model, metric, distance=1, steps=steps, normalization="filter", deepcopy_model=True)
 
 
 def per_point_dataloader(objective: NetworkObjective, grid: int, batch: int = 128) -> torch.Tensor:
@@ -103,6 +122,8 @@ def per_point_dataloader(objective: NetworkObjective, grid: int, batch: int = 12
 
 def workload(name: str, grid: int, repeats: int, methods: list[str], peak: float, peer: bool) -> None:
     built = demo("cnn" if name == "W2" else "mlp")
+    built.model.to(DEVICE)
+    built.inputs, built.targets = built.inputs.to(DEVICE), built.targets.to(DEVICE)
     objective = NetworkObjective(built.model, (built.inputs, built.targets))
     directions = random_directions(objective, seed=0)
     points = grid * grid
@@ -143,12 +164,17 @@ def main() -> None:
     parser.add_argument("--methods", default="fused,vmap")
     parser.add_argument("--compile", action="store_true", help="also time method=compile")
     parser.add_argument("--no-peer", action="store_true")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
     args = parser.parse_args()
+    global DEVICE
+    DEVICE = torch.device(args.device)
     methods = args.methods.split(",") + (["compile"] if args.compile else [])
     malloc = {k: v for k, v in os.environ.items() if k.startswith(("MALLOC_", "LD_PRELOAD"))} or "glibc defaults"
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, allocator: {malloc}")
+    where = torch.cuda.get_device_name(DEVICE) if DEVICE.type == "cuda" else f"{torch.get_num_threads()} threads"
+    print(f"torch {torch.__version__}, {where}, allocator: {malloc}")
     peak = max(matmul_gflops() for _ in range(2))
-    print(f"matmul throughput (2048×512·512×512, best of 10): {peak:.0f} GFLOP/s")
+    shape = "4096³" if DEVICE.type == "cuda" else "2048×512·512×512"
+    print(f"matmul throughput ({shape}, best of 10): {peak:.0f} GFLOP/s")
     for name in args.workloads.split(","):
         workload(name, args.grid, args.repeats, methods, peak, peer=not args.no_peer and name != "W3")
 
