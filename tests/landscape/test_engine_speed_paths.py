@@ -304,3 +304,20 @@ def test_compiled_chunks_equal_the_fused_ones(name: str, monkeypatch) -> None:
     assert compiled.provenance["method"] == "compile"
     for key in ("loss", "accuracy"):
         torch.testing.assert_close(compiled.values[key], fused.values[key], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("device", "images", "expected"),
+    [("cpu", True, "fused"), ("cpu", False, "fused"), ("cuda", True, "vmap"), ("cuda", False, "fused")],
+)
+def test_auto_sends_images_on_an_accelerator_to_vmap(device: str, images: bool, expected: str) -> None:
+    """One grid point at a time is the CPU's fastest image path; on a GPU it would be launch-bound,
+    so ``auto`` batches the points with vmap there. (A stand-in objective: this machine has no GPU.)"""
+    from types import SimpleNamespace
+
+    from losslab.landscape.engine import _choose
+
+    objective = SimpleNamespace(batchnorm="frozen", device=torch.device(device))
+    fused = SimpleNamespace(images=object() if images else None)
+    assert _choose("auto", objective, fused) == expected  # type: ignore[arg-type]
+    assert _choose("fused", objective, fused) == "fused"  # asked for by name: as asked

@@ -20,7 +20,8 @@ Three methods evaluate the loss (and accuracy) at all m points:
   after 4.4 s of compiling, against 0.87 s fused (inductor fuses the elementwise steps but loses
   the sample tiling).
 
-``auto`` picks ``fused`` where it applies and ``vmap`` elsewhere. Measured with
+``auto`` picks ``fused`` where it applies and ``vmap`` elsewhere — and for image models on an
+accelerator, where one grid point at a time would be launch-bound. Measured with
 benchmarks/bench_landscape.py (2 threads, a machine shared with other jobs, best of 3):
 on the digits MLP (W1) the fused chain takes 0.80–0.91 s per 51×51 plane in a quiet spell, the
 first fused path (``baddbmm`` with a broadcast bias, ``vmap`` of the cross-entropy over rows
@@ -182,6 +183,12 @@ def _choose(method: str, objective: NetworkObjective, fused: FusedSequential | N
     if objective.batchnorm == "recompute":
         return "pointwise"
     if method == "auto":
+        if fused is not None and fused.images is not None and objective.device.type != "cpu":
+            # On an accelerator the image path's point-by-point kernels (about a dozen small launches and
+            # their Python dispatch per grid point) would be launch-bound; vmap batches a chunk's points
+            # into grouped convolutions. Reasoned, not yet measured: no GPU has been lent to this project
+            # (`benchmarks/bench_landscape.py --device cuda --methods fused,vmap` settles it).
+            return "vmap"
         return "fused" if fused is not None else "vmap"
     if method in ("fused", "compile") and fused is None:
         raise LosslabError(
