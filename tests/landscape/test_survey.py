@@ -174,6 +174,7 @@ def test_point_by_point_chunks_hold_one_points_activations() -> None:
     images = plan_survey(objective, directions, method="fused", chunk_size=1).evaluator
     batched = plan_survey(objective, directions, method="vmap", chunk_size=1).evaluator
     assert images.point_by_point and not batched.point_by_point
+    assert batched.fused is None  # nothing precomputed over the data set for a path that does not use it
     memory, per_batched = images.memory(), batched.memory()
     assert per_batched.fixed == 0
     assert memory.fixed == per_batched.per_point - 8 * objective.dim  # one point's two widest activations

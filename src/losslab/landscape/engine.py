@@ -76,8 +76,11 @@ class SliceEvaluator:
         self.center = directions.center.to(objective.device, objective.dtype)
         self.vectors = directions.vectors.to(objective.device, objective.dtype)
         self.classifier = _is_classifier(objective)
-        self.fused = FusedSequential.build(objective, self.center, self.vectors)
+        fusable = method != "vmap" and objective.batchnorm != "recompute"
+        self.fused = FusedSequential.build(objective, self.center, self.vectors) if fusable else None
         self.method = _choose(method, objective, self.fused)
+        if self.method not in ("fused", "compile"):
+            self.fused = None  # what it precomputed over the data set (patches, first-layer outputs) is freed
         self._compiled: Callable[..., Any] | None = None
         self._compiled_rows = 0
 
