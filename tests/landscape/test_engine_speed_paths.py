@@ -324,3 +324,16 @@ def test_auto_sends_images_on_an_accelerator_to_vmap(device: str, images: bool, 
     fused = SimpleNamespace(images=object() if images else None)
     assert _choose("auto", objective, fused) == expected  # type: ignore[arg-type]
     assert _choose("fused", objective, fused) == "fused"  # asked for by name: as asked
+
+
+def test_sample_tiles_are_a_cpu_cache_matter(data64, monkeypatch) -> None:
+    """On a CPU a chunk's samples are cut into cache-sized tiles; on any other device (a meta tensor
+    stands in for a GPU here) one tile holds them all."""
+    x, y = data64
+    objective = NetworkObjective(seeded(mlp_bias_relu).double(), (x, y))
+    chain = SliceEvaluator(objective, random_directions(objective, seed=0)).fused.chain  # type: ignore[union-attr]
+    assert chain is not None
+    monkeypatch.setattr(fused_chain, "CACHE_BYTES", 1)
+    assert chain.tile_width(8) == fused_chain.MIN_TILE
+    chain.zs = chain.zs.to("meta")
+    assert chain.tile_width(8) == len(x)

@@ -158,7 +158,11 @@ class LinearChain:
         return class_sums(outputs, self.targets) if self.cross_entropy else (outputs, None)
 
     def tile_width(self, m: int) -> int:
-        """Samples per tile: a chunk's widest activation for one tile fits in :data:`CACHE_BYTES`."""
+        """Samples per tile: on a CPU, a chunk's widest activation for one tile fits in
+        :data:`CACHE_BYTES`; on an accelerator one tile of all samples (fewest launches; the chunk's
+        memory budget already counts its whole activations)."""
+        if self.zs.device.type != "cpu":
+            return self.zs.shape[-1]
         per_sample = m * self.width * self.zs.element_size()
         return max(MIN_TILE, CACHE_BYTES // per_sample)
 
