@@ -93,21 +93,11 @@ def _sgd_buffers(opt: torch.optim.Optimizer, params: list[Tensor]) -> Lists:
 
 
 def _adam_options(group: dict[str, Any]) -> dict[str, Any]:
+    keys = ("amsgrad", "lr", "weight_decay", "eps", "maximize", "foreach", "capturable", "fused")
     beta1, beta2 = group["betas"]
     return {
-        "amsgrad": group["amsgrad"],
-        "has_complex": False,
-        "beta1": beta1,
-        "beta2": beta2,
-        "lr": group["lr"],
-        "weight_decay": group["weight_decay"],
-        "eps": group["eps"],
-        "maximize": group["maximize"],
-        "foreach": group["foreach"],
-        "capturable": group["capturable"],
-        "differentiable": False,
-        "fused": group["fused"],
-        "decoupled_weight_decay": group["decoupled_weight_decay"],
+        **{k: group[k] for k in (*keys, "decoupled_weight_decay")},
+        **{"beta1": beta1, "beta2": beta2, "differentiable": False, "has_complex": False},
     }
 
 

@@ -66,7 +66,7 @@ def compile_exprs(exprs: Sequence[sympy.Expr], names: Sequence[str]) -> Callable
     >>> [t.tolist() for t in f(torch.tensor([1.0, 2.0]), torch.tensor([3.0, 0.0]))]
     [[16.0, 1.0], [24.0, 0.0]]
     """
-    replacements, reduced = sympy.cse([sympy.sympify(e) for e in exprs], symbols=sympy.numbered_symbols("_cse"))
+    replacements, reduced = sympy.cse(list(exprs), symbols=sympy.numbered_symbols("_cse"))
     allowed = set(names)
     steps = []
     for symbol, part in replacements:

@@ -103,7 +103,11 @@ def _abandon(future: asyncio.Future[Any], clock: Clock) -> None:
 
 
 def _answer(payload: Any, status: int = 200) -> Response:
-    return Response(json_bytes(payload), status_code=status, media_type="application/json")
+    return _json(json_bytes(payload), status)
+
+
+def _json(body: bytes, status: int = 200) -> Response:
+    return Response(body, status_code=status, media_type="application/json")
 
 
 async def answered(request: Request, work: Callable[..., Any], *args: Any, clock: Clock | None = None) -> Response:
@@ -113,8 +117,7 @@ async def answered(request: Request, work: Callable[..., Any], *args: Any, clock
     (a 201×201 surface: ~4 ms); done on the event loop it would hold up every other client's
     request in the meantime.
     """
-    body = await offload(request, _rendered, work, *args, clock=clock)
-    return Response(body, media_type="application/json")
+    return _json(await offload(request, _rendered, work, *args, clock=clock))
 
 
 def _rendered(work: Callable[..., Any], *args: Any) -> bytes:
