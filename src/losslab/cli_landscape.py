@@ -72,16 +72,15 @@ def landscape(
     slice_ = _directions(objective, directions, len(sizes), seed, bias_bn, trajectory, demo_line=model is None)
     if len(sizes) != slice_.k:
         raise LosslabError(f"--grid {grid} has {len(sizes)} axes but {directions} gives {slice_.k} direction(s)")
-    if distributed.launched():
-        surface = distributed.distributed_survey(objective, slice_, sizes, ranges, method=method, out=out)
-        if surface is not None:
-            emit(surface if as_json else f"{surface}\nwritten to {out}", as_json)
-        return
+    run = distributed.distributed_survey if distributed.launched() else survey
     try:
-        surface = survey(objective, slice_, sizes, ranges, method=method, out=out, resume=resume, progress=progress)
+        surface = run(objective, slice_, sizes, ranges, method=method, out=out, resume=resume, progress=progress)
     except KeyboardInterrupt:
-        err.print(f"interrupted: the finished chunks are in {out}; rerun with --resume to continue")
+        if distributed.rank_zero():
+            err.print(f"interrupted: the finished chunks are in {out}; rerun with --resume to continue")
         raise typer.Exit(code=130) from None
+    if surface is None:  # a rank other than 0: rank 0 reports
+        return
     note = f"\n{_trajectory_note(slice_, trajectory, objective)}" if directions == "pca" else ""
     emit(surface if as_json else f"{surface}{note}\nwritten to {out}", as_json)
 

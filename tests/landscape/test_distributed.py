@@ -1,4 +1,5 @@
-"""The survey under ``torchrun --nproc_per_node=2`` (gloo on the CPU) equals the single-process one."""
+"""The survey under ``torchrun --nproc_per_node=2`` (gloo on the CPU) equals the single-process one,
+and a killed distributed survey keeps its finished rounds and resumes."""
 
 from __future__ import annotations
 
@@ -9,34 +10,85 @@ from pathlib import Path
 
 import torch
 from landscape_helpers import seeded, small_mlp
+from torch import nn
 
-from losslab.landscape import load_surface, model_fingerprint, random_directions, survey
+from losslab.landscape import Surface, load_surface, model_fingerprint, random_directions, survey
 from losslab.network import NetworkObjective
 
 HERE = Path(__file__).parent
 
 
-def test_two_cpu_ranks_equal_one_process(tmp_path, data64) -> None:
+def _files(tmp_path: Path, data64: tuple[torch.Tensor, torch.Tensor]) -> nn.Module:
     model = seeded(small_mlp).double().eval()
     torch.save(model.state_dict(), tmp_path / "weights.pt")
     torch.save({"inputs": data64[0], "targets": data64[1]}, tmp_path / "data.pt")
-    out = tmp_path / "ranks.h5"
-    losslab = Path(sys.executable).with_name("losslab")
-    command = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "--no-python",
-        str(losslab), "landscape", "--model", "landscape_helpers:small_mlp", "--weights", str(tmp_path / "weights.pt"),
-        "--data", str(tmp_path / "data.pt"), "--dtype", "float64", "--grid", "5x4", "--range", "-1:1,-0.5:0.5",
-        "--seed", "3", "--out", str(out), "--no-progress", "--method", "vmap",
-    ]  # fmt: skip
+    return model
+
+
+def _torchrun(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", *args]
     env = {**os.environ, "PYTHONPATH": str(HERE), "OMP_NUM_THREADS": "1"}
-    run = subprocess.run(command, capture_output=True, text=True, timeout=150, env=env, cwd=tmp_path)
+    return subprocess.run(command, capture_output=True, text=True, timeout=150, env=env, cwd=tmp_path)
+
+
+def _landscape(tmp_path: Path, out: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    """``losslab landscape`` of small_mlp (float64, 5×4 grid, seed 3 unless ``options`` say otherwise) on 2 ranks."""
+    return _torchrun(
+        tmp_path, "--no-python", str(Path(sys.executable).with_name("losslab")), "landscape",
+        "--model", "landscape_helpers:small_mlp", "--weights", str(tmp_path / "weights.pt"),
+        "--data", str(tmp_path / "data.pt"), "--dtype", "float64", "--grid", "5x4", "--range", "-1:1,-0.5:0.5",
+        "--out", str(out), "--no-progress", "--method", "vmap", *options,
+    )  # fmt: skip
+
+
+def _single(model: nn.Module, data64: tuple[torch.Tensor, torch.Tensor], **options: int) -> Surface:
+    objective = NetworkObjective(model, data64, title="landscape_helpers:small_mlp")
+    directions = random_directions(objective, seed=3)
+    return survey(objective, directions, (5, 4), ((-1, 1), (-0.5, 0.5)), method="vmap", **options)
+
+
+def test_two_cpu_ranks_equal_one_process(tmp_path, data64) -> None:
+    model = _files(tmp_path, data64)
+    out = tmp_path / "ranks.h5"
+    run = _landscape(tmp_path, out, "--seed", "3")
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.count("written to") == 1  # only rank 0 prints
     ranks = load_surface(out)
-    objective = NetworkObjective(model, data64, title="landscape_helpers:small_mlp")
-    single = survey(objective, random_directions(objective, seed=3), (5, 4), ((-1, 1), (-0.5, 0.5)), method="vmap")
+    single = _single(model, data64)
     assert ranks.provenance["world_size"] == 2 and ranks.provenance["chunks_per_rank"] == [1, 1]
-    assert ranks.provenance["model_sha256"] == model_fingerprint(objective)
+    assert ranks.provenance["model_sha256"] == model_fingerprint(NetworkObjective(model, data64))
     assert ranks.complete
     for key in ("loss", "accuracy"):
         torch.testing.assert_close(ranks.values[key], single.values[key], rtol=1e-12, atol=0)
+
+
+def test_killed_distributed_survey_keeps_its_rounds_and_resumes(tmp_path, data64) -> None:
+    model = _files(tmp_path, data64)
+    out = tmp_path / "killed.h5"
+    # 10 chunks of 2 points dealt in rounds of 2; rank 0 dies right after writing the 4th chunk
+    killed = _torchrun(tmp_path, str(HERE / "ranks_job.py"), "weights.pt", "data.pt", str(out), "4")
+    assert killed.returncode != 0
+    partial = load_surface(out)
+    flat = partial.computed.view(-1)
+    assert bool(flat[:8].all()) and not bool(flat[8:].any())  # the two finished rounds, nothing else
+    assert torch.isnan(partial.values["loss"].view(-1)[8:]).all()
+
+    # resuming with other directions is refused on every rank (none left waiting) and loses nothing
+    refused = _landscape(tmp_path, out, "--seed", "4", "--resume")
+    assert refused.returncode != 0
+    assert "cannot resume" in refused.stdout + refused.stderr and "directions_sha256" in refused.stdout + refused.stderr
+    assert "LosslabError" not in refused.stderr  # each rank's clean message, no traceback (torchrun prints its own)
+    unchanged = load_surface(out)
+    assert torch.equal(unchanged.computed, partial.computed)
+    torch.testing.assert_close(unchanged.values["loss"], partial.values["loss"], rtol=0, atol=0, equal_nan=True)
+
+    resumed = _landscape(tmp_path, out, "--seed", "3", "--resume")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    done = load_surface(out)
+    assert done.complete
+    assert done.provenance["chunk_size"] == 2 and done.provenance["chunks_per_rank"] == [3, 3]  # the 6 left
+    before = partial.values["loss"].view(-1)[:8]
+    assert torch.equal(done.values["loss"].view(-1)[:8], before)  # finished rounds kept, not recomputed
+    single = _single(model, data64, chunk_size=2)
+    for key in ("loss", "accuracy"):
+        torch.testing.assert_close(done.values[key], single.values[key], rtol=1e-12, atol=0)

@@ -1,19 +1,24 @@
 """The same survey on many processes: ``torchrun --nproc_per_node=N`` over ``torch.distributed``.
 
-Every rank builds the same objective; rank 0's center, directions and chunk size are
-broadcast so all ranks evaluate the very same slice. The grid's chunks (the chunking of
-:func:`losslab.landscape.survey.survey`) are dealt round-robin — rank r takes chunks
-r, r + N, r + 2N, … — and the results are gathered to rank 0, which assembles the Surface
-and writes the file. Each chunk is evaluated exactly as in a single process, so the result
-equals the single-process survey. Backends: NCCL when the objective is on a GPU, else gloo.
+Every rank builds the same objective; rank 0's center and directions are broadcast so all
+ranks evaluate the very same slice. Rank 0 opens the file (fresh, or with ``resume`` the
+interrupted one, checked as in a single process) and broadcasts the chunk size and the chunks
+still to compute. These are dealt out in rounds — in each round rank r takes the round's r-th
+chunk — and after every round rank 0 gathers the results, stores them and writes and flushes
+them, so a killed job keeps every finished round and ``resume`` continues it, under torchrun
+with any number of ranks or in one process. Each chunk is evaluated exactly as in a single
+process, so the result equals the single-process survey. Backends: NCCL when the objective is
+on a GPU, else gloo.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -21,13 +26,20 @@ import torch.distributed as dist
 from losslab.errors import LosslabError
 from losslab.landscape.directions import Directions
 from losslab.landscape.surface import Surface
-from losslab.landscape.survey import Ranges, plan_survey
+from losslab.landscape.survey import ChunkCallback, ChunkRecorder, Ranges, SurveyPlan, begin_survey, plan_survey
 from losslab.network import NetworkObjective
 
 
 def launched() -> bool:
     """Whether this process was started by ``torchrun`` (or another launcher) with more than one rank."""
     return int(os.environ.get("WORLD_SIZE", "1")) > 1 or (dist.is_available() and dist.is_initialized())
+
+
+def rank_zero() -> bool:
+    """Whether this process is rank 0 (or the only one)."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank() == 0
+    return int(os.environ.get("RANK", "0")) == 0
 
 
 def local_device() -> torch.device:
@@ -62,10 +74,16 @@ def distributed_survey(
     memory_budget: int | None = None,
     chunk_size: int | None = None,
     out: str | Path | None = None,
+    resume: bool = False,
+    progress: bool = False,
+    on_chunk: ChunkCallback | None = None,
 ) -> Surface | None:
     """:func:`~losslab.landscape.survey.survey` split over the ranks; the Surface on rank 0, None elsewhere.
 
-    Call it on every rank (under ``torchrun``) with the same arguments. Rank 0 writes ``out``.
+    Call it on every rank (under ``torchrun``) with the same arguments. Rank 0 writes ``out``
+    round by round, shows the progress bar and calls ``on_chunk``; ``resume`` continues the
+    survey in ``out`` (begun under torchrun or not). The provenance records ``world_size`` and
+    ``chunks_per_rank`` (the chunks each rank computed in this run).
     """
     own_group = init_from_env(objective.device)
     try:
@@ -76,26 +94,50 @@ def distributed_survey(
         rank, world = dist.get_rank(), dist.get_world_size()
         if chunk_size is None:  # at least one chunk per rank
             plan.chunk_size = max(1, min(plan.chunk_size, -(-plan.points.shape[0] // world)))
-        plan.chunk_size = _broadcast_int(plan.chunk_size, objective.device)
         plan.provenance["chunk_size"] = plan.chunk_size
-        mine = [(t, *plan.evaluate(t)) for t in range(rank, plan.n_chunks, world)]
-        gathered: list[object] | None = [None] * world if rank == 0 else None
-        dist.gather_object(mine, gathered, dst=0)
-        surface = None
-        if rank == 0:
-            surface = plan.empty_surface()
-            surface.provenance["world_size"] = world
-            surface.provenance["chunks_per_rank"] = [len(results) for results in gathered or []]  # type: ignore[arg-type]
-            for results in gathered or []:
-                for index, loss, accuracy in results:  # type: ignore[attr-defined]
-                    plan.store(surface, index, loss, accuracy)
-            if out is not None:
-                surface.save(out)
+        plan.provenance["world_size"] = world
+        surface, start = _begin_on_rank_zero(plan, out, resume, rank)
+        plan.chunk_size, pending = start
+        plan.provenance["chunk_size"] = plan.chunk_size
+        recorder = ChunkRecorder(plan, surface, out, progress=progress, on_chunk=on_chunk) if surface else None
+        counts = [0] * world
+        with recorder or contextlib.nullcontext():
+            for first in range(0, len(pending), world):
+                turn = pending[first : first + world]
+                mine = [(turn[rank], *plan.evaluate(turn[rank]))] if rank < len(turn) else []
+                gathered: list[object] | None = [None] * world if recorder else None
+                dist.gather_object(mine, gathered, dst=0)
+                for source, results in enumerate(gathered or []):
+                    for index, loss, accuracy in results:  # type: ignore[attr-defined]
+                        assert recorder is not None
+                        recorder.record(index, loss, accuracy)
+                        counts[source] += 1
+            if surface is not None:
+                surface.provenance["chunks_per_rank"] = counts
         dist.barrier()
         return surface
     finally:
         if own_group:
             dist.destroy_process_group()
+
+
+def _begin_on_rank_zero(
+    plan: SurveyPlan, out: str | Path | None, resume: bool, rank: int
+) -> tuple[Surface | None, tuple[int, list[int]]]:
+    """Rank 0 opens (or resumes) the survey; every rank gets its chunk size and pending chunks,
+    or every rank raises rank 0's error (a mismatched file must not leave the others waiting)."""
+    surface = None
+    message: list[Any] = [None, None, None]  # chunk size, pending chunks, rank 0's error
+    if rank == 0:
+        try:
+            surface, pending = begin_survey(plan, out, resume)
+            message = [plan.chunk_size, pending, None]
+        except LosslabError as error:
+            message = [None, None, str(error)]
+    dist.broadcast_object_list(message, src=0)
+    if message[2] is not None:
+        raise LosslabError(message[2])
+    return surface, (int(message[0]), list(message[1]))
 
 
 def _broadcast_directions(directions: Directions, device: torch.device) -> Directions:
@@ -104,9 +146,3 @@ def _broadcast_directions(directions: Directions, device: torch.device) -> Direc
     dist.broadcast(center, src=0)
     dist.broadcast(vectors, src=0)
     return dataclasses.replace(directions, center=center, vectors=vectors)
-
-
-def _broadcast_int(value: int, device: torch.device) -> int:
-    box = torch.tensor([value], dtype=torch.int64, device=device)
-    dist.broadcast(box, src=0)
-    return int(box.item())

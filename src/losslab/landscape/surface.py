@@ -144,9 +144,17 @@ def create_file(file: h5py.File, surface: Surface) -> None:
     if surface.center is not None and surface.directions is not None:
         file.create_dataset("center", data=surface.center.detach().cpu().numpy())
         file.create_dataset("directions", data=surface.directions.detach().cpu().numpy())
-    for key, value in surface.provenance.items():
+    write_provenance(file, surface.provenance)
+
+
+def write_provenance(file: h5py.File, provenance: dict[str, Any]) -> None:
+    """The provenance as attributes (lists and dicts as JSON) and as one JSON string, ``provenance_json``;
+    attributes of an earlier run that this provenance lacks are removed."""
+    for key in set(file.attrs) - set(provenance):
+        del file.attrs[key]
+    for key, value in provenance.items():
         file.attrs[key] = json.dumps(value) if isinstance(value, list | dict) else value
-    file.attrs["provenance_json"] = json.dumps(surface.provenance)
+    file.attrs["provenance_json"] = json.dumps(provenance)
 
 
 def write_points(file: h5py.File, surface: Surface, where: slice) -> None:

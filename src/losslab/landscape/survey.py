@@ -28,7 +28,7 @@ from torch import Tensor
 from losslab.errors import LosslabError
 from losslab.landscape.directions import Directions
 from losslab.landscape.engine import SliceEvaluator
-from losslab.landscape.surface import Surface, create_file, load_surface, write_points
+from losslab.landscape.surface import Surface, create_file, load_surface, write_points, write_provenance
 from losslab.network import NetworkObjective
 
 Ranges = Sequence[tuple[float, float]] | tuple[float, float]
@@ -175,17 +175,66 @@ def survey(
     plan = plan_survey(
         objective, directions, grid, ranges, method=method, memory_budget=memory_budget, chunk_size=chunk_size
     )
+    surface, pending = begin_survey(plan, out, resume)
+    with ChunkRecorder(plan, surface, out, progress=progress, on_chunk=on_chunk) as recorder:
+        for index in pending:
+            recorder.record(index, *plan.evaluate(index))
+    return surface
+
+
+def begin_survey(plan: SurveyPlan, out: str | Path | None, resume: bool) -> tuple[Surface, list[int]]:
+    """The surface to fill and the chunks still to compute.
+
+    Without ``resume`` (or without a file yet) a fresh surface, laid out in ``out``; with it,
+    the surface in ``out`` — checked against this survey's model, directions, data and grid —
+    and the plan's chunk size set to the file's, so resumed chunks are the very same chunks.
+    """
     surface, plan = _start(plan, out, resume)
     pending = [t for t in range(plan.n_chunks) if not bool(surface.computed.view(-1)[plan.chunk(t)].all())]
-    with _file(out, surface) as file, _bar(progress, plan.n_chunks, plan.n_chunks - len(pending)) as advance:
-        for done, index in enumerate(pending, start=plan.n_chunks - len(pending) + 1):
-            plan.store(surface, index, *plan.evaluate(index))
-            if file is not None:
-                write_points(file, surface, plan.chunk(index))
-            advance()
-            if on_chunk is not None:
-                on_chunk(done, plan.n_chunks)
-    return surface
+    return surface, pending
+
+
+class ChunkRecorder:
+    """Stores finished chunks in the surface; with a file, writes and flushes each one (and, at a
+    normal end, the run's provenance); shows progress and calls ``on_chunk(done, total)``."""
+
+    def __init__(
+        self,
+        plan: SurveyPlan,
+        surface: Surface,
+        out: str | Path | None,
+        *,
+        progress: bool = False,
+        on_chunk: ChunkCallback | None = None,
+    ):
+        self.plan, self.surface, self.out, self.on_chunk = plan, surface, out, on_chunk
+        self.done = int(sum(bool(surface.computed.view(-1)[plan.chunk(t)].all()) for t in range(plan.n_chunks)))
+        self._progress = progress
+        self._stack = contextlib.ExitStack()
+        self._file: h5py.File | None = None
+        self._advance: Callable[[], None] = lambda: None
+
+    def __enter__(self) -> ChunkRecorder:
+        if self.out is not None:
+            self._file = self._stack.enter_context(h5py.File(self.out, "a"))
+        self._advance = self._stack.enter_context(_bar(self._progress, self.plan.n_chunks, self.done))
+        return self
+
+    def record(self, index: int, loss: Tensor, accuracy: Tensor | None) -> None:
+        self.plan.store(self.surface, index, loss, accuracy)
+        if self._file is not None:
+            write_points(self._file, self.surface, self.plan.chunk(index))
+        self.done += 1
+        self._advance()
+        if self.on_chunk is not None:
+            self.on_chunk(self.done, self.plan.n_chunks)
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        try:
+            if kind is None and self._file is not None:
+                write_provenance(self._file, self.surface.provenance)
+        finally:
+            self._stack.close()
 
 
 def _start(plan: SurveyPlan, out: str | Path | None, resume: bool) -> tuple[Surface, SurveyPlan]:
@@ -206,15 +255,6 @@ def _start(plan: SurveyPlan, out: str | Path | None, resume: bool) -> tuple[Surf
     plan.provenance["chunk_size"] = plan.chunk_size
     stored.provenance = dict(plan.provenance)
     return stored, plan
-
-
-@contextlib.contextmanager
-def _file(out: str | Path | None, surface: Surface) -> Iterator[h5py.File | None]:
-    if out is None:
-        yield None
-        return
-    with h5py.File(out, "a") as file:
-        yield file
 
 
 @contextlib.contextmanager
