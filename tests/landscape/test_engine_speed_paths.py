@@ -192,9 +192,21 @@ def test_bias_row_only_where_the_activation_keeps_one(build, expected, data64) -
     assert evaluator.fused.chain.bias_row is expected  # type: ignore[union-attr]
 
 
+def _sums_in_buffers(logits: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """class_sums working in a copy of the logits and a scratch buffer (as the chain calls it): the
+    same bits as in fresh tensors."""
+    scratch = torch.full_like(logits, 7.0)  # stale contents must not matter
+    in_buffers = class_sums(logits.clone(), targets, scratch=scratch)
+    fresh = class_sums(logits, targets)
+    for a, b in zip(in_buffers, fresh, strict=True):
+        assert torch.equal(a, b) or (a.isnan() == b.isnan()).all() and torch.equal(a.nan_to_num(), b.nan_to_num())
+    return in_buffers
+
+
 @pytest.mark.parametrize("seed", range(12))
 def test_class_sums_accuracy_equals_argmax_with_ties_and_infinities(seed) -> None:
-    """Integer logits (ties everywhere), some −inf, +inf and NaN entries: the count equals argmax's."""
+    """Integer logits (ties everywhere), some −inf, +inf and NaN entries: the count equals argmax's
+    (in fresh tensors and in the caller's buffers)."""
     g = torch.Generator().manual_seed(seed)
     logits = torch.randint(-2, 3, (3, 4, 40), generator=g).double()
     if seed % 2:
@@ -205,7 +217,7 @@ def test_class_sums_accuracy_equals_argmax_with_ties_and_infinities(seed) -> Non
     if seed % 4 == 0:
         logits[2, 0, 3] = float("nan")
     targets = torch.randint(0, 4, (40,), generator=g)
-    _, correct = class_sums(logits, targets)
+    _, correct = _sums_in_buffers(logits, targets)
     assert torch.equal(correct, (logits.transpose(1, 2).argmax(-1) == targets).sum(1).double())
 
 
@@ -220,7 +232,7 @@ def test_class_sums_with_gaps_past_exps_smallest_normal(dtype, rel) -> None:
     logits = (torch.rand(3, 10, 200, generator=g, dtype=torch.float64) * spread - spread / 2).to(dtype)
     logits[:, 4, :20] = logits[:, :, :20].amax(1) - 0.5  # some close seconds, so not every sum is exactly 1
     targets = torch.randint(0, 10, (200,), generator=g)
-    loss, correct = class_sums(logits, targets)
+    loss, correct = _sums_in_buffers(logits, targets)
     for point in range(3):
         expected = nn.functional.cross_entropy(logits[point].T.double(), targets, reduction="sum")
         assert loss[point].item() == pytest.approx(expected.item(), rel=rel)
@@ -235,7 +247,7 @@ def test_class_sums_with_finite_maxima_whose_sum_overflows() -> None:
     logits[0, :, 7] = 3e38  # a three-way tie at the top
     targets = torch.randint(0, 3, (50,), generator=g)
     assert torch.isinf(logits.amax(1).sum()) and torch.isfinite(logits).all()
-    loss, correct = class_sums(logits, targets)
+    loss, correct = _sums_in_buffers(logits, targets)
     assert torch.equal(correct, (logits.transpose(1, 2).argmax(-1) == targets).sum(1).float())
     for point in range(2):
         expected = nn.functional.cross_entropy(logits[point].T, targets, reduction="sum")
