@@ -93,7 +93,7 @@ def distributed_survey(
         )
         rank, world = dist.get_rank(), dist.get_world_size()
         if chunk_size is None:  # at least one chunk per rank
-            plan.chunk_size = max(1, min(plan.chunk_size, -(-plan.points.shape[0] // world)))
+            plan.chunk_size = max(1, min(plan.chunk_size, -(-plan.size // world)))
         plan.provenance["chunk_size"] = plan.chunk_size
         plan.provenance["world_size"] = world
         surface, start = _begin_on_rank_zero(plan, out, resume, rank)

@@ -14,7 +14,9 @@ uninterrupted ones bit for bit.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -57,19 +59,23 @@ class SurveyPlan:
     provenance: dict[str, Any]
     directions: Directions
 
-    @property
+    @functools.cached_property
     def points(self) -> Tensor:
-        """Flat grid coordinates ``(n, k)``, row-major."""
+        """Flat grid coordinates ``(n, k)``, row-major (made once: the chunks slice it)."""
         mesh = torch.meshgrid(*self.coordinates, indexing="ij")
         return torch.stack([m.reshape(-1) for m in mesh], dim=-1)
 
     @property
+    def size(self) -> int:
+        """Grid points in all."""
+        return math.prod(len(c) for c in self.coordinates)
+
+    @property
     def n_chunks(self) -> int:
-        return -(-self.points.shape[0] // self.chunk_size)
+        return -(-self.size // self.chunk_size)
 
     def chunk(self, index: int) -> slice:
-        n = self.points.shape[0]
-        return slice(index * self.chunk_size, min(n, (index + 1) * self.chunk_size))
+        return slice(index * self.chunk_size, min(self.size, (index + 1) * self.chunk_size))
 
     def evaluate(self, index: int) -> tuple[Tensor, Tensor | None]:
         """(loss, accuracy) of chunk ``index`` in float64 on the CPU."""
