@@ -8,11 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 from landscape_helpers import seeded, small_mlp
 from torch import nn
 
-from losslab.landscape import Surface, load_surface, model_fingerprint, random_directions, survey
+from losslab.landscape import Surface, load_surface, model_fingerprint, plan_survey, random_directions, survey
+from losslab.landscape.distributed import _result_row, _unpack
 from losslab.network import NetworkObjective
 
 HERE = Path(__file__).parent
@@ -92,3 +94,23 @@ def test_killed_distributed_survey_keeps_its_rounds_and_resumes(tmp_path, data64
     single = _single(model, data64, chunk_size=2)
     for key in ("loss", "accuracy"):
         torch.testing.assert_close(done.values[key], single.values[key], rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "mse"])
+def test_a_rounds_result_row_carries_a_chunk_exactly(loss, data64) -> None:
+    """What a rank sends rank 0 each round (one float64 row, NaN-padded) unpacks to the chunk's own
+    values, for a classifier and a regression, for a full and the short last chunk and an idle rank."""
+    x, y = data64
+    targets = y if loss == "cross_entropy" else torch.nn.functional.one_hot(y, 3).double()
+    objective = NetworkObjective(seeded(small_mlp).double(), (x, targets), loss)
+    plan = plan_survey(objective, random_directions(objective, seed=1), (3, 3), chunk_size=4)  # chunks of 4, 4, 1
+    for index in (0, 2):
+        expected_loss, expected_accuracy = plan.evaluate(index)
+        unpacked = _unpack(plan, _result_row(plan, index, torch.device("cpu")))
+        assert unpacked is not None and unpacked[0] == index
+        assert torch.equal(unpacked[1], expected_loss)
+        if loss == "cross_entropy":
+            assert unpacked[2] is not None and torch.equal(unpacked[2], expected_accuracy)
+        else:
+            assert unpacked[2] is None and expected_accuracy is None
+    assert _unpack(plan, _result_row(plan, None, torch.device("cpu"))) is None

@@ -7,8 +7,9 @@ still to compute. These are dealt out in rounds — in each round rank r takes t
 chunk — and after every round rank 0 gathers the results, stores them and writes and flushes
 them, so a killed job keeps every finished round and ``resume`` continues it, under torchrun
 with any number of ranks or in one process. Each chunk is evaluated exactly as in a single
-process, so the result equals the single-process survey. Backends: NCCL when the objective is
-on a GPU, else gloo.
+process, so the result equals the single-process survey. A round's results travel as one
+float64 tensor per rank on its own device (``dist.gather``), not as pickled objects. Backends:
+NCCL when the objective is on a GPU, else gloo.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
+from torch import Tensor
 
 from losslab.errors import LosslabError
 from losslab.landscape.directions import Directions
@@ -96,21 +98,21 @@ def distributed_survey(
             plan.chunk_size = max(1, min(plan.chunk_size, -(-plan.size // world)))
         plan.provenance["chunk_size"] = plan.chunk_size
         plan.provenance["world_size"] = world
-        surface, start = _begin_on_rank_zero(plan, out, resume, rank)
+        surface, start = _begin_on_rank_zero(plan, out, resume, rank, objective.device)
         plan.chunk_size, pending = start
         plan.provenance["chunk_size"] = plan.chunk_size
-        recorder = ChunkRecorder(plan, surface, out, progress=progress, on_chunk=on_chunk) if surface else None
+        recorder = None if surface is None else ChunkRecorder(plan, surface, out, progress=progress, on_chunk=on_chunk)
         counts = [0] * world
         with recorder or contextlib.nullcontext():
             for first in range(0, len(pending), world):
                 turn = pending[first : first + world]
-                mine = [(turn[rank], *plan.evaluate(turn[rank]))] if rank < len(turn) else []
-                gathered: list[object] | None = [None] * world if recorder else None
-                dist.gather_object(mine, gathered, dst=0)
-                for source, results in enumerate(gathered or []):
-                    for index, loss, accuracy in results:  # type: ignore[attr-defined]
-                        assert recorder is not None
-                        recorder.record(index, loss, accuracy)
+                row = _result_row(plan, turn[rank] if rank < len(turn) else None, objective.device)
+                rows = [torch.empty_like(row) for _ in range(world)] if recorder is not None else None
+                dist.gather(row, rows, dst=0)
+                for source, gathered in enumerate(rows or []):
+                    result = _unpack(plan, gathered)
+                    if result is not None and recorder is not None:
+                        recorder.record(*result)
                         counts[source] += 1
             if surface is not None:
                 surface.provenance["chunks_per_rank"] = counts
@@ -121,8 +123,34 @@ def distributed_survey(
             dist.destroy_process_group()
 
 
+def _result_row(plan: SurveyPlan, index: int | None, device: torch.device) -> Tensor:
+    """One rank's result in a round as one float64 row on its device, for ``dist.gather``:
+    ``[chunk index (−1: none), losses…, accuracies…]``, each part NaN-padded to the chunk size."""
+    m = plan.chunk_size
+    row = torch.full((1 + 2 * m,), torch.nan, dtype=torch.float64, device=device)
+    row[0] = -1 if index is None else index
+    if index is not None:
+        loss, accuracy = plan.evaluate(index)
+        row[1 : 1 + len(loss)] = loss
+        if accuracy is not None:
+            row[1 + m : 1 + m + len(accuracy)] = accuracy
+    return row
+
+
+def _unpack(plan: SurveyPlan, row: Tensor) -> tuple[int, Tensor, Tensor | None] | None:
+    """(chunk index, losses, accuracies or None) from a :func:`_result_row`, None for an idle rank."""
+    row = row.cpu()
+    index = int(row[0])
+    if index < 0:
+        return None
+    where, m = plan.chunk(index), plan.chunk_size
+    n = where.stop - where.start
+    accuracy = row[1 + m : 1 + m + n] if plan.evaluator.classifier else None
+    return index, row[1 : 1 + n], accuracy
+
+
 def _begin_on_rank_zero(
-    plan: SurveyPlan, out: str | Path | None, resume: bool, rank: int
+    plan: SurveyPlan, out: str | Path | None, resume: bool, rank: int, device: torch.device
 ) -> tuple[Surface | None, tuple[int, list[int]]]:
     """Rank 0 opens (or resumes) the survey; every rank gets its chunk size and pending chunks,
     or every rank raises rank 0's error (a mismatched file must not leave the others waiting)."""
@@ -134,7 +162,7 @@ def _begin_on_rank_zero(
             message = [plan.chunk_size, pending, None]
         except LosslabError as error:
             message = [None, None, str(error)]
-    dist.broadcast_object_list(message, src=0)
+    dist.broadcast_object_list(message, src=0, device=device)
     if message[2] is not None:
         raise LosslabError(message[2])
     return surface, (int(message[0]), list(message[1]))
