@@ -133,7 +133,7 @@ class LinearChain:
             zs = torch.cat([zs, constant], dim=2)
         self.zs = zs.transpose(1, 2).contiguous()  # (k + 1, F, n)
         self.width = max([zs.shape[-1]] + [m.out_features for m in rest if isinstance(m, nn.Linear)])
-        self.outputs = [m.out_features for m in rest if isinstance(m, nn.Linear)][-1]
+        self.out_features = [m.out_features for m in rest if isinstance(m, nn.Linear)][-1]
         self._tiles: dict[int, list[Tensor]] = {}
         self._buffers: tuple[tuple[int, int], list[Tensor]] | None = None
         self._views: dict[tuple[int, tuple[int, ...]], Tensor] = {}
@@ -150,7 +150,7 @@ class LinearChain:
         outputs: Tensor | None = None
         buffers = self._reused(m, tile)
         if self.cross_entropy:  # the chunk's logits, class-major (one reduction per chunk), in a kept buffer
-            outputs = self._shaped(buffers, 2, m, self.outputs, n)
+            outputs = self._shaped(buffers, 2, m, self.out_features, n)
         for start, z in zip(range(0, n, tile), self._tiled(tile), strict=True):
             w = z.shape[1] // self.zs.shape[1]
             pre = torch.mm(scale, z, out=self._shaped(buffers, 0, m, z.shape[1]))
@@ -163,7 +163,7 @@ class LinearChain:
                 outputs[:, start : start + w] = h.transpose(1, 2)
         assert outputs is not None
         if self.cross_entropy:
-            return class_sums(outputs, self.targets, scratch=self._shaped(buffers, 3, m, self.outputs, n))
+            return class_sums(outputs, self.targets, scratch=self._shaped(buffers, 3, m, self.out_features, n))
         return outputs, None
 
     def tile_width(self, m: int) -> int:
@@ -195,7 +195,7 @@ class LinearChain:
         size = m * self.width * tile
         buffers = [self.zs.new_empty(size), self.zs.new_empty(size)]
         if self.cross_entropy:
-            logits = m * self.outputs * self.zs.shape[-1]
+            logits = m * self.out_features * self.zs.shape[-1]
             buffers += [self.zs.new_empty(logits), self.zs.new_empty(logits)]
         self._views.clear()
         if self.reuse_buffers:
