@@ -96,11 +96,9 @@ def distributed_survey(
         rank, world = dist.get_rank(), dist.get_world_size()
         if chunk_size is None:
             plan.chunk_size = balanced_chunk(plan.size, plan.chunk_size, world)
-        plan.provenance["chunk_size"] = plan.chunk_size
-        plan.provenance["world_size"] = world
+        plan.provenance.update(chunk_size=plan.chunk_size, world_size=world)  # what rank 0 lays out in a new file
         surface, start = _begin_on_rank_zero(plan, out, resume, rank, objective.device)
-        plan.chunk_size, pending = start
-        plan.provenance["chunk_size"] = plan.chunk_size
+        plan.chunk_size, pending = start  # rank 0's (from the file, when resuming)
         recorder = None if surface is None else ChunkRecorder(plan, surface, out, progress=progress, on_chunk=on_chunk)
         counts = [0] * world
         with recorder or contextlib.nullcontext():
