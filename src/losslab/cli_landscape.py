@@ -8,6 +8,7 @@ and rank 0 prints and writes the file.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, cast
 
@@ -50,6 +51,17 @@ def landscape(
     seed: Annotated[int, typer.Option(help="Seed of the random directions (and of the demo).")] = 0,
     method: Annotated[str, typer.Option(help="auto, fused, vmap or compile.")] = "auto",
     dtype: Annotated[str, typer.Option(help="float32 or float64.")] = "float32",
+    memory: Annotated[
+        str | None,
+        typer.Option(
+            help="Memory one chunk of grid points may use, e.g. 512MiB or 2GiB (default: 48MiB on a "
+            "CPU, a quarter of the free memory on a GPU)."
+        ),
+    ] = None,
+    chunk_size: Annotated[
+        int | None,
+        typer.Option(min=1, help="Grid points per chunk, instead of --memory (a resumed survey keeps its file's)."),
+    ] = None,
     out: Annotated[Path, typer.Option(help="The HDF5 file to write.")] = Path("surface.h5"),
     resume: Annotated[bool, typer.Option(help="Continue an interrupted survey in --out.")] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
@@ -65,6 +77,7 @@ def landscape(
     if directions not in DIRECTIONS:
         raise LosslabError(f"directions {directions!r} is not one of {', '.join(DIRECTIONS)}")
     sizes, ranges = _grid(grid), _ranges(range_)
+    budget = None if memory is None else memory_bytes(memory)
     device = distributed.local_device() if distributed.launched() else None
     net, inputs, targets, trajectory = _source(demo, model, weights, data, checkpoints, seed, DTYPES[dtype], steps)
     title = demo if model is None else model
@@ -74,7 +87,10 @@ def landscape(
         raise LosslabError(f"--grid {grid} has {len(sizes)} axes but {directions} gives {slice_.k} direction(s)")
     run = distributed.distributed_survey if distributed.launched() else survey
     try:
-        surface = run(objective, slice_, sizes, ranges, method=method, out=out, resume=resume, progress=progress)
+        surface = run(
+            objective, slice_, sizes, ranges, method=method, memory_budget=budget, chunk_size=chunk_size,
+            out=out, resume=resume, progress=progress,
+        )  # fmt: skip
     except KeyboardInterrupt:
         if distributed.rank_zero():
             err.print(f"interrupted: the finished chunks are in {out}; rerun with --resume to continue")
@@ -175,6 +191,25 @@ def _ranges(text: str) -> tuple[tuple[float, float], ...] | tuple[float, float]:
     if any(len(p) != 2 for p in pairs) or len(pairs) not in (1, 2):
         raise LosslabError(f"--range {text!r} is not of the form -1:1,-1:1 (or -1:1 for every axis)")
     return pairs[0] if len(pairs) == 1 else pairs  # type: ignore[return-value]
+
+
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2**20, "gib": 2**30}
+
+
+def memory_bytes(text: str) -> int:
+    """A size such as ``512MiB``, ``2 GiB`` or ``800MB`` in bytes.
+
+    >>> memory_bytes("512MiB"), memory_bytes("1.5 GB"), memory_bytes("4096")
+    (536870912, 1500000000, 4096)
+    """
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", text)
+    unit = match.group(2).lower() if match else None
+    if match is None or unit not in _UNITS or float(match.group(1)) * _UNITS[unit] < 1:
+        raise LosslabError(
+            f"--memory {text!r} is not a size: give a number and a unit, e.g. 512MiB or 2GiB "
+            "(B, KB, MB, GB, KiB, MiB, GiB)"
+        )
+    return int(float(match.group(1)) * _UNITS[unit])
 
 
 def _split_ranges(text: str) -> list[str]:

@@ -77,6 +77,22 @@ def test_user_model_weights_and_data_equal_the_library(tmp_path, data64, monkeyp
     torch.testing.assert_close(load_surface(out).values["loss"], expected.values["loss"], rtol=1e-12, atol=0)
 
 
+def test_memory_budget_and_chunk_size_set_the_chunks(tmp_path) -> None:
+    """--chunk-size is taken as given; --memory sizes the chunks (fewer points in a smaller budget);
+    the values do not depend on the chunking."""
+    surveys = {}
+    for name, option in (("default", []), ("chunk", ["--chunk-size", "4"]), ("memory", ["--memory", "64KiB"])):
+        out = tmp_path / f"{name}.h5"
+        args = ["landscape", "--demo", "moons-mlp", "--steps", "5", "--grid", "5x5", "--out", str(out), *option]
+        result = runner.invoke(app, [*args, "--no-progress"])
+        assert result.exit_code == 0, result.output
+        surveys[name] = load_surface(out)
+    chunks = {name: s.provenance["chunk_size"] for name, s in surveys.items()}
+    assert chunks["chunk"] == 4 and 1 <= chunks["memory"] < chunks["default"]
+    for name in ("chunk", "memory"):
+        torch.testing.assert_close(surveys[name].values["loss"], surveys["default"].values["loss"], rtol=1e-5, atol=0)
+
+
 @pytest.mark.parametrize(
     ("args", "words"),
     [
@@ -86,9 +102,25 @@ def test_user_model_weights_and_data_equal_the_library(tmp_path, data64, monkeyp
         (["--model", "nomodule"], "package.module:factory"),
         (["--model", "os:nothing", "--data", "digits"], "cannot import"),
         (["--dtype", "float16"], "dtype 'float16'"),
+        (["--memory", "lots"], "--memory 'lots' is not a size"),
+        (["--memory", "2 parsecs"], "512MiB or 2GiB"),
+        (["--memory", "0GiB"], "--memory '0GiB'"),
+        (["--chunk-size", "0"], "--chunk-size"),
         (["--grid", "5", "--demo", "moons-mlp", "--steps", "5", "--directions", "interpolate"], None),
     ],
-    ids=["grid", "range", "directions", "model-spec", "model-import", "dtype", "line-ok"],
+    ids=[
+        "grid",
+        "range",
+        "directions",
+        "model-spec",
+        "model-import",
+        "dtype",
+        "memory-word",
+        "memory-unit",
+        "memory-zero",
+        "chunk-zero",
+        "line-ok",
+    ],  # fmt: skip
 )
 def test_bad_options_exit_2_with_one_line(args, words, tmp_path) -> None:
     result = runner.invoke(app, ["landscape", *args, "--out", str(tmp_path / "x.h5"), "--no-progress"])
