@@ -1,6 +1,6 @@
 """losslab.curvature against PyHessian, in one process, on the digits MLP (64-128-128-10, full data).
 
-    .venv/bin/python benchmarks/bench_curvature.py [--repeats 3] [--threads 1]
+    .venv/bin/python benchmarks/bench_curvature.py [--repeats 3] [--threads 1] [--device cuda]
 
 - top eigenvalue at equal accuracy: each method's answer must be within 1e-4 (relative) of a
   tight float64 reference (Lanczos to a 1e-9 residual). PyHessian's power iteration gets
@@ -14,6 +14,9 @@
 
 Prints medians and the min–max spread over the repeats, and the ratios. Goals (issue 6):
 ≥ 5× on the top eigenvalue, ≥ 2× on the trace.
+
+On a GPU (``--device cuda``: the current CUDA device, where PyHessian's ``cuda=True`` puts its
+data) the models, data and probe vectors live there and every timed run ends with a synchronize.
 """
 
 from __future__ import annotations
@@ -31,14 +34,32 @@ from losslab.curvature import density, hessian_operator, top_eigenvalues, trace
 from losslab.demos import demo
 from losslab.network import NetworkObjective
 
+DEVICE = torch.device("cpu")
+
+
+def sync() -> None:
+    """Wait for the device's queued work (a no-op on the CPU)."""
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize(DEVICE)
+
 
 def timed(fn: Callable[[], Any], repeats: int) -> tuple[Any, list[float]]:
     times, result = [], None
     for _ in range(repeats):
+        sync()
         start = time.perf_counter()
         result = fn()
+        sync()
         times.append(time.perf_counter() - start)
     return result, times
+
+
+def on_device(name: str, trained: bool = True) -> tuple[Any, NetworkObjective]:
+    """The demo with its model and data on :data:`DEVICE`, and its objective."""
+    built = demo(name, trained=trained)
+    built.model.to(DEVICE)
+    built.inputs, built.targets = built.inputs.to(DEVICE), built.targets.to(DEVICE)
+    return built, NetworkObjective(built.model, (built.inputs, built.targets), built.loss)
 
 
 def show(label: str, times: list[float], extra: str = "") -> float:
@@ -51,7 +72,7 @@ def pyhessian_top(model: Any, data: Any, max_iter: int, tol: float) -> float:
     from pyhessian import hessian
 
     torch.manual_seed(0)  # PyHessian draws from the global RNG
-    return hessian(model, torch.nn.functional.cross_entropy, data=data, cuda=False).eigenvalues(
+    return hessian(model, torch.nn.functional.cross_entropy, data=data, cuda=DEVICE.type == "cuda").eigenvalues(
         maxIter=max_iter, tol=tol
     )[0][0]
 
@@ -100,7 +121,8 @@ def pyhessian_trace(model: Any, data: Any) -> list[float]:
     from pyhessian import hessian
 
     torch.manual_seed(0)
-    return hessian(model, torch.nn.functional.cross_entropy, data=data, cuda=False).trace(maxIter=100, tol=0.0)
+    cuda = DEVICE.type == "cuda"
+    return hessian(model, torch.nn.functional.cross_entropy, data=data, cuda=cuda).trace(maxIter=100, tol=0.0)
 
 
 def bench_trace(built: Any, objective: NetworkObjective, repeats: int) -> None:
@@ -128,7 +150,8 @@ def bench_density(built: Any, objective: NetworkObjective, repeats: int) -> None
     from pyhessian import hessian
 
     torch.manual_seed(0)
-    comp = hessian(built.model, torch.nn.functional.cross_entropy, data=(built.inputs, built.targets), cuda=False)
+    data, cuda = (built.inputs, built.targets), DEVICE.type == "cuda"
+    comp = hessian(built.model, torch.nn.functional.cross_entropy, data=data, cuda=cuda)
     try:
         comp.density(iter=60, n_v=4)
         print("  PyHessian density ran")
@@ -138,7 +161,7 @@ def bench_density(built: Any, objective: NetworkObjective, repeats: int) -> None
 
 def bench_products(objective: NetworkObjective, repeats: int) -> None:
     print("one Hessian-vector product (the rule behind method='auto')")
-    v = torch.randn(objective.dim, generator=torch.Generator().manual_seed(0))
+    v = torch.randn(objective.dim, generator=torch.Generator().manual_seed(0)).to(objective.device)
     for method in ("graph", "jvp"):
         operator = hessian_operator(objective, method=method)
         operator.matvec(v)
@@ -153,19 +176,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: steady on a shared machine)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
     args = parser.parse_args()
+    global DEVICE
+    DEVICE = torch.device(args.device)
     torch.set_num_threads(args.threads)
-    built = demo("mlp")
-    objective = NetworkObjective(built.model, (built.inputs, built.targets), built.loss)
+    built, objective = on_device("mlp")
     print(f"digits MLP 64-128-128-10: {objective.dim} parameters, {len(built.inputs)} samples, float32, ")
-    print(f"torch {torch.__version__}, {args.threads} thread(s), {args.repeats} repeats")
+    where = torch.cuda.get_device_name(DEVICE) if DEVICE.type == "cuda" else f"{args.threads} thread(s)"
+    print(f"torch {torch.__version__}, {where}, {args.repeats} repeats")
     import warnings
 
     warnings.filterwarnings("ignore", message="Using backward\\(\\) with create_graph=True")
     bench_products(objective, args.repeats)
     bench_top(built, objective, args.repeats, "θ* (the demo trained by Adam, 150 steps)")
-    initial = demo("mlp", trained=False)
-    start = NetworkObjective(initial.model, (initial.inputs, initial.targets), initial.loss)
+    initial, start = on_device("mlp", trained=False)
     bench_top(initial, start, args.repeats, "the initialisation")
     bench_trace(built, objective, args.repeats)
     bench_density(built, objective, args.repeats)
