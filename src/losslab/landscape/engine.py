@@ -23,10 +23,10 @@ Three methods evaluate the loss (and accuracy) at all m points:
 ``auto`` picks ``fused`` where it applies and ``vmap`` elsewhere — and for image models on an
 accelerator, where one grid point at a time would be launch-bound. Measured with
 benchmarks/bench_landscape.py (2 threads, a machine shared with other jobs, best of 3):
-on the digits MLP (W1) the fused chain takes 0.80–0.91 s per 51×51 plane in a quiet spell, the
-first fused path (``baddbmm`` with a broadcast bias, ``vmap`` of the cross-entropy over rows
-of 10 logits) 2.3 s, and ``vmap`` 3.7 s; on the digits CNN (W2) the image path takes 4.7–5.2 s
-against the peer's 16.0–17.8 s. With the ``recompute`` BatchNorm policy every point needs its
+on the digits MLP (W1) the fused chain takes 0.80–0.94 s per 51×51 plane (71–77 % of the FLOP
+bound), the first fused path (``baddbmm`` with a broadcast bias, ``vmap`` of the cross-entropy
+over rows of 10 logits) 2.3 s, and ``vmap`` 3.2–3.7 s; on the digits CNN (W2) the image path
+takes 4.5–5.2 s against the peer's 16.0–18.7 s. With the ``recompute`` BatchNorm policy every point needs its
 own statistics, so evaluation goes point by point through the objective.
 """
 
