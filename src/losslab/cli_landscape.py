@@ -70,6 +70,7 @@ def landscape(
     """Survey a network's loss (and accuracy) on a line or plane through its parameters; write HDF5."""
     from losslab.cli import emit, err
     from losslab.landscape import distributed, survey
+    from losslab.landscape.surface import writable
     from losslab.network import NetworkObjective
 
     if dtype not in DTYPES:
@@ -78,6 +79,7 @@ def landscape(
         raise LosslabError(f"directions {directions!r} is not one of {', '.join(DIRECTIONS)}")
     sizes, ranges = _grid(grid), _ranges(range_)
     budget = None if memory is None else memory_bytes(memory)
+    writable(out)  # before the model is built or trained
     device = distributed.local_device() if distributed.launched() else None
     net, inputs, targets, trajectory = _source(demo, model, weights, data, checkpoints, seed, DTYPES[dtype], steps)
     title = demo if model is None else model

@@ -77,6 +77,14 @@ def test_user_model_weights_and_data_equal_the_library(tmp_path, data64, monkeyp
     torch.testing.assert_close(load_surface(out).values["loss"], expected.values["loss"], rtol=1e-12, atol=0)
 
 
+@pytest.mark.parametrize(("where", "words"), [("missing/s.h5", "folder"), (".", "it is a folder")])
+def test_an_unwritable_out_is_one_line_before_any_work(where, words, tmp_path) -> None:
+    target = tmp_path / where
+    result = runner.invoke(app, ["landscape", "--demo", "moons-mlp", "--grid", "3x3", "--out", str(target)])
+    assert result.exit_code == 2 and "cannot write a surface to" in result.output and words in result.output
+    assert "Traceback" not in result.output
+
+
 def test_memory_budget_and_chunk_size_set_the_chunks(tmp_path) -> None:
     """--chunk-size is taken as given; --memory sizes the chunks (fewer points in a smaller budget);
     the values do not depend on the chunking."""

@@ -106,6 +106,19 @@ def test_loading_a_missing_or_foreign_file_is_refused(tmp_path) -> None:
         load_surface(tmp_path / "text.h5")
 
 
+def test_a_file_that_cannot_be_written_is_refused_in_one_line(objective, tmp_path) -> None:
+    directions = random_directions(objective, seed=1)
+    with pytest.raises(LosslabError, match="cannot write a surface to .*: folder .* does not exist"):
+        survey(objective, directions, grid=3, out=tmp_path / "missing" / "s.h5")
+    done = survey(objective, directions, grid=3)
+    with pytest.raises(LosslabError, match="it is a folder"):
+        done.save(tmp_path)
+    held = tmp_path / "held.h5"
+    with h5py.File(held, "w"):  # open elsewhere: HDF5 will not truncate it under the holder
+        with pytest.raises(LosslabError, match="cannot write a surface to .*held.h5"):
+            survey(objective, directions, grid=3, out=held)
+
+
 def test_surface_text_and_json(objective) -> None:
     surface = survey(objective, random_directions(objective), grid=3)
     text = str(surface)

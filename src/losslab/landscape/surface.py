@@ -122,10 +122,35 @@ class Surface(Readable):
     def save(self, path: str | Path) -> Path:
         """Write the whole surface to an HDF5 file (overwriting it)."""
         path = Path(path)
-        with h5py.File(path, "w") as file:
+        with open_for_writing(path, "w") as file:
             create_file(file, self)
             write_points(file, self, slice(None))
         return path
+
+
+def writable(path: str | Path) -> Path:
+    """``path`` as a Path if a surface file can be written there, else a LosslabError saying why.
+
+    >>> writable("/no/such/s.h5")
+    Traceback (most recent call last):
+    losslab.errors.LosslabError: cannot write a surface to '/no/such/s.h5': folder '/no/such' does not exist
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise LosslabError(f"cannot write a surface to '{target}': it is a folder; give a file name such as surface.h5")
+    if not target.parent.exists():
+        raise LosslabError(f"cannot write a surface to '{target}': folder '{target.parent}' does not exist")
+    return target
+
+
+def open_for_writing(path: str | Path, mode: str) -> h5py.File:
+    """The HDF5 file at ``path`` opened with ``mode`` ("w" or "a"); what the system refuses
+    (permissions, a full disk, a file another process holds) as a LosslabError."""
+    target = writable(path)
+    try:
+        return h5py.File(target, mode)
+    except OSError as exc:
+        raise LosslabError(f"cannot write a surface to '{target}': {exc}") from None
 
 
 def create_file(file: h5py.File, surface: Surface) -> None:

@@ -30,7 +30,14 @@ from torch import Tensor
 from losslab.errors import LosslabError
 from losslab.landscape.directions import Directions
 from losslab.landscape.engine import SliceEvaluator
-from losslab.landscape.surface import Surface, create_file, load_surface, write_points, write_provenance
+from losslab.landscape.surface import (
+    Surface,
+    create_file,
+    load_surface,
+    open_for_writing,
+    write_points,
+    write_provenance,
+)
 from losslab.network import NetworkObjective
 
 Ranges = Sequence[tuple[float, float]] | tuple[float, float]
@@ -222,7 +229,7 @@ class ChunkRecorder:
 
     def __enter__(self) -> ChunkRecorder:
         if self.out is not None:
-            self._file = self._stack.enter_context(h5py.File(self.out, "a"))
+            self._file = self._stack.enter_context(open_for_writing(self.out, "a"))
         self._advance = self._stack.enter_context(_bar(self._progress, self.plan.n_chunks, self.done))
         return self
 
@@ -247,7 +254,7 @@ def _start(plan: SurveyPlan, out: str | Path | None, resume: bool) -> tuple[Surf
     if not (resume and out is not None and Path(out).exists()):
         surface = plan.empty_surface()
         if out is not None:
-            with h5py.File(out, "w") as file:
+            with open_for_writing(out, "w") as file:
                 create_file(file, surface)
         return surface, plan
     stored = load_surface(out)
