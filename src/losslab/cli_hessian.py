@@ -60,6 +60,8 @@ def register(app: typer.Typer) -> None:
 
         if out_path is not None and not density:
             raise LosslabError("--out saves the density plot; add --density")
+        if out_path is not None and not out_path.parent.exists():  # before any product is computed
+            raise LosslabError(f"--out {str(out_path)!r} cannot be written: folder '{out_path.parent}' does not exist")
         dtype = torch.float64 if float64 else torch.float32
         objective = _objective(demo, model, weights, data, loss, dtype)
         report = curvature_report(

@@ -79,6 +79,10 @@ ERRORS = {
     "both": (["--demo", "mlp", "--model", "losslab.demos:cnn", "--data", "digits"], "either --demo or --model"),
     "data": (["--model", "losslab.demos:cnn", "--data", "mnist"], "--data 'mnist' is not one of digits, moons"),
     "out-without-density": (["--demo", "moons-mlp", "--out", "x.png"], "--out saves the density plot; add --density"),
+    "out-folder": (
+        ["--demo", "moons-mlp", "--density", "--out", "/no/such/folder/d.png"],
+        "folder '/no/such/folder' does not exist",
+    ),
     "which": (["--demo", "moons-mlp", "--which", "middle"], "which = 'middle' is not one of"),
     "top": (["--demo", "moons-mlp", "--top", "0"], "k = 0 must be an integer from 1"),
 }
