@@ -97,6 +97,42 @@ def test_ragged_data_is_refused(classifier) -> None:
         NetworkObjective(net, (x, y[:-1]))
 
 
+@pytest.mark.parametrize(
+    ("data", "loss", "words"),
+    [
+        ("wide-inputs", "cross_entropy", r"model does not take the data's inputs \(shape \(5,\), float64 per sample\)"),
+        ("wide-inputs-loader", "cross_entropy", "model does not take the data's inputs"),
+        (
+            "classes",
+            "mse",
+            r"loss does not take the model's outputs \(shape \(3,\), float64 per sample\) with the "
+            r"data's targets \(one int64 per sample\): Using a target size",
+        ),
+        ("class-too-big", "cross_entropy", "Target 7 is out of bounds"),
+        ("class-too-big-later", "cross_entropy", r"targets hold class 7, but the model has 3 outputs \(classes 0 to 2"),
+    ],
+    ids=["model-vs-inputs", "model-vs-loader", "mse-on-classes", "class-out-of-range", "class-out-of-range-later"],
+)
+def test_data_the_model_or_loss_cannot_take_is_refused_with_shapes(classifier, data, loss, words) -> None:
+    """Checked on two samples when the objective is made, not deep inside a survey."""
+    net, x, y = classifier
+    inputs, targets = (torch.cat([x, x[:, :1]], dim=1) if data.startswith("wide") else x), y.clone()
+    if data.startswith("class-too-big"):
+        targets[1 if data == "class-too-big" else 30] = 7  # in the two samples checked first, or after them
+    held = DataLoader(TensorDataset(inputs, targets), batch_size=8) if data.endswith("loader") else (inputs, targets)
+    with pytest.raises(LosslabError, match=words):
+        NetworkObjective(net, held, loss)
+
+
+def test_a_regression_with_row_targets_passes_the_check(classifier) -> None:
+    net, x, _ = classifier
+    targets = torch.zeros(len(x), 3, dtype=torch.float64)
+    objective = NetworkObjective(net, (x, targets), "mse")
+    with torch.no_grad():
+        expected = nn.functional.mse_loss(net.eval()(x), targets)
+    assert float(objective.value(objective.center)) == pytest.approx(float(expected), rel=1e-12)
+
+
 def _with_parameters(net: nn.Module, theta: torch.Tensor) -> nn.Module:
     import copy
 

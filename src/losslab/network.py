@@ -13,6 +13,7 @@ does not fit, a ``DataLoader`` is streamed once per chunk of θ's, not once per 
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, overload
 
@@ -137,6 +138,39 @@ class NetworkObjective(Objective):
             if batchnorm_batch_size < 1:
                 raise LosslabError(f"batchnorm_batch_size = {batchnorm_batch_size}; need ≥ 1")
             self._stats_batch_size = batchnorm_batch_size
+        self._check_fit()
+
+    def _check_fit(self) -> None:
+        """Run the model and the loss on the first two samples: a model that does not take these
+        inputs, or a loss that does not take its outputs with these targets (a class index where
+        ``mse`` needs a row like the output's: torch would broadcast and warn), is refused here,
+        with the shapes, not deep inside a survey or a Hessian product."""
+        inputs, targets = _first_samples(self.data, 2, self.device, self.dtype)
+        with torch.no_grad():
+            try:
+                outputs = self.outputs(self.center, inputs)
+            except (RuntimeError, ValueError, TypeError, IndexError) as exc:
+                raise LosslabError(
+                    f"the model does not take the data's inputs ({_per_sample(inputs)} per sample): {_first_line(exc)}"
+                ) from None
+            try:
+                with warnings.catch_warnings():
+                    warnings.filterwarnings("error", message="Using a target size")
+                    self.loss_fn(outputs, targets)
+            except (RuntimeError, ValueError, TypeError, IndexError, UserWarning) as exc:
+                raise LosslabError(
+                    f"the loss does not take the model's outputs ({_per_sample(outputs)} per sample) with the "
+                    f"data's targets ({_per_sample(targets)} per sample): {_first_line(exc)}"
+                ) from None
+        held = self.data[1] if isinstance(self.data, tuple) else None
+        if self.loss_fn is nn.functional.cross_entropy and held is not None and not held.is_floating_point():
+            classes = outputs.shape[-1]
+            wrong = held[((held < 0) | (held >= classes)) & (held != -100)]  # -100: cross_entropy's ignored index
+            if len(wrong):
+                raise LosslabError(
+                    f"the targets hold class {int(wrong[0])}, but the model has {classes} outputs "
+                    f"(classes 0 to {classes - 1})"
+                )
 
     # -- flat θ <-> the model's parameters ------------------------------------------------
     def unflatten(self, theta: Tensor) -> dict[str, Tensor]:
@@ -240,6 +274,30 @@ def _cumulative_copy(model: nn.Module) -> nn.Module:
         module.momentum = None
         module.reset_running_stats()
     return stats_model
+
+
+def _first_samples(
+    data: tuple[Tensor, Tensor] | DataLoader[Any], k: int, device: torch.device, dtype: torch.dtype
+) -> tuple[Tensor, Tensor]:
+    """The first ``k`` (inputs, targets) of the data, on the device, floating values in ``dtype``."""
+    if isinstance(data, tuple):
+        return data[0][:k], data[1][:k]
+    batch = next(iter(data), None)
+    if batch is None:
+        raise LosslabError("the DataLoader yielded no data")
+    inputs, targets = batch[0][:k], batch[1][:k]
+    inputs = inputs.to(device, dtype if inputs.is_floating_point() else inputs.dtype)
+    return inputs, targets.to(device, dtype if targets.is_floating_point() else targets.dtype)
+
+
+def _per_sample(t: Tensor) -> str:
+    """``t``'s shape and type per sample: ``"shape (64,), float32"`` or ``"one int64"``."""
+    kind = str(t.dtype).removeprefix("torch.")
+    return f"shape {tuple(t.shape[1:])}, {kind}" if t.dim() > 1 else f"one {kind}"
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def _inputs_of(data: tuple[Tensor, Tensor] | DataLoader[Any]) -> Tensor | DataLoader[Any]:
