@@ -18,6 +18,7 @@ from losslab.data import DataObjective, closed_form, data_objective, least_squar
 from losslab.datasets import load_csv, synthetic_linear, synthetic_quadratic, two_blobs
 from losslab.errors import LosslabError
 from losslab.formula_parser import symbol
+from losslab.model_source import load_checkpoint
 from losslab.objective import formula
 
 F64 = torch.float64
@@ -336,3 +337,20 @@ def test_invalid_inputs_raise_with_a_message(case: Bad, tmp_path: Path) -> None:
     assert "\n" not in message
     for word in case.words:
         assert word in message, f"{word!r} not in {message!r}"
+
+
+class _NotATensor:
+    """Anything a weights-only load refuses to unpickle."""
+
+
+def test_a_file_that_is_not_a_safe_checkpoint_is_one_readable_line(tmp_path) -> None:
+    """Text, and a pickle holding an arbitrary class: the error names the file and torch's reason,
+    on one line and without the terminal's bold codes torch puts in its message."""
+    (tmp_path / "text.pt").write_text("junk")
+    torch.save({"inputs": torch.zeros(2), "other": _NotATensor()}, tmp_path / "unsafe.pt")
+    for name, words in (("text.pt", "text.pt is not a weights-only torch checkpoint ("),
+                        ("unsafe.pt", "(UnpicklingError: Weights only load failed")):  # fmt: skip
+        with pytest.raises(LosslabError) as raised:
+            load_checkpoint(tmp_path / name)
+        message = str(raised.value)
+        assert words in message and "\x1b" not in message and "\n" not in message

@@ -8,6 +8,7 @@ checkpoint cannot run code.
 from __future__ import annotations
 
 import importlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,12 @@ def load_checkpoint(path: str | Path) -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for a file that is not a safe checkpoint
-        raise LosslabError(f"{path} is not a weights-only torch checkpoint ({type(exc).__name__})") from None
+        text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()  # torch's message carries terminal bold codes
+        reason = text.splitlines()[0][:160].rstrip(" .,") if text else ""
+        kind = type(exc).__name__
+        raise LosslabError(
+            f"{path} is not a weights-only torch checkpoint ({kind}{': ' + reason if reason else ''})"
+        ) from None
 
 
 def load_model(spec: str, weights: str | Path | None = None) -> nn.Module:
