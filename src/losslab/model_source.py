@@ -8,14 +8,13 @@ checkpoint cannot run code.
 from __future__ import annotations
 
 import importlib
-import re
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from losslab.errors import LosslabError
+from losslab.errors import LosslabError, first_line
 
 DATA_SETS = ("digits", "moons")
 
@@ -39,12 +38,8 @@ def load_checkpoint(path: str | Path) -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for a file that is not a safe checkpoint
-        text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()  # torch's message carries terminal bold codes
-        reason = text.splitlines()[0][:160].rstrip(" .,") if text else ""
-        kind = type(exc).__name__
-        raise LosslabError(
-            f"{path} is not a weights-only torch checkpoint ({kind}{': ' + reason if reason else ''})"
-        ) from None
+        reason = first_line(exc)[:160].rstrip(" .,")
+        raise LosslabError(f"{path} is not a weights-only torch checkpoint ({type(exc).__name__}: {reason})") from None
 
 
 def load_model(spec: str, weights: str | Path | None = None) -> nn.Module:
@@ -57,8 +52,7 @@ def load_model(spec: str, weights: str | Path | None = None) -> nn.Module:
         try:
             network.load_state_dict(state)
         except (RuntimeError, KeyError, TypeError, AttributeError) as exc:
-            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise LosslabError(f"--weights {str(weights)!r} cannot be loaded into {spec}: {message}") from None
+            raise LosslabError(f"--weights {str(weights)!r} cannot be loaded into {spec}: {first_line(exc)}") from None
     return network
 
 

@@ -22,7 +22,7 @@ from torch import Tensor, nn
 from torch.func import functional_call, vmap
 from torch.utils.data import DataLoader
 
-from losslab.errors import LosslabError
+from losslab.errors import LosslabError, first_line
 from losslab.objective import Objective
 
 LossFn = Callable[[Tensor, Tensor], Tensor]
@@ -151,7 +151,7 @@ class NetworkObjective(Objective):
                 outputs = self.outputs(self.center, inputs)
             except (RuntimeError, ValueError, TypeError, IndexError) as exc:
                 raise LosslabError(
-                    f"the model does not take the data's inputs ({_per_sample(inputs)} per sample): {_first_line(exc)}"
+                    f"the model does not take the data's inputs ({_per_sample(inputs)} per sample): {first_line(exc)}"
                 ) from None
             try:
                 with warnings.catch_warnings():
@@ -160,7 +160,7 @@ class NetworkObjective(Objective):
             except (RuntimeError, ValueError, TypeError, IndexError, UserWarning) as exc:
                 raise LosslabError(
                     f"the loss does not take the model's outputs ({_per_sample(outputs)} per sample) with the "
-                    f"data's targets ({_per_sample(targets)} per sample): {_first_line(exc)}"
+                    f"data's targets ({_per_sample(targets)} per sample): {first_line(exc)}"
                 ) from None
         held = self.data[1] if isinstance(self.data, tuple) else None
         if self.loss_fn is nn.functional.cross_entropy and held is not None and not held.is_floating_point():
@@ -294,10 +294,6 @@ def _per_sample(t: Tensor) -> str:
     """``t``'s shape and type per sample: ``"shape (64,), float32"`` or ``"one int64"``."""
     kind = str(t.dtype).removeprefix("torch.")
     return f"shape {tuple(t.shape[1:])}, {kind}" if t.dim() > 1 else f"one {kind}"
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def _inputs_of(data: tuple[Tensor, Tensor] | DataLoader[Any]) -> Tensor | DataLoader[Any]:

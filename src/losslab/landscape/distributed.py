@@ -99,7 +99,12 @@ def distributed_survey(
         plan.provenance.update(chunk_size=plan.chunk_size, world_size=world)  # what rank 0 lays out in a new file
         surface, start = _begin_on_rank_zero(plan, out, resume, rank, objective.device)
         plan.chunk_size, pending = start  # rank 0's (from the file, when resuming)
-        recorder = None if surface is None else ChunkRecorder(plan, surface, out, progress=progress, on_chunk=on_chunk)
+        done = plan.n_chunks - len(pending)
+        recorder = (
+            None
+            if surface is None
+            else ChunkRecorder(plan, surface, out, done=done, progress=progress, on_chunk=on_chunk)
+        )
         counts = [0] * world
         with recorder or contextlib.nullcontext():
             for first in range(0, len(pending), world):

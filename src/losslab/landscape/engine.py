@@ -26,8 +26,8 @@ benchmarks/bench_landscape.py (2 threads, a machine shared with other jobs, best
 on the digits MLP (W1) the fused chain takes 0.80–0.94 s per 51×51 plane (71–77 % of the FLOP
 bound), the first fused path (``baddbmm`` with a broadcast bias, ``vmap`` of the cross-entropy
 over rows of 10 logits) 2.3 s, and ``vmap`` 3.2–3.7 s; on the digits CNN (W2) the image path
-takes 4.5–5.2 s against the peer's 16.0–18.7 s. With the ``recompute`` BatchNorm policy every point needs its
-own statistics, so evaluation goes point by point through the objective.
+takes 4.5–5.2 s against the peer's 16.0–18.7 s. With the ``recompute`` BatchNorm policy every
+point needs its own statistics, so evaluation goes point by point through the objective.
 """
 
 from __future__ import annotations

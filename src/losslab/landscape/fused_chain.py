@@ -132,8 +132,8 @@ class LinearChain:
             constant[0] = 1
             zs = torch.cat([zs, constant], dim=2)
         self.zs = zs.transpose(1, 2).contiguous()  # (k + 1, F, n)
-        self.width = max([zs.shape[-1]] + [m.out_features for m in rest if isinstance(m, nn.Linear)])
-        self.out_features = [m.out_features for m in rest if isinstance(m, nn.Linear)][-1]
+        widths = [m.out_features for m in rest if isinstance(m, nn.Linear)]
+        self.width, self.out_features = max([zs.shape[-1], *widths]), widths[-1]
         self._tiles: dict[int, list[Tensor]] = {}
         self._buffers: tuple[tuple[int, int], list[Tensor]] | None = None
         self._views: dict[tuple[int, tuple[int, ...]], Tensor] = {}

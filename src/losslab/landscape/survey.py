@@ -189,7 +189,8 @@ def survey(
         objective, directions, grid, ranges, method=method, memory_budget=memory_budget, chunk_size=chunk_size
     )
     surface, pending = begin_survey(plan, out, resume)
-    with ChunkRecorder(plan, surface, out, progress=progress, on_chunk=on_chunk) as recorder:
+    done = plan.n_chunks - len(pending)
+    with ChunkRecorder(plan, surface, out, done=done, progress=progress, on_chunk=on_chunk) as recorder:
         for index in pending:
             recorder.record(index, *plan.evaluate(index))
     return surface
@@ -217,11 +218,12 @@ class ChunkRecorder:
         surface: Surface,
         out: str | Path | None,
         *,
+        done: int = 0,
         progress: bool = False,
         on_chunk: ChunkCallback | None = None,
     ):
         self.plan, self.surface, self.out, self.on_chunk = plan, surface, out, on_chunk
-        self.done = int(sum(bool(surface.computed.view(-1)[plan.chunk(t)].all()) for t in range(plan.n_chunks)))
+        self.done = done  # chunks finished before (a resumed survey's)
         self._progress = progress
         self._stack = contextlib.ExitStack()
         self._file: h5py.File | None = None
