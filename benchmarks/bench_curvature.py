@@ -31,8 +31,8 @@ from typing import Any
 import torch
 
 from losslab.curvature import density, hessian_operator, top_eigenvalues, trace
-from losslab.demos import demo
-from losslab.network import NetworkObjective
+from losslab.networks.demos import demo
+from losslab.objectives.network import NetworkObjective
 
 DEVICE = torch.device("cpu")
 

@@ -35,9 +35,9 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 from torch.utils.flop_counter import FlopCounterMode
 
-from losslab.demos import demo
 from losslab.landscape import random_directions, survey
-from losslab.network import NetworkObjective
+from losslab.networks.demos import demo
+from losslab.objectives.network import NetworkObjective
 
 DEVICE = torch.device("cpu")
 

@@ -10,12 +10,12 @@ import pytest
 import scipy.optimize
 import torch
 
-from losslab.analysis import analyze
-from losslab.convexity import chord_check, convexity
+from losslab.analysis.convexity import chord_check, convexity
+from losslab.analysis.report import analyze
+from losslab.analysis.stability import condition_number, max_stable_lr, predict_gd
+from losslab.analysis.stationary import classify, stationary_points
 from losslab.errors import LosslabError
-from losslab.objective import formula
-from losslab.stability import condition_number, max_stable_lr, predict_gd
-from losslab.stationary import classify, stationary_points
+from losslab.objectives.objective import formula
 
 CASE_STUDY_1 = "((2.1 - m)**2 + (3.9 - 2*m)**2 + (6.1 - 3*m)**2 + (8.0 - 4*m)**2 + (9.9 - 5*m)**2)/5"
 CASE_STUDY_2 = "0.5*((w0 + w1 - 2)**2 + (w0 + 2*w1 - 2)**2)"
@@ -228,24 +228,24 @@ def test_a_constant_three_by_three_hessian_is_proved_convex_with_real_eigenvalue
 
 
 def _logistic_on_thirty_points():
-    from losslab.explore import model_objective, synthetic_points
+    from losslab.objectives.data_models import model_objective, synthetic_points
 
     return model_objective(*synthetic_points("labels", 30), "logistic")
 
 
 def test_analyze_searches_for_stationary_points_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    import losslab.analysis
-    import losslab.stability
+    import losslab.analysis.report
+    import losslab.analysis.stability
 
     calls: list[int] = []
-    real = losslab.analysis.stationary_points
+    real = losslab.analysis.report.stationary_points
 
     def counted(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(losslab.analysis, "stationary_points", counted)
-    monkeypatch.setattr(losslab.stability, "stationary_points", counted)
+    monkeypatch.setattr(losslab.analysis.report, "stationary_points", counted)
+    monkeypatch.setattr(losslab.analysis.stability, "stationary_points", counted)
     line = formula("(w0 + w1 - 2)**2 + (w0 - w1)**2 + 0.1*w0**4")
     result = analyze(line, generator=torch.Generator().manual_seed(0))
     assert len(calls) == 1
@@ -256,13 +256,13 @@ def test_analyze_searches_for_stationary_points_once(monkeypatch: pytest.MonkeyP
 def test_large_symbolic_hessians_skip_the_proof_and_the_simplify(monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib
 
-    from losslab.derivatives import clairaut
+    from losslab.analysis.derivatives import clairaut
 
     def too_slow(*_args: object) -> bool:
         raise AssertionError("a 30-sample loss's minors must not go to SymPy")
 
     # the package re-exports the function convexity, which shadows the module as an attribute
-    monkeypatch.setattr(importlib.import_module("losslab.convexity"), "_psd_everywhere", too_slow)
+    monkeypatch.setattr(importlib.import_module("losslab.analysis.convexity"), "_psd_everywhere", too_slow)
     logistic = _logistic_on_thirty_points()
     report = convexity(logistic, generator=torch.Generator().manual_seed(0), samples=300)
     assert (report.verdict, report.proved) == ("no counterexample found", False)

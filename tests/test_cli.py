@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from losslab.cli import app
+from losslab.cli.app import app
 
 runner = CliRunner()
 

@@ -14,12 +14,12 @@ import sympy
 import torch
 import torch.nn.functional as F
 
-from losslab.data import DataObjective, closed_form, data_objective, least_squares
-from losslab.datasets import load_csv, synthetic_linear, synthetic_quadratic, two_blobs
 from losslab.errors import LosslabError
-from losslab.formula_parser import symbol
-from losslab.model_source import load_checkpoint
-from losslab.objective import formula
+from losslab.networks.loading import load_checkpoint
+from losslab.objectives.columns import load_csv, synthetic_linear, synthetic_quadratic, two_blobs
+from losslab.objectives.data import DataObjective, closed_form, data_objective, least_squares
+from losslab.objectives.formula_parser import symbol
+from losslab.objectives.objective import formula
 
 F64 = torch.float64
 XS = [1, 2, 3, 4, 5]

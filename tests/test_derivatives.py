@@ -12,7 +12,7 @@ import pytest
 import sympy
 import torch
 
-from losslab.derivatives import (
+from losslab.analysis.derivatives import (
     clairaut,
     directional_derivative,
     gradient_report,
@@ -20,9 +20,9 @@ from losslab.derivatives import (
     symbolic_hessian,
     taylor,
 )
-from losslab.differences import central_difference_gradient, central_difference_hessian
 from losslab.errors import LosslabError
-from losslab.objective import formula
+from losslab.objectives.finite_differences import central_difference_gradient, central_difference_hessian
+from losslab.objectives.objective import formula
 
 AUTODIFF_VS_SYMBOLIC = 1e-10
 CENTRAL_VS_SYMBOLIC = 1e-6
@@ -186,7 +186,7 @@ def test_taylor_second_order_beats_first_on_a_curved_loss() -> None:
 
 
 def test_no_formula_means_no_symbolic_part() -> None:
-    from losslab.objective import Objective
+    from losslab.objectives.objective import Objective
 
     class Bowl(Objective):
         def _evaluate(self, thetas: torch.Tensor) -> torch.Tensor:

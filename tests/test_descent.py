@@ -11,10 +11,10 @@ import scipy.optimize
 import torch
 from torch import Tensor
 
-from losslab.descent import descend, lr_sweep, multistart
+from losslab.descent.optimizers import OPTIMIZERS
+from losslab.descent.run import descend, lr_sweep, multistart
 from losslab.errors import LosslabError
-from losslab.objective import FormulaObjective, KnownPoint, Objective, formula
-from losslab.optimizers import OPTIMIZERS
+from losslab.objectives.objective import FormulaObjective, KnownPoint, Objective, formula
 
 SEED = formula("w**2 - 4*w + 5")  # Hill-Descending: minimum at w = 2, L = 1
 BOWL = formula("(w - 3)**2")
@@ -215,7 +215,7 @@ def test_to_dict_is_plain_json() -> None:
 # -- mini-batches on a data objective -------------------------------------------------------------------
 @dataclass(eq=False)
 class SlopeFit(Objective):
-    """Mean squared error of y ≈ m·x on a few points (a stand-in for losslab.data)."""
+    """Mean squared error of y ≈ m·x on a few points (a stand-in for losslab.objectives.data)."""
 
     xs: Tensor = None  # type: ignore[assignment]
     ys: Tensor = None  # type: ignore[assignment]

@@ -8,11 +8,11 @@ import pytest
 import sympy
 import torch
 
-import losslab.objective as objective_module
-from losslab.domain import Domain
+import losslab.objectives.objective as objective_module
 from losslab.errors import LosslabError
-from losslab.formula_parser import MAX_FORMULA_LENGTH, parse_formula
-from losslab.objective import FormulaObjective, Objective, formula
+from losslab.objectives.domain import Domain
+from losslab.objectives.formula_parser import MAX_FORMULA_LENGTH, parse_formula
+from losslab.objectives.objective import FormulaObjective, Objective, formula
 
 # (id, formula, words the message must contain)
 INVALID = [

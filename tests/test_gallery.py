@@ -20,7 +20,7 @@ import sympy
 import torch
 
 from losslab.errors import LosslabError
-from losslab.gallery import ENTRIES, GalleryEntry, gallery, gallery_entry, gallery_names
+from losslab.objectives.gallery import ENTRIES, GalleryEntry, gallery, gallery_entry, gallery_names
 
 GRID = 201
 VALUE_RTOL = 1e-8  # stored L vs float64 evaluation, relative to max(1, |L|)
@@ -249,7 +249,7 @@ COMPLETE = [e for e in ENTRIES if e.name not in PARTIAL_LISTS]
 def test_numeric_multistart_finds_exactly_the_stored_points(entry: GalleryEntry) -> None:
     """An oracle independent of SymPy for completeness: vmapped Newton on ∇L = 0 from 400
     grid and Sobol starts over the domain must find every stored point and no other."""
-    from losslab.stationary import stationary_points
+    from losslab.analysis.stationary import stationary_points
 
     objective = gallery(entry.name)
     found = stationary_points(objective, objective.domain, method="numeric", generator=torch.Generator().manual_seed(1))
@@ -263,7 +263,7 @@ def test_numeric_multistart_finds_exactly_the_stored_points(entry: GalleryEntry)
 
 
 def test_seed_examples_come_first_and_say_so() -> None:
-    from losslab.gallery import ENTRIES
+    from losslab.objectives.gallery import ENTRIES
 
     families = [entry.family for entry in ENTRIES]
     seeds = families.count("seed")

@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from losslab.descent import descend
+from losslab.descent.lockstep import CHECK_BLOCK, lockstep, shares_steps
+from losslab.descent.optimizers import OPTIMIZERS
+from losslab.descent.race import Runner, race
+from losslab.descent.run import descend
 from losslab.errors import LosslabError
-from losslab.explore import Runner, model_objective, race, synthetic_points
-from losslab.gallery import gallery
-from losslab.lockstep import CHECK_BLOCK, lockstep, shares_steps
-from losslab.objective import formula
-from losslab.optimizers import OPTIMIZERS
+from losslab.objectives.data_models import model_objective, synthetic_points
+from losslab.objectives.gallery import gallery
+from losslab.objectives.objective import formula
 
 SHARED = [name for name in OPTIMIZERS if name != "lbfgs"]
 TOL = {"rtol": 1e-12, "atol": 1e-12, "equal_nan": True}

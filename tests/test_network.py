@@ -8,7 +8,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from losslab.errors import LosslabError
-from losslab.network import NetworkObjective
+from losslab.objectives.network import NetworkObjective
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from losslab.optim_steps import stepper
-from losslab.optimizers import build
+from losslab.descent.functional_steps import stepper
+from losslab.descent.optimizers import build
 
 CASES = [
     (torch.optim.SGD, {"lr": 0.1}),

@@ -7,10 +7,7 @@ import math
 import pytest
 import torch
 
-from losslab.descent import descend
-from losslab.errors import LosslabError
-from losslab.objective import formula
-from losslab.optimizers import (
+from losslab.descent.optimizers import (
     OPTIMIZERS,
     Newton,
     OptimizerSpec,
@@ -18,7 +15,10 @@ from losslab.optimizers import (
     parse_optimizer,
     resolve,
 )
-from losslab.schedules import make_scheduler
+from losslab.descent.run import descend
+from losslab.descent.schedules import make_scheduler
+from losslab.errors import LosslabError
+from losslab.objectives.objective import formula
 
 ROSENBROCK = formula("(1 - x)**2 + 100*(y - x**2)**2")
 START = "x=-1.5,y=2"
@@ -91,7 +91,7 @@ def test_every_entry_documents_its_update_rule_and_defaults(name: str) -> None:
 
 # -- losslab's loop is torch.optim's loop ------------------------------------------------------
 def hand_loop(cls: type[torch.optim.Optimizer], steps: int, **hyper: object) -> torch.Tensor:
-    """The textbook torch loop, written independently of losslab.descent."""
+    """The textbook torch loop, written independently of losslab.descent.run."""
     theta = torch.tensor([-1.5, 2.0], dtype=torch.float64, requires_grad=True)
     opt = cls([theta], **hyper)
     path = [theta.detach().clone()]

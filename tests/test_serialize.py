@@ -10,8 +10,8 @@ import pytest
 import sympy
 import torch
 
-from losslab.explore import Runner, race
-from losslab.gallery import gallery
+from losslab.descent.race import Runner, race
+from losslab.objectives.gallery import gallery
 from losslab.serialize import dumps, json_bytes, jsonable
 
 INF, NAN = math.inf, math.nan

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from losslab.tour import SECTIONS, SeedCheck, run_tour
+from losslab.course.tour import SECTIONS, SeedCheck, run_tour
 
 CHECKS: list[SeedCheck] = [check for section in SECTIONS for check in section()]
 
@@ -21,7 +21,7 @@ def test_tour_covers_every_seed_and_reports_mismatches() -> None:
     assert seeds == {"Hill-Descending", "Case Study 1", "Case Study 2", "Chapter 3"}
     assert len(CHECKS) >= 30
     failing = SeedCheck("x", "y", "1", "2", False)
-    from losslab.tour import TourReport
+    from losslab.course.tour import TourReport
 
     assert not TourReport((failing,)).passed
     assert "MISMATCH" in str(TourReport((failing,)))

@@ -12,11 +12,10 @@ analyse it (stationary points, convexity, 2/λmax) and run any ``torch.optim`` o
 [0.4, 0.6]
 """
 
-from losslab.analysis import Analysis, analyze
-from losslab.convexity import ConvexityReport, chord_check, convexity
-from losslab.data import DataObjective, closed_form, data_objective, least_squares
-from losslab.datasets import load_csv, synthetic_linear, synthetic_quadratic, two_blobs
-from losslab.derivatives import (
+from importlib import metadata as _metadata
+
+from losslab.analysis.convexity import ConvexityReport, chord_check, convexity
+from losslab.analysis.derivatives import (
     GradientReport,
     TaylorReport,
     clairaut,
@@ -26,23 +25,26 @@ from losslab.derivatives import (
     symbolic_hessian,
     taylor,
 )
-from losslab.descent import descend, lr_sweep, multistart
-from losslab.differences import central_difference_gradient
-from losslab.domain import Domain
+from losslab.analysis.report import Analysis, analyze
+from losslab.analysis.stability import LrPrediction, condition_number, max_stable_lr, predict_gd
+from losslab.analysis.stationary import StationaryPoint, classify, stationary_points
+from losslab.descent.fit import FitResult, fit
+from losslab.descent.lockstep import lockstep
+from losslab.descent.optimizers import OPTIMIZERS, Newton, OptimizerSpec, parse_optimizer
+from losslab.descent.run import descend, lr_sweep, multistart
+from losslab.descent.trajectory import Diagnosis, LrSweep, Trajectory
 from losslab.errors import LosslabError
-from losslab.fitting import FitResult, fit
-from losslab.gallery import GalleryEntry, gallery, gallery_entry, gallery_names
-from losslab.linear_fit import ClosedForm
-from losslab.lockstep import lockstep
-from losslab.numeric_gradient import NumericGradientObjective
-from losslab.objective import FormulaObjective, KnownPoint, Objective, formula
-from losslab.optimizers import OPTIMIZERS, Newton, OptimizerSpec, parse_optimizer
-from losslab.sources import objective_from_text
-from losslab.stability import LrPrediction, condition_number, max_stable_lr, predict_gd
-from losslab.stationary import StationaryPoint, classify, stationary_points
-from losslab.trajectory import Diagnosis, LrSweep, Trajectory
+from losslab.objectives.columns import load_csv, synthetic_linear, synthetic_quadratic, two_blobs
+from losslab.objectives.data import DataObjective, closed_form, data_objective, least_squares
+from losslab.objectives.domain import Domain
+from losslab.objectives.finite_differences import central_difference_gradient
+from losslab.objectives.from_text import objective_from_text
+from losslab.objectives.gallery import GalleryEntry, gallery, gallery_entry, gallery_names
+from losslab.objectives.linear_fit import ClosedForm
+from losslab.objectives.numeric_gradient import NumericGradientObjective
+from losslab.objectives.objective import FormulaObjective, KnownPoint, Objective, formula
 
-__version__ = "0.1.0"
+__version__ = _metadata.version("losslab")  # pyproject.toml is the one place the version is written
 
 __all__ = [
     "OPTIMIZERS",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from typing import Any
 
 
 class LosslabError(ValueError):
@@ -11,7 +13,17 @@ class LosslabError(ValueError):
     The CLI prints it on one line (exit code 2, no traceback); the web API turns it into a
     4xx JSON error. It subclasses ``ValueError`` so callers that already catch
     ``ValueError`` keep working.
+
+    Attributes:
+        column: for an error in typed text (a formula), the 1-based column it points at; else None.
+
+    >>> LosslabError("bad token at column 3", column=3).column
+    3
     """
+
+    def __init__(self, message: str, *, column: int | None = None) -> None:
+        super().__init__(message)
+        self.column = column
 
 
 def first_line(exc: BaseException) -> str:
@@ -23,3 +35,38 @@ def first_line(exc: BaseException) -> str:
     """
     text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def check_int(name: str, value: Any, *, least: int | None = None, most: int | None = None) -> int:
+    """``value`` when it is a whole number (``bool`` is not one) in ``[least, most]``; else one LosslabError line.
+
+    >>> check_int("steps", 10, least=1)
+    10
+    >>> check_int("points per axis", True, least=2)
+    Traceback (most recent call last):
+    losslab.errors.LosslabError: points per axis must be a whole number ≥ 2, got True
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or (least is not None and value < least):
+        bound = "" if least is None else f" ≥ {least}"
+        raise LosslabError(f"{name} must be a whole number{bound}, got {value!r}")
+    if most is not None and value > most:
+        raise LosslabError(f"{name} must be at most {most}, got {value!r}")
+    return value
+
+
+def check_choice(name: str, value: Any, accepted: Iterable[str]) -> str:
+    """``value`` when it is one of ``accepted``; else one LosslabError line naming them all.
+
+    >>> check_choice("loss", "mae", ("mse", "bce"))
+    Traceback (most recent call last):
+    losslab.errors.LosslabError: loss 'mae' is not one of mse, bce
+    """
+    accepted = tuple(accepted)
+    if value not in accepted:
+        raise not_one_of(name, value, accepted)
+    return str(value)
+
+
+def not_one_of(name: str, value: Any, accepted: Iterable[str]) -> LosslabError:
+    """The one wording for a value outside a fixed set: ``loss 'mae' is not one of mse, bce``."""
+    return LosslabError(f"{name} {value!r} is not one of {', '.join(accepted)}")

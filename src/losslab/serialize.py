@@ -1,4 +1,6 @@
-"""Plain JSON for results: tensors become lists, non-finite floats become explicit strings.
+"""How results leave losslab: plain JSON, and readable text in Jupyter.
+
+JSON: tensors become lists, non-finite floats become explicit strings.
 
 JSON has no inf or nan. Rather than emit invalid JSON (Python's default) or silently turn
 them into null, losslab writes the strings ``"Infinity"``, ``"-Infinity"`` and ``"NaN"`` —
@@ -18,6 +20,14 @@ import numpy as np
 import pydantic_core
 import sympy
 import torch
+
+
+class Readable:
+    """Mixin: IPython's pretty printer shows ``str(self)`` (tables, sentences, aligned numbers)."""
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(f"{type(self).__name__}(...)" if cycle else str(self))
+
 
 NONFINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
 

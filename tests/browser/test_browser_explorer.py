@@ -12,7 +12,8 @@ import torch
 from PIL import Image
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from losslab.explore import Runner, model_objective, race
+from losslab.descent.race import Runner, race
+from losslab.objectives.data_models import model_objective
 
 
 def open_page(browser: Any, url: str, width: int, height: int) -> Any:

@@ -9,8 +9,8 @@ import pytest
 import torch
 from torch import Tensor
 
-from losslab.demos import demo
-from losslab.network import NetworkObjective
+from losslab.networks.demos import demo
+from losslab.objectives.network import NetworkObjective
 
 
 @dataclass

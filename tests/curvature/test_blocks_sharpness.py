@@ -8,8 +8,8 @@ from torch import nn
 
 from losslab.curvature import SharpnessTracker, blocks, edge_of_stability_demo, groups, top_eigenvalues
 from losslab.errors import LosslabError
-from losslab.network import NetworkObjective
-from losslab.objective import formula
+from losslab.objectives.network import NetworkObjective
+from losslab.objectives.objective import formula
 
 
 @pytest.mark.parametrize("by", ["layer", "parameter"])
@@ -83,7 +83,7 @@ def test_tracker_refuses_bad_input():
 
 def test_edge_of_stability_demo_short_run():
     """Two measurements (steps 0 and 5); the first is λmax of the untrained digits MLP, measured independently."""
-    from losslab.demos import demo
+    from losslab.networks.demos import demo
 
     series = edge_of_stability_demo(lr=1.0, steps=5, every=5)
     assert series.steps == [0, 5] and series.thresholds == [2.0, 2.0]

@@ -8,7 +8,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from losslab.cli import app
+from losslab.cli.app import app
 
 runner = CliRunner()
 
@@ -30,8 +30,8 @@ def test_json_has_the_documented_keys(moons_json):
 
 def test_json_matches_the_library_on_the_same_demo(moons_json):
     """The CLI is a shell: the same numbers as eigh of the demo's full Hessian."""
-    from losslab.demos import demo
-    from losslab.network import NetworkObjective
+    from losslab.networks.demos import demo
+    from losslab.objectives.network import NetworkObjective
 
     built = demo("moons-mlp", dtype=torch.float64)
     objective = NetworkObjective(built.model, (built.inputs, built.targets), built.loss)
@@ -52,10 +52,10 @@ def test_density_plot_is_written(tmp_path):
 
 def test_model_weights_and_data_files(tmp_path, monkeypatch):
     """--model pkg.module:factory with --weights and a .pt data file: the same numbers as the library."""
-    from losslab.demos import demo
+    from losslab.networks.demos import demo
 
     (tmp_path / "my_models.py").write_text(
-        "from losslab.demos import mlp\n\ndef moons_net():\n    return mlp((2, 16, 16, 2))\n"
+        "from losslab.networks.demos import mlp\n\ndef moons_net():\n    return mlp((2, 16, 16, 2))\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     built = demo("moons-mlp", dtype=torch.float64)
@@ -71,13 +71,14 @@ def test_model_weights_and_data_files(tmp_path, monkeypatch):
     assert bad.exit_code == 2 and "cannot be loaded into my_models:moons_net" in bad.stderr
 
 
+CNN = "losslab.networks.demos:cnn"
 ERRORS = {
     "demo": (["--demo", "resnet"], "--demo 'resnet' is not one of mlp, cnn, moons-mlp"),
     "model-spec": (["--model", "nodots", "--data", "digits"], "must look like 'package.module:factory'"),
     "model-missing": (["--model", "no_such_pkg.mod:f", "--data", "digits"], "cannot be loaded"),
-    "model-no-data": (["--model", "losslab.demos:cnn"], "--model needs --data"),
-    "both": (["--demo", "mlp", "--model", "losslab.demos:cnn", "--data", "digits"], "either --demo or --model"),
-    "data": (["--model", "losslab.demos:cnn", "--data", "mnist"], "--data 'mnist' is not one of digits, moons"),
+    "model-no-data": (["--model", "losslab.networks.demos:cnn"], "--model needs --data"),
+    "both": (["--demo", "mlp", "--model", CNN, "--data", "digits"], "either --demo or --model"),
+    "data": (["--model", CNN, "--data", "mnist"], "--data 'mnist' is not one of digits, moons"),
     "out-without-density": (["--demo", "moons-mlp", "--out", "x.png"], "--out saves the density plot; add --density"),
     "out-folder": (
         ["--demo", "moons-mlp", "--density", "--out", "/no/such/folder/d.png"],

@@ -7,10 +7,10 @@ import sympy
 import torch
 
 from losslab.curvature import closure_operator, hessian_operator, hvp
-from losslab.data import DataObjective
 from losslab.errors import LosslabError
-from losslab.network import NetworkObjective
-from losslab.objective import Objective, formula
+from losslab.objectives.data import DataObjective
+from losslab.objectives.network import NetworkObjective
+from losslab.objectives.objective import Objective, formula
 
 TOL = 1e-10  # float64: products and the full Hessian agree to roundoff
 

@@ -8,7 +8,7 @@ import torch
 
 from losslab.curvature import top_eigenvalues
 from losslab.errors import LosslabError
-from losslab.objective import formula
+from losslab.objectives.objective import formula
 
 REL = 1e-6  # the bar for eigenvalues, relative
 

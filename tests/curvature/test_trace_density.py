@@ -9,7 +9,7 @@ import torch
 
 from losslab.curvature import density, hessian_operator, trace
 from losslab.errors import LosslabError
-from losslab.objective import formula
+from losslab.objectives.objective import formula
 
 SEEDS = range(40)
 

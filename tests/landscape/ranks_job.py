@@ -13,7 +13,7 @@ import torch
 from landscape_helpers import small_mlp
 
 from losslab.landscape import distributed_survey, random_directions
-from losslab.network import NetworkObjective
+from losslab.objectives.network import NetworkObjective
 
 
 def main(weights: str, data: str, out: str, stop_after: int) -> None:

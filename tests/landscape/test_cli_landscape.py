@@ -9,9 +9,9 @@ import torch
 from landscape_helpers import seeded, small_mlp
 from typer.testing import CliRunner
 
-from losslab.cli import app
+from losslab.cli.app import app
 from losslab.landscape import load_surface, random_directions, survey
-from losslab.network import NetworkObjective
+from losslab.objectives.network import NetworkObjective
 
 runner = CliRunner()
 

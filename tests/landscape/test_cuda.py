@@ -12,7 +12,7 @@ from landscape_helpers import seeded, small_cnn, small_mlp, with_statistics
 
 from losslab.curvature import top_eigenvalues
 from losslab.landscape import SliceEvaluator, random_directions, survey
-from losslab.network import NetworkObjective
+from losslab.objectives.network import NetworkObjective
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 CUDA = torch.device("cuda")

@@ -9,7 +9,7 @@ from torch import nn
 
 from losslab.errors import LosslabError
 from losslab.landscape import make_directions, normalize_direction, pca_directions, plane_through, random_directions
-from losslab.network import NetworkObjective
+from losslab.objectives.network import NetworkObjective
 
 
 @pytest.fixture

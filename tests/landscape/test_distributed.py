@@ -15,7 +15,7 @@ from torch import nn
 
 from losslab.landscape import Surface, load_surface, model_fingerprint, plan_survey, random_directions, survey
 from losslab.landscape.distributed import _result_row, _unpack
-from losslab.network import NetworkObjective
+from losslab.objectives.network import NetworkObjective
 
 HERE = Path(__file__).parent
 

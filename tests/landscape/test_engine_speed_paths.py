@@ -18,7 +18,7 @@ from torch import nn
 from losslab.landscape import fused_chain, random_directions, survey
 from losslab.landscape.engine import SliceEvaluator
 from losslab.landscape.fused_chain import class_sums, class_targets, is_cross_entropy
-from losslab.network import NetworkObjective
+from losslab.objectives.network import NetworkObjective
 
 
 def mlp_bias_relu() -> nn.Module:
@@ -305,7 +305,7 @@ def test_compiled_chunks_equal_the_fused_ones(name: str, monkeypatch) -> None:
     """``method="compile"`` (opt-in) gives the fused path's values: the chain without its kept buffers
     (two tiles of 32 and 8 samples here), the cross-entropy without a host sync, the last short chunk
     padded to the compiled size."""
-    from losslab.demos import cnn, mlp
+    from losslab.networks.demos import cnn, mlp
 
     monkeypatch.setattr(fused_chain, "CACHE_BYTES", 1)  # tiles of MIN_TILE = 32 samples
 

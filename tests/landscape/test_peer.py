@@ -28,7 +28,7 @@ from landscape_helpers import seeded, small_mlp
 from torch import nn
 
 from losslab.landscape import Directions, interpolation, normalize_direction, random_directions, survey
-from losslab.network import NetworkObjective
+from losslab.objectives.network import NetworkObjective
 
 peer = pytest.importorskip("loss_landscapes")
 from loss_landscapes import main as peer_main  # noqa: E402

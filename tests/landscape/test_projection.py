@@ -8,7 +8,7 @@ from landscape_helpers import seeded, small_mlp
 
 from losslab.errors import LosslabError
 from losslab.landscape import Directions, project, random_directions
-from losslab.network import NetworkObjective
+from losslab.objectives.network import NetworkObjective
 
 
 def test_a_path_in_the_plane_has_distance_zero_and_its_coordinates(data64) -> None:

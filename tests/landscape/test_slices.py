@@ -6,10 +6,10 @@ import pytest
 import torch
 from landscape_helpers import direct_loss, seeded, small_cnn, with_statistics
 
-from losslab.descent import descend
+from losslab.descent.run import descend
 from losslab.errors import LosslabError
 from losslab.landscape import LineObjective, PlaneObjective, random_directions
-from losslab.network import NetworkObjective
+from losslab.objectives.network import NetworkObjective
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from landscape_helpers import seeded, small_mlp
 
 from losslab.errors import LosslabError
 from losslab.landscape import load_surface, random_directions, survey
-from losslab.network import NetworkObjective
+from losslab.objectives.network import NetworkObjective
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path) -> None:
         sys.path.insert(0, {str(__file__.rsplit("/", 1)[0])!r})
         from landscape_helpers import seeded, small_mlp
         from losslab.landscape import random_directions, survey
-        from losslab.network import NetworkObjective
+        from losslab.objectives.network import NetworkObjective
         g = torch.Generator().manual_seed(1)
         L = NetworkObjective(seeded(small_mlp).double(), (torch.randn(30, 16, generator=g, dtype=torch.float64),
                              torch.randint(0, 3, (30,), generator=g)))

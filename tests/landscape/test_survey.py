@@ -10,7 +10,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from losslab.errors import LosslabError
 from losslab.landscape import LineObjective, interpolation, random_directions, survey
-from losslab.network import NetworkObjective
+from losslab.objectives.network import NetworkObjective
 
 MODELS = {"mlp": small_mlp, "cnn-batchnorm": small_cnn, "residual-batchnorm": Residual}
 CASES = [("mlp", "fused"), ("mlp", "vmap"), ("cnn-batchnorm", "fused"), ("cnn-batchnorm", "vmap"),
@@ -165,8 +165,8 @@ def test_budgeted_chunks_split_evenly_among_cpu_threads(threads: int, data64) ->
 def test_point_by_point_chunks_hold_one_points_activations() -> None:
     """Images run point after point: a chunk keeps one point's activations, so the budget buys
     many more points than a batched method's (up to 64), none of them rounded to the threads."""
-    from losslab.demos import cnn, digits
     from losslab.landscape.survey import POINT_BY_POINT_CHUNK, plan_survey
+    from losslab.networks.demos import cnn, digits
 
     x, y = digits(torch.float64)
     objective = NetworkObjective(seeded(cnn).double().eval(), (x[:64], y[:64]))
@@ -188,8 +188,8 @@ def test_point_by_point_chunks_hold_one_points_activations() -> None:
 def test_recompute_chunks_stay_small() -> None:
     """``recompute`` goes point by point but shares nothing across a chunk: its chunks keep the
     batched budget's size (fine-grained progress and resumption), not the image path's 64."""
-    from losslab.demos import cnn, digits
     from losslab.landscape.survey import plan_survey
+    from losslab.networks.demos import cnn, digits
 
     x, y = digits(torch.float64)
     model = seeded(cnn).double().eval()

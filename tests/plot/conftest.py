@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from losslab.descent import descend
-from losslab.gallery import gallery
-from losslab.trajectory import Trajectory
+from losslab.descent.run import descend
+from losslab.descent.trajectory import Trajectory
+from losslab.objectives.gallery import gallery
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from losslab.cli import app
+from losslab.cli.app import app
 
 runner = CliRunner()
 MAGIC = {"png": b"\x89PNG", "svg": b"<?xml", "pdf": b"%PDF", "gif": b"GIF8", "html": b"<html"}
@@ -85,11 +85,11 @@ def test_boundary_of_the_moons_demo(tmp_path: Path) -> None:
 
 
 def test_tour_out_writes_every_seed_figure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import losslab.tour_figures as tour_figures
+    import losslab.course.figures as tour_figures
 
     cheap = {name: tour_figures.FIGURES[name] for name in ("cs1_descent.png", "fig3_16_chords.png")}
     monkeypatch.setattr(tour_figures, "FIGURES", cheap)  # every figure is drawn in test_plot_files
-    monkeypatch.setattr("losslab.tour.SECTIONS", ())
+    monkeypatch.setattr("losslab.course.tour.SECTIONS", ())
     result = runner.invoke(app, ["tour", "--out", str(tmp_path / "figures"), "--json"])
     assert result.exit_code == 0, result.stderr
     assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == sorted(cheap)

@@ -14,13 +14,13 @@ from matplotlib import rcParams
 from PIL import Image
 
 from losslab import plot
-from losslab.data import data_objective
-from losslab.datasets import two_blobs
-from losslab.descent import descend
+from losslab.course.figures import FIGURES
+from losslab.descent.run import descend
 from losslab.errors import LosslabError
-from losslab.gallery import gallery
-from losslab.network import NetworkObjective
-from losslab.tour_figures import FIGURES
+from losslab.objectives.columns import two_blobs
+from losslab.objectives.data import data_objective
+from losslab.objectives.gallery import gallery
+from losslab.objectives.network import NetworkObjective
 
 
 def test_the_gif_has_one_frame_per_step(tmp_path: Path) -> None:
@@ -40,8 +40,8 @@ def test_a_race_runs_as_long_as_its_longest_run_and_counts_steps_in_the_frame(tm
     film.update(3)
     assert film.figure.axes[0].get_title().splitlines() == [
         "surface of Himmelblau's function — step 3",
-        f"adam lr=0.1: L = {float(runs[0].losses[3]):.4g}",
-        f"gd lr=0.01: L = {float(runs[1].losses[2]):.4g}",  # the short run waits at its end
+        f"adam (lr 0.1): L = {float(runs[0].losses[3]):.4g}",
+        f"gd (lr 0.01): L = {float(runs[1].losses[2]):.4g}",  # the short run waits at its end
     ]
     with Image.open(plot.save(film, tmp_path / "race.gif")) as gif:
         assert gif.n_frames == 5

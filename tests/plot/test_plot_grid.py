@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from losslab import plot
-from losslab.descent import descend
+from losslab.descent.run import descend
 from losslab.errors import LosslabError
-from losslab.gallery import gallery
-from losslab.objective import Objective, formula
+from losslab.objectives.gallery import gallery
+from losslab.objectives.objective import Objective, formula
 
 
 def spy_values(objective: Objective, monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, ...]]:

@@ -10,10 +10,10 @@ from matplotlib.contour import ContourSet
 from matplotlib.quiver import Quiver
 
 from losslab import plot
-from losslab.descent import descend, lr_sweep
-from losslab.gallery import gallery
-from losslab.objective import formula
-from losslab.stationary import stationary_points
+from losslab.analysis.stationary import stationary_points
+from losslab.descent.run import descend, lr_sweep
+from losslab.objectives.gallery import gallery
+from losslab.objectives.objective import formula
 
 
 def himmelblau_gradient(points: torch.Tensor) -> torch.Tensor:

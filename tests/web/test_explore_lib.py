@@ -1,4 +1,4 @@
-"""The library functions behind the explorer (losslab.explore, losslab.explore_network)."""
+"""The library functions behind the explorer (data models, grids, point curvature, races, bowl vs mountains)."""
 
 from __future__ import annotations
 
@@ -9,20 +9,15 @@ import pytest
 import torch
 from torch import nn
 
+from losslab.analysis.point_curvature import curvature_at
+from losslab.course.bowl_and_mountains import network_plane
+from losslab.descent.race import Runner, race
 from losslab.errors import LosslabError
-from losslab.explore import (
-    Runner,
-    check_formula,
-    curvature_at,
-    grid_values,
-    model_objective,
-    parse_points,
-    race,
-    synthetic_points,
-)
-from losslab.explore_network import network_plane
-from losslab.network import NetworkObjective
-from losslab.objective import formula
+from losslab.objectives.data_models import model_objective, parse_points, synthetic_points
+from losslab.objectives.from_text import check_formula
+from losslab.objectives.grid import evaluate_grid
+from losslab.objectives.network import NetworkObjective
+from losslab.objectives.objective import formula
 
 
 @pytest.fixture
@@ -42,16 +37,16 @@ def test_network_plane_equals_point_by_point_evaluation(small_net: NetworkObject
     d1, d2 = random_directions(small_net, seed=2).vectors
     x, y = small_net.data
     for i, j in [(0, 0), (2, 2), (4, 1), (3, 4)]:
-        a, b = float(plane.axes[0][i]), float(plane.axes[1][j])
+        a, b = float(plane.coordinates[0][i]), float(plane.coordinates[1][j])
         theta = small_net.center + a * d1 + b * d2
         with torch.no_grad(), torch.random.fork_rng(devices=[]):
             model = nn.Sequential(nn.Linear(2, 5), nn.Tanh(), nn.Linear(5, 3)).double()
             nn.utils.vector_to_parameters(theta, model.parameters())  # the network rebuilt by hand at θ
             expected = nn.functional.cross_entropy(model(x), y)
             accuracy = (model(x).argmax(-1) == y).double().mean()
-        assert float(plane.values[j, i]) == pytest.approx(float(expected), rel=1e-12)  # row j is b_j
-        assert float(plane.extras["accuracy"][j, i]) == pytest.approx(float(accuracy), abs=1e-15)
-    assert float(plane.values[2, 2]) == pytest.approx(float(small_net.value(small_net.center)), rel=1e-12)
+        assert float(plane.values["loss"][i, j]) == pytest.approx(float(expected), rel=1e-12)  # [i, j] at (a_i, b_j)
+        assert float(plane.values["accuracy"][i, j]) == pytest.approx(float(accuracy), abs=1e-15)
+    assert float(plane.values["loss"][2, 2]) == pytest.approx(float(small_net.value(small_net.center)), rel=1e-12)
 
 
 def test_network_plane_reports_progress_until_done(small_net: NetworkObjective) -> None:
@@ -89,17 +84,17 @@ def test_logistic_model_is_bce_on_labels() -> None:
 
 
 def test_grid_values_layout_is_rows_of_the_second_parameter() -> None:
-    g = grid_values(formula("x + 10*y"), points=3)
-    np.testing.assert_allclose(g.values.numpy(), [[-55, -50, -45], [-5, 0, 5], [45, 50, 55]])
+    g = evaluate_grid(formula("x + 10*y"), resolution=3)  # the page's (Plotly's) layout: rows follow y
+    np.testing.assert_allclose(g.plotly_z().numpy(), [[-55, -50, -45], [-5, 0, 5], [45, 50, 55]])
     with pytest.raises(LosslabError, match="1 or 2 parameters"):
-        grid_values(formula("x + y + z"))
+        evaluate_grid(formula("x + y + z"))
 
 
 def test_curvature_of_a_cubic_and_its_taylor_parabola() -> None:
     c = curvature_at(formula("w**3"), "w=1", radius=0.5, points=3)
     assert c.value == 1 and c.gradient.tolist() == [3.0] and c.hessian.tolist() == [[6.0]]
     w = np.array([0.5, 1.0, 1.5])
-    np.testing.assert_allclose(c.taylor.values.numpy(), 1 + 3 * (w - 1) + 3 * (w - 1) ** 2, atol=1e-14)
+    np.testing.assert_allclose(c.taylor.values["loss"].numpy(), 1 + 3 * (w - 1) + 3 * (w - 1) ** 2, atol=1e-14)
 
 
 def test_race_stops_when_asked() -> None:

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from losslab.descent.race import Runner, race
 from losslab.errors import LosslabError
-from losslab.explore import Runner, race
-from losslab.gallery import gallery
+from losslab.objectives.gallery import gallery
 from losslab.web import Bounds, ServerConfig, create_app, service
 from losslab.web.schemas import AnimationRequest
 

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
+from losslab.descent.optimizers import OPTIMIZERS
 from losslab.errors import LosslabError
-from losslab.formula_parser import parse_formula
-from losslab.gallery import ENTRIES
-from losslab.optimizers import OPTIMIZERS
+from losslab.objectives.formula_parser import parse_formula
+from losslab.objectives.gallery import ENTRIES
 from losslab.web import ServerConfig, create_app, service
 from losslab.web import app as web_app
 
@@ -200,7 +200,7 @@ BAD_FORMULAS = {
 @pytest.mark.parametrize("text", BAD_FORMULAS.values(), ids=BAD_FORMULAS.keys())
 def test_bad_formula_is_422_with_the_parsers_message(client: TestClient, text: str) -> None:
     with pytest.raises(LosslabError) as parser:
-        from losslab.objective import formula
+        from losslab.objectives.objective import formula
 
         formula(text)
     for path in ("/api/objective", "/api/analyze"):
@@ -278,7 +278,7 @@ def test_openapi_schema_states_the_shapes(client: TestClient) -> None:
 
 
 def test_fit_is_the_library_model_at_each_step(client: TestClient) -> None:
-    from losslab.explore import model_objective
+    from losslab.objectives.data_models import model_objective
 
     spec = {"source": "data", "model": "line", "synthetic": "case_study_1", "n": 5}
     params = [[0.0, 0.0], [0.5, 1.5], ["NaN", "Infinity"]]

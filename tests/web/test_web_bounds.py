@@ -85,18 +85,18 @@ def test_unknown_fields_and_non_finite_numbers_are_refused(client: TestClient) -
 
 
 def test_landscape_job_reports_progress_then_the_grids(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    from losslab.explore import GridValues, grid_values
-    from losslab.objective import formula
+    from losslab.objectives.grid import Grid, evaluate_grid
+    from losslab.objectives.objective import formula
     from losslab.web import jobs
 
     seen: list[float] = []
 
-    def quick(points: int, span: float, seed: int, progress: Any) -> tuple[GridValues, GridValues]:
+    def quick(points: int, span: float, seed: int, progress: Any) -> tuple[Grid, Grid]:
         for step in range(1, 4):
             progress(step / 4, f"row {step}")
             seen.append(step / 4)
             time.sleep(0.05)
-        bowl = grid_values(formula("x**2 + y**2"), points=points)
+        bowl = evaluate_grid(formula("x**2 + y**2"), resolution=points)
         return bowl, bowl
 
     monkeypatch.setattr(jobs, "bowl_and_mountains", quick)

@@ -9,7 +9,7 @@ import uvicorn
 from fastapi import FastAPI
 from typer.testing import CliRunner
 
-from losslab.cli import app
+from losslab.cli.app import app
 
 
 def test_serve_builds_the_config_and_runs_uvicorn(monkeypatch: pytest.MonkeyPatch) -> None:

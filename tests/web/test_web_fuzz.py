@@ -13,8 +13,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from losslab.explore import GridValues, grid_values
-from losslab.objective import formula
+from losslab.objectives.grid import Grid, evaluate_grid
+from losslab.objectives.objective import formula
 from losslab.web import Bounds, ServerConfig, create_app
 from losslab.web.jobs import JobStore
 
@@ -22,8 +22,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::starlette.exceptions.StarletteD
 BOUNDS = Bounds(grid_points=41, steps=50, optimizers=3, data_points=50, wall_time_s=5.0, network_points=9, frames=3)
 
 
-def _stub(points: int, span: float, seed: int, progress: Any) -> tuple[GridValues, GridValues]:
-    grid = grid_values(formula("x**2 + y**2"), points=points)
+def _stub(points: int, span: float, seed: int, progress: Any) -> tuple[Grid, Grid]:
+    grid = evaluate_grid(formula("x**2 + y**2"), resolution=points)
     return grid, grid
 
 

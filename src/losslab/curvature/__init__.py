@@ -5,7 +5,7 @@ a two-parameter formula (where it matches the exact SymPy Hessian) and a network
 millions of parameters alike.
 
 >>> import losslab.curvature as curvature
->>> from losslab.objective import formula
+>>> from losslab.objectives.objective import formula
 >>> bowl = formula("x**2 + 10*y**2")
 >>> curvature.top_eigenvalues(bowl, 1, at=[0.0, 0.0]).eigenvalues.tolist()
 [20.0]
@@ -13,7 +13,6 @@ millions of parameters alike.
 
 from losslab.curvature.blocks import BlockCurvature, BlockOperator, blocks, groups
 from losslab.curvature.density import SpectralDensity, density
-from losslab.curvature.figures import density_figure, sharpness_figure
 from losslab.curvature.hvp import (
     GraphOperator,
     HessianOperator,
@@ -46,13 +45,11 @@ __all__ = [
     "curvature_report",
     "default_point",
     "density",
-    "density_figure",
     "edge_of_stability_demo",
     "groups",
     "hessian_operator",
     "hvp",
     "rademacher",
-    "sharpness_figure",
     "top_eigenvalues",
     "trace",
 ]

@@ -17,10 +17,10 @@ from torch import Tensor
 from losslab.curvature.hvp import HessianOperator, hessian_operator
 from losslab.curvature.lanczos import top_eigenvalues
 from losslab.curvature.trace import TraceEstimate, trace
-from losslab.display import Readable
-from losslab.domain import PointLike
 from losslab.errors import LosslabError
-from losslab.network import NetworkObjective
+from losslab.objectives.domain import PointLike
+from losslab.objectives.network import NetworkObjective
+from losslab.serialize import Readable
 
 GROUPINGS = ("layer", "parameter")
 

@@ -32,10 +32,10 @@ from torch import Tensor
 from losslab.curvature.hvp import HessianOperator, as_operator
 from losslab.curvature.lanczos import KrylovBasis
 from losslab.curvature.trace import rademacher
-from losslab.display import Readable
-from losslab.domain import PointLike
 from losslab.errors import LosslabError
-from losslab.objective import Objective
+from losslab.objectives.domain import PointLike
+from losslab.objectives.objective import Objective
+from losslab.serialize import Readable
 
 GRID_POINTS = 1000
 
@@ -111,7 +111,7 @@ def density(
         sigma: the broadening width (default: 1% of the span of the nodes).
         hvp_method: how products are made (see :func:`losslab.curvature.hvp.hessian_operator`).
 
-    >>> from losslab.objective import formula
+    >>> from losslab.objectives.objective import formula
     >>> d = density(formula("x**2 + 2*y**2"), runs=2, steps=2, at=[0.0, 0.0])
     >>> round(d.moments[1], 10), round(d.moments[2], 10)
     (3.0, 10.0)

@@ -34,9 +34,9 @@ import torch
 from torch import Tensor
 from torch.func import grad, jvp, vmap
 
-from losslab.domain import PointLike
 from losslab.errors import LosslabError
-from losslab.objective import Objective
+from losslab.objectives.domain import PointLike
+from losslab.objectives.objective import Objective
 
 METHODS = ("auto", "jvp", "graph")
 
@@ -156,7 +156,7 @@ def hessian_operator(objective: Objective, at: PointLike | None = None, *, metho
         at: the point θ (a tensor of shape ``(n,)`` or anything ``objective.point`` reads).
         method: ``"auto"`` (the rule in the module docstring), ``"jvp"`` or ``"graph"``.
 
-    >>> from losslab.objective import formula
+    >>> from losslab.objectives.objective import formula
     >>> op = hessian_operator(formula("x**2 + 3*x*y + 5*y**2"), [1.0, 2.0])
     >>> op.matvec(torch.tensor([1.0, 0.0], dtype=torch.float64)).tolist(), op.products
     ([2.0, 3.0], 1)
@@ -206,7 +206,7 @@ def as_operator(
 def hvp(objective: Objective, v: Tensor, at: PointLike | None = None, *, method: str = "auto") -> Tensor:
     """H(θ)·v for one vector ``(n,)`` or a stack ``(m, n)`` (batched in one call).
 
-    >>> from losslab.objective import formula
+    >>> from losslab.objectives.objective import formula
     >>> hvp(formula("x**2*y"), torch.eye(2, dtype=torch.float64), [1.0, 3.0]).tolist()
     [[6.0, 2.0], [2.0, 0.0]]
     """
@@ -215,6 +215,6 @@ def hvp(objective: Objective, v: Tensor, at: PointLike | None = None, *, method:
 
 
 def _holds_data(objective: Any) -> bool:
-    from losslab.network import NetworkObjective
+    from losslab.objectives.network import NetworkObjective
 
     return isinstance(objective, NetworkObjective) and isinstance(objective.data, tuple)

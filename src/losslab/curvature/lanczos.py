@@ -32,10 +32,10 @@ import torch
 from torch import Tensor
 
 from losslab.curvature.hvp import HessianOperator, as_operator
-from losslab.display import Readable
-from losslab.domain import PointLike
 from losslab.errors import LosslabError
-from losslab.objective import Objective
+from losslab.objectives.domain import PointLike
+from losslab.objectives.objective import Objective
+from losslab.serialize import Readable
 
 WHICH = ("largest", "smallest", "both")
 
@@ -206,7 +206,7 @@ def top_eigenvalues(
         basis: the most basis vectors held at once (default ``max(30, 4·wanted)``, at most n).
         method: how products are made (see :func:`losslab.curvature.hvp.hessian_operator`).
 
-    >>> from losslab.objective import formula
+    >>> from losslab.objectives.objective import formula
     >>> r = top_eigenvalues(formula("x**2 - 3*y**2 + x*y"), 1, which="both", at=[0.0, 0.0])
     >>> [round(v, 10) for v in r.eigenvalues.tolist()], r.converged
     ([2.1231056256, -6.1231056256], True)

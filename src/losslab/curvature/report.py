@@ -14,9 +14,9 @@ from losslab.curvature.density import SpectralDensity, density
 from losslab.curvature.hvp import default_point, hessian_operator
 from losslab.curvature.lanczos import EigenResult, top_eigenvalues
 from losslab.curvature.trace import TraceEstimate, trace
-from losslab.display import Readable
-from losslab.domain import PointLike
-from losslab.objective import Objective
+from losslab.objectives.domain import PointLike
+from losslab.objectives.objective import Objective
+from losslab.serialize import Readable
 
 
 @dataclass
@@ -79,7 +79,7 @@ def curvature_report(
 ) -> CurvatureReport:
     """Top eigenvalues (Lanczos), and the trace (Hutch++) and density (SLQ) when asked, from one operator.
 
-    >>> from losslab.objective import formula
+    >>> from losslab.objectives.objective import formula
     >>> r = curvature_report(formula("x**2 + 3*y**2"), top=1, with_trace=True, at=[0.0, 0.0])
     >>> r.to_dict()["top_eigenvalues"], r.to_dict()["trace"]["estimate"]
     ([6.0], 8.0)

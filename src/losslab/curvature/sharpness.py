@@ -1,7 +1,7 @@
 r"""Sharpness during training: λmax every N steps of a user's own loop, and the edge of stability.
 
 Near a minimum, gradient descent with learning rate η is stable only while
-:math:`\lambda_{\max} < 2/\eta` (the seed's learning-rate lesson, :mod:`losslab.stability`).
+:math:`\lambda_{\max} < 2/\eta` (the seed's learning-rate lesson, :mod:`losslab.analysis.stability`).
 Cohen et al. (2021, "Gradient descent on neural networks typically occurs at the edge of
 stability") observed that full-batch GD on a network does not stay below that line: the
 sharpness :math:`\lambda_{\max}` rises during training ("progressive sharpening") until it
@@ -23,10 +23,11 @@ from torch import Tensor, nn
 
 from losslab.curvature.hvp import GraphOperator, closure_operator, hessian_operator
 from losslab.curvature.lanczos import top_eigenvalues
-from losslab.display import Readable
-from losslab.errors import LosslabError
-from losslab.network import LossFn, NetworkObjective
-from losslab.objective import Objective
+from losslab.errors import LosslabError, check_choice
+from losslab.networks.build import network_objective
+from losslab.objectives.network import LossFn, NetworkObjective
+from losslab.objectives.objective import Objective
+from losslab.serialize import Readable
 
 
 @dataclass
@@ -78,7 +79,7 @@ class SharpnessTracker:
     """Record λmax every ``every`` steps of your own training loop.
 
     Args:
-        objective_or_loss_fn: a :class:`~losslab.network.NetworkObjective` (θ is read from
+        objective_or_loss_fn: a :class:`~losslab.objectives.network.NetworkObjective` (θ is read from
             its model's current parameters at each measurement), or a closure
             ``() -> loss`` of the current parameters, with ``parameters`` given.
         every: measure at steps 0, every, 2·every, ...
@@ -209,19 +210,11 @@ def edge_of_stability_demo(
         loss: ``"mse"`` (one-hot targets) or ``"cross_entropy"``.
         seed: the initialisation's seed.
     """
-    from losslab.demos import demo
-
     if not lr > 0 or not isinstance(steps, int) or steps < 0:
         raise LosslabError(f"lr = {lr}, steps = {steps!r}: need lr > 0 and an integer steps ≥ 0")
-    built = demo("mlp", trained=False, seed=seed)
-    if loss == "mse":
-        targets = nn.functional.one_hot(built.targets, 10).to(built.inputs.dtype)
-    elif loss == "cross_entropy":
-        targets = built.targets
-    else:
-        raise LosslabError(f"loss {loss!r} is not one of mse, cross_entropy")
-    model, inputs = built.model, built.inputs
-    objective = NetworkObjective(model, (inputs, targets), loss)
+    check_choice("loss", loss, ("mse", "cross_entropy"))
+    objective = network_objective(demo_name="mlp", trained=False, seed=seed, loss=loss).objective
+    model, (inputs, targets) = objective.model, objective.data
     tracker = SharpnessTracker(objective, every)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     for step in range(steps + 1):

@@ -27,10 +27,10 @@ import torch
 from torch import Tensor
 
 from losslab.curvature.hvp import HessianOperator, as_operator
-from losslab.display import Readable
-from losslab.domain import PointLike
 from losslab.errors import LosslabError
-from losslab.objective import Objective
+from losslab.objectives.domain import PointLike
+from losslab.objectives.objective import Objective
+from losslab.serialize import Readable
 
 METHODS = ("hutch++", "hutchinson")
 CHUNK = 32  # vectors per batched product: bounds memory at 32 vectors of length n
@@ -100,7 +100,7 @@ def trace(
         max_products: the most products when ``target_stderr`` is given.
         hvp_method: how products are made (see :func:`losslab.curvature.hvp.hessian_operator`).
 
-    >>> from losslab.objective import formula
+    >>> from losslab.objectives.objective import formula
     >>> round(trace(formula("x**2 + 3*y**2 + x*y"), probes=6, at=[0.0, 0.0]).estimate, 10)
     8.0
     """

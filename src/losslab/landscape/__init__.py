@@ -2,7 +2,7 @@
 
 >>> import torch
 >>> from torch import nn
->>> from losslab.network import network
+>>> from losslab.objectives.network import network
 >>> net = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 2))
 >>> L = network(net, (torch.randn(16, 2), torch.randint(0, 2, (16,))))
 >>> surface = survey(L, random_directions(L, seed=0), grid=(5, 5), ranges=(-1, 1))

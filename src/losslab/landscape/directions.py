@@ -26,9 +26,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from losslab.display import Readable
 from losslab.errors import LosslabError
-from losslab.network import NetworkObjective
+from losslab.objectives.network import NetworkObjective
+from losslab.serialize import Readable
 
 NORMALIZATIONS = ("filter", "layer", "none")
 BIAS_BN = ("zero", "include")
@@ -116,7 +116,7 @@ def normalize_direction(
     """Rescale a flat direction against the objective's center, per parameter tensor.
 
     Args:
-        objective: supplies θ* (:attr:`~losslab.network.NetworkObjective.center`) and the shapes.
+        objective: supplies θ* (:attr:`~losslab.objectives.network.NetworkObjective.center`) and the shapes.
         direction: ``(P,)`` a raw direction.
         normalization: ``filter`` (each output row/channel to θ's), ``layer`` (each tensor) or ``none``.
         bias_bn: ``zero`` 1-D parameters (biases, norm layers) or ``include`` them (each as one filter).

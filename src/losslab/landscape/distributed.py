@@ -29,7 +29,7 @@ from losslab.errors import LosslabError
 from losslab.landscape.directions import Directions
 from losslab.landscape.surface import Surface
 from losslab.landscape.survey import ChunkCallback, ChunkRecorder, Ranges, SurveyPlan, begin_survey, plan_survey
-from losslab.network import NetworkObjective
+from losslab.objectives.network import NetworkObjective
 
 
 def launched() -> bool:

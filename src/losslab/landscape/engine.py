@@ -42,7 +42,7 @@ from torch.func import vmap
 from losslab.errors import LosslabError
 from losslab.landscape.directions import Directions
 from losslab.landscape.fused import ChunkResult, FusedSequential, losses
-from losslab.network import NetworkObjective
+from losslab.objectives.network import NetworkObjective
 
 METHODS = ("auto", "fused", "vmap", "compile")
 

@@ -20,7 +20,7 @@ from torch.func import functional_call, vmap
 
 from losslab.landscape.fused_chain import LinearChain, class_sums, class_targets, is_cross_entropy
 from losslab.landscape.fused_images import ImagePoints, PatchConv
-from losslab.network import NetworkObjective, named_views
+from losslab.objectives.network import NetworkObjective, named_views
 
 AFFINE_FIRST = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 # modules that act elementwise (in eval mode), so they apply to a whole chunk's batched activations as they are

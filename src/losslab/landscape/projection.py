@@ -15,9 +15,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from losslab.display import Readable
 from losslab.errors import LosslabError
 from losslab.landscape.directions import Directions
+from losslab.serialize import Readable
 
 
 @dataclass

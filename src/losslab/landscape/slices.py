@@ -1,6 +1,6 @@
 """A line or plane through a network's parameter space, as an Objective of one or two parameters.
 
-``f(a, b) = L(c + a·d1 + b·d2)`` is an :class:`~losslab.objective.Objective` with names
+``f(a, b) = L(c + a·d1 + b·d2)`` is an :class:`~losslab.objectives.objective.Objective` with names
 ``("a", "b")`` (a line: ``("a",)``), so every tool of the core — contours, ``descend``,
 ``stationary_points``, plots, the explorer — works on a slice of a network unchanged.
 Derivatives are exact: ``∂f/∂a = ∇L · d1`` by ``torch.func`` through the network.
@@ -12,12 +12,12 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from losslab.domain import Domain
 from losslab.errors import LosslabError
 from losslab.landscape.directions import Directions
 from losslab.landscape.engine import SliceEvaluator
-from losslab.network import NetworkObjective
-from losslab.objective import Objective
+from losslab.objectives.domain import Domain
+from losslab.objectives.network import NetworkObjective
+from losslab.objectives.objective import Objective
 
 
 class SliceObjective(Objective):

@@ -26,15 +26,16 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from losslab.display import Readable
 from losslab.errors import LosslabError
+from losslab.objectives.grid import Grid
 
 AXIS_NAMES = ("a", "b")
 
 
 @dataclass
-class Surface(Readable):
-    """Loss (and accuracy) on a 1-D or 2-D grid of slice coordinates.
+class Surface(Grid):
+    """Loss (and accuracy) on a 1-D or 2-D grid of slice coordinates: a :class:`~losslab.objectives.grid.Grid`
+    with a mask of what is computed and how it was made.
 
     Attributes:
         axis_names: ``("a",)`` or ``("a", "b")``.
@@ -46,17 +47,10 @@ class Surface(Readable):
         center, directions: the slice, ``θ(a, b) = center + a·d1 + b·d2``.
     """
 
-    axis_names: tuple[str, ...]
-    coordinates: tuple[Tensor, ...]
-    values: dict[str, Tensor]
     computed: Tensor
     provenance: dict[str, Any] = field(default_factory=dict)
     center: Tensor | None = None
     directions: Tensor | None = None
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(len(c) for c in self.coordinates)
 
     @property
     def complete(self) -> bool:

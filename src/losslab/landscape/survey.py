@@ -38,7 +38,7 @@ from losslab.landscape.surface import (
     write_points,
     write_provenance,
 )
-from losslab.network import NetworkObjective
+from losslab.objectives.network import NetworkObjective
 
 Ranges = Sequence[tuple[float, float]] | tuple[float, float]
 ChunkCallback = Callable[[int, int], None]
@@ -126,7 +126,7 @@ def plan_survey(
 ) -> SurveyPlan:
     """Validate the grid, build the evaluator, and choose the chunk size (see :func:`survey`)."""
     if not isinstance(objective, NetworkObjective):
-        raise LosslabError(f"survey needs a network objective (losslab.network), got {type(objective).__name__}")
+        raise LosslabError(f"survey needs a NetworkObjective (losslab.network), not a {type(objective).__name__}")
     k = directions.k
     sizes = _grid(grid, k)
     bounds = _ranges(ranges, k)

@@ -13,11 +13,13 @@ each on its own Agg canvas, no pyplot state), an :class:`Animation`, or a plotly
 ('$w_{0}$', '$w_{1}$')
 """
 
+from losslab.objectives.grid import Grid, evaluate_grid
 from losslab.plot.animate import Animation, animate, frame_steps
 from losslab.plot.boundary import decision_boundary
 from losslab.plot.contours import contour, contour_levels, heatmap
+from losslab.plot.curvature import density_figure, sharpness_figure
 from losslab.plot.curves import curve
-from losslab.plot.grid import Grid, SurfaceLike, default_domain, evaluate_grid
+from losslab.plot.grid import SurfaceLike, default_domain
 from losslab.plot.history import gradient_norm_history, loss_history, parameter_history
 from losslab.plot.interactive import interactive_contour, interactive_surface, to_html
 from losslab.plot.race import race
@@ -36,6 +38,7 @@ __all__ = [
     "curve",
     "decision_boundary",
     "default_domain",
+    "density_figure",
     "evaluate_grid",
     "format_of",
     "frame_steps",
@@ -47,6 +50,7 @@ __all__ = [
     "parameter_history",
     "race",
     "save",
+    "sharpness_figure",
     "surface",
     "sweep",
     "to_html",

@@ -9,10 +9,10 @@ import torch
 from matplotlib.axes import Axes
 from torch import Tensor
 
-from losslab.domain import Domain
-from losslab.objective import KnownPoint, Objective
+from losslab.analysis.stationary import StationaryPoint, stationary_points
+from losslab.objectives.domain import Domain
+from losslab.objectives.objective import KnownPoint, Objective
 from losslab.plot._style import KIND_MARKERS
-from losslab.stationary import StationaryPoint, stationary_points
 
 PointsLike = bool | Sequence[KnownPoint | StationaryPoint]
 

@@ -1,4 +1,4 @@
-"""Descent paths on a picture: which points to draw, how to label a run, where it diverged.
+"""Descent paths on a picture: which points to draw and where a run diverged (labels: :func:`run_label`).
 
 A diverging run is drawn up to and including the first point outside the frame (so the
 line visibly leaves it) and no further; the axes stay on the frame, and the run is marked
@@ -14,9 +14,9 @@ import torch
 from matplotlib.axes import Axes
 from torch import Tensor
 
+from losslab.descent.trajectory import Trajectory, run_label
 from losslab.errors import LosslabError
 from losslab.plot._style import OUTLINE, path_color
-from losslab.trajectory import Trajectory
 
 Trajectories = Trajectory | Sequence[Trajectory]
 MAX_MARKERS = 40
@@ -33,21 +33,6 @@ def as_trajectories(trajectories: Trajectories | None, dim: int | None = None) -
         if dim is not None and run.params.shape[1] != dim:
             raise LosslabError(f"a {run.params.shape[1]}-parameter trajectory cannot be drawn on a {dim}-D picture")
     return runs
-
-
-def run_label(run: Trajectory) -> str:
-    """``gd lr=0.1`` (with momentum or betas when set), and ``— diverged`` when it did.
-
-    >>> from losslab.objective import formula
-    >>> from losslab.descent import descend
-    >>> run_label(descend(formula("(w - 3)**2"), "w=0", lr=2.0, steps=10))
-    'gd lr=2 — diverged at step 7'
-    """
-    shown = [f"{key}={run.hyperparameters[key]:g}" for key in ("lr", "momentum") if run.hyperparameters.get(key)]
-    label = " ".join([run.optimizer, *shown])
-    if run.diagnosis.status == "diverged":
-        label += f" — diverged at step {run.diagnosis.step}"
-    return label
 
 
 @dataclass(frozen=True)

@@ -24,16 +24,16 @@ from matplotlib import rcParams
 from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 
-from losslab.domain import Domain
+from losslab.descent.trajectory import Trajectory, run_label
 from losslab.errors import LosslabError
-from losslab.objective import Objective
-from losslab.plot._paths import Trajectories, as_trajectories, run_label
+from losslab.objectives.domain import Domain
+from losslab.objectives.objective import Objective
+from losslab.plot._paths import Trajectories, as_trajectories
 from losslab.plot._style import OUTLINE, path_color
 from losslab.plot.contours import contour
 from losslab.plot.curves import curve
 from losslab.plot.grid import SurfaceLike
 from losslab.plot.surface3d import surface
-from losslab.trajectory import Trajectory
 
 VIEWS = ("auto", "contour", "surface", "curve")
 MAX_FRAMES = 200
@@ -116,8 +116,8 @@ def animate(
 ) -> Animation:
     """A film of the runs over ``view`` (``contour``, ``surface``, ``curve``; ``auto``: curve in 1-D, else contour).
 
-    >>> from losslab.gallery import gallery
-    >>> from losslab.descent import descend
+    >>> from losslab.objectives.gallery import gallery
+    >>> from losslab.descent.run import descend
     >>> film = animate(gallery("case_study_2"), descend(gallery("case_study_2"), "w0=0,w1=0", steps=5), resolution=40)
     >>> film.steps
     [0, 1, 2, 3, 4, 5]

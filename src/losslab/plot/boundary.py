@@ -2,11 +2,11 @@
 
 Two kinds of classifier are drawn:
 
-- a :class:`~losslab.data.DataObjective` whose model reads two input columns (e.g.
+- a :class:`~losslab.objectives.data.DataObjective` whose model reads two input columns (e.g.
   ``sigmoid(w0 + w1*x1 + w2*x2)`` with loss ``bce``): the background is the predicted
   probability of class 1 from :meth:`DataObjective.predict` on a grid of inputs, and the
   boundary is the level p = 0.5;
-- a :class:`~losslab.network.NetworkObjective` on 2-D inputs (the moons demo): the
+- a :class:`~losslab.objectives.network.NetworkObjective` on 2-D inputs (the moons demo): the
   background is the softmax probability of class 1 (two classes) or the predicted class
   (more), and the boundaries are where the predicted class changes.
 
@@ -23,11 +23,11 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from losslab.data import DataObjective
-from losslab.domain import PointLike
 from losslab.errors import LosslabError
-from losslab.network import NetworkObjective
-from losslab.objective import Objective
+from losslab.objectives.data import DataObjective
+from losslab.objectives.domain import PointLike
+from losslab.objectives.network import NetworkObjective
+from losslab.objectives.objective import Objective
 from losslab.plot._style import figure_of, legend_below, new_axes, parameter_label
 
 Predict = Callable[[Tensor], Tensor]
@@ -55,7 +55,7 @@ def decision_boundary(
         resolution: grid points per input axis (one batched prediction).
         title: the title (default: says which classifier).
 
-    >>> from losslab.data import data_objective
+    >>> from losslab.objectives.data import data_objective
     >>> L = data_objective({"x1": [0, 1, 2, 3], "x2": [1, 0, 1, 0], "y": [0, 0, 1, 1]},
     ...                    "sigmoid(w0 + w1*x1 + w2*x2)", loss="bce")
     >>> fig = decision_boundary(L, "w0=-3,w1=2,w2=0", resolution=30)

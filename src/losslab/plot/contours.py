@@ -21,9 +21,9 @@ from matplotlib.contour import ContourSet
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from losslab.domain import Domain
 from losslab.errors import LosslabError
-from losslab.objective import Objective
+from losslab.objectives.domain import Domain
+from losslab.objectives.objective import Objective
 from losslab.plot._marks import PointsLike, draw_stationary, stationary_in
 from losslab.plot._paths import Trajectories, as_trajectories, draw_path, mark_divergence, visible_path
 from losslab.plot._style import CMAP, figure_of, legend_below, new_axes, parameter_label, short_number
@@ -93,7 +93,7 @@ def contour(
             ``stationary_points``), False none, or a list of points to mark.
         title: the title (default: the objective's title).
 
-    >>> from losslab.gallery import gallery
+    >>> from losslab.objectives.gallery import gallery
     >>> fig = contour(gallery("himmelblau"), resolution=60)
     >>> sorted(line.get_gid() for line in fig.axes[0].lines if line.get_gid())
     ['stationary:maximum', 'stationary:minimum', 'stationary:saddle']
@@ -135,7 +135,7 @@ def heatmap(
 ) -> Figure:
     """The loss as a heat map (continuous colour, no bands), with the gradient field on top.
 
-    >>> from losslab.gallery import gallery
+    >>> from losslab.objectives.gallery import gallery
     >>> fig = heatmap(gallery("cone"), resolution=40)
     >>> len(fig.axes[0].collections) >= 2   # the mesh and the arrows
     True

@@ -5,7 +5,7 @@ At a point :math:`a` the first- and second-order Taylor approximations are
 :math:`T_2(w) = T_1(w) + \tfrac12 L''(a)(w - a)^2`, with :math:`L'` and :math:`L''` from
 the objective's autodiff ``grad`` and ``hessian``. A chord joins :math:`A = (a, L(a))` and
 :math:`B = (b, L(b))`; :math:`C = \alpha A + (1-\alpha) B` lies on it and :math:`D` on the
-curve at the same abscissa (:func:`losslab.convexity.chord_check`): C above D everywhere
+curve at the same abscissa (:func:`losslab.analysis.convexity.chord_check`): C above D everywhere
 is what convexity means.
 """
 
@@ -18,14 +18,14 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from losslab.convexity import chord_check
-from losslab.domain import Domain
+from losslab.analysis.convexity import chord_check
 from losslab.errors import LosslabError
-from losslab.objective import Objective
+from losslab.objectives.domain import Domain
+from losslab.objectives.objective import Objective
 from losslab.plot._marks import PointsLike, draw_stationary, stationary_in
 from losslab.plot._paths import Trajectories, as_trajectories, draw_path, mark_divergence, visible_path
 from losslab.plot._style import OUTLINE, figure_of, legend_below, new_axes, parameter_label, path_color
-from losslab.plot.grid import DEFAULT_RESOLUTION, evaluate_grid
+from losslab.plot.grid import DEFAULT_RESOLUTION, as_surface
 
 MAX_ARROWS = 8
 ORDERS = (1, 2)
@@ -57,14 +57,14 @@ def curve(
         stationary: True marks known (or found) stationary points, False none, or a list.
         title: the title (default: the objective's title).
 
-    >>> from losslab.gallery import gallery
+    >>> from losslab.objectives.gallery import gallery
     >>> fig = curve(gallery("hand_simulation"), at=0.0, orders=(1, 2))
     >>> sorted(line.get_gid() for line in fig.axes[0].lines if line.get_gid())
     ['curve', 'stationary:minimum', 'taylor:1', 'taylor:2']
     """
     if objective.dim != 1:
         raise LosslabError(f"a curve needs a one-parameter objective; this one has {objective.dim}: use contour")
-    grid = evaluate_grid(objective, domain, resolution=resolution, trajectories=trajectories)
+    grid = as_surface(objective, domain, resolution=resolution, trajectories=trajectories, dims=(1,))
     w, loss = grid.coordinates[0].to(torch.float64), grid.values["loss"]
     ax = new_axes(ax)
     ax.plot(w.numpy(), loss.numpy(), color="#1f4e79", linewidth=2.2, label="loss L", gid="curve")
@@ -100,7 +100,7 @@ def _frame(w: torch.Tensor, loss: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
 
 
 def _descent(ax: Axes, run: object, index: int, lower: torch.Tensor, upper: torch.Tensor) -> None:
-    from losslab.trajectory import Trajectory
+    from losslab.descent.trajectory import Trajectory
 
     if not isinstance(run, Trajectory):
         raise LosslabError(f"expected a Trajectory, got {type(run).__name__}")

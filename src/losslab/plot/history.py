@@ -16,10 +16,10 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from torch import Tensor
 
+from losslab.descent.trajectory import Trajectory
 from losslab.errors import LosslabError
 from losslab.plot._paths import Trajectories, as_trajectories, draw_path, mark_divergence, visible_path
 from losslab.plot._style import figure_of, legend_below, new_axes, parameter_label, path_color
-from losslab.trajectory import Trajectory
 
 SCALES = ("linear", "log", "auto")
 
@@ -30,8 +30,8 @@ def loss_history(trajectories: Trajectories, *, ax: Axes | None = None, scale: s
 
     ``auto`` picks log when every loss is positive and they span more than two decades.
 
-    >>> from losslab.gallery import gallery
-    >>> from losslab.descent import descend
+    >>> from losslab.objectives.gallery import gallery
+    >>> from losslab.descent.run import descend
     >>> fig = loss_history(descend(gallery("hand_simulation"), "w=0", lr=0.3, steps=8), scale="linear")
     >>> fig.axes[0].lines[0].get_ydata()[:3].round(4).tolist()
     [5.0, 1.64, 1.1024]
@@ -45,8 +45,8 @@ def parameter_history(trajectories: Trajectories, *, ax: Axes | None = None, par
                       title: str | None = None) -> Figure:  # fmt: skip
     """θ_k of one parameter (default: the first) against k, one line per run.
 
-    >>> from losslab.gallery import gallery
-    >>> from losslab.descent import descend
+    >>> from losslab.objectives.gallery import gallery
+    >>> from losslab.descent.run import descend
     >>> fig = parameter_history(descend(gallery("hand_simulation"), "w=0", lr=0.3, steps=8))
     >>> fig.axes[0].lines[0].get_ydata()[:3].round(4).tolist()
     [0.0, 1.2, 1.68]
@@ -63,8 +63,8 @@ def parameter_history(trajectories: Trajectories, *, ax: Axes | None = None, par
 def gradient_norm_history(trajectories: Trajectories, *, ax: Axes | None = None, title: str | None = None) -> Figure:
     """‖∇L(θ_k)‖ against k on a log axis (where it falls to zero, the line ends).
 
-    >>> from losslab.gallery import gallery
-    >>> from losslab.descent import descend
+    >>> from losslab.objectives.gallery import gallery
+    >>> from losslab.descent.run import descend
     >>> fig = gradient_norm_history(descend(gallery("hand_simulation"), "w=0", lr=0.3, steps=2))
     >>> fig.axes[0].lines[0].get_ydata().round(4).tolist()
     [4.0, 1.6, 0.64]

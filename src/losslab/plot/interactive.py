@@ -14,9 +14,10 @@ from typing import Any
 import plotly.graph_objects as go
 import torch
 
-from losslab.domain import Domain
-from losslab.objective import Objective
-from losslab.plot._paths import Trajectories, as_trajectories, run_label, visible_path
+from losslab.descent.trajectory import run_label
+from losslab.objectives.domain import Domain
+from losslab.objectives.objective import Objective
+from losslab.plot._paths import Trajectories, as_trajectories, visible_path
 from losslab.plot._style import path_color
 from losslab.plot.grid import SurfaceLike, as_surface, frame_of
 
@@ -33,7 +34,7 @@ def interactive_surface(
 ) -> go.Figure:
     """A plotly 3-D surface (viridis) with contours projected below it and each run as a 3-D line.
 
-    >>> from losslab.gallery import gallery
+    >>> from losslab.objectives.gallery import gallery
     >>> fig = interactive_surface(gallery("himmelblau"), resolution=30)
     >>> [trace.type for trace in fig.data]
     ['surface']
@@ -86,7 +87,7 @@ def interactive_contour(
 ) -> go.Figure:
     """A plotly contour map (viridis, hover shows θ and L) with each run as a line of steps.
 
-    >>> from losslab.gallery import gallery
+    >>> from losslab.objectives.gallery import gallery
     >>> fig = interactive_contour(gallery("himmelblau"), resolution=30)
     >>> [trace.type for trace in fig.data]
     ['contour']

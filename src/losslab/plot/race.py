@@ -5,9 +5,9 @@ from __future__ import annotations
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 
-from losslab.domain import Domain
 from losslab.errors import LosslabError
-from losslab.objective import Objective
+from losslab.objectives.domain import Domain
+from losslab.objectives.objective import Objective
 from losslab.plot._paths import Trajectories, as_trajectories
 from losslab.plot._style import new_figure
 from losslab.plot.contours import contour
@@ -26,8 +26,8 @@ def race(
 ) -> Figure:
     """Left: the paths on the contour map (the curve in 1-D). Right: loss vs step, log scale when it spans decades.
 
-    >>> from losslab.gallery import gallery
-    >>> from losslab.descent import descend
+    >>> from losslab.objectives.gallery import gallery
+    >>> from losslab.descent.run import descend
     >>> L = gallery("rosenbrock")
     >>> fig = race(L, [descend(L, "x=-1.5,y=2", name, steps=20) for name in ("adam", "momentum")], resolution=60)
     >>> len(fig.axes)   # map, its colour bar, loss vs step

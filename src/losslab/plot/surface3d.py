@@ -18,9 +18,10 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from losslab.domain import Domain, PointLike
-from losslab.objective import Objective
-from losslab.plot._paths import Trajectories, as_trajectories, run_label, visible_path
+from losslab.descent.trajectory import run_label
+from losslab.objectives.domain import Domain, PointLike
+from losslab.objectives.objective import Objective
+from losslab.plot._paths import Trajectories, as_trajectories, visible_path
 from losslab.plot._style import CMAP, OUTLINE, figure_of, legend_below, new_axes, parameter_label, path_color
 from losslab.plot.grid import SurfaceLike, as_surface, frame_of
 
@@ -55,7 +56,7 @@ def surface(
         points: points to mark with a black dot at their loss (needs an objective).
         title: the title (default: the objective's title).
 
-    >>> from losslab.gallery import gallery
+    >>> from losslab.objectives.gallery import gallery
     >>> fig = surface(gallery("chapter3_bowl"), resolution=20)
     >>> fig.axes[0].name
     '3d'
@@ -93,7 +94,7 @@ def surface(
 
 
 def _path3d(ax: Axes, run: object, index: int, lower: torch.Tensor, upper: torch.Tensor) -> None:
-    from losslab.trajectory import Trajectory
+    from losslab.descent.trajectory import Trajectory
 
     if not isinstance(run, Trajectory):
         return

@@ -12,8 +12,8 @@ import math
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from losslab.descent.trajectory import LrSweep
 from losslab.plot._style import figure_of, legend_below, new_axes
-from losslab.trajectory import LrSweep
 
 STATUS_MARKERS = {"converged": "o", "oscillating": "s", "stalled": "D", "max_steps": "v", "diverged": "X"}
 
@@ -21,8 +21,8 @@ STATUS_MARKERS = {"converged": "o", "oscillating": "s", "stalled": "D", "max_ste
 def sweep(result: LrSweep, *, ax: Axes | None = None, title: str | None = None) -> Figure:
     """Final loss against learning rate (log axes), markers by status, 2/λmax as a dashed line.
 
-    >>> from losslab.objective import formula
-    >>> from losslab.descent import lr_sweep
+    >>> from losslab.objectives.objective import formula
+    >>> from losslab.descent.run import lr_sweep
     >>> fig = sweep(lr_sweep(formula("(w - 3)**2"), "w=0", [0.1, 0.5, 1.0, 2.0], steps=50))
     >>> [line.get_gid() for line in fig.axes[0].lines if line.get_gid() == "max_stable_lr"]
     ['max_stable_lr']

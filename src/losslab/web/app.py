@@ -8,7 +8,6 @@ past-a-bound requests, 413 for a body over ``body_bytes``, 404 for unknown paths
 from __future__ import annotations
 
 import gc
-import re
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -32,7 +31,6 @@ from losslab.web.routes import router
 from losslab.web.service import BoundError, warm_up
 
 STATIC = Path(str(resources.files("losslab.web") / "static"))
-_COLUMN = re.compile(r"at column (\d+)")
 
 
 def plotly_js() -> Path:
@@ -98,8 +96,7 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def bad_input(request: Request, error: LosslabError) -> JSONResponse:
         if isinstance(error, BoundError):
             return _error(error.status, str(error), bound=error.bound, limit=error.limit)
-        found = _COLUMN.search(str(error))
-        return _error(422, str(error), column=int(found[1]) if found else None)
+        return _error(422, str(error), column=error.column)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:

@@ -14,11 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from losslab.course.bowl_and_mountains import bowl_and_mountains
 from losslab.errors import LosslabError
-from losslab.explore import GridValues
-from losslab.explore_network import bowl_and_mountains
+from losslab.objectives.grid import Grid
 from losslab.serialize import jsonable
-from losslab.web.service import BoundError
+from losslab.web.service import BoundError, grid_json
 
 
 @dataclass
@@ -47,7 +47,7 @@ class JobStore:
     """At most ``capacity`` jobs kept; the oldest finished one makes room for a new one."""
 
     capacity: int
-    work: Callable[..., tuple[GridValues, GridValues]] | None = None  # default: bowl_and_mountains
+    work: Callable[..., tuple[Grid, Grid]] | None = None  # default: bowl_and_mountains
     executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "losslab-job"))
     jobs: dict[str, Job] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -94,8 +94,8 @@ class JobStore:
             return
         job.result = jsonable(
             {
-                "bowl": bowl,
-                "network": plane,
+                "bowl": grid_json(bowl),
+                "network": grid_json(plane),
                 "bowl_title": "linear regression (mse), 50 points",
                 "network_title": "2-16-16-2 MLP on two moons (354 weights)",
             }

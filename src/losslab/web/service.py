@@ -1,7 +1,8 @@
 """From validated requests to library calls: build the objective, check the bounds, call.
 
-No maths here: every number comes from :mod:`losslab.explore`, :mod:`losslab.analysis`,
-:mod:`losslab.descent` and the objective itself. Objectives and analyses are cached by the
+No maths here: every number comes from the library (:mod:`losslab.objectives`,
+:mod:`losslab.analysis`, :mod:`losslab.descent`) and the objective itself; this module only lays
+results out as the page's JSON. Objectives and analyses are cached by the
 request's JSON (an LRU per process), so the page can ask again for free.
 """
 
@@ -16,36 +17,32 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import sympy
 import torch
 
-from losslab.analysis import analyze
-from losslab.domain import Domain
+from losslab.analysis.derivatives import symbolic_gradient, symbolic_hessian
+from losslab.analysis.point_curvature import curvature_at
+from losslab.analysis.report import analyze
+from losslab.descent.optimizers import OPTIMIZERS, build
+from losslab.descent.race import Race, Runner, race
 from losslab.errors import LosslabError
-from losslab.explore import (
+from losslab.objectives.data_models import (
     MODELS,
     SYNTHETIC,
-    GridValues,
     ModelFits,
-    PointCurvature,
-    Race,
-    Runner,
-    curvature_at,
-    formula_mathml,
-    grid_values,
     model_fits,
     model_objective,
     parse_points,
-    race,
     synthetic_points,
-    view_domain,
 )
-from losslab.gallery import ENTRIES
-from losslab.gallery import gallery as gallery_objective
-from losslab.objective import KnownPoint, Objective
-from losslab.optimizers import OPTIMIZERS, build
+from losslab.objectives.domain import Domain
+from losslab.objectives.from_text import objective_from_text
+from losslab.objectives.gallery import ENTRIES
+from losslab.objectives.gallery import gallery as gallery_objective
+from losslab.objectives.grid import Grid, evaluate_grid, view_domain
+from losslab.objectives.objective import KnownPoint, Objective
 from losslab.plot import animate
 from losslab.serialize import jsonable
-from losslab.sources import objective_from_text
 from losslab.web.config import Bounds
 from losslab.web.schemas import (
     AnimationRequest,
@@ -87,6 +84,50 @@ def check(bound: str, value: float, limit: float, what: str) -> None:
     """Raise :class:`BoundError` when ``value`` exceeds ``limit``."""
     if value > limit:
         raise BoundError(bound, limit, f"{what} is {value:g}; the bound {bound} allows at most {limit:g}")
+
+
+# -- JSON the page reads ------------------------------------------------------------------------
+def grid_json(grid: Grid) -> dict[str, Any]:
+    """A grid as the page's JSON: ``names``, ``axes``, ``values`` in Plotly's layout (:meth:`Grid.plotly_z`),
+    ``min``/``max`` of the finite loss, and ``extras`` (the other value arrays, same layout).
+
+    >>> from losslab.objectives.objective import formula
+    >>> grid_json(evaluate_grid(formula("x**2"), "-1:1", resolution=3))["values"]
+    [1.0, 0.0, 1.0]
+    """
+    loss = grid.values["loss"]
+    finite = loss[torch.isfinite(loss)]
+    low, high = (float(finite.min()), float(finite.max())) if finite.numel() else (None, None)
+    return {
+        "names": list(grid.axis_names),
+        "axes": [c.tolist() for c in grid.coordinates],
+        "values": Grid.plotly_z(grid).tolist(),
+        "min": low,
+        "max": high,
+        "extras": {k: Grid.plotly_z(grid, k).tolist() for k in grid.values if k != "loss"},
+    }
+
+
+def formula_mathml(objective: Objective) -> dict[str, Any] | None:
+    """The loss, each ∂L/∂θ_i and the Hessian as presentation MathML (SymPy's printer); None without a formula.
+
+    >>> from losslab.objectives.objective import formula
+    >>> m = formula_mathml(formula("w**2"))
+    >>> m["partials"][0]["name"], "<mn>2</mn>" in m["partials"][0]["mathml"]
+    ('w', True)
+    """
+    if objective.expr is None:
+        return None
+    gradient, hessian = symbolic_gradient(objective), symbolic_hessian(objective)
+
+    def ml(expr: Any) -> str:
+        return str(sympy.mathml(expr, printer="presentation"))
+
+    return {
+        "loss": ml(objective.expr),
+        "partials": [{"name": n, "mathml": ml(g)} for n, g in zip(objective.names, gradient or (), strict=True)],
+        "hessian": None if hessian is None else ml(hessian),
+    }
 
 
 # -- catalogs ----------------------------------------------------------------------------------
@@ -187,11 +228,11 @@ def _cached_analysis(key: str) -> dict[str, Any]:
 
 
 # -- surfaces, races, curvature ---------------------------------------------------------------
-def surface(request: SurfaceRequest, bounds: Bounds) -> GridValues:
+def surface(request: SurfaceRequest, bounds: Bounds) -> dict[str, Any]:
     check("grid_points", request.points, bounds.grid_points, "points per axis")
     obj = objective(request.objective, bounds)
     domain = None if request.domain is None else _domain(obj, request.domain)
-    return grid_values(obj, domain, request.points)
+    return grid_json(evaluate_grid(obj, domain, request.points))
 
 
 def _domain(obj: Objective, bounds: list[tuple[float, float]]) -> Domain:
@@ -233,10 +274,11 @@ def fits(request: FitRequest, bounds: Bounds) -> ModelFits:
     return model_fits(obj, params, request.points)
 
 
-def hessian(request: HessianRequest, bounds: Bounds) -> PointCurvature:
+def hessian(request: HessianRequest, bounds: Bounds) -> dict[str, Any]:
     check("grid_points", request.points, bounds.grid_points, "Taylor grid points per axis")
     obj = objective(request.objective, bounds)
-    return curvature_at(obj, request.point, request.radius, request.points)
+    found = curvature_at(obj, request.point, request.radius, request.points)
+    return {**jsonable(found), "taylor": grid_json(found.taylor)}
 
 
 # -- a race as a GIF ---------------------------------------------------------------------------

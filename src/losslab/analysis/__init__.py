@@ -1,0 +1,12 @@
+"""Analysis of an objective: derivatives three ways, Taylor, stationary points, convexity, stability.
+
+- :mod:`~losslab.analysis.derivatives` — symbolic, autodiff and central-difference gradients side by
+  side, Clairaut, directional derivatives, Taylor;
+- :mod:`~losslab.analysis.stationary` — stationary points and their kind;
+- :mod:`~losslab.analysis.convexity` — proofs and counterexamples;
+- :mod:`~losslab.analysis.stability` — 2/λmax and what gradient descent will do;
+- :mod:`~losslab.analysis.curvature_at` — the Hessian at a point and its Taylor model;
+- :mod:`~losslab.analysis.report` — :func:`analyze`, all of the above in one report.
+
+Imports only :mod:`losslab.objectives` (and the shared root modules).
+"""

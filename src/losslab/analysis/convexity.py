@@ -1,0 +1,236 @@
+r"""Convexity of a loss on a box: a proof with SymPy where one exists, else a search for a
+counterexample (a negative Hessian eigenvalue) checked against the definition; and the chord
+picture, :math:`\alpha L(a) + (1-\alpha) L(b)` against :math:`L(\alpha a + (1-\alpha) b)`.
+
+A sampled search never answers "convex" — at best "no counterexample found".
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import sympy
+import torch
+from torch import Tensor
+
+from losslab.analysis.derivatives import symbolic_hessian
+from losslab.analysis.stationary import as_floats, hessian_eigenvalues, search_box
+from losslab.errors import LosslabError
+from losslab.objectives.domain import Domain, PointLike
+from losslab.objectives.objective import Objective
+from losslab.serialize import Readable
+
+VERDICTS = ("convex", "concave", "not convex", "no counterexample found")
+
+
+@dataclass
+class ConvexityReport(Readable):
+    """Whether L is convex on a box, and how sure we are.
+
+    ``verdict`` is one of ``convex``, ``concave``, ``not convex``, ``no counterexample found``;
+    ``proved`` says whether it is a proof (SymPy, or a checked counterexample) or only evidence.
+    """
+
+    verdict: str
+    proved: bool
+    reason: str
+    counterexample: tuple[Tensor, float] | None = None
+    sampling: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        example = None
+        if self.counterexample is not None:
+            example = {
+                "point": as_floats(self.counterexample[0]),
+                "lambda_min": self.counterexample[1],
+            }
+        return {
+            "verdict": self.verdict,
+            "proved": self.proved,
+            "reason": self.reason,
+            "counterexample": example,
+            "sampling": self.sampling,
+        }
+
+    def __str__(self) -> str:
+        return f"{self.verdict} ({'proved' if self.proved else 'not proved'}): {self.reason}"
+
+
+def _onsearch_box(obj: Objective, box: Domain) -> dict[sympy.Symbol, sympy.Expr]:
+    """Substitutions θ = lo + t (t ≥ 0) or hi − t so SymPy's assumptions know the box's sign."""
+    subs: dict[sympy.Symbol, sympy.Expr] = {}
+    for s, (lo, hi) in zip(obj.symbols, box.bounds, strict=True):
+        t = sympy.Symbol(f"{s.name}_t", nonnegative=True)
+        if lo >= 0:
+            subs[s] = sympy.Rational(repr(lo)) + t
+        elif hi <= 0:
+            subs[s] = sympy.Rational(repr(hi)) - t
+    return subs
+
+
+def _psd_everywhere(h: sympy.Matrix) -> bool:
+    """All principal minors nonnegative (for real symbols) ⇔ positive semi-definite."""
+    n = h.shape[0]
+    subsets = (c for k in range(1, n + 1) for c in itertools.combinations(range(n), k))
+    return all(sympy.simplify(h.extract(list(c), list(c)).det()).is_nonnegative is True for c in subsets)
+
+
+PROOF_OPS = 400  # a larger symbolic Hessian (e.g. a loss summed over many samples) takes SymPy minutes to decide
+
+
+def _prove(obj: Objective, box: Domain) -> ConvexityReport | None:
+    h = symbolic_hessian(obj)
+    if h is None or obj.dim > 3 or sympy.count_ops(h) > PROOF_OPS:
+        return None
+    if not h.free_symbols:
+        # numerically: SymPy's closed-form roots of a 3×3 are complex expressions (casus irreducibilis)
+        numbers = torch.tensor([[float(v) for v in row] for row in h.tolist()], dtype=torch.float64)
+        lam = ", ".join(f"{v:.6g}" for v in torch.linalg.eigvalsh(numbers).tolist())
+        what = f"the Hessian is constant {h.tolist()} with eigenvalues {lam}"
+        if h.is_positive_semidefinite:
+            return ConvexityReport("convex", True, f"{what}, all ≥ 0")
+        if h.is_negative_semidefinite:
+            return ConvexityReport("concave", True, f"{what}, all ≤ 0")
+        return None  # indefinite: the sampled counterexample says where
+    subs = _onsearch_box(obj, box)
+    shifted = h.xreplace(subs)
+    finite = obj.expr is not None and obj.expr.xreplace(subs).is_finite is True
+    if not finite or not all(e.is_finite is True for e in shifted):
+        return None
+    if _psd_everywhere(shifted):
+        return ConvexityReport(
+            "convex",
+            True,
+            f"SymPy shows every principal minor of the Hessian {h.tolist()} is ≥ 0 on the domain",
+        )
+    if _psd_everywhere(-shifted):
+        return ConvexityReport(
+            "concave",
+            True,
+            f"SymPy shows every principal minor of −H, H = {h.tolist()}, is ≥ 0 on the domain",
+        )
+    return None
+
+
+def _sample_points(box: Domain, samples: int, generator: torch.Generator | None) -> tuple[Tensor, str]:
+    n = len(box.names)
+    k = max(2, int((samples / 2) ** (1 / n)))
+    m = max(samples - k**n, 0)
+    gen = generator if generator is not None else torch.Generator().manual_seed(0)
+    random = box.lower + torch.rand(m, n, generator=gen, dtype=torch.float64) * (box.upper - box.lower)
+    return torch.cat([box.grid(k), random]), f"grid {'×'.join([str(k)] * n)} + {m} random"
+
+
+def _midpoint_violation(obj: Objective, point: Tensor, box: Domain) -> bool:
+    """Check a counterexample against the definition, L(c) > ½[L(c + s·v) + L(c − s·v)] with v
+    the Hessian's lowest eigenvector, at a centre c nudged inside the box if need be."""
+    for t in (1e-2, 1e-3, 1e-4):
+        s = t * float((box.upper - box.lower).min())
+        centre = torch.clamp(point, box.lower + s, box.upper - s)
+        v = torch.linalg.eigh(obj.hessian(centre)).eigenvectors[:, 0]
+        values = obj.values(torch.stack([centre, centre + s * v, centre - s * v]))
+        if bool(values[0] - values[1:].mean() > 1e-12 * (1 + values[0].abs())):
+            return True
+    return False
+
+
+def _sample(obj: Objective, box: Domain, samples: int, generator: torch.Generator | None) -> ConvexityReport:
+    points, how = _sample_points(box, samples, generator)
+    lam = hessian_eigenvalues(obj.hessians(points))
+    finite = torch.isfinite(lam).all(dim=-1)
+    sampling = f"{int(finite.sum())} points: {how}" + (
+        f" ({int((~finite).sum())} skipped: Hessian not finite)" if not finite.all() else ""
+    )
+    if not finite.any():
+        return ConvexityReport(
+            "no counterexample found",
+            False,
+            "the Hessian is not finite at any sample",
+            None,
+            sampling,
+        )
+    lam, points = lam[finite], points[finite]
+    tol = 1e-8 * max(1.0, float(lam.abs().max()))
+    worst = int(lam[:, 0].argmin())
+    if float(lam[worst, 0]) < -tol:
+        example = (points[worst], float(lam[worst, 0]))
+        proved = _midpoint_violation(obj, points[worst], box)
+        at = ", ".join(f"{n}={v:.6g}" for n, v in zip(obj.names, as_floats(points[worst]), strict=True))
+        shape = " (every sampled Hessian is ≤ 0: it looks concave, not proved)" if float(lam.max()) <= tol else ""
+        reason = (
+            f"the Hessian has eigenvalue {example[1]:.6g} < 0 at {at}"
+            + ("; the midpoint inequality fails there" if proved else "")
+            + shape
+        )
+        return ConvexityReport("not convex", proved, reason, example, sampling)
+    return ConvexityReport(
+        "no counterexample found",
+        False,
+        f"no counterexample found on the domain ({sampling})",
+        None,
+        sampling,
+    )
+
+
+def convexity(
+    obj: Objective,
+    domain: Domain | str | None = None,
+    *,
+    samples: int = 2000,
+    generator: torch.Generator | None = None,
+) -> ConvexityReport:
+    """Decide convexity on a box: prove it with SymPy where possible, else look for a
+    counterexample (a negative Hessian eigenvalue) on a grid plus random points. A sampled
+    search never answers "convex" — at best "no counterexample found".
+
+    >>> from losslab.objectives.objective import formula
+    >>> convexity(formula("exp(x)")).verdict, convexity(formula("log(x)", domain="0.1:10")).verdict
+    ('convex', 'concave')
+    >>> r = convexity(formula("x**3"))
+    >>> r.verdict, r.proved, r.counterexample[1] < 0
+    ('not convex', True, True)
+    """
+    if samples < 2:
+        raise LosslabError(f"samples = {samples}; give at least 2 sample points")
+    box = search_box(obj, domain)
+    proof = _prove(obj, box)
+    return proof if proof is not None else _sample(obj, box, samples, generator)
+
+
+@dataclass
+class ChordCheck(Readable):
+    """The chord picture of convexity: C = αA + (1−α)B on the chord versus D on the curve."""
+
+    x: Tensor
+    chord_value: float
+    curve_value: float
+    position: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "x": as_floats(self.x),
+            "chord_value": self.chord_value,
+            "curve_value": self.curve_value,
+            "position": self.position,
+        }
+
+    def __str__(self) -> str:
+        return f"C = {self.chord_value:.6g} (chord), D = {self.curve_value:.6g} (curve): {self.position}"
+
+
+def chord_check(obj: Objective, a: PointLike, b: PointLike, alpha: float) -> ChordCheck:
+    """Compare :math:`\\alpha L(a) + (1-\\alpha) L(b)` with :math:`L(\\alpha a + (1-\\alpha) b)`.
+
+    >>> from losslab.objectives.objective import formula
+    >>> str(chord_check(formula("x**2"), [-3.0], [5.0], 0.3))
+    'C = 20.2 (chord), D = 6.76 (curve): chord above curve'
+    """
+    if not 0 <= alpha <= 1:
+        raise LosslabError(f"alpha = {alpha}; the chord weight must lie in [0, 1]")
+    pa, pb = obj.point(a), obj.point(b)
+    x = alpha * pa + (1 - alpha) * pb
+    chord = float(alpha * obj.value(pa) + (1 - alpha) * obj.value(pb))
+    curve = float(obj.value(x))
+    position = "chord above curve" if chord > curve else "chord below curve" if chord < curve else "chord on curve"
+    return ChordCheck(x, chord, curve, position)

@@ -1,0 +1,163 @@
+r"""Analysis of a loss in one bundle: derivatives, stationary points, convexity, conditioning
+and the largest stable learning rate — :class:`Analysis` is what the CLI and web print.
+
+The parts live in :mod:`losslab.analysis.stationary`, :mod:`losslab.analysis.convexity` and
+:mod:`losslab.analysis.stability`; :func:`analyze` calls each and gathers the results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from losslab.analysis.convexity import ConvexityReport, convexity
+from losslab.analysis.derivatives import (
+    ClairautReport,
+    GradientReport,
+    TaylorReport,
+    as_direction,
+    clairaut,
+    directional_derivative,
+    gradient_report,
+    symbolic_gradient,
+    symbolic_hessian,
+    taylor,
+)
+from losslab.analysis.stability import condition_number, max_stable_lr
+from losslab.analysis.stationary import StationaryPoint, as_floats, search_box, stationary_points
+from losslab.errors import LosslabError
+from losslab.objectives.domain import Domain, PointLike
+from losslab.objectives.objective import Objective
+from losslab.serialize import Readable
+
+
+@dataclass
+class Analysis(Readable):
+    """The whole analysis of one objective; ``to_dict()`` is what ``losslab analyze --json`` prints."""
+
+    names: tuple[str, ...]
+    title: str
+    gradient: tuple[str, ...] | None
+    hessian: list[list[str]] | None
+    stationary_points: list[StationaryPoint]
+    global_minimum: StationaryPoint | None
+    convexity: ConvexityReport
+    condition_number: float | None
+    max_stable_lr: float | None
+    notes: list[str] = field(default_factory=list)
+    gradient_report: GradientReport | None = None
+    at_hessian: Tensor | None = None
+    clairaut: ClairautReport | None = None
+    taylor: TaylorReport | None = None
+    directional: tuple[Tensor, float] | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "title": self.title,
+            "variables": list(self.names),
+            "gradient": None if self.gradient is None else dict(zip(self.names, self.gradient, strict=True)),
+            "hessian": self.hessian,
+            "stationary_points": [p.to_dict(self.names) for p in self.stationary_points],
+            "global_minimum": None if self.global_minimum is None else self.global_minimum.to_dict(self.names),
+            "convexity": self.convexity.to_dict(),
+            "condition_number": self.condition_number,
+            "max_stable_lr": self.max_stable_lr,
+            "notes": list(self.notes),
+            "gradient_report": None if self.gradient_report is None else self.gradient_report.to_dict(),
+            "at_hessian": None if self.at_hessian is None else [as_floats(r) for r in self.at_hessian],
+            "clairaut": None if self.clairaut is None else self.clairaut.to_dict(),
+            "taylor": None if self.taylor is None else self.taylor.to_dict(),
+            "directional_derivative": None
+            if self.directional is None
+            else {"direction": as_floats(self.directional[0]), "value": self.directional[1]},
+        }
+
+    def __str__(self) -> str:
+        out = [f"Analysis of {self.title}  (variables: {', '.join(self.names)})"]
+        if self.gradient is not None and self.hessian is not None:
+            out += ["", "Gradient"] + [f"  ∂L/∂{n} = {g}" for n, g in zip(self.names, self.gradient, strict=True)]
+            out += ["Hessian"] + ["  [" + ", ".join(row) + "]" for row in self.hessian]
+        out += ["", f"Stationary points ({len(self.stationary_points)})"]
+        out += [f"  {p}" for p in self.stationary_points[:20]]
+        if len(self.stationary_points) > 20:
+            out.append(f"  … and {len(self.stationary_points) - 20} more")
+        if self.global_minimum is not None:
+            out.append(f"Lowest stationary minimum: {self.global_minimum}")
+        out += ["", f"Convexity: {self.convexity}"]
+        kappa = "—" if self.condition_number is None else f"{self.condition_number:.6g}"
+        lr = "—" if self.max_stable_lr is None else f"{self.max_stable_lr:.6g}"
+        out += [
+            f"Condition number at the minimum: {kappa}",
+            f"Largest stable learning rate 2/λmax: {lr}",
+        ]
+        out += [f"Note: {n}" for n in self.notes]
+        if self.clairaut is not None:
+            out += ["", "Mixed partials (Clairaut)", str(self.clairaut)]
+        if self.gradient_report is not None:
+            out += ["", str(self.gradient_report)]
+        if self.at_hessian is not None:
+            out += ["Hessian there"] + [
+                "  [" + ", ".join(f"{v:.10g}" for v in row) + "]" for row in self.at_hessian.tolist()
+            ]
+        if self.directional is not None:
+            unit = ", ".join(f"{v:.6g}" for v in self.directional[0].tolist())
+            out.append(f"Directional derivative along û = ({unit}): {self.directional[1]:.10g}")
+        if self.taylor is not None:
+            out += ["", "Taylor approximation over the displacement δ", str(self.taylor)]
+        return "\n".join(out)
+
+
+def analyze(
+    obj: Objective,
+    domain: Domain | str | None = None,
+    at: PointLike | None = None,
+    *,
+    displacement: PointLike | None = None,
+    direction: PointLike | None = None,
+    generator: torch.Generator | None = None,
+) -> Analysis:
+    """Derivatives, stationary points, convexity, conditioning and stability in one bundle.
+
+    >>> from losslab.objectives.objective import formula
+    >>> a = analyze(formula("0.5*((w0 + w1 - 2)**2 + (w0 + 2*w1 - 2)**2)"), at="w0=0,w1=0")
+    >>> a.to_dict()["gradient"], a.convexity.verdict, round(a.max_stable_lr, 6)
+    ({'w0': '2*w0 + 3*w1 - 4', 'w1': '3*w0 + 5*w1 - 6'}, 'convex', 0.291796)
+    """
+    box = search_box(obj, domain)
+    gradient, hessian = symbolic_gradient(obj), symbolic_hessian(obj)
+    points = stationary_points(obj, box if domain is not None else None, generator=generator)
+    minima = [p for p in points if p.kind == "minimum"]
+    notes: list[str] = []
+    # the stability figures are taken at the reference minimum: the known global one, else the lowest found
+    # here (searching again would repeat the most expensive step of the analysis)
+    known = any(k.kind == "minimum" for k in obj.known_points)
+    reference = None if known or not minima else minima[0].point
+    try:
+        lr, kappa = max_stable_lr(obj, reference), condition_number(obj, reference)
+    except LosslabError as err:
+        lr, kappa = None, None
+        notes.append(str(err))
+    if at is None and (displacement is not None or direction is not None):
+        raise LosslabError("a displacement or direction needs a point: give 'at' (--at) as well")
+    report = None if at is None else gradient_report(obj, at)
+    return Analysis(
+        names=tuple(obj.names),
+        title=obj.title,
+        gradient=None if gradient is None else tuple(str(g) for g in gradient),
+        hessian=None if hessian is None else [[str(e) for e in row] for row in hessian.tolist()],
+        stationary_points=points,
+        global_minimum=minima[0] if minima else None,
+        convexity=convexity(obj, box, generator=generator),
+        condition_number=kappa,
+        max_stable_lr=lr,
+        notes=notes,
+        gradient_report=report,
+        at_hessian=None if at is None else obj.hessian(at),
+        clairaut=clairaut(obj, at) if obj.dim > 1 else None,
+        taylor=None if at is None or displacement is None else taylor(obj, at, displacement),
+        directional=None
+        if at is None or direction is None
+        else (as_direction(obj, direction), directional_derivative(obj, at, direction)),
+    )

@@ -1,0 +1,182 @@
+r"""Conditioning and the largest stable learning rate of gradient descent near a minimum.
+
+Gradient descent near a minimum θ* with Hessian eigenvalues :math:`\lambda_i` multiplies
+the error along each eigenvector by :math:`1 - \eta\lambda_i` per step, so it converges
+iff :math:`0 < \eta < 2/\lambda_{\max}` — exactly for quadratics, locally otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from losslab.analysis.derivatives import symbolic_hessian
+from losslab.analysis.stationary import as_floats, hessian_eigenvalues, stationary_points
+from losslab.errors import LosslabError
+from losslab.objectives.domain import PointLike
+from losslab.objectives.objective import Objective
+from losslab.serialize import Readable
+
+BEHAVIOURS = (
+    "converges monotonically",
+    "oscillates but converges",
+    "oscillates forever",
+    "diverges",
+    "stalls",
+)
+
+
+def _is_quadratic(obj: Objective) -> bool:
+    h = symbolic_hessian(obj)
+    return h is not None and not h.free_symbols
+
+
+def reference_minimum(obj: Objective) -> Tensor:
+    """The minimum to linearize at: the known global one, else the lowest stationary minimum."""
+    known = [k for k in obj.known_points if k.kind == "minimum"]
+    if known:
+        best = next((k for k in known if k.is_global), min(known, key=lambda k: k.value))
+        return obj.point(list(best.point))
+    minima = [p for p in stationary_points(obj) if p.kind == "minimum"]
+    if not minima:
+        raise LosslabError(f"no minimum of '{obj.title}' was found; pass the point to use with at=")
+    return minima[0].point
+
+
+def _point(obj: Objective, at: PointLike | None) -> Tensor:
+    return reference_minimum(obj) if at is None else obj.point(at)
+
+
+def _hessian_eigenvalues(obj: Objective, at: PointLike | None) -> tuple[Tensor, Tensor]:
+    point = _point(obj, at)
+    return point, hessian_eigenvalues(obj.hessian(point))
+
+
+def condition_number(obj: Objective, at: PointLike | None = None) -> float:
+    """:math:`\\kappa = |\\lambda|_{\\max} / |\\lambda|_{\\min}` of the Hessian (∞ when singular).
+
+    >>> from losslab.objectives.objective import formula
+    >>> round(condition_number(formula("x**2 + 10*y**2"), [0.0, 0.0]), 12)
+    10.0
+    """
+    lam = _hessian_eigenvalues(obj, at)[1].abs()
+    return math.inf if float(lam.min()) == 0 else float(lam.max() / lam.min())
+
+
+def max_stable_lr(obj: Objective, at: PointLike | None = None) -> float | None:
+    """The largest learning rate for which gradient descent converges near the minimum,
+    :math:`2/\\lambda_{\\max}` (exact for quadratics); None when no eigenvalue is positive
+    or the Hessian is not finite.
+
+    >>> from losslab.objectives.objective import formula
+    >>> max_stable_lr(formula("(w - 3)**2"))
+    1.0
+    """
+    top = lambda_max(obj, at)
+    return 2 / top if top is not None and top > 0 else None
+
+
+def lambda_max(obj: Objective, at: PointLike | None = None) -> float | None:
+    """The largest Hessian eigenvalue :math:`\\lambda_{\\max}` at ``at`` (default: the reference
+    minimum); None where the Hessian there is not finite.
+
+    >>> from losslab.objectives.objective import formula
+    >>> lambda_max(formula("x**2 + 10*y**2"), [1.0, 1.0])
+    20.0
+    """
+    hessian = obj.hessian(_point(obj, at))
+    return float(hessian_eigenvalues(hessian).max()) if torch.isfinite(hessian).all() else None
+
+
+@dataclass
+class LrPrediction(Readable):
+    """What gradient descent with learning rate ``lr`` does near a point, and why.
+
+    ``factors`` are :math:`1 - \\eta\\lambda_i`, the per-step multipliers of the error along
+    each Hessian eigenvector; ``exact`` is True for quadratics.
+    """
+
+    lr: float
+    behaviour: str
+    reason: str
+    eigenvalues: Tensor
+    factors: Tensor
+    max_stable_lr: float | None
+    exact: bool
+    point: Tensor
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "lr": self.lr,
+            "behaviour": self.behaviour,
+            "reason": self.reason,
+            "eigenvalues": as_floats(self.eigenvalues),
+            "factors": as_floats(self.factors),
+            "max_stable_lr": self.max_stable_lr,
+            "exact": self.exact,
+            "point": as_floats(self.point),
+        }
+
+    def __str__(self) -> str:
+        return f"lr {self.lr:g}: {self.behaviour} — {self.reason}"
+
+
+def _behaviour(lr: float, lam: Tensor, factors: Tensor, limit: str) -> tuple[str, str]:
+    big = float(factors.abs().max())
+    if big > 1 + 1e-12:
+        if float(lam.min()) < 0:
+            return (
+                "diverges",
+                f"the Hessian has eigenvalue {float(lam.min()):.6g} < 0: "
+                f"the point is not a minimum, and descent moves away from it",
+            )
+        return (
+            "diverges",
+            f"lr {lr:g} is above {limit}: the factor 1 − lr·λ = {float(factors.min()):.6g} has size > 1, "
+            f"so the error grows ×{big:.6g} per step",
+        )
+    if float(factors.min()) <= -1 + 1e-12:
+        return (
+            "oscillates forever",
+            f"lr {lr:g} equals {limit}: the factor 1 − lr·λmax = −1 flips the error's sign at the same size every step",
+        )
+    if float(factors.max()) >= 1 - 1e-6:
+        return (
+            "stalls",
+            f"the factor 1 − lr·λmin = {float(factors.max()):.8g} is about 1: "
+            f"far below {limit}, progress along the flattest direction is negligible",
+        )
+    if float(factors.min()) < 0:
+        return (
+            "oscillates but converges",
+            f"lr {lr:g} is between 1/λmax and {limit}: the factor 1 − lr·λmax = {float(factors.min()):.6g} "
+            f"lies in (−1, 0), so the error flips sign while shrinking",
+        )
+    return (
+        "converges monotonically",
+        f"lr {lr:g} is at most 1/λmax (below {limit}): every factor 1 − lr·λ lies in [0, "
+        f"1), so the error shrinks without changing sign (×{big:.6g} per step)",
+    )
+
+
+def predict_gd(obj: Objective, lr: float, at: PointLike | None = None) -> LrPrediction:
+    """Predict plain gradient descent's behaviour from the factors :math:`1 - \\eta\\lambda_i`.
+
+    >>> from losslab.objectives.objective import formula
+    >>> [predict_gd(formula("(w - 3)**2"), lr).behaviour for lr in (0.1, 0.75, 1.0, 2.0)]
+    ['converges monotonically', 'oscillates but converges', 'oscillates forever', 'diverges']
+    """
+    if not (math.isfinite(lr) and lr > 0):
+        raise LosslabError(f"learning rate {lr} must be a positive finite number")
+    point, lam = _hessian_eigenvalues(obj, at)
+    factors = 1 - lr * lam
+    lam_max = float(lam.max())
+    stable = 2 / lam_max if lam_max > 0 else None
+    limit = f"2/λmax = {stable:.6g}" if stable is not None else "any stable rate (no positive curvature)"
+    behaviour, reason = _behaviour(lr, lam, factors, limit)
+    exact = _is_quadratic(obj)
+    reason += " (exact: the loss is quadratic)" if exact else " (locally, near the minimum)"
+    return LrPrediction(lr, behaviour, reason, lam, factors, stable, exact, point)

@@ -1,0 +1,51 @@
+"""What every ``losslab`` verb shares: the consoles, the common options, printing and the error wrapper.
+
+No maths here. Every verb takes ``--json`` and then prints one JSON document. Bad input
+(a :class:`~losslab.errors.LosslabError`) is printed as one line on stderr with exit code 2
+and no traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from losslab.errors import LosslabError
+from losslab.serialize import dumps
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+Vars = Annotated[str | None, typer.Option("--vars", help="Parameter names in order, e.g. 'w0,w1'.")]
+DomainOpt = Annotated[str | None, typer.Option(help="Box to search, e.g. 'w0=-5:5,w1=-5:5' or '-5:5'.")]
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
+
+
+def friendly(command: F) -> F:
+    """Turn LosslabError into one line on stderr and exit code 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except LosslabError as exc:
+            err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            raise typer.Exit(code=2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def emit(result: Any, as_json: bool) -> None:
+    """Print a result as JSON or as its readable text."""
+    if as_json:
+        sys.stdout.write(dumps(result) + "\n")
+    elif hasattr(result, "__rich__"):
+        out.print(result)
+    else:
+        out.print(str(result), highlight=False, markup=False)

@@ -1,0 +1,157 @@
+"""The verbs on formulas and small data: ``analyze``, ``descend``, ``fit``, ``gallery`` and ``tour``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import torch
+import typer
+
+from losslab.cli.common import DomainOpt, Json, Vars, emit, err, friendly, out
+
+
+@friendly
+def analyze(
+    formula: Annotated[str, typer.Argument(help="A formula such as '(w-3)**2', or a gallery name.")],
+    variables: Vars = None,
+    domain: DomainOpt = None,
+    at: Annotated[str | None, typer.Option(help="Point for derivatives, e.g. 'w0=3,w1=4'.")] = None,
+    displacement: Annotated[
+        str | None, typer.Option(help="Taylor check over δ from --at, e.g. 'w0=0.0003,w1=0.0004'.")
+    ] = None,
+    direction: Annotated[str | None, typer.Option(help="Directional derivative at --at along this vector.")] = None,
+    as_json: Json = False,
+) -> None:
+    """Derivatives three ways, stationary points and their kind, convexity, Taylor, 2/λmax."""
+    from losslab.analysis.report import analyze as run_analysis
+    from losslab.objectives.from_text import objective_from_text
+
+    objective = objective_from_text(formula, variables, domain)
+    report = run_analysis(objective, domain=objective.domain, at=at, displacement=displacement, direction=direction)
+    emit(report, as_json)
+
+
+@friendly
+def descend(
+    formula: Annotated[str, typer.Argument(help="A formula or a gallery name.")],
+    start: Annotated[str, typer.Option(help="Start point, e.g. 'w=0' or 'w0=0,w1=0'.")],
+    lr: Annotated[float | None, typer.Option(help="Learning rate (default: the optimizer's).")] = None,
+    steps: Annotated[int, typer.Option(help="Maximum number of steps.")] = 100,
+    optimizer: Annotated[
+        str,
+        typer.Option(
+            help="gd, sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw, lbfgs, newton;"
+            " hyper-parameters as 'adam:lr=0.05'."
+        ),
+    ] = "gd",
+    loss_threshold: Annotated[float | None, typer.Option(help="Stop once L ≤ this.")] = None,
+    grad_tol: Annotated[float | None, typer.Option(help="Stop once |∇L| ≤ this.")] = None,
+    variables: Vars = None,
+    as_json: Json = False,
+) -> None:
+    """Run an optimizer from a start point and print the step table and diagnosis."""
+    from losslab.descent.optimizers import parse_optimizer
+    from losslab.descent.run import descend as run_descent
+    from losslab.objectives.from_text import objective_from_text
+
+    objective = objective_from_text(formula, variables)
+    spec = parse_optimizer(optimizer)
+    hyper = dict(spec.hyperparameters)
+    if lr is not None:
+        hyper["lr"] = lr
+    trajectory = run_descent(
+        objective,
+        objective.point(start),
+        spec.name,
+        steps=steps,
+        loss_threshold=loss_threshold,
+        grad_tol=grad_tol,
+        **hyper,
+    )
+    emit(trajectory, as_json)
+
+
+@friendly
+def fit(
+    data: Annotated[Path, typer.Argument(help="CSV file with a header row, e.g. x,y.")],
+    model: Annotated[str, typer.Option(help="Model in parameters and data columns, e.g. 'm*x' or 'w0 + w1*x'.")],
+    loss: Annotated[str, typer.Option(help="mse, sse, half_sse or bce.")] = "mse",
+    target: Annotated[str, typer.Option(help="The column the model predicts.")] = "y",
+    optimizer: Annotated[str, typer.Option(help="Optimizer for the descent, as in 'descend'.")] = "gd",
+    lr: Annotated[float | None, typer.Option(help="Learning rate.")] = None,
+    steps: Annotated[int, typer.Option(help="Descent steps.")] = 2000,
+    start: Annotated[str | None, typer.Option(help="Start point (default: all zeros).")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Mini-batch size for sgd.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for mini-batch sampling.")] = 0,
+    as_json: Json = False,
+) -> None:
+    """Fit a model to data: the closed form when the model is linear, and a descent."""
+    from losslab.descent.fit import fit as run_fit
+
+    result = run_fit(
+        data,
+        model,
+        loss=loss,
+        target=target,
+        optimizer=optimizer,
+        lr=lr,
+        steps=steps,
+        start=start,
+        batch_size=batch_size,
+        generator=torch.Generator().manual_seed(seed),
+    )
+    emit(result, as_json)
+
+
+@friendly
+def gallery_command(
+    name: Annotated[str | None, typer.Argument(help="Show one surface; omit to list all.")] = None,
+    as_json: Json = False,
+) -> None:
+    """List the gallery of named surfaces, or show one with its known points."""
+    from losslab.objectives.gallery import ENTRIES, gallery_entry
+
+    if name is None:
+        if as_json:
+            emit([entry.to_dict() for entry in ENTRIES], True)
+        else:
+            out.print(_gallery_table(ENTRIES))
+    else:
+        emit(gallery_entry(name), as_json)
+
+
+@friendly
+def tour(
+    as_json: Json = False,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Also write every seed example's figure here.")] = None,
+) -> None:
+    """Walk through the seeds' worked examples, each result beside the seed's value."""
+    from losslab.course.tour import run_tour
+
+    report = run_tour()
+    emit(report, as_json)
+    if out_dir is not None:
+        from losslab.course.figures import write_tour_figures
+
+        for written in write_tour_figures(out_dir):
+            err.print(f"wrote {written}", highlight=False, markup=False)
+    if not report.passed:
+        raise typer.Exit(code=1)
+
+
+def _gallery_table(entries: Any) -> Any:
+    from rich.table import Table
+
+    table = Table(title="losslab gallery — `losslab gallery NAME` shows one", title_justify="left")
+    table.add_column("name", no_wrap=True)
+    table.add_column("parameters", no_wrap=True)
+    table.add_column("points", justify="right")
+    table.add_column("global minimum")
+    table.add_column("title")
+    for entry in entries:
+        best = [p for p in entry.points if p.is_global]
+        where = "; ".join(f"({', '.join(f'{c:.4g}' for c in p.point)}) L={p.value:.4g}" for p in best[:2])
+        where += f" +{len(best) - 2} more" if len(best) > 2 else ""
+        table.add_row(entry.name, ", ".join(entry.variables), str(len(entry.points)), where, entry.title)
+    return table

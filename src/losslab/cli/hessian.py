@@ -1,0 +1,96 @@
+"""``losslab hessian``: curvature of a network — top eigenvalues, trace, spectral density.
+
+A thin shell: it builds the network objective (a built-in demo, or ``--model`` with
+``--weights`` and ``--data``), calls :func:`losslab.curvature.report.curvature_report` and
+prints; ``--out`` saves the density figure from :func:`losslab.plot.curvature.density_figure`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import torch
+import typer
+
+from losslab.errors import LosslabError
+
+# defined here, not imported from losslab.cli.app, so the annotations resolve in this module
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of text.")]
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the ``losslab`` app."""
+    from losslab.cli.common import emit, friendly, out
+
+    @app.command()
+    @friendly
+    def hessian(
+        demo: Annotated[
+            str | None, typer.Option(help="Built-in network: mlp, cnn or moons-mlp (default mlp, trained).")
+        ] = None,
+        model: Annotated[
+            str | None, typer.Option(help="Your network as 'package.module:factory' (factory() → nn.Module).")
+        ] = None,
+        weights: Annotated[Path | None, typer.Option(help="A state_dict saved with torch.save, for --model.")] = None,
+        data: Annotated[
+            str | None, typer.Option(help="digits, moons, or a .pt file holding (inputs, targets).")
+        ] = None,
+        loss: Annotated[
+            str | None, typer.Option(help="cross_entropy, mse or bce_with_logits (default: the demo's, cross_entropy).")
+        ] = None,
+        top: Annotated[int, typer.Option(help="How many eigenvalues.")] = 3,
+        which: Annotated[str, typer.Option(help="largest, smallest (most negative) or both.")] = "largest",
+        trace: Annotated[bool, typer.Option("--trace", help="Estimate the trace (Hutch++).")] = False,
+        density: Annotated[bool, typer.Option("--density", help="Spectral density by Lanczos quadrature.")] = False,
+        out_path: Annotated[
+            Path | None, typer.Option("--out", help="Save the density plot here (PNG, SVG, PDF).")
+        ] = None,
+        tol: Annotated[float | None, typer.Option(help="Residual tolerance, relative (default by dtype).")] = None,
+        probes: Annotated[int, typer.Option(help="Hessian-vector products for the trace.")] = 60,
+        runs: Annotated[int, typer.Option(help="Density: random start vectors.")] = 4,
+        steps: Annotated[int, typer.Option(help="Density: Lanczos steps per run.")] = 60,
+        float64: Annotated[bool, typer.Option("--float64", help="Compute in float64.")] = False,
+        seed: Annotated[int, typer.Option(help="Seed for start vectors and probes.")] = 0,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Top Hessian eigenvalues (Lanczos), trace (Hutch++) and spectral density (SLQ) of a network."""
+        from losslab.curvature.report import curvature_report
+        from losslab.networks.build import network_objective
+
+        if out_path is not None and not density:
+            raise LosslabError("--out saves the density plot; add --density")
+        if out_path is not None and not out_path.parent.exists():  # before any product is computed
+            raise LosslabError(f"--out {str(out_path)!r} cannot be written: folder '{out_path.parent}' does not exist")
+        dtype = torch.float64 if float64 else torch.float32
+        objective = network_objective(
+            demo_name=demo, model=model, weights=weights, data=data, loss=loss, dtype=dtype
+        ).objective
+        report = curvature_report(
+            objective,
+            top=top,
+            which=which,
+            with_trace=trace,
+            with_density=density,
+            tol=tol,
+            probes=probes,
+            runs=runs,
+            steps=steps,
+            generator=torch.Generator().manual_seed(seed),
+        )
+        if out_path is not None and report.density is not None:
+            _save_density(report.density, out_path, report.title)
+        emit(report, as_json)
+        if out_path is not None and not as_json:
+            out.print(f"density plot written to {out_path}", highlight=False, markup=False)
+
+
+def _save_density(spectrum: Any, path: Path, title: str) -> None:
+    from losslab.plot.curvature import density_figure
+
+    # a pyplot-free Figure: savefig renders with the Agg canvas, whatever the session's backend
+    figure = density_figure(spectrum, title=f"Hessian eigenvalue density — {title}")
+    try:
+        figure.savefig(path, dpi=120)
+    except (OSError, ValueError) as exc:
+        raise LosslabError(f"--out {str(path)!r} cannot be written: {exc}") from None

@@ -1,0 +1,226 @@
+"""CLI commands for network landscapes: ``losslab landscape`` and ``losslab plot-surface``.
+
+A thin shell: it parses options, builds the model and data (a built-in demo, or
+``--model pkg.module:factory`` with ``--weights`` and ``--data``), calls
+:mod:`losslab.landscape`, and prints. Under ``torchrun`` the survey is split over the ranks
+and rank 0 prints and writes the file.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, cast
+
+import torch
+import typer
+
+from losslab.errors import LosslabError
+from losslab.networks.loading import load_checkpoint
+
+DIRECTIONS = ("filter", "layer", "random", "pca", "hessian", "interpolate")
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the ``losslab`` app."""
+    from losslab.cli.common import friendly
+
+    app.command("landscape")(friendly(landscape))
+    app.command("plot-surface")(friendly(plot_surface))
+
+
+def landscape(
+    demo: Annotated[
+        str | None, typer.Option(help="Built-in model and data: mlp, cnn or moons-mlp (default mlp).")
+    ] = None,
+    steps: Annotated[int | None, typer.Option(help="Training steps of the demo (default: the demo's own).")] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Your model as pkg.module:factory (called with no arguments).")
+    ] = None,
+    weights: Annotated[Path | None, typer.Option(help="State dict for --model (torch.load, weights_only).")] = None,
+    data: Annotated[str | None, typer.Option(help="digits, moons, or a .pt file holding (inputs, targets).")] = None,
+    loss: Annotated[
+        str | None, typer.Option(help="cross_entropy, mse or bce_with_logits (default: the demo's, cross_entropy).")
+    ] = None,
+    directions: Annotated[str, typer.Option(help="filter, layer, random, pca, hessian or interpolate.")] = "filter",
+    checkpoints: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated state-dict files: the trajectory for pca, the end for interpolate."),
+    ] = None,
+    grid: Annotated[str, typer.Option(help="Points per axis: '51x51' (a plane) or '101' (a line).")] = "51x51",
+    range_: Annotated[str, typer.Option("--range", help="Coordinate ranges: '-1:1,-1:1' or '-1:1' for all.")] = "-1:1",
+    bias_bn: Annotated[str, typer.Option(help="Biases and norm-layer parameters: zero or include.")] = "zero",
+    batchnorm: Annotated[str, typer.Option(help="BatchNorm statistics: frozen (θ*'s) or recompute.")] = "frozen",
+    seed: Annotated[int, typer.Option(help="Seed of the random directions (and of the demo).")] = 0,
+    method: Annotated[str, typer.Option(help="auto, fused, vmap or compile.")] = "auto",
+    dtype: Annotated[str, typer.Option(help="float32 or float64.")] = "float32",
+    memory: Annotated[
+        str | None,
+        typer.Option(
+            help="Memory one chunk of grid points may use, e.g. 512MiB or 2GiB (default: 48MiB on a "
+            "CPU, a quarter of the free memory on a GPU)."
+        ),
+    ] = None,
+    chunk_size: Annotated[
+        int | None,
+        typer.Option(min=1, help="Grid points per chunk, instead of --memory (a resumed survey keeps its file's)."),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="The HDF5 file to write.")] = Path("surface.h5"),
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted survey in --out.")] = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Survey a network's loss (and accuracy) on a line or plane through its parameters; write HDF5."""
+    from losslab.cli.common import emit, err
+    from losslab.landscape import distributed, survey
+    from losslab.landscape.surface import writable
+    from losslab.networks.build import network_objective
+
+    if dtype not in DTYPES:
+        raise LosslabError(f"dtype {dtype!r} is not one of {', '.join(DTYPES)}")
+    if directions not in DIRECTIONS:
+        raise LosslabError(f"directions {directions!r} is not one of {', '.join(DIRECTIONS)}")
+    sizes, ranges = _grid(grid), _ranges(range_)
+    budget = None if memory is None else memory_bytes(memory)
+    writable(out)  # before the model is built or trained
+    device = distributed.local_device() if distributed.launched() else None
+    built = network_objective(
+        demo_name=demo, model=model, weights=weights, data=data, loss=loss, dtype=DTYPES[dtype], seed=seed,
+        steps=steps, device=device, batchnorm=batchnorm,
+    )  # fmt: skip
+    objective = built.objective
+    trajectory = [load_checkpoint(p) for p in checkpoints.split(",")] if checkpoints else list(built.checkpoints)
+    slice_ = _directions(objective, directions, len(sizes), seed, bias_bn, trajectory, demo_line=model is None)
+    if len(sizes) != slice_.k:
+        raise LosslabError(f"--grid {grid} has {len(sizes)} axes but {directions} gives {slice_.k} direction(s)")
+    run = distributed.distributed_survey if distributed.launched() else survey
+    try:
+        surface = run(
+            objective, slice_, sizes, ranges, method=method, memory_budget=budget, chunk_size=chunk_size,
+            out=out, resume=resume, progress=progress,
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        if distributed.rank_zero():
+            err.print(f"interrupted: the finished chunks are in {out}; rerun with --resume to continue")
+        raise typer.Exit(code=130) from None
+    if surface is None:  # a rank other than 0: rank 0 reports
+        return
+    note = f"\n{_trajectory_note(slice_, trajectory, objective)}" if directions == "pca" else ""
+    emit(surface if as_json else f"{surface}{note}\nwritten to {out}", as_json)
+
+
+def plot_surface(
+    file: Annotated[Path, typer.Argument(help="A surface written by 'losslab landscape'.")],
+    out: Annotated[Path, typer.Option(help="Picture to write: .png/.svg/.pdf (contour or 3-D) or .html.")] = Path(
+        "surface.png"
+    ),
+    kind: Annotated[str, typer.Option(help="contour or 3d (for still images).")] = "contour",
+) -> None:
+    """Draw a saved surface: a contour map or 3-D surface (png/svg/pdf) or an interactive page (html)."""
+    draw_saved_surface(file, out, kind)
+
+
+SURFACE_SUFFIXES = (".h5", ".hdf5")
+
+
+def draw_saved_surface(file: Path, out: Path, kind: str) -> None:
+    """``file`` (written by ``losslab landscape``) drawn to ``out``: contour or 3-D still, or an html page."""
+    from losslab import plot
+    from losslab.cli.common import out as console
+    from losslab.landscape import load_surface
+
+    shape = plot.format_of(out)
+    if shape == "animation":
+        still_or_page = "a still (.png, .svg, .pdf) or a page (.html)"
+        raise LosslabError(f"cannot write '{out.name}': a saved surface is {still_or_page}")
+    surface = cast("plot.SurfaceLike", load_surface(file))
+    title = _title(getattr(surface, "provenance", {}))
+    if shape == "interactive":
+        picture: Any = plot.interactive_surface(surface, title=title)
+    elif kind == "contour":
+        picture = plot.contour(surface, title=title, stationary=False)
+    elif kind == "3d":
+        picture = plot.surface(surface, title=title)
+    else:
+        raise LosslabError(f"kind {kind!r} is not one of contour, 3d")
+    plot.save(picture, out)
+    console.print(f"wrote {out}")
+
+
+def _directions(
+    objective: Any, kind: str, k: int, seed: int, bias_bn: str, trajectory: list[Any], *, demo_line: bool
+) -> Any:
+    from losslab.landscape import interpolation, make_directions
+
+    if kind == "interpolate" and demo_line and trajectory:
+        return interpolation(objective, objective.center, start=trajectory[0])  # a demo: initialisation → θ*
+    return make_directions(objective, kind, k=1 if kind == "interpolate" else k, seed=seed, bias_bn=bias_bn,
+                           checkpoints=trajectory)  # fmt: skip
+
+
+def _title(provenance: dict[str, Any]) -> str:
+    seed = provenance.get("seed", -1)
+    return (
+        f"{provenance.get('model', 'network')}: {provenance.get('directions', '?')} directions "
+        f"(normalization {provenance.get('normalization', '?')}{'' if seed == -1 else f', seed {seed}'})"
+    )
+
+
+def _trajectory_note(slice_: Any, trajectory: list[Any], objective: Any) -> str:
+    """Where the training path lies on a PCA plane, so the user can frame it with --range."""
+    from losslab.landscape import project
+    from losslab.landscape.directions import as_flat
+
+    flats = [as_flat(objective, c, "checkpoint") for c in trajectory]
+    where = project(flats, slice_)
+    low, high = where.coordinates.min(0).values.tolist(), where.coordinates.max(0).values.tolist()
+    spans = ", ".join(f"{n} ∈ [{lo:.3g}, {hi:.3g}]" for n, lo, hi in zip("ab", low, high, strict=False))
+    return (
+        f"the training path projects to {spans} (largest relative distance from the plane "
+        f"{float(where.relative_distance.max()):.2g}); frame it with --range"
+    )
+
+
+def _grid(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise LosslabError(f"--grid {text!r} is not of the form 51x51 (a plane) or 101 (a line)") from None
+    if len(sizes) not in (1, 2) or min(sizes) < 1:
+        raise LosslabError(f"--grid {text!r}: give 1 or 2 positive sizes, e.g. 51x51")
+    return sizes
+
+
+def _ranges(text: str) -> tuple[tuple[float, float], ...] | tuple[float, float]:
+    try:
+        pairs = tuple(tuple(float(v) for v in part.split(":", 1)) for part in _split_ranges(text))
+    except ValueError:
+        raise LosslabError(f"--range {text!r} is not of the form -1:1,-1:1 (or -1:1 for every axis)") from None
+    if any(len(p) != 2 for p in pairs) or len(pairs) not in (1, 2):
+        raise LosslabError(f"--range {text!r} is not of the form -1:1,-1:1 (or -1:1 for every axis)")
+    return pairs[0] if len(pairs) == 1 else pairs  # type: ignore[return-value]
+
+
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2**20, "gib": 2**30}
+
+
+def memory_bytes(text: str) -> int:
+    """A size such as ``512MiB``, ``2 GiB`` or ``800MB`` in bytes.
+
+    >>> memory_bytes("512MiB"), memory_bytes("1.5 GB"), memory_bytes("4096")
+    (536870912, 1500000000, 4096)
+    """
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", text)
+    unit = match.group(2).lower() if match else None
+    if match is None or unit not in _UNITS or float(match.group(1)) * _UNITS[unit] < 1:
+        raise LosslabError(
+            f"--memory {text!r} is not a size: give a number and a unit, e.g. 512MiB or 2GiB "
+            "(B, KB, MB, GB, KiB, MiB, GiB)"
+        )
+    return int(float(match.group(1)) * _UNITS[unit])
+
+
+def _split_ranges(text: str) -> list[str]:
+    # "-1:1,-2:2": commas separate axes (a minus sign never follows a comma inside one range)
+    return [part for part in text.split(",") if part]

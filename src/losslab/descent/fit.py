@@ -1,0 +1,98 @@
+"""Fit a model to data two ways: the closed form (when there is one) and a descent.
+
+This is what ``losslab fit DATA.csv --model "m*x"`` runs; it is also the natural notebook
+call for Case Study 1: the exact least-squares answer beside the answer gradient descent
+walks to, so the two can be compared.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from losslab.descent.run import OptimizerLike, descend
+from losslab.descent.trajectory import Trajectory
+from losslab.objectives.data import DataObjective, closed_form, data_objective
+from losslab.objectives.domain import PointLike
+from losslab.objectives.linear_fit import ClosedForm
+from losslab.serialize import Readable
+
+
+@dataclass(frozen=True)
+class FitResult(Readable):
+    """The closed-form fit (None when the model is not linear in its parameters) and a descent."""
+
+    objective: DataObjective
+    closed_form: ClosedForm | None
+    descent: Trajectory
+
+    def to_dict(self) -> dict[str, Any]:
+        final = self.descent.final
+        return {
+            "model": self.objective.model,
+            "loss_name": self.objective.loss,
+            "samples": self.objective.n_samples,
+            "variables": list(self.objective.names),
+            "closed_form": None if self.closed_form is None else self.closed_form.to_dict(),
+            "descent": {
+                "optimizer": self.descent.optimizer,
+                "hyperparameters": self.descent.to_dict()["hyperparameters"],
+                "steps": self.descent.steps,
+                "params": dict(zip(self.objective.names, final.tolist(), strict=True)),
+                "loss": float(self.descent.losses[-1]),
+                "diagnosis": self.descent.diagnosis.to_dict(),
+            },
+        }
+
+    def __str__(self) -> str:
+        lines = [f"model {self.objective.model}  ({self.objective.loss} over {self.objective.n_samples} samples)"]
+        if self.closed_form is None:
+            lines.append("closed form: none (the model is not linear in its parameters, or the loss is bce)")
+        else:
+            lines.append(str(self.closed_form))
+        params = ", ".join(
+            f"{n} = {v:.6g}" for n, v in zip(self.objective.names, self.descent.final.tolist(), strict=True)
+        )
+        lines.append(
+            f"descent ({self.descent.optimizer}, {self.descent.steps} steps): {params}, "
+            f"L = {float(self.descent.losses[-1]):.6g}"
+        )
+        lines.append(f"diagnosis: {self.descent.diagnosis.status} — {self.descent.diagnosis.reason}")
+        return "\n".join(lines)
+
+
+def fit(
+    data: str | os.PathLike[str] | Mapping[str, Any],
+    model: str,
+    *,
+    loss: str = "mse",
+    target: str = "y",
+    optimizer: OptimizerLike = "gd",
+    lr: float | None = None,
+    steps: int = 2000,
+    start: PointLike | None = None,
+    batch_size: int | None = None,
+    generator: torch.Generator | None = None,
+) -> FitResult:
+    """Fit ``model`` to ``data``: least squares in closed form where possible, and a descent.
+
+    Args:
+        data: a CSV path with a header row, or columns (name → numbers).
+        model: e.g. ``"m*x"``, ``"w0 + w1*x"``, ``"sigmoid(w0 + w1*x1 + w2*x2)"``.
+        loss: ``mse``, ``sse``, ``half_sse`` or ``bce``.
+        target: the predicted column.
+        optimizer, lr, steps, batch_size, generator: as in :func:`losslab.descent.run.descend`.
+        start: θ_0 (default: all parameters 0).
+
+    >>> r = fit({"x": [1, 2, 3, 4, 5], "y": [2.1, 3.9, 6.1, 8.0, 9.9]}, "m*x", lr=0.01)
+    >>> round(float(r.closed_form.params[0]), 6), round(float(r.descent.final[0]), 6)
+    (1.994545, 1.994545)
+    """
+    objective = data_objective(data, model, loss=loss, target=target)
+    theta0 = objective.point(start) if start is not None else torch.zeros(objective.dim, dtype=objective.dtype)
+    trajectory = descend(objective, theta0, optimizer, lr=lr, steps=steps, batch_size=batch_size, generator=generator)
+    return FitResult(objective, closed_form(objective), trajectory)

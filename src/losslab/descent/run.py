@@ -1,0 +1,279 @@
+r"""Walk down an objective with a real ``torch.optim`` optimizer, and say how it went.
+
+θ is one float64 leaf tensor; each step evaluates :math:`L(\theta_k)` with autograd, records
+:math:`(\theta_k, L(\theta_k), \nabla L(\theta_k))` and calls ``optimizer.step()``. The loop
+stops at the step budget, when :math:`L \le` ``loss_threshold`` (Algorithm 3.2, "while
+L > threshold"), when :math:`\lVert\nabla L\rVert \le` ``grad_tol``, or on divergence
+(a non-finite value, or L above ``divergence_factor`` × max(1, |L_0|)). The diagnosis
+explains a plain-gradient-descent failure with the stability limit :math:`\eta < 2/\lambda_{\max}`.
+The stop rules and the diagnosis live in :mod:`losslab.descent.diagnosis`.
+
+>>> from losslab.objectives.objective import formula
+>>> t = descend(formula("w**2 - 4*w + 5"), "w=0", lr=0.3, steps=3)
+>>> [round(w, 6) for w in t.params[:, 0].tolist()]
+[0.0, 1.2, 1.68, 1.872]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from typing import Any
+
+import torch
+from torch import Tensor
+from torch.optim import Optimizer
+
+from losslab.descent.diagnosis import affordable_lambda_max, diagnose, stop_rule
+from losslab.descent.optimizers import (
+    Newton,
+    OptimizerSpec,
+    build,
+    check_lr,
+    entry,
+    parse_optimizer,
+)
+from losslab.descent.schedules import SchedulerLike, make_scheduler
+from losslab.descent.trajectory import Diagnosis, LrSweep, Trajectory
+from losslab.errors import LosslabError
+from losslab.objectives.domain import PointLike
+from losslab.objectives.objective import KnownPoint, Objective
+
+OptimizerLike = str | OptimizerSpec | type[Optimizer]
+DEFAULT_BATCH_SIZE = 32
+
+
+def descend(
+    objective: Objective,
+    start: PointLike,
+    optimizer: OptimizerLike = "gd",
+    *,
+    lr: float | None = None,
+    steps: int = 100,
+    batch_size: int | None = None,
+    scheduler: SchedulerLike | None = None,
+    generator: torch.Generator | None = None,
+    loss_threshold: float | None = None,
+    grad_tol: float | None = None,
+    divergence_factor: float = 1e6,
+    **hyperparameters: Any,
+) -> Trajectory:
+    """Run ``optimizer`` on ``objective`` from ``start`` and return the :class:`Trajectory`.
+
+    Args:
+        objective: the loss.
+        start: θ_0 as text (``"w0=0,w1=0"``), mapping, sequence or tensor.
+        optimizer: a registry name (``"adam"``, or ``"adam:lr=0.05"``), an
+            :class:`OptimizerSpec`, or any ``torch.optim.Optimizer`` subclass.
+        lr: the learning rate (default: the optimizer's).
+        steps: the most updates to take.
+        batch_size: mini-batch size for objectives with data (``sgd`` defaults to 32,
+            capped at the number of samples); batches are reshuffled each epoch.
+        scheduler: an LR scheduler name (``"step:step_size=10,gamma=0.5"``,
+            ``"exponential:gamma=0.9"``, ``"cosine:T_max=100"``), class or callable.
+        generator: the random source for mini-batches (seed 0 when None).
+        loss_threshold: stop once L ≤ this.
+        grad_tol: stop once ‖∇L‖ ≤ this.
+        divergence_factor: call it diverged once L > this × max(1, |L_0|) (inf: only on non-finite values).
+        **hyperparameters: passed to the optimizer (``momentum=0.5``, ``betas=(0.9, 0.99)``).
+
+    >>> from losslab.objectives.objective import formula
+    >>> descend(formula("(w - 3)**2"), "w=0", lr=1.0, steps=20).diagnosis.status
+    'oscillating'
+    """
+    steps = check_count(steps)
+    check_stop_rules(loss_threshold, grad_tol, divergence_factor)
+    theta = objective.point(start).detach().clone().requires_grad_(True)
+    current = [objective]  # the (mini-batch) objective the next update uses
+    opt, name, hyper, needs_closure, wants_batches = make_optimizer(optimizer, theta, lr, hyperparameters, current)
+    notes, batches = _batches(objective, name, wants_batches, batch_size, generator, hyper)
+    schedule = make_scheduler(scheduler, opt) if scheduler is not None else None
+
+    def closure() -> Tensor:
+        opt.zero_grad()
+        loss = current[0].value(theta)
+        loss.backward()
+        return loss
+
+    params, losses, grads, lrs = [], [], [], []
+    stop: Diagnosis | None = None
+    for k in range(steps + 1):
+        current[0] = objective
+        loss = closure()
+        params.append(theta.detach().clone())
+        losses.append(loss.detach().clone())
+        grads.append(theta.grad.detach().clone() if theta.grad is not None else torch.zeros_like(theta))
+        stop = stop_rule(k, losses[k], params[k], grads[k], losses[0], loss_threshold, grad_tol, divergence_factor)
+        if stop is not None or k == steps:
+            break
+        if batches is not None:
+            current[0] = objective.subset(next(batches))
+            if not needs_closure:
+                closure()
+        lrs.append(float(opt.param_groups[0]["lr"]))
+        opt.step(closure) if needs_closure else opt.step()  # type: ignore[arg-type]
+        if schedule is not None:
+            schedule.step()
+    record = (torch.stack(params), torch.stack(losses), torch.stack(grads), torch.tensor(lrs, dtype=torch.float64))
+    return finish(objective, record, stop, optimizer, name, hyper, notes)
+
+
+def finish(
+    objective: Objective,
+    record: tuple[Tensor, Tensor, Tensor, Tensor],
+    stop: Diagnosis | None,
+    optimizer: OptimizerLike,
+    name: str,
+    hyper: dict[str, Any],
+    notes: Sequence[str] = (),
+) -> Trajectory:
+    """The :class:`Trajectory` of a finished run: its (params, losses, grads, lrs) record and diagnosis."""
+    plain = name in ("gd", "sgd") or (optimizer is torch.optim.SGD and not hyper.get("momentum"))
+    diagnosis = diagnose(objective, *record, stop, plain)
+    return Trajectory(
+        *record,
+        optimizer=name,
+        hyperparameters=hyper,
+        names=tuple(objective.names),
+        diagnosis=diagnosis,
+        notes=tuple(notes),
+    )
+
+
+def check_count(steps: int) -> int:
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps <= 0:
+        raise LosslabError(f"steps must be a whole number ≥ 1, got {steps!r}")
+    return steps
+
+
+def check_stop_rules(loss_threshold: float | None, grad_tol: float | None, divergence_factor: float) -> None:
+    if loss_threshold is not None and not math.isfinite(loss_threshold):
+        raise LosslabError(f"loss_threshold must be a finite number, got {loss_threshold}")
+    if grad_tol is not None and not (math.isfinite(grad_tol) and grad_tol >= 0):
+        raise LosslabError(f"grad_tol must be a finite number ≥ 0, got {grad_tol}")
+    if not divergence_factor > 1:  # math.inf is allowed: only non-finite values count as divergence
+        raise LosslabError(f"divergence_factor must be a number > 1 (inf to disable), got {divergence_factor}")
+
+
+def make_optimizer(
+    optimizer: OptimizerLike,
+    theta: Tensor,
+    lr: float | None,
+    given: dict[str, Any],
+    current: list[Objective],
+) -> tuple[Optimizer, str, dict[str, Any], bool, bool]:
+    """The optimizer, its name and hyper-parameters, whether ``step`` needs a closure, whether it draws batches."""
+
+    def hessian(point: Tensor) -> Tensor:
+        return current[0].hessian(point)
+
+    if isinstance(optimizer, type) and issubclass(optimizer, Optimizer):
+        hyper = dict(given) if lr is None else {**given, "lr": check_lr(lr)}
+        extra: dict[str, Any] = {"hessian": hessian} if issubclass(optimizer, Newton) else {}
+        try:
+            opt = optimizer([theta], **hyper, **extra)
+        except (ValueError, TypeError) as error:
+            raise LosslabError(f"{optimizer.__name__}({hyper}): {error}") from None
+        hyper.setdefault("lr", opt.param_groups[0].get("lr"))
+        return opt, optimizer.__name__, hyper, True, False
+    if isinstance(optimizer, str):
+        optimizer = parse_optimizer(optimizer)
+    if not isinstance(optimizer, OptimizerSpec):
+        raise LosslabError(
+            f"optimizer {optimizer!r} is not a name, an OptimizerSpec or a torch.optim.Optimizer subclass"
+        )
+    spec = entry(optimizer.name)
+    chosen = {**optimizer.hyperparameters, **given, **({} if lr is None else {"lr": lr})}
+    extra = {"hessian": hessian} if spec.cls is Newton else {}
+    opt = build(spec.name, [theta], {**chosen, **extra})
+    hyper = {k: opt.defaults[k] for k in spec.accepted if k in opt.defaults}
+    return opt, spec.name, hyper, spec.needs_closure, spec.mini_batch
+
+
+def _batches(
+    objective: Objective,
+    name: str,
+    wants: bool,
+    batch_size: int | None,
+    generator: torch.Generator | None,
+    hyper: dict[str, Any],
+) -> tuple[list[str], Iterator[Tensor] | None]:
+    """Notes about batching, and the endless stream of mini-batch indices (None: full batch)."""
+    n = objective.n_samples
+    if batch_size is not None and n is None:
+        raise LosslabError(f"batch_size={batch_size} needs an objective with data; '{objective.title}' has none")
+    if batch_size is not None and name == "gd":
+        raise LosslabError("gd is full-batch gradient descent; use 'sgd' (or another optimizer) with batch_size")
+    if n is None or not (wants or batch_size is not None):
+        return (
+            [f"{name} on an objective without data: every step uses the full loss, as gd does"] if wants else []
+        ), None
+    size = min(DEFAULT_BATCH_SIZE, n) if batch_size is None else batch_size
+    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= n:
+        raise LosslabError(f"batch_size must be a whole number from 1 to {n} (the number of samples), got {size!r}")
+    hyper["batch_size"] = size
+    seeded = generator if generator is not None else torch.Generator().manual_seed(0)
+    note = f"mini-batches of {size} of {n} samples, reshuffled each epoch"
+    return [note + ("" if generator is not None else " (seed 0: no generator given)")], _epochs(n, size, seeded)
+
+
+def _epochs(n: int, size: int, generator: torch.Generator) -> Iterator[Tensor]:
+    while True:
+        yield from torch.randperm(n, generator=generator).split(size)
+
+
+def multistart(
+    objective: Objective,
+    starts: Sequence[PointLike],
+    optimizer: OptimizerLike = "gd",
+    *,
+    match_tol: float = 1e-3,
+    **kwargs: Any,
+) -> list[Trajectory]:
+    """One descent per start; each tagged (``reached``) with the known minimum its final θ is within ``match_tol`` of.
+
+    >>> from losslab.objectives.objective import formula
+    >>> [round(float(t.final[0]), 4) for t in multistart(formula("(w**2 - 1)**2"), ["w=-2", "w=0.5"], lr=0.05)]
+    [-1.0, 1.0]
+    """
+    minima = [p for p in objective.known_points if p.kind == "minimum"]
+    return [_tag(descend(objective, start, optimizer, **kwargs), minima, match_tol) for start in starts]
+
+
+def _tag(trajectory: Trajectory, minima: list[KnownPoint], tol: float) -> Trajectory:
+    final = trajectory.final
+    if not minima or not torch.isfinite(final).all():
+        return trajectory
+    distances = [float(torch.linalg.vector_norm(final - torch.tensor(p.point, dtype=final.dtype))) for p in minima]
+    best = min(range(len(minima)), key=distances.__getitem__)
+    return replace(trajectory, reached=minima[best]) if distances[best] <= tol else trajectory
+
+
+def lr_sweep(
+    objective: Objective,
+    start: PointLike,
+    lrs: Sequence[float],
+    optimizer: OptimizerLike = "gd",
+    *,
+    steps: int = 100,
+    **kwargs: Any,
+) -> LrSweep:
+    """The same descent at each learning rate: final loss, status, and 2/λmax at the start.
+
+    >>> from losslab.objectives.objective import formula
+    >>> sweep = lr_sweep(formula("(w - 3)**2"), "w=0", [0.1, 1.0, 2.0], steps=200)
+    >>> sweep.statuses, sweep.max_stable_lr
+    (('converged', 'oscillating', 'diverged'), 1.0)
+    """
+    if not lrs:
+        raise LosslabError("lr_sweep needs at least one learning rate")
+    runs = tuple(descend(objective, start, optimizer, lr=check_lr(lr), steps=steps, **kwargs) for lr in lrs)
+    top = affordable_lambda_max(objective, objective.point(start))
+    return LrSweep(
+        lrs=tuple(float(lr) for lr in lrs),
+        final_losses=torch.stack([t.losses[-1] for t in runs]),
+        statuses=tuple(t.diagnosis.status for t in runs),
+        max_stable_lr=2.0 / top if top is not None and top > 0 else None,
+        trajectories=runs,
+    )

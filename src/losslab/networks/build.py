@@ -1,0 +1,94 @@
+"""The one builder of a network objective: a demo, or a user's model with its weights and data.
+
+Every face that takes a network (``losslab landscape``, ``losslab hessian``, ``losslab plot
+boundary``, the explorer's bowl-vs-mountains view) calls :func:`network_objective`, so the rules
+are the same everywhere:
+
+- ``demo`` or ``model``, not both; neither means the demo ``mlp``;
+- a demo brings its own data, loss and trained weights (``trained=False``: its initialisation);
+  ``data`` evaluates the demo's network on another data set of the same shape (``moons`` for
+  ``moons-mlp``); ``loss="mse"`` on a demo's class labels compares the outputs with one-hot targets;
+- ``model`` (``pkg.module:factory``) needs ``data``; ``weights`` goes with ``model`` only;
+- the model is cast to ``dtype`` and put in eval mode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from losslab.errors import LosslabError, check_choice
+from losslab.networks.demos import DEMOS, demo
+from losslab.networks.loading import load_data, load_model
+from losslab.objectives.network import NetworkObjective
+
+DEFAULT_DEMO = "mlp"
+
+
+@dataclass
+class BuiltNetwork:
+    """A network objective and, for a trained demo, the flat parameter vectors its training passed
+    through (a trajectory for PCA directions; empty for a user's model)."""
+
+    objective: NetworkObjective
+    checkpoints: list[Tensor] = field(default_factory=list)
+
+
+def network_objective(
+    *,
+    demo_name: str | None = None,
+    model: str | None = None,
+    weights: str | Path | None = None,
+    data: str | None = None,
+    loss: str | None = None,
+    dtype: torch.dtype = torch.float32,
+    seed: int = 0,
+    steps: int | None = None,
+    trained: bool = True,
+    device: str | torch.device | None = None,
+    batchnorm: str = "frozen",
+) -> BuiltNetwork:
+    """The network objective of a demo (default ``mlp``) or of ``model`` on ``data`` (rules: the module docstring).
+
+    Args:
+        demo_name: ``mlp``, ``cnn`` or ``moons-mlp`` (trained on the spot with ``seed`` and ``steps``).
+        model: ``"package.module:factory"``, called with no arguments.
+        weights: a state dict for ``model`` (read with ``torch.load(weights_only=True)``).
+        data: ``digits``, ``moons`` or a ``.pt`` file holding ``(inputs, targets)``.
+        loss: the loss name (default: the demo's own, or ``cross_entropy`` for a model).
+        seed, steps, trained: how the demo is initialised and trained.
+        dtype, device, batchnorm: as for :class:`~losslab.objectives.network.NetworkObjective`.
+
+    >>> built = network_objective(demo_name="moons-mlp", steps=5)
+    >>> built.objective.title, built.objective.dim, len(built.checkpoints)
+    ('moons-mlp on moons', 354, 2)
+    >>> network_objective(model="losslab.networks.demos:cnn")
+    Traceback (most recent call last):
+    losslab.errors.LosslabError: --model needs --data: digits, moons, or a .pt file holding (inputs, targets)
+    """
+    if demo_name is not None and model is not None:
+        raise LosslabError("give either --demo or --model, not both")
+    if model is None:
+        if weights is not None:
+            raise LosslabError("--weights goes with --model; the built-in --demo brings its own trained weights")
+        name = check_choice("--demo", demo_name or DEFAULT_DEMO, DEMOS)
+        built = demo(name, seed=seed, dtype=dtype, steps=steps, trained=trained)
+        inputs, targets = load_data(data, dtype) if data is not None else (built.inputs, built.targets)
+        if loss == "mse" and not targets.is_floating_point():
+            targets = torch.nn.functional.one_hot(targets, int(targets.max()) + 1).to(inputs.dtype)
+        title = f"{name} on {data or ('moons' if name == 'moons-mlp' else 'digits')}"
+        objective = NetworkObjective(
+            built.model, (inputs, targets), loss or built.loss, device=device, batchnorm=batchnorm, title=title
+        )
+        return BuiltNetwork(objective, list(built.checkpoints))
+    network = load_model(model, weights).to(dtype).eval()  # a malformed spec is named before missing data
+    if data is None:
+        raise LosslabError("--model needs --data: digits, moons, or a .pt file holding (inputs, targets)")
+    objective = NetworkObjective(
+        network, load_data(data, dtype), loss or "cross_entropy", device=device, batchnorm=batchnorm,
+        title=f"{model} on {data}",
+    )  # fmt: skip
+    return BuiltNetwork(objective)
