@@ -318,7 +318,7 @@ INVALID = [
     Bad(
         "batch-size-zero",
         lambda _: least_squares(XS, YS_CS1).batches(0, torch.Generator()),
-        ("batch size 0",),
+        ("batch size", "≥ 1", "got 0"),
     ),
     Bad("synthetic-negative-n", lambda _: synthetic_linear(-3), ("-3", "≥ 1")),
     Bad(

@@ -335,5 +335,5 @@ def test_bad_input(change: dict, message: str) -> None:
 
 @pytest.mark.parametrize("batch_size", [0, 6, 2.5])
 def test_batch_size_out_of_range(batch_size: object) -> None:
-    with pytest.raises(LosslabError, match="batch_size must be a whole number from 1 to 5"):
+    with pytest.raises(LosslabError, match="batch_size must be a whole number (≥ 1|from 1 to 5)"):
         descend(slope_fit(), "m=0", "sgd", batch_size=batch_size)

@@ -40,7 +40,9 @@ from losslab.objectives.domain import Domain
 from losslab.objectives.finite_differences import central_difference_gradient
 from losslab.objectives.from_text import objective_from_text
 from losslab.objectives.gallery import GalleryEntry, gallery, gallery_entry, gallery_names
+from losslab.objectives.grid import Grid, evaluate_grid
 from losslab.objectives.linear_fit import ClosedForm
+from losslab.objectives.network import NetworkObjective, network
 from losslab.objectives.numeric_gradient import NumericGradientObjective
 from losslab.objectives.objective import FormulaObjective, KnownPoint, Objective, formula
 
@@ -58,10 +60,12 @@ __all__ = [
     "FormulaObjective",
     "GalleryEntry",
     "GradientReport",
+    "Grid",
     "KnownPoint",
     "LosslabError",
     "LrPrediction",
     "LrSweep",
+    "NetworkObjective",
     "Newton",
     "NumericGradientObjective",
     "Objective",
@@ -80,6 +84,7 @@ __all__ = [
     "data_objective",
     "descend",
     "directional_derivative",
+    "evaluate_grid",
     "fit",
     "formula",
     "gallery",
@@ -92,6 +97,7 @@ __all__ = [
     "max_stable_lr",
     "lockstep",
     "multistart",
+    "network",
     "objective_from_text",
     "parse_optimizer",
     "predict_gd",

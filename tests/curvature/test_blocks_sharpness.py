@@ -73,7 +73,7 @@ def test_tracker_records_lambda_max_of_the_current_parameters(kind):
 
 
 def test_tracker_refuses_bad_input():
-    with pytest.raises(LosslabError, match="every = 0 must be a positive integer"):
+    with pytest.raises(LosslabError, match="every \\(steps between measurements\\) must be a whole number ≥ 1, got 0"):
         SharpnessTracker(lambda: torch.zeros(()), every=0, parameters=[])
     with pytest.raises(LosslabError, match="needs parameters="):
         SharpnessTracker(lambda: torch.zeros(()), every=1)

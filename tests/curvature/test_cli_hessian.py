@@ -85,7 +85,7 @@ ERRORS = {
         "folder '/no/such/folder' does not exist",
     ),
     "which": (["--demo", "moons-mlp", "--which", "middle"], "which = 'middle' is not one of"),
-    "top": (["--demo", "moons-mlp", "--top", "0"], "k = 0 must be an integer from 1"),
+    "top": (["--demo", "moons-mlp", "--top", "0"], "k must be a whole number ≥ 1, got 0"),
 }
 
 

@@ -75,9 +75,9 @@ def test_density_nodes_are_the_eigenvalues_when_steps_reach_n():
 
 BAD = {
     "method": (lambda f: trace(f, method="girard", at=[0.0]), "trace method 'girard' is not one of hutch"),
-    "probes": (lambda f: trace(f, probes=3, at=[0.0]), "hutch\\+\\+ needs an integer of at least 4"),
+    "probes": (lambda f: trace(f, probes=3, at=[0.0]), "probes for hutch\\+\\+ must be a whole number ≥ 4, got 3"),
     "target": (lambda f: trace(f, target_stderr=0.0, at=[0.0]), "target_stderr = 0.0 must be a positive"),
-    "runs": (lambda f: density(f, runs=1, at=[0.0]), "need integers runs ≥ 2"),
+    "runs": (lambda f: density(f, runs=1, at=[0.0]), "runs must be a whole number ≥ 2, got 1"),
     "sigma": (lambda f: density(f, sigma=-1.0, at=[0.0]), "sigma = -1.0 must be a positive"),
 }
 

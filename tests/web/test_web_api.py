@@ -307,3 +307,17 @@ def test_start_up_warms_the_server_unless_told_not_to(warm: bool, monkeypatch: p
     with TestClient(create_app(ServerConfig(torch_threads=None, warm_up=warm))) as started:
         assert started.get("/api/catalog").status_code == 200
     assert len(calls) == int(warm)
+
+
+
+def test_every_model_and_data_set_the_catalog_lists_is_accepted_by_the_schema(client: TestClient) -> None:
+    from losslab.objectives import data_models
+    from losslab.web.schemas import DataSource
+
+    catalog = client.get("/api/catalog").json()
+    assert [m["name"] for m in catalog["models"]] == list(data_models.MODELS)
+    assert catalog["synthetic"] == list(data_models.SYNTHETIC)
+    for model in catalog["models"]:
+        for synthetic in catalog["synthetic"]:
+            spec = DataSource.model_validate({"source": "data", "model": model["name"], "synthetic": synthetic})
+            assert (spec.model, spec.synthetic) == (model["name"], synthetic)

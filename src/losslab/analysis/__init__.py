@@ -5,7 +5,7 @@
 - :mod:`~losslab.analysis.stationary` — stationary points and their kind;
 - :mod:`~losslab.analysis.convexity` — proofs and counterexamples;
 - :mod:`~losslab.analysis.stability` — 2/λmax and what gradient descent will do;
-- :mod:`~losslab.analysis.curvature_at` — the Hessian at a point and its Taylor model;
+- :mod:`~losslab.analysis.point_curvature` — the Hessian at a point and its Taylor model;
 - :mod:`~losslab.analysis.report` — :func:`analyze`, all of the above in one report.
 
 Imports only :mod:`losslab.objectives` (and the shared root modules).

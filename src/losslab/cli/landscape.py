@@ -15,7 +15,7 @@ from typing import Annotated, Any, cast
 import torch
 import typer
 
-from losslab.errors import LosslabError
+from losslab.errors import LosslabError, check_choice, not_one_of
 from losslab.networks.loading import load_checkpoint
 
 DIRECTIONS = ("filter", "layer", "random", "pca", "hessian", "interpolate")
@@ -73,17 +73,18 @@ def landscape(
 ) -> None:
     """Survey a network's loss (and accuracy) on a line or plane through its parameters; write HDF5."""
     from losslab.cli.common import emit, err
-    from losslab.landscape import distributed, survey
+    from losslab.landscape import SurveyOptions, distributed, survey
     from losslab.landscape.surface import writable
     from losslab.networks.build import network_objective
 
-    if dtype not in DTYPES:
-        raise LosslabError(f"dtype {dtype!r} is not one of {', '.join(DTYPES)}")
-    if directions not in DIRECTIONS:
-        raise LosslabError(f"directions {directions!r} is not one of {', '.join(DIRECTIONS)}")
+    check_choice("dtype", dtype, DTYPES)
+    check_choice("directions", directions, DIRECTIONS)
     sizes, ranges = _grid(grid), _ranges(range_)
     budget = None if memory is None else memory_bytes(memory)
-    writable(out)  # before the model is built or trained
+    options = SurveyOptions(
+        method=method, memory_budget=budget, chunk_size=chunk_size, out=out, resume=resume, progress=progress
+    )
+    writable(out)  # like the options, checked before the model is built or trained
     device = distributed.local_device() if distributed.launched() else None
     built = network_objective(
         demo_name=demo, model=model, weights=weights, data=data, loss=loss, dtype=DTYPES[dtype], seed=seed,
@@ -96,10 +97,7 @@ def landscape(
         raise LosslabError(f"--grid {grid} has {len(sizes)} axes but {directions} gives {slice_.k} direction(s)")
     run = distributed.distributed_survey if distributed.launched() else survey
     try:
-        surface = run(
-            objective, slice_, sizes, ranges, method=method, memory_budget=budget, chunk_size=chunk_size,
-            out=out, resume=resume, progress=progress,
-        )  # fmt: skip
+        surface = run(objective, slice_, sizes, ranges, options=options)
     except KeyboardInterrupt:
         if distributed.rank_zero():
             err.print(f"interrupted: the finished chunks are in {out}; rerun with --resume to continue")
@@ -143,7 +141,7 @@ def draw_saved_surface(file: Path, out: Path, kind: str) -> None:
     elif kind == "3d":
         picture = plot.surface(surface, title=title)
     else:
-        raise LosslabError(f"kind {kind!r} is not one of contour, 3d")
+        raise not_one_of("kind", kind, ("contour", "3d"))
     plot.save(picture, out)
     console.print(f"wrote {out}")
 

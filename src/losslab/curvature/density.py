@@ -32,7 +32,7 @@ from torch import Tensor
 from losslab.curvature.hvp import HessianOperator, as_operator
 from losslab.curvature.lanczos import KrylovBasis
 from losslab.curvature.trace import rademacher
-from losslab.errors import LosslabError
+from losslab.errors import LosslabError, check_int
 from losslab.objectives.domain import PointLike
 from losslab.objectives.objective import Objective
 from losslab.serialize import Readable
@@ -117,8 +117,8 @@ def density(
     (3.0, 10.0)
     """
     operator = as_operator(objective, at, hvp_method)
-    if not isinstance(runs, int) or runs < 2 or not isinstance(steps, int) or steps < 1:
-        raise LosslabError(f"runs = {runs!r}, steps = {steps!r}: need integers runs ≥ 2 and steps ≥ 1")
+    check_int("runs", runs, least=2)
+    check_int("steps", steps, least=1)
     generator = generator if generator is not None else torch.Generator().manual_seed(0)
     first = operator.products
     nodes, weights = zip(*(_quadrature(operator, steps, generator) for _ in range(runs)), strict=True)

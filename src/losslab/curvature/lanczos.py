@@ -32,7 +32,7 @@ import torch
 from torch import Tensor
 
 from losslab.curvature.hvp import HessianOperator, as_operator
-from losslab.errors import LosslabError
+from losslab.errors import LosslabError, check_int
 from losslab.objectives.domain import PointLike
 from losslab.objectives.objective import Objective
 from losslab.serialize import Readable
@@ -272,8 +272,8 @@ def _first_unique(indices: Tensor, count: int) -> Tensor:
 def _check(k: int, which: str, dim: int) -> int:
     if which not in WHICH:
         raise LosslabError(f"which = {which!r} is not one of {', '.join(WHICH)}")
-    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= dim:
-        raise LosslabError(f"k = {k!r} must be an integer from 1 to the number of parameters, {dim}")
+    if check_int("k", k, least=1) > dim:
+        raise LosslabError(f"k must be a whole number from 1 to {dim} (the number of parameters), got {k!r}")
     return min(dim, 2 * k) if which == "both" else k
 
 

@@ -23,7 +23,7 @@ from torch import Tensor, nn
 
 from losslab.curvature.hvp import GraphOperator, closure_operator, hessian_operator
 from losslab.curvature.lanczos import top_eigenvalues
-from losslab.errors import LosslabError, check_choice
+from losslab.errors import LosslabError, check_choice, check_int
 from losslab.networks.build import network_objective
 from losslab.objectives.network import LossFn, NetworkObjective
 from losslab.objectives.objective import Objective
@@ -110,8 +110,7 @@ class SharpnessTracker:
         tol: float = 1e-3,
         generator: torch.Generator | None = None,
     ) -> None:
-        if not isinstance(every, int) or every < 1:
-            raise LosslabError(f"every = {every!r} must be a positive integer (steps between measurements)")
+        check_int("every (steps between measurements)", every, least=1)
         if isinstance(objective_or_loss_fn, NetworkObjective):
             self.objective: NetworkObjective | None = objective_or_loss_fn
             self.parameters: list[Tensor] = list(objective_or_loss_fn.model.parameters())
@@ -210,8 +209,9 @@ def edge_of_stability_demo(
         loss: ``"mse"`` (one-hot targets) or ``"cross_entropy"``.
         seed: the initialisation's seed.
     """
-    if not lr > 0 or not isinstance(steps, int) or steps < 0:
-        raise LosslabError(f"lr = {lr}, steps = {steps!r}: need lr > 0 and an integer steps ≥ 0")
+    if not lr > 0:
+        raise LosslabError(f"lr = {lr}: need lr > 0")
+    check_int("steps", steps, least=0)
     check_choice("loss", loss, ("mse", "cross_entropy"))
     objective = network_objective(demo_name="mlp", trained=False, seed=seed, loss=loss).objective
     model, (inputs, targets) = objective.model, objective.data

@@ -27,7 +27,7 @@ import torch
 from torch import Tensor
 
 from losslab.curvature.hvp import HessianOperator, as_operator
-from losslab.errors import LosslabError
+from losslab.errors import LosslabError, check_int
 from losslab.objectives.domain import PointLike
 from losslab.objectives.objective import Objective
 from losslab.serialize import Readable
@@ -152,7 +152,6 @@ def _check(method: str, probes: int, target_stderr: float | None) -> None:
     least = {"hutchinson": 2, "hutch++": 4}
     if method not in least:
         raise LosslabError(f"trace method {method!r} is not one of {', '.join(METHODS)}")
-    if not isinstance(probes, int) or probes < least[method]:
-        raise LosslabError(f"probes = {probes!r}: {method} needs an integer of at least {least[method]}")
+    check_int(f"probes for {method}", probes, least=least[method])
     if target_stderr is not None and not target_stderr > 0:
         raise LosslabError(f"target_stderr = {target_stderr} must be a positive number")

@@ -36,7 +36,7 @@ from losslab.descent.optimizers import (
 )
 from losslab.descent.schedules import SchedulerLike, make_scheduler
 from losslab.descent.trajectory import Diagnosis, LrSweep, Trajectory
-from losslab.errors import LosslabError
+from losslab.errors import LosslabError, check_int
 from losslab.objectives.domain import PointLike
 from losslab.objectives.objective import KnownPoint, Objective
 
@@ -142,9 +142,7 @@ def finish(
 
 
 def check_count(steps: int) -> int:
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps <= 0:
-        raise LosslabError(f"steps must be a whole number ≥ 1, got {steps!r}")
-    return steps
+    return check_int("steps", steps, least=1)
 
 
 def check_stop_rules(loss_threshold: float | None, grad_tol: float | None, divergence_factor: float) -> None:
@@ -210,7 +208,7 @@ def _batches(
             [f"{name} on an objective without data: every step uses the full loss, as gd does"] if wants else []
         ), None
     size = min(DEFAULT_BATCH_SIZE, n) if batch_size is None else batch_size
-    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= n:
+    if check_int("batch_size", size, least=1) > n:
         raise LosslabError(f"batch_size must be a whole number from 1 to {n} (the number of samples), got {size!r}")
     hyper["batch_size"] = size
     seeded = generator if generator is not None else torch.Generator().manual_seed(0)

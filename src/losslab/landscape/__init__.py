@@ -25,7 +25,7 @@ from losslab.landscape.engine import SliceEvaluator
 from losslab.landscape.projection import Projection, project
 from losslab.landscape.slices import LineObjective, PlaneObjective, SliceObjective
 from losslab.landscape.surface import Surface, load_surface
-from losslab.landscape.survey import model_fingerprint, plan_survey, survey
+from losslab.landscape.survey import SurveyOptions, model_fingerprint, plan_survey, survey
 
 __all__ = [
     "Directions",
@@ -35,6 +35,7 @@ __all__ = [
     "SliceEvaluator",
     "SliceObjective",
     "Surface",
+    "SurveyOptions",
     "distributed_survey",
     "hessian_directions",
     "interpolation",

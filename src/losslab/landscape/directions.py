@@ -26,7 +26,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from losslab.errors import LosslabError
+from losslab.errors import LosslabError, check_choice, not_one_of
 from losslab.objectives.network import NetworkObjective
 from losslab.serialize import Readable
 
@@ -127,10 +127,8 @@ def normalize_direction(
     >>> torch.allclose(d[:4].view(2, 2).norm(dim=1), net.weight.norm(dim=1)), d[4:].tolist()
     (True, [0.0, 0.0])
     """
-    if normalization not in NORMALIZATIONS:
-        raise LosslabError(f"normalization {normalization!r} is not one of {', '.join(NORMALIZATIONS)}")
-    if bias_bn not in BIAS_BN:
-        raise LosslabError(f"bias_bn {bias_bn!r} is not one of {', '.join(BIAS_BN)}")
+    check_choice("normalization", normalization, NORMALIZATIONS)
+    check_choice("bias_bn", bias_bn, BIAS_BN)
     pieces = objective.unflatten(direction.to(objective.center))
     reference = objective.unflatten(objective.center)
     out = []
@@ -152,7 +150,7 @@ def _rescale(piece: Tensor, ref: Tensor, normalization: str) -> Tensor:
         rows, ref_rows = piece.reshape(len(piece), -1), ref.reshape(len(ref), -1)
         scale = ref_rows.norm(dim=1) / rows.norm(dim=1).clamp_min(torch.finfo(piece.dtype).tiny)
         return (rows * scale[:, None]).reshape(piece.shape)
-    raise LosslabError(f"normalization {normalization!r} is not one of {', '.join(NORMALIZATIONS)}")
+    raise not_one_of("normalization", normalization, NORMALIZATIONS)
 
 
 def random_directions(
@@ -265,4 +263,4 @@ def make_directions(
         if not checkpoints:
             raise LosslabError("interpolate needs a second checkpoint to draw the line to")
         return interpolation(objective, checkpoints[0])
-    raise LosslabError(f"directions {kind!r} is not one of filter, layer, random, pca, hessian, interpolate")
+    raise not_one_of("directions", kind, ("filter", "layer", "random", "pca", "hessian", "interpolate"))

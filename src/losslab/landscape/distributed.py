@@ -18,7 +18,6 @@ import contextlib
 import dataclasses
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -28,7 +27,15 @@ from torch import Tensor
 from losslab.errors import LosslabError
 from losslab.landscape.directions import Directions
 from losslab.landscape.surface import Surface
-from losslab.landscape.survey import ChunkCallback, ChunkRecorder, Ranges, SurveyPlan, begin_survey, plan_survey
+from losslab.landscape.survey import (
+    ChunkRecorder,
+    Ranges,
+    SurveyOptions,
+    SurveyPlan,
+    begin_survey,
+    plan_survey,
+    survey_options,
+)
 from losslab.objectives.network import NetworkObjective
 
 
@@ -72,39 +79,39 @@ def distributed_survey(
     grid: int | Sequence[int] = 51,
     ranges: Ranges = (-1.0, 1.0),
     *,
-    method: str = "auto",
-    memory_budget: int | None = None,
-    chunk_size: int | None = None,
-    out: str | Path | None = None,
-    resume: bool = False,
-    progress: bool = False,
-    on_chunk: ChunkCallback | None = None,
+    options: SurveyOptions | None = None,
+    **keywords: Any,
 ) -> Surface | None:
     """:func:`~losslab.landscape.survey.survey` split over the ranks; the Surface on rank 0, None elsewhere.
 
-    Call it on every rank (under ``torchrun``) with the same arguments. Rank 0 writes ``out``
-    round by round, shows the progress bar and calls ``on_chunk``; ``resume`` continues the
-    survey in ``out`` (begun under torchrun or not). The provenance records ``world_size`` and
-    ``chunks_per_rank`` (the chunks each rank computed in this run).
+    Call it on every rank (under ``torchrun``) with the same arguments. Rank 0 writes
+    ``options.out`` round by round, shows the progress bar and calls ``options.on_chunk``;
+    ``options.resume`` continues the survey in ``out`` (begun under torchrun or not). Without a
+    ``chunk_size``, the budget's chunk is shrunk so every rank is busy in every round
+    (:func:`balanced_chunk`). The provenance records ``world_size`` and ``chunks_per_rank`` (the
+    chunks each rank computed in this run).
+
+    Args:
+        objective: the network objective, built alike on every rank.
+        directions: the slice; rank 0's is broadcast to the others.
+        grid: points per axis, one number for all axes or one per axis.
+        ranges: ``(lo, hi)`` for all axes, or one pair per axis.
+        options: how the survey runs (see :class:`~losslab.landscape.survey.SurveyOptions`).
+        **keywords: any of its fields, in place of (or overriding those of) ``options``.
     """
+    options = survey_options(options, **keywords)
     own_group = init_from_env(objective.device)
     try:
         directions = _broadcast_directions(directions, objective.device)
-        plan = plan_survey(
-            objective, directions, grid, ranges, method=method, memory_budget=memory_budget, chunk_size=chunk_size
-        )
+        plan = plan_survey(objective, directions, grid, ranges, options=options)
         rank, world = dist.get_rank(), dist.get_world_size()
-        if chunk_size is None:
+        if options.chunk_size is None:
             plan.chunk_size = balanced_chunk(plan.size, plan.chunk_size, world)
         plan.provenance.update(chunk_size=plan.chunk_size, world_size=world)  # what rank 0 lays out in a new file
-        surface, start = _begin_on_rank_zero(plan, out, resume, rank, objective.device)
+        surface, start = _begin_on_rank_zero(plan, options, rank, objective.device)
         plan.chunk_size, pending = start  # rank 0's (from the file, when resuming)
         done = plan.n_chunks - len(pending)
-        recorder = (
-            None
-            if surface is None
-            else ChunkRecorder(plan, surface, out, done=done, progress=progress, on_chunk=on_chunk)
-        )
+        recorder = None if surface is None else ChunkRecorder(plan, surface, options, done=done)
         counts = [0] * world
         with recorder or contextlib.nullcontext():
             for first in range(0, len(pending), world):
@@ -166,7 +173,7 @@ def _unpack(plan: SurveyPlan, row: Tensor) -> tuple[int, Tensor, Tensor | None] 
 
 
 def _begin_on_rank_zero(
-    plan: SurveyPlan, out: str | Path | None, resume: bool, rank: int, device: torch.device
+    plan: SurveyPlan, options: SurveyOptions, rank: int, device: torch.device
 ) -> tuple[Surface | None, tuple[int, list[int]]]:
     """Rank 0 opens (or resumes) the survey; every rank gets its chunk size and pending chunks,
     or every rank raises rank 0's error (a mismatched file must not leave the others waiting)."""
@@ -174,7 +181,7 @@ def _begin_on_rank_zero(
     message: list[Any] = [None, None, None]  # chunk size, pending chunks, rank 0's error
     if rank == 0:
         try:
-            surface, pending = begin_survey(plan, out, resume)
+            surface, pending = begin_survey(plan, options)
             message = [plan.chunk_size, pending, None]
         except LosslabError as error:
             message = [None, None, str(error)]

@@ -39,7 +39,7 @@ import torch
 from torch import Tensor
 from torch.func import vmap
 
-from losslab.errors import LosslabError
+from losslab.errors import LosslabError, check_choice, not_one_of
 from losslab.landscape.directions import Directions
 from losslab.landscape.fused import ChunkResult, FusedSequential, losses
 from losslab.objectives.network import NetworkObjective
@@ -66,8 +66,7 @@ class SliceEvaluator:
     """
 
     def __init__(self, objective: NetworkObjective, directions: Directions, method: str = "auto") -> None:
-        if method not in METHODS:
-            raise LosslabError(f"method {method!r} is not one of {', '.join(METHODS)}")
+        check_choice("method", method, METHODS)
         if directions.center.numel() != objective.dim:
             raise LosslabError(
                 f"directions are over {directions.center.numel()} parameters, the model has {objective.dim}"
@@ -96,7 +95,7 @@ class SliceEvaluator:
                 return self.fused(coords)  # type: ignore[misc]
             if self.method == "compile":
                 return self._compiled_call(coords)
-        raise LosslabError(f"method {self.method!r} is not one of {', '.join(METHODS)}")
+        raise not_one_of("method", self.method, METHODS)
 
     def thetas(self, coords: Tensor) -> Tensor:
         """The parameter vectors ``c + C·D`` of a chunk."""

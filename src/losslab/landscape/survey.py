@@ -8,7 +8,9 @@ parameters and activations over the data; a point-by-point chunk (the image path
 point's activations at a time, and at most :data:`POINT_BY_POINT_CHUNK` points. With ``out=``,
 every finished chunk is written to the HDF5 file and flushed, and ``resume=True`` computes
 only the chunks not yet in the file — with the same chunk size, so resumed values equal
-uninterrupted ones bit for bit.
+uninterrupted ones bit for bit. How a survey runs (method, chunking, file, progress) is one
+:class:`SurveyOptions`, shared by :func:`survey`, :func:`plan_survey` and
+:func:`~losslab.landscape.distributed.distributed_survey`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import functools
 import hashlib
 import math
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -27,9 +29,9 @@ import h5py
 import torch
 from torch import Tensor
 
-from losslab.errors import LosslabError
+from losslab.errors import LosslabError, check_choice, check_int
 from losslab.landscape.directions import Directions
-from losslab.landscape.engine import SliceEvaluator
+from losslab.landscape.engine import METHODS, SliceEvaluator
 from losslab.landscape.surface import (
     Surface,
     create_file,
@@ -54,6 +56,86 @@ CPU_BUDGET = 48 * 2**20
 # measurable and coarsens the progress bar and what an interruption loses.
 POINT_BY_POINT_CHUNK = 64
 _CHECKED = ("model_sha256", "directions_sha256", "batchnorm", "data_size", "dtype", "grid", "ranges")
+
+
+@dataclass(frozen=True)
+class SurveyOptions:
+    """How a survey runs: how it evaluates, how it cuts the grid into chunks, where it writes and
+    what it reports. Checked once, when made.
+
+    :func:`survey`, :func:`plan_survey` and :func:`~losslab.landscape.distributed.distributed_survey`
+    take one as ``options=``, or its fields as keywords (``survey(L, d, method="vmap", out="s.h5")``);
+    see :func:`survey_options`.
+
+    Attributes:
+        method: how a chunk is evaluated: ``auto`` (``fused`` where it applies, else ``vmap``),
+            ``fused``, ``vmap`` or ``compile`` (see :mod:`losslab.landscape.engine`).
+        memory_budget: bytes one chunk may use (default 48 MiB on a CPU, a quarter of the free
+            memory on a GPU); sets the chunk size from
+            :meth:`~losslab.landscape.engine.SliceEvaluator.memory` (parameters plus two
+            activations of the widest layer over the data per point, or on the image path one
+            point's activations and each point's parameters and outputs).
+        chunk_size: grid points per chunk (overrides the budget; a resumed survey keeps its file's).
+        out: an HDF5 file to write chunks to as they finish (None: keep the surface in memory only).
+        resume: continue the survey already in ``out`` (same model, directions and grid); where
+            ``out`` does not exist yet, start afresh.
+        progress: show a rich progress bar.
+        on_chunk: called as ``on_chunk(done, total)`` after each chunk (counted in chunks).
+
+    Raises:
+        LosslabError: ``method`` is not one of :data:`~losslab.landscape.engine.METHODS`, or
+            ``memory_budget`` or ``chunk_size`` is not a whole number ≥ 1.
+
+    >>> SurveyOptions(method="vmap", chunk_size=16).chunk_size
+    16
+    >>> SurveyOptions(method="magic")
+    Traceback (most recent call last):
+    losslab.errors.LosslabError: method 'magic' is not one of auto, fused, vmap, compile
+    """
+
+    method: str = "auto"
+    memory_budget: int | None = None
+    chunk_size: int | None = None
+    out: str | Path | None = None
+    resume: bool = False
+    progress: bool = False
+    on_chunk: ChunkCallback | None = None
+
+    def __post_init__(self) -> None:
+        check_choice("method", self.method, METHODS)
+        if self.memory_budget is not None:
+            check_int("memory_budget", self.memory_budget, least=1)
+        if self.chunk_size is not None:
+            check_int("chunk_size", self.chunk_size)
+            if self.chunk_size < 1:
+                raise LosslabError(f"chunk_size = {self.chunk_size}; need ≥ 1")
+
+
+def survey_options(options: SurveyOptions | None = None, **keywords: Any) -> SurveyOptions:
+    """``options`` (default: :class:`SurveyOptions`'s defaults) with ``keywords`` — any of its fields —
+    put in: the one place the keyword style of the survey functions becomes options.
+
+    Raises:
+        TypeError: ``options`` is not a SurveyOptions, or a keyword is not one of its fields.
+        LosslabError: a value is refused (see :class:`SurveyOptions`).
+
+    >>> o = survey_options(SurveyOptions(method="vmap"), chunk_size=8, out="s.h5")
+    >>> o.method, o.chunk_size, o.out, o.resume
+    ('vmap', 8, 's.h5', False)
+    >>> survey_options(chunksize=8)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    TypeError: unexpected survey option(s) 'chunksize'; the options are method, memory_budget, chunk_size, ...
+    """
+    base = SurveyOptions() if options is None else options
+    if not isinstance(base, SurveyOptions):
+        raise TypeError(f"options must be a SurveyOptions, not a {type(base).__name__}")
+    if not keywords:
+        return base
+    names = [field.name for field in fields(SurveyOptions)]
+    unknown = [repr(name) for name in keywords if name not in names]
+    if unknown:
+        raise TypeError(f"unexpected survey option(s) {', '.join(unknown)}; the options are {', '.join(names)}")
+    return replace(base, **keywords)
 
 
 @dataclass
@@ -120,11 +202,14 @@ def plan_survey(
     grid: int | Sequence[int] = 51,
     ranges: Ranges = (-1.0, 1.0),
     *,
-    method: str = "auto",
-    memory_budget: int | None = None,
-    chunk_size: int | None = None,
+    options: SurveyOptions | None = None,
+    **keywords: Any,
 ) -> SurveyPlan:
-    """Validate the grid, build the evaluator, and choose the chunk size (see :func:`survey`)."""
+    """Validate the grid, build the evaluator, and choose the chunk size (see :func:`survey`).
+
+    Of the options it reads ``method``, ``memory_budget`` and ``chunk_size``; the rest are the run's.
+    """
+    options = survey_options(options, **keywords)
     if not isinstance(objective, NetworkObjective):
         raise LosslabError(f"survey needs a NetworkObjective (losslab.network), not a {type(objective).__name__}")
     k = directions.k
@@ -132,12 +217,11 @@ def plan_survey(
     bounds = _ranges(ranges, k)
     dtype = objective.dtype
     coordinates = tuple(_axis(lo, hi, n, dtype) for n, (lo, hi) in zip(sizes, bounds, strict=True))
-    evaluator = SliceEvaluator(objective, directions, method)
+    evaluator = SliceEvaluator(objective, directions, options.method)
+    chunk_size = options.chunk_size
     if chunk_size is None:
-        budget = memory_budget if memory_budget is not None else _default_budget(objective.device)
+        budget = options.memory_budget if options.memory_budget is not None else _default_budget(objective.device)
         chunk_size = _chunk_within(budget, evaluator)
-    if chunk_size < 1:
-        raise LosslabError(f"chunk_size = {chunk_size}; need ≥ 1")
     provenance = _provenance(objective, directions, evaluator, sizes, bounds, chunk_size)
     return SurveyPlan(evaluator, coordinates, int(chunk_size), provenance, directions)
 
@@ -148,13 +232,8 @@ def survey(
     grid: int | Sequence[int] = 51,
     ranges: Ranges = (-1.0, 1.0),
     *,
-    method: str = "auto",
-    memory_budget: int | None = None,
-    chunk_size: int | None = None,
-    out: str | Path | None = None,
-    resume: bool = False,
-    progress: bool = False,
-    on_chunk: ChunkCallback | None = None,
+    options: SurveyOptions | None = None,
+    **keywords: Any,
 ) -> Surface:
     """Loss (and accuracy, for classifiers) of a network on a grid of a line or plane.
 
@@ -165,17 +244,10 @@ def survey(
         directions: the slice (1 direction: a line, 2: a plane).
         grid: points per axis, one number for all axes or one per axis.
         ranges: ``(lo, hi)`` for all axes, or one pair per axis.
-        method: ``auto``, ``fused``, ``vmap`` or ``compile`` (see :mod:`losslab.landscape.engine`).
-        memory_budget: bytes one chunk may use (default 48 MiB on a CPU, a quarter of the
-            free memory on a GPU); sets the chunk size from
-            :meth:`~losslab.landscape.engine.SliceEvaluator.memory` (parameters plus two
-            activations of the widest layer over the data per point, or on the image path one
-            point's activations and each point's parameters and outputs).
-        chunk_size: grid points per chunk (overrides the budget).
-        out: an HDF5 file to write chunks to as they finish.
-        resume: continue the survey already in ``out`` (same model, directions and grid).
-        progress: show a rich progress bar.
-        on_chunk: called as ``on_chunk(done, total)`` after each chunk.
+        options: how the survey runs — method, memory budget or chunk size, output file and
+            resumption, progress bar and chunk callback (see :class:`SurveyOptions`).
+        **keywords: any of :class:`SurveyOptions`'s fields, in place of (or overriding those of)
+            ``options``: ``survey(L, d, 51, (-1, 1), method="fused", out="s.h5")``.
 
     >>> from torch import nn
     >>> from losslab.landscape.directions import random_directions
@@ -185,54 +257,45 @@ def survey(
     >>> s.shape, s.complete, abs(s.center_value() - float(L.value(L.center))) < 1e-12
     ((5, 5), True, True)
     """
-    plan = plan_survey(
-        objective, directions, grid, ranges, method=method, memory_budget=memory_budget, chunk_size=chunk_size
-    )
-    surface, pending = begin_survey(plan, out, resume)
+    options = survey_options(options, **keywords)
+    plan = plan_survey(objective, directions, grid, ranges, options=options)
+    surface, pending = begin_survey(plan, options)
     done = plan.n_chunks - len(pending)
-    with ChunkRecorder(plan, surface, out, done=done, progress=progress, on_chunk=on_chunk) as recorder:
+    with ChunkRecorder(plan, surface, options, done=done) as recorder:
         for index in pending:
             recorder.record(index, *plan.evaluate(index))
     return surface
 
 
-def begin_survey(plan: SurveyPlan, out: str | Path | None, resume: bool) -> tuple[Surface, list[int]]:
+def begin_survey(plan: SurveyPlan, options: SurveyOptions) -> tuple[Surface, list[int]]:
     """The surface to fill and the chunks still to compute.
 
-    Without ``resume`` (or without a file yet) a fresh surface, laid out in ``out``; with it,
-    the surface in ``out`` — checked against this survey's model, directions, data and grid —
-    and the plan's chunk size set to the file's, so resumed chunks are the very same chunks.
+    Without ``options.resume`` (or without a file yet) a fresh surface, laid out in
+    ``options.out``; with it, the surface in ``out`` — checked against this survey's model,
+    directions, data and grid — and the plan's chunk size set to the file's, so resumed chunks
+    are the very same chunks.
     """
-    surface, plan = _start(plan, out, resume)
+    surface, plan = _start(plan, options.out, options.resume)
     pending = [t for t in range(plan.n_chunks) if not bool(surface.computed.view(-1)[plan.chunk(t)].all())]
     return surface, pending
 
 
 class ChunkRecorder:
-    """Stores finished chunks in the surface; with a file, writes and flushes each one (and, at a
-    normal end, the run's provenance); shows progress and calls ``on_chunk(done, total)``."""
+    """Stores finished chunks in the surface; with a file (``options.out``), writes and flushes each
+    one (and, at a normal end, the run's provenance); shows progress (``options.progress``) and
+    calls ``options.on_chunk(done, total)``."""
 
-    def __init__(
-        self,
-        plan: SurveyPlan,
-        surface: Surface,
-        out: str | Path | None,
-        *,
-        done: int = 0,
-        progress: bool = False,
-        on_chunk: ChunkCallback | None = None,
-    ):
-        self.plan, self.surface, self.out, self.on_chunk = plan, surface, out, on_chunk
+    def __init__(self, plan: SurveyPlan, surface: Surface, options: SurveyOptions, *, done: int = 0):
+        self.plan, self.surface, self.options = plan, surface, options
         self.done = done  # chunks finished before (a resumed survey's)
-        self._progress = progress
         self._stack = contextlib.ExitStack()
         self._file: h5py.File | None = None
         self._advance: Callable[[], None] = lambda: None
 
     def __enter__(self) -> ChunkRecorder:
-        if self.out is not None:
-            self._file = self._stack.enter_context(open_for_writing(self.out, "a"))
-        self._advance = self._stack.enter_context(_bar(self._progress, self.plan.n_chunks, self.done))
+        if self.options.out is not None:
+            self._file = self._stack.enter_context(open_for_writing(self.options.out, "a"))
+        self._advance = self._stack.enter_context(_bar(self.options.progress, self.plan.n_chunks, self.done))
         return self
 
     def record(self, index: int, loss: Tensor, accuracy: Tensor | None) -> None:
@@ -241,8 +304,8 @@ class ChunkRecorder:
             write_points(self._file, self.surface, self.plan.chunk(index))
         self.done += 1
         self._advance()
-        if self.on_chunk is not None:
-            self.on_chunk(self.done, self.plan.n_chunks)
+        if self.options.on_chunk is not None:
+            self.options.on_chunk(self.done, self.plan.n_chunks)
 
     def __exit__(self, kind: object, *_: object) -> None:
         try:

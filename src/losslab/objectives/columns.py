@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from losslab.errors import LosslabError
+from losslab.errors import LosslabError, check_int
 
 Columns = dict[str, Tensor]
 
@@ -186,9 +186,7 @@ def _generator(generator: torch.Generator | None) -> torch.Generator:
 
 
 def _count(n: int, least: int = 1) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < least:
-        raise LosslabError(f"number of samples {n!r} is not accepted; give an integer ≥ {least}")
-    return n
+    return check_int("number of samples", n, least=least)
 
 
 def synthetic_linear(

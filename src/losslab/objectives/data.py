@@ -26,7 +26,7 @@ import sympy
 import torch
 from torch import Tensor
 
-from losslab.errors import LosslabError
+from losslab.errors import LosslabError, check_int
 from losslab.objectives.columns import as_columns, load_csv
 from losslab.objectives.domain import Domain, PointLike
 from losslab.objectives.formula_parser import parse_formula, symbol
@@ -148,8 +148,7 @@ class DataObjective(Objective):
         >>> [len(b) for b in L.batches(2, torch.Generator().manual_seed(0))]
         [2, 2, 1]
         """
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise LosslabError(f"batch size {batch_size!r} is not accepted; give an integer ≥ 1")
+        check_int("batch size", batch_size, least=1)
         if not isinstance(generator, torch.Generator):
             raise LosslabError(f"generator must be a seeded torch.Generator, got {type(generator).__name__}")
         order = torch.randperm(self.n_samples, generator=generator)

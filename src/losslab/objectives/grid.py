@@ -69,12 +69,16 @@ class Grid(Readable):
         >>> evaluate_grid(formula("x + 10*y"), "-1:1", resolution=3).plotly_z().tolist()
         [[-11.0, -10.0, -9.0], [-1.0, 0.0, 1.0], [9.0, 10.0, 11.0]]
         """
-        values = self.values[name]
-        return values.T if values.dim() == 2 else values
+        return plotly_layout(self.values[name])
 
     def __str__(self) -> str:
         shape = "×".join(str(n) for n in self.shape)
         return f"{', '.join(self.values)} on a {shape} grid over {', '.join(self.axis_names)}"
+
+
+def plotly_layout(values: Tensor) -> Tensor:
+    """Values indexed ``[i, j]`` (ij) as Plotly's ``z`` wants them: rows along the second axis; 1-D as it is."""
+    return values.T if values.dim() == 2 else values
 
 
 def evaluate_grid(

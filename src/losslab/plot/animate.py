@@ -25,7 +25,7 @@ from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 
 from losslab.descent.trajectory import Trajectory, run_label
-from losslab.errors import LosslabError
+from losslab.errors import LosslabError, check_int
 from losslab.objectives.domain import Domain
 from losslab.objectives.objective import Objective
 from losslab.plot._paths import Trajectories, as_trajectories
@@ -46,8 +46,7 @@ def frame_steps(steps: int, max_frames: int = MAX_FRAMES) -> list[int]:
     >>> frame_steps(4), frame_steps(1000, 5)
     ([0, 1, 2, 3, 4], [0, 250, 500, 750, 1000])
     """
-    if isinstance(max_frames, bool) or not isinstance(max_frames, int) or max_frames < 2:
-        raise LosslabError(f"max_frames must be a whole number ≥ 2, got {max_frames!r}")
+    check_int("max_frames", max_frames, least=2)
     if steps + 1 <= max_frames:
         return list(range(steps + 1))
     return sorted({round(i * steps / (max_frames - 1)) for i in range(max_frames)})

@@ -23,7 +23,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from losslab.errors import LosslabError
+from losslab.errors import LosslabError, check_int
 from losslab.objectives.data import DataObjective
 from losslab.objectives.domain import PointLike
 from losslab.objectives.network import NetworkObjective
@@ -62,8 +62,7 @@ def decision_boundary(
     >>> [line.get_gid() for line in fig.axes[0].lines]
     ['class:0', 'class:1']
     """
-    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
-        raise LosslabError(f"resolution must be a whole number ≥ 2, got {resolution!r}")
+    check_int("resolution", resolution, least=2)
     if isinstance(objective, DataObjective):
         inputs, labels, names, predict = _data_classifier(objective, theta)
     elif isinstance(objective, NetworkObjective):

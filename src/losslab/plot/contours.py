@@ -21,7 +21,7 @@ from matplotlib.contour import ContourSet
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from losslab.errors import LosslabError
+from losslab.errors import LosslabError, check_int
 from losslab.objectives.domain import Domain
 from losslab.objectives.objective import Objective
 from losslab.plot._marks import PointsLike, draw_stationary, stationary_in
@@ -41,8 +41,7 @@ def contour_levels(values: np.ndarray, count: int = 20, log: bool | None = None)
     >>> contour_levels(np.array([0.0, 1.0, 10.0, 100.0, 1e4] + [2e4] * 20), count=6, log=True).round(3).tolist()
     [0.0, 0.2, 2.0, 20.0, 200.0, 2000.0, 20000.0]
     """
-    if isinstance(count, bool) or not isinstance(count, int) or count < 2:
-        raise LosslabError(f"levels must be a whole number ≥ 2, got {count!r}")
+    check_int("levels", count, least=2)
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         raise LosslabError("the loss is not finite anywhere in the frame; choose another domain")

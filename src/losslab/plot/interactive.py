@@ -16,6 +16,7 @@ import torch
 
 from losslab.descent.trajectory import run_label
 from losslab.objectives.domain import Domain
+from losslab.objectives.grid import plotly_layout
 from losslab.objectives.objective import Objective
 from losslab.plot._paths import Trajectories, as_trajectories, visible_path
 from losslab.plot._style import path_color
@@ -41,7 +42,7 @@ def interactive_surface(
     """
     grid = as_surface(source, domain, resolution=resolution, trajectories=trajectories)
     x, y = (c.tolist() for c in grid.coordinates)
-    z = grid.values["loss"].T.tolist()  # plotly wants rows along y
+    z = plotly_layout(grid.values["loss"]).tolist()
     figure = go.Figure(
         go.Surface(
             x=x,
@@ -98,7 +99,7 @@ def interactive_contour(
         go.Contour(
             x=x,
             y=y,
-            z=grid.values["loss"].T.tolist(),
+            z=plotly_layout(grid.values["loss"]).tolist(),
             colorscale="Viridis",
             name="loss",
             colorbar={"title": {"text": "loss L"}},

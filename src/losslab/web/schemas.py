@@ -11,7 +11,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from losslab.objectives.data_models import MODELS, SYNTHETIC
+
 Num = float | Literal["Infinity", "-Infinity", "NaN"]
+# the names /api/catalog lists are the names a request may give: both read the library's registry
+MODEL_NAMES = tuple(MODELS)
 Seed = Annotated[int, Field(ge=0, le=2**31 - 1, description="seed of the random source")]
 
 
@@ -39,9 +43,9 @@ class DataSource(Request):
     """A model fitted to points: pasted ``x, y`` lines, or a data set made on the spot."""
 
     source: Literal["data"]
-    model: Literal["line_origin", "line", "quadratic", "logistic"]
+    model: Literal[MODEL_NAMES]  # type: ignore[valid-type]
     points: str | None = Field(None, description="'x, y' per line; an optional header line")
-    synthetic: Literal["case_study_1", "linear", "quadratic", "labels"] | None = None
+    synthetic: Literal[SYNTHETIC] | None = None  # type: ignore[valid-type]
     n: int = Field(20, description="number of synthetic points")
     seed: Seed = 0
 

@@ -39,7 +39,7 @@ from losslab.objectives.domain import Domain
 from losslab.objectives.from_text import objective_from_text
 from losslab.objectives.gallery import ENTRIES
 from losslab.objectives.gallery import gallery as gallery_objective
-from losslab.objectives.grid import Grid, evaluate_grid, view_domain
+from losslab.objectives.grid import Grid, evaluate_grid, plotly_layout, view_domain
 from losslab.objectives.objective import KnownPoint, Objective
 from losslab.plot import animate
 from losslab.serialize import jsonable
@@ -101,10 +101,10 @@ def grid_json(grid: Grid) -> dict[str, Any]:
     return {
         "names": list(grid.axis_names),
         "axes": [c.tolist() for c in grid.coordinates],
-        "values": Grid.plotly_z(grid).tolist(),
+        "values": plotly_layout(loss).tolist(),
         "min": low,
         "max": high,
-        "extras": {k: Grid.plotly_z(grid, k).tolist() for k in grid.values if k != "loss"},
+        "extras": {k: plotly_layout(v).tolist() for k, v in grid.values.items() if k != "loss"},
     }
 
 

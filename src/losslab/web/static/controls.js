@@ -1,0 +1,201 @@
+// The controls: the loss's source, start inputs, optimizer cards and their knobs, steps, speed, playback
+// buttons, and the view tabs — filled from the catalogues and wired to what they change.
+import { $, say } from "./dom.js";
+import { escapeHtml } from "./format.js";
+import { live, saveUrl, state } from "./state.js";
+import { colorOf } from "./plot-style.js";
+import { drawLandscape, redrawOverlay } from "./plots.js";
+import { goTo, pause, play, scheduleRace } from "./race.js";
+import { loadFits } from "./data-fit.js";
+import { downloadCsv, fillTable } from "./table.js";
+import { copyLink, exportGif, exportPng } from "./share.js";
+import { computeLandscapes } from "./compare.js";
+
+// The selects filled from the server's catalogues, the inputs from the state.
+export function fillControls(gallery, optimizers, catalog) {
+  const seeds = gallery.filter((g) => g.family === "seed");
+  const tests = gallery.filter((g) => g.family !== "seed");
+  const option = (g) => `<option value="${escapeHtml(g.name)}">${escapeHtml(g.title)} (${g.variables.length}-D)</option>`;
+  $("gallery-select").innerHTML = `<optgroup label="From the lessons">${seeds.map(option).join("")}</optgroup>`
+    + `<optgroup label="Test functions">${tests.map(option).join("")}</optgroup>`;
+  $("gallery-select").value = state.gallery;
+  describeGallery(gallery);
+  $("optimizer-select").innerHTML = optimizers.map((o) => `<option value="${escapeHtml(o.name)}" title="${escapeHtml(o.summary)}">${escapeHtml(o.name)} — ${escapeHtml(o.summary)}</option>`).join("");
+  $("model-select").innerHTML = catalog.models.map((m) => `<option value="${escapeHtml(m.name)}">${escapeHtml(m.title)}</option>`).join("");
+  $("synthetic-select").innerHTML = `<option value="pasted">pasted points (below)</option>`
+    + catalog.synthetic.map((s) => `<option value="${escapeHtml(s)}">${escapeHtml(s.replaceAll("_", " "))} (made on the spot)</option>`).join("");
+  $("model-select").value = state.data.model;
+  $("synthetic-select").value = state.data.synthetic;
+  $("points-input").value = state.data.points;
+  $("points-input").hidden = state.data.synthetic !== "pasted";
+  $("data-apply").hidden = state.data.synthetic !== "pasted";
+  $("formula-input").value = state.formula;
+  $("steps-input").value = state.steps;
+  $("speed-input").value = state.speed;
+  showSpeed();
+  showSource();
+}
+
+export function renderStartInputs() {
+  const info = live.info;
+  $("start-inputs").innerHTML = info.names.map((n, i) =>
+    `<label class="field">${escapeHtml(n)} <input type="number" step="any" data-index="${i}" value="${escapeHtml(state.start[i])}" aria-label="start ${escapeHtml(n)}"></label>`).join("");
+  for (const input of $("start-inputs").querySelectorAll("input")) {
+    input.addEventListener("change", () => {
+      const v = Number(input.value);
+      if (!Number.isFinite(v)) { say(`start ${info.names[input.dataset.index]} must be a number`, true); return; }
+      state.start[Number(input.dataset.index)] = v;
+      scheduleRace();
+      if (info.dim === 2) drawLandscape();
+    });
+  }
+}
+
+// A click on the curve or the map sets the start point.
+export function pickStart(point) {
+  state.start = point;
+  renderStartInputs();
+  scheduleRace();
+  if (live.info.dim === 2) drawLandscape();
+}
+
+function knobsOf(name) {
+  const entry = live.optimizers.find((o) => o.name === name);
+  return entry ? entry.knobs : [];
+}
+function knobValue(runner, knob) {
+  const v = runner.hyper[knob.name];
+  if (v === undefined) return knob.default;
+  return knob.index === null ? v : v[knob.index];
+}
+function setKnob(runner, knob, value) {
+  if (knob.index === null) { runner.hyper[knob.name] = value; return; }
+  const pair = knobsOf(runner.name).filter((k) => k.name === knob.name).map((k) => knobValue(runner, k));
+  pair[knob.index] = value;
+  runner.hyper[knob.name] = pair;
+}
+
+export function renderRunners() {
+  const list = $("runner-list");
+  list.innerHTML = "";
+  state.runners.forEach((runner, i) => {
+    const card = document.createElement("div");
+    card.className = "runner";
+    card.style.borderLeftColor = colorOf(i);
+    const name = escapeHtml(runner.name);
+    card.innerHTML = `<div class="runner-head"><strong>${name}</strong>
+      <button type="button" class="remove" aria-label="remove ${name}" title="Remove">×</button></div>`;
+    for (const knob of knobsOf(runner.name)) card.append(knobControl(runner, knob, i));
+    card.querySelector(".remove").addEventListener("click", () => {
+      state.runners.splice(i, 1);
+      renderRunners();
+      scheduleRace();
+    });
+    list.append(card);
+  });
+}
+
+function knobControl(runner, knob, i) {
+  const label = document.createElement("label");
+  label.className = "knob";
+  const title = escapeHtml(knob.index === null ? knob.name : `${knob.name}[${knob.index}]`);
+  const name = escapeHtml(runner.name);
+  const value = knobValue(runner, knob);
+  const toSlider = (v) => (knob.log ? Math.log10(v) : v);
+  const fromSlider = (s) => (knob.log ? Number((10 ** s).toPrecision(3)) : Number(Number(s).toPrecision(4)));
+  const [lo, hi] = [toSlider(knob.min), toSlider(knob.max)];
+  label.innerHTML = `<span>${title}</span><input type="range" min="${lo}" max="${hi}" step="${(hi - lo) / 200}" value="${escapeHtml(toSlider(value))}"
+    aria-label="${name} ${title}${knob.log ? " (log scale)" : ""}">
+    <input type="number" step="any" value="${escapeHtml(value)}" aria-label="${name} ${title} value" data-testid="knob-${i}-${title}">`;
+  const [slider, box] = label.querySelectorAll("input");
+  slider.addEventListener("input", () => { box.value = fromSlider(slider.value); setKnob(runner, knob, Number(box.value)); scheduleRace(); });
+  box.addEventListener("change", () => {
+    const v = Number(box.value);
+    if (!Number.isFinite(v)) return;
+    slider.value = toSlider(v);
+    setKnob(runner, knob, v);
+    scheduleRace();
+  });
+  return label;
+}
+
+function addRunner(name) {
+  const hyper = {};
+  for (const knob of knobsOf(name)) setKnob({ name, hyper }, knob, knob.default);
+  state.runners.push({ name, hyper });
+  renderRunners();
+  scheduleRace();
+}
+
+function showSource() {
+  for (const s of ["gallery", "formula", "data"]) $(`src-${s}`).hidden = state.source !== s;
+  for (const radio of document.querySelectorAll('input[name="source"]')) radio.checked = radio.value === state.source;
+}
+
+function describeGallery(items) {
+  const item = items.find((g) => g.name === state.gallery);
+  $("gallery-description").textContent = item ? `${item.formula} — ${item.description}` : "";
+}
+
+const showSpeed = () => { $("speed-label").textContent = `${state.speed} steps/s`; };
+
+function showTab(name) {
+  $("view-explore").hidden = name !== "explore";
+  $("view-compare").hidden = name !== "compare";
+  $("tab-explore").classList.toggle("active", name === "explore");
+  $("tab-compare").classList.toggle("active", name === "compare");
+  $("tab-explore").setAttribute("aria-selected", String(name === "explore"));
+  $("tab-compare").setAttribute("aria-selected", String(name === "compare"));
+  window.dispatchEvent(new Event("resize"));
+  if (name === "compare" && !$("plot-bowl").data) computeLandscapes();
+}
+
+// loadObjective: (re)loads the loss after its source changed (main passes it: the loss's loading renders these controls).
+let formulaTimer = null;
+export function wireControls(gallery, loadObjective) {
+  $("compute-landscape").addEventListener("click", () => computeLandscapes());
+  for (const radio of document.querySelectorAll('input[name="source"]')) {
+    radio.addEventListener("change", () => { state.source = radio.value; state.start = null; showSource(); loadObjective(); });
+  }
+  $("gallery-select").addEventListener("change", (e) => {
+    state.gallery = e.target.value; state.start = null; describeGallery(gallery); loadObjective();
+  });
+  $("formula-input").addEventListener("input", (e) => {
+    state.formula = e.target.value;
+    clearTimeout(formulaTimer);
+    formulaTimer = setTimeout(() => { state.start = null; loadObjective(); }, 300);
+  });
+  const dataChanged = () => {
+    state.data.model = $("model-select").value;
+    state.data.synthetic = $("synthetic-select").value;
+    state.data.points = $("points-input").value;
+    $("points-input").hidden = state.data.synthetic !== "pasted";
+    $("data-apply").hidden = state.data.synthetic !== "pasted";
+    state.start = null;
+    loadObjective();
+  };
+  $("model-select").addEventListener("change", dataChanged);
+  $("synthetic-select").addEventListener("change", dataChanged);
+  $("data-apply").addEventListener("click", dataChanged);
+  $("add-optimizer").addEventListener("click", () => addRunner($("optimizer-select").value));
+  $("steps-input").addEventListener("change", (e) => {
+    const v = Math.round(Number(e.target.value));
+    if (!(v >= 1)) return;
+    state.steps = v;
+    scheduleRace();
+  });
+  $("speed-input").addEventListener("input", (e) => { state.speed = Number(e.target.value); showSpeed(); if (live.playing) play(); saveUrl(); });
+  $("btn-play").addEventListener("click", () => (live.playing ? pause() : play()));
+  $("btn-forward").addEventListener("click", () => goTo(live.step + 1));
+  $("btn-back").addEventListener("click", () => goTo(live.step - 1));
+  $("btn-reset").addEventListener("click", () => goTo(0));
+  $("btn-csv").addEventListener("click", downloadCsv);
+  $("btn-png").addEventListener("click", exportPng);
+  $("btn-gif").addEventListener("click", exportGif);
+  $("data-runner").addEventListener("change", (e) => { live.dataRun = Number(e.target.value); loadFits(); });
+  $("btn-link").addEventListener("click", copyLink);
+  $("table-runner").addEventListener("change", fillTable);
+  $("taylor-toggle").addEventListener("change", redrawOverlay);
+  $("tab-explore").addEventListener("click", () => showTab("explore"));
+  $("tab-compare").addEventListener("click", () => showTab("compare"));
+}

@@ -1,0 +1,58 @@
+// The page state, every field declared here. `state` is what a link restores (saved in the URL's hash);
+// `live` is what the page holds while it runs: the server's answers, playback, and drawing bookkeeping.
+import { say } from "./dom.js";
+
+export const state = {
+  source: "gallery", // where the loss comes from: "gallery", "formula" or "data"
+  gallery: "case_study_2", // the gallery surface's name
+  formula: "(w0 - 1)**2 + 3*(w1 + 2)**2", // the formula's text
+  data: { model: "line", synthetic: "case_study_1", points: "" }, // model, synthetic set (or "pasted"), pasted points
+  start: null, // the start point θ₀, one number per parameter; null: the loss's default
+  runners: [{ name: "gd", hyper: { lr: 0.1 } }, { name: "momentum", hyper: { lr: 0.01, momentum: 0.9 } }], // optimizers raced
+  steps: 100, // steps each optimizer takes
+  speed: 8, // playback speed, steps per second
+};
+
+export const live = {
+  info: null, // /api/objective's answer for the loss shown: names, dim, domain, title, data
+  surface: null, // /api/surface's grid of the loss (losses of 1 or 2 parameters only)
+  race: null, // /api/race's answer: one run per optimizer
+  analysis: null, // /api/analyze's answer: formulas, stationary points, convexity
+  taylor: null, // /api/hessian's answer at the point under the mouse (inspector and Taylor overlay)
+  fits: null, // /api/fit's answer: the model's prediction on a grid at every step of the data panel's run
+  optimizers: [], // /api/optimizers' catalogue: names, summaries, knobs
+  catalog: null, // /api/catalog's answer: models, synthetic data sets, bounds
+  version: 0, // bumped for each new loss: answers and draws for an older one are dropped
+  step: 0, // the step shown
+  playing: false, // whether playback runs
+  timer: null, // playback's requestAnimationFrame id
+  dataRun: 0, // index of the run whose fit the data panel shows
+  dataFit: 0, // how many data-point traces the data plot has; the fit's trace comes right after them
+  drawnFor: null, // the version the landscape plots were last emptied for (a new loss starts from empty plots)
+  drawing: 0, // landscape draws under way: the step's paths wait for them
+  overlayIndex: null, // index of the Taylor overlay's trace in the main plot
+  last3d: 0, // performance.now() of the last redraw of the 3-D paths (throttled while playing)
+};
+
+// The loss as the API's requests name it.
+export function objectiveSpec() {
+  if (state.source === "gallery") return { source: "gallery", name: state.gallery };
+  if (state.source === "formula") return { source: "formula", text: state.formula };
+  const d = state.data;
+  return d.synthetic === "pasted"
+    ? { source: "data", model: d.model, points: d.points }
+    : { source: "data", model: d.model, synthetic: d.synthetic, n: 30 };
+}
+
+export function saveUrl() {
+  history.replaceState(null, "", "#" + encodeURIComponent(JSON.stringify(state)));
+}
+
+export function loadUrl() {
+  if (location.hash.length < 2) return;
+  try {
+    Object.assign(state, JSON.parse(decodeURIComponent(location.hash.slice(1))));
+  } catch (error) {
+    say(`The link's state could not be read (${error.message}); starting fresh.`, true);
+  }
+}
