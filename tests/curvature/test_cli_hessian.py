@@ -84,7 +84,7 @@ ERRORS = {
         ["--demo", "moons-mlp", "--density", "--out", "/no/such/folder/d.png"],
         "folder '/no/such/folder' does not exist",
     ),
-    "which": (["--demo", "moons-mlp", "--which", "middle"], "which = 'middle' is not one of"),
+    "which": (["--demo", "moons-mlp", "--which", "middle"], "which 'middle' is not one of"),
     "top": (["--demo", "moons-mlp", "--top", "0"], "k must be a whole number ≥ 1, got 0"),
 }
 

@@ -83,7 +83,7 @@ def test_same_generator_seed_same_answer(small_net):
 BAD = {
     "k-zero": ({"k": 0}, "k must be a whole number ≥ 1, got 0"),
     "k-too-big": ({"k": 7}, "k must be a whole number from 1 to 6 \\(the number of parameters\\), got 7"),
-    "which": ({"which": "top"}, "which = 'top' is not one of largest, smallest, both"),
+    "which": ({"which": "top"}, "which 'top' is not one of largest, smallest, both"),
     "tol": ({"tol": -1.0}, "tol = -1.0 must be a positive number"),
     "max-iter": ({"max_iter": 0}, "max_iter = 0 must be at least 1"),
     "zero-start": ({"start": torch.zeros(6, dtype=torch.float64)}, "start vector has norm 0.0"),

@@ -10,6 +10,7 @@ import torch
 from losslab.curvature import density, hessian_operator, trace
 from losslab.errors import LosslabError
 from losslab.objectives.objective import formula
+from losslab.serialize import jsonable
 
 SEEDS = range(40)
 
@@ -70,7 +71,7 @@ def test_density_nodes_are_the_eigenvalues_when_steps_reach_n():
         torch.testing.assert_close(nodes, torch.tensor([2.0, 4.0, 6.0], dtype=torch.float64), rtol=0, atol=1e-12)
     assert result.moments[1] == pytest.approx(4.0, abs=1e-12)
     assert result.moments[2] == pytest.approx((4 + 16 + 36) / 3, abs=1e-12)
-    assert result.to_dict()["moments"]["1"] == pytest.approx(4.0)
+    assert jsonable(result)["moments"]["1"] == pytest.approx(4.0)
 
 
 BAD = {
@@ -91,6 +92,6 @@ def test_bad_arguments_are_refused_with_a_message(case):
 
 def test_results_print_and_serialize(small_net):
     estimate = trace(small_net.objective, probes=12)
-    assert "±" in str(estimate) and estimate.to_dict()["probes"] == estimate.probes
+    assert "±" in str(estimate) and jsonable(estimate)["probes"] == estimate.probes
     spectrum = density(small_net.objective, runs=2, steps=10)
-    assert "tr(H)/n" in str(spectrum) and math.isfinite(spectrum.to_dict()["sigma"])
+    assert "tr(H)/n" in str(spectrum) and math.isfinite(jsonable(spectrum)["sigma"])

@@ -53,7 +53,7 @@ def test_a_race_film_has_one_frame_per_step(tmp_path: Path) -> None:
         (["contour", "himmelblau", "--out", "x.gif"], "needs a descent to show"),
         (["contour", "w0 + w1 + w2", "--out", "x.png"], "1 or 2 parameters"),
         (["curve", "(w-3)**2", "--optimizer", "adam", "--out", "x.png"], "--optimizer needs --start"),
-        (["boundary", "--demo", "spirals", "--out", "x.png"], "accepted: moons"),
+        (["boundary", "--demo", "spirals", "--out", "x.png"], "--demo 'spirals' is not one of moons"),
         (["contour", "himmelblau", "--field", "curl", "--out", "x.png"], "field 'curl' is not one of"),
     ],
     ids=["bmp", "sweep-gif", "film-without-run", "three-params", "optimizer-without-start", "demo", "field"],

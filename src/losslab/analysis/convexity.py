@@ -57,10 +57,10 @@ class ConvexityReport(Readable):
         return f"{self.verdict} ({'proved' if self.proved else 'not proved'}): {self.reason}"
 
 
-def _onsearch_box(obj: Objective, box: Domain) -> dict[sympy.Symbol, sympy.Expr]:
+def _onsearch_box(objective: Objective, box: Domain) -> dict[sympy.Symbol, sympy.Expr]:
     """Substitutions θ = lo + t (t ≥ 0) or hi − t so SymPy's assumptions know the box's sign."""
     subs: dict[sympy.Symbol, sympy.Expr] = {}
-    for s, (lo, hi) in zip(obj.symbols, box.bounds, strict=True):
+    for s, (lo, hi) in zip(objective.symbols, box.bounds, strict=True):
         t = sympy.Symbol(f"{s.name}_t", nonnegative=True)
         if lo >= 0:
             subs[s] = sympy.Rational(repr(lo)) + t
@@ -79,9 +79,9 @@ def _psd_everywhere(h: sympy.Matrix) -> bool:
 PROOF_OPS = 400  # a larger symbolic Hessian (e.g. a loss summed over many samples) takes SymPy minutes to decide
 
 
-def _prove(obj: Objective, box: Domain) -> ConvexityReport | None:
-    h = symbolic_hessian(obj)
-    if h is None or obj.dim > 3 or sympy.count_ops(h) > PROOF_OPS:
+def _prove(objective: Objective, box: Domain) -> ConvexityReport | None:
+    h = symbolic_hessian(objective)
+    if h is None or objective.dim > 3 or sympy.count_ops(h) > PROOF_OPS:
         return None
     if not h.free_symbols:
         # numerically: SymPy's closed-form roots of a 3×3 are complex expressions (casus irreducibilis)
@@ -93,9 +93,9 @@ def _prove(obj: Objective, box: Domain) -> ConvexityReport | None:
         if h.is_negative_semidefinite:
             return ConvexityReport("concave", True, f"{what}, all ≤ 0")
         return None  # indefinite: the sampled counterexample says where
-    subs = _onsearch_box(obj, box)
+    subs = _onsearch_box(objective, box)
     shifted = h.xreplace(subs)
-    finite = obj.expr is not None and obj.expr.xreplace(subs).is_finite is True
+    finite = objective.expr is not None and objective.expr.xreplace(subs).is_finite is True
     if not finite or not all(e.is_finite is True for e in shifted):
         return None
     if _psd_everywhere(shifted):
@@ -122,22 +122,22 @@ def _sample_points(box: Domain, samples: int, generator: torch.Generator | None)
     return torch.cat([box.grid(k), random]), f"grid {'×'.join([str(k)] * n)} + {m} random"
 
 
-def _midpoint_violation(obj: Objective, point: Tensor, box: Domain) -> bool:
+def _midpoint_violation(objective: Objective, point: Tensor, box: Domain) -> bool:
     """Check a counterexample against the definition, L(c) > ½[L(c + s·v) + L(c − s·v)] with v
     the Hessian's lowest eigenvector, at a centre c nudged inside the box if need be."""
     for t in (1e-2, 1e-3, 1e-4):
         s = t * float((box.upper - box.lower).min())
         centre = torch.clamp(point, box.lower + s, box.upper - s)
-        v = torch.linalg.eigh(obj.hessian(centre)).eigenvectors[:, 0]
-        values = obj.values(torch.stack([centre, centre + s * v, centre - s * v]))
+        v = torch.linalg.eigh(objective.hessian(centre)).eigenvectors[:, 0]
+        values = objective.values(torch.stack([centre, centre + s * v, centre - s * v]))
         if bool(values[0] - values[1:].mean() > 1e-12 * (1 + values[0].abs())):
             return True
     return False
 
 
-def _sample(obj: Objective, box: Domain, samples: int, generator: torch.Generator | None) -> ConvexityReport:
+def _sample(objective: Objective, box: Domain, samples: int, generator: torch.Generator | None) -> ConvexityReport:
     points, how = _sample_points(box, samples, generator)
-    lam = hessian_eigenvalues(obj.hessians(points))
+    lam = hessian_eigenvalues(objective.hessians(points))
     finite = torch.isfinite(lam).all(dim=-1)
     sampling = f"{int(finite.sum())} points: {how}" + (
         f" ({int((~finite).sum())} skipped: Hessian not finite)" if not finite.all() else ""
@@ -155,8 +155,8 @@ def _sample(obj: Objective, box: Domain, samples: int, generator: torch.Generato
     worst = int(lam[:, 0].argmin())
     if float(lam[worst, 0]) < -tol:
         example = (points[worst], float(lam[worst, 0]))
-        proved = _midpoint_violation(obj, points[worst], box)
-        at = ", ".join(f"{n}={v:.6g}" for n, v in zip(obj.names, as_floats(points[worst]), strict=True))
+        proved = _midpoint_violation(objective, points[worst], box)
+        at = ", ".join(f"{n}={v:.6g}" for n, v in zip(objective.names, as_floats(points[worst]), strict=True))
         shape = " (every sampled Hessian is ≤ 0: it looks concave, not proved)" if float(lam.max()) <= tol else ""
         reason = (
             f"the Hessian has eigenvalue {example[1]:.6g} < 0 at {at}"
@@ -174,7 +174,7 @@ def _sample(obj: Objective, box: Domain, samples: int, generator: torch.Generato
 
 
 def convexity(
-    obj: Objective,
+    objective: Objective,
     domain: Domain | str | None = None,
     *,
     samples: int = 2000,
@@ -193,9 +193,9 @@ def convexity(
     """
     if samples < 2:
         raise LosslabError(f"samples = {samples}; give at least 2 sample points")
-    box = search_box(obj, domain)
-    proof = _prove(obj, box)
-    return proof if proof is not None else _sample(obj, box, samples, generator)
+    box = search_box(objective, domain)
+    proof = _prove(objective, box)
+    return proof if proof is not None else _sample(objective, box, samples, generator)
 
 
 @dataclass
@@ -207,19 +207,11 @@ class ChordCheck(Readable):
     curve_value: float
     position: str
 
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "x": as_floats(self.x),
-            "chord_value": self.chord_value,
-            "curve_value": self.curve_value,
-            "position": self.position,
-        }
-
     def __str__(self) -> str:
         return f"C = {self.chord_value:.6g} (chord), D = {self.curve_value:.6g} (curve): {self.position}"
 
 
-def chord_check(obj: Objective, a: PointLike, b: PointLike, alpha: float) -> ChordCheck:
+def chord_check(objective: Objective, a: PointLike, b: PointLike, alpha: float) -> ChordCheck:
     """Compare :math:`\\alpha L(a) + (1-\\alpha) L(b)` with :math:`L(\\alpha a + (1-\\alpha) b)`.
 
     >>> from losslab.objectives.objective import formula
@@ -228,9 +220,9 @@ def chord_check(obj: Objective, a: PointLike, b: PointLike, alpha: float) -> Cho
     """
     if not 0 <= alpha <= 1:
         raise LosslabError(f"alpha = {alpha}; the chord weight must lie in [0, 1]")
-    pa, pb = obj.point(a), obj.point(b)
+    pa, pb = objective.point(a), objective.point(b)
     x = alpha * pa + (1 - alpha) * pb
-    chord = float(alpha * obj.value(pa) + (1 - alpha) * obj.value(pb))
-    curve = float(obj.value(x))
+    chord = float(alpha * objective.value(pa) + (1 - alpha) * objective.value(pb))
+    curve = float(objective.value(x))
     position = "chord above curve" if chord > curve else "chord below curve" if chord < curve else "chord on curve"
     return ChordCheck(x, chord, curve, position)

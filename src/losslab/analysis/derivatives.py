@@ -2,10 +2,6 @@ r"""Derivatives three ways — symbolic (SymPy), automatic (``torch.func``) and 
 (central differences, from :mod:`losslab.objectives.finite_differences`) — and the checks built on them:
 Clairaut, directional derivatives, Taylor predictions and an honest verdict on
 differentiability.
-
-Just over the ~400-line house limit because each result type (GradientReport,
-ClairautReport, TaylorReport) carries its own ``to_dict``/``__str__`` next to the function
-that builds it.
 """
 
 from __future__ import annotations
@@ -37,19 +33,19 @@ def _tidy(expr: sympy.Expr, symbols: Sequence[sympy.Symbol]) -> sympy.Expr:
     return expr
 
 
-def symbolic_gradient(obj: Objective) -> tuple[sympy.Expr, ...] | None:
+def symbolic_gradient(objective: Objective) -> tuple[sympy.Expr, ...] | None:
     """The exact gradient :math:`(\\partial L/\\partial \\theta_i)_i`, or None without a formula.
 
     >>> from losslab.objectives.objective import formula
     >>> symbolic_gradient(formula("0.5*((w0 + w1 - 2)**2 + (w0 + 2*w1 - 2)**2)"))
     (2*w0 + 3*w1 - 4, 3*w0 + 5*w1 - 6)
     """
-    if obj.expr is None:
+    if objective.expr is None:
         return None
-    return tuple(_tidy(sympy.diff(obj.expr, s), obj.symbols) for s in obj.symbols)
+    return tuple(_tidy(sympy.diff(objective.expr, s), objective.symbols) for s in objective.symbols)
 
 
-def symbolic_hessian(obj: Objective) -> sympy.Matrix | None:
+def symbolic_hessian(objective: Objective) -> sympy.Matrix | None:
     """The exact Hessian :math:`H_{ij} = \\partial^2 L / \\partial\\theta_i \\partial\\theta_j`.
 
     >>> from losslab.objectives.objective import formula
@@ -58,14 +54,14 @@ def symbolic_hessian(obj: Objective) -> sympy.Matrix | None:
     [2, 3],
     [3, 5]])
     """
-    if obj.expr is None:
+    if objective.expr is None:
         return None
-    return sympy.hessian(obj.expr, obj.symbols).applyfunc(lambda e: _tidy(e, obj.symbols))
+    return sympy.hessian(objective.expr, objective.symbols).applyfunc(lambda e: _tidy(e, objective.symbols))
 
 
-def evaluate_symbolic(exprs: Sequence[sympy.Expr], obj: Objective, theta: Tensor) -> Tensor:
+def evaluate_symbolic(exprs: Sequence[sympy.Expr], objective: Objective, theta: Tensor) -> Tensor:
     """Evaluate expressions at θ with SymPy to 30 digits; undefined values (nan, zoo) → nan."""
-    subs = {s: sympy.Float(float(v), _DIGITS) for s, v in zip(obj.symbols, theta.tolist(), strict=True)}
+    subs = {s: sympy.Float(float(v), _DIGITS) for s, v in zip(objective.symbols, theta.tolist(), strict=True)}
     out = []
     for expr in exprs:
         try:
@@ -111,28 +107,6 @@ class GradientReport(Readable):
     differentiable: bool
     reason: str
 
-    def to_dict(self) -> dict[str, object]:
-        def listed(t: Tensor | None) -> list[float] | None:
-            return None if t is None else [float(v) for v in t.tolist()]
-
-        return {
-            "names": list(self.names),
-            "point": listed(self.point),
-            "value": self.value,
-            "autodiff": listed(self.autodiff),
-            "numeric": listed(self.numeric),
-            "step": listed(self.step),
-            "symbolic": listed(self.symbolic),
-            "expressions": None if self.expressions is None else list(self.expressions),
-            "latex": None if self.latex is None else list(self.latex),
-            "mathml": None if self.mathml is None else list(self.mathml),
-            "forward": listed(self.forward),
-            "backward": listed(self.backward),
-            "discrepancies": dict(self.discrepancies),
-            "differentiable": self.differentiable,
-            "reason": self.reason,
-        }
-
     def __str__(self) -> str:
         at = ", ".join(f"{n}={v:g}" for n, v in zip(self.names, self.point.tolist(), strict=True))
         rows = [
@@ -158,12 +132,12 @@ def _gap(a: Tensor | None, b: Tensor | None) -> float | None:
     return float((a - b).abs().max())
 
 
-def _kink(obj: Objective, theta: Tensor, value: float) -> tuple[Tensor, Tensor, str | None]:
+def _kink(objective: Objective, theta: Tensor, value: float) -> tuple[Tensor, Tensor, str | None]:
     """One-sided differences and, where they disagree beyond rounding, a sentence saying so."""
-    fwd, bwd, h = one_sided_gradients(obj, theta)
+    fwd, bwd, h = one_sided_gradients(objective, theta)
     # Smooth L: |D+ - D-| = O(h² L''') + O(ε|L|/h) ≈ 1e-10 scale; a kink leaves a jump O(1).
     tol = 1e-6 * (1 + torch.maximum(fwd.abs(), bwd.abs())) + 1e-8 * abs(value) / h
-    for i, name in enumerate(obj.names):
+    for i, name in enumerate(objective.names):
         f, b = float(fwd[i]), float(bwd[i])
         if torch.isfinite(fwd[i]) and torch.isfinite(bwd[i]) and abs(f - b) > float(tol[i]):
             return (
@@ -213,7 +187,7 @@ def _verdict(
     return True, "one-sided differences agree and every method gives a finite gradient"
 
 
-def gradient_report(obj: Objective, at: PointLike) -> GradientReport:
+def gradient_report(objective: Objective, at: PointLike) -> GradientReport:
     """Autodiff, symbolic and central-difference gradients side by side, and a verdict.
 
     Non-differentiable points are reported as such, never as NaN: a kink is found where the
@@ -227,17 +201,17 @@ def gradient_report(obj: Objective, at: PointLike) -> GradientReport:
     >>> gradient_report(formula("abs(w)"), [1.0]).differentiable
     True
     """
-    theta = obj.point(at)
-    value = float(obj.value(theta))
-    autodiff = obj.grad(theta)
-    numeric, step = central_difference_gradient(obj, theta)
-    exprs = symbolic_gradient(obj)
-    symbolic = None if exprs is None else evaluate_symbolic(exprs, obj, theta)
-    fwd, bwd, kink = _kink(obj, theta, value)
+    theta = objective.point(at)
+    value = float(objective.value(theta))
+    autodiff = objective.grad(theta)
+    numeric, step = central_difference_gradient(objective, theta)
+    exprs = symbolic_gradient(objective)
+    symbolic = None if exprs is None else evaluate_symbolic(exprs, objective, theta)
+    fwd, bwd, kink = _kink(objective, theta, value)
     one_sided_finite = bool(torch.isfinite(fwd).all() and torch.isfinite(bwd).all())
-    differentiable, reason = _verdict(obj.names, value, autodiff, symbolic, kink, one_sided_finite)
+    differentiable, reason = _verdict(objective.names, value, autodiff, symbolic, kink, one_sided_finite)
     return GradientReport(
-        names=tuple(obj.names),
+        names=tuple(objective.names),
         point=theta,
         value=value,
         autodiff=autodiff,
@@ -278,15 +252,6 @@ class ClairautReport(Readable):
     point: Tensor | None
     asymmetry: float | None
 
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "names": list(self.names),
-            "mixed": [list(m) for m in self.mixed],
-            "symbolic_equal": self.symbolic_equal,
-            "point": None if self.point is None else [float(v) for v in self.point.tolist()],
-            "asymmetry": self.asymmetry,
-        }
-
     def __str__(self) -> str:
         rows = [f"∂²L/∂{a}∂{b} = ∂²L/∂{b}∂{a} = {text}" for a, b, text in self.mixed]
         if self.symbolic_equal is not None:
@@ -296,7 +261,7 @@ class ClairautReport(Readable):
         return "\n".join(rows)
 
 
-def clairaut(obj: Objective, at: PointLike | None = None) -> ClairautReport:
+def clairaut(objective: Objective, at: PointLike | None = None) -> ClairautReport:
     """Check Clairaut's theorem symbolically (when there is a formula) and numerically at ``at``.
 
     >>> from losslab.objectives.objective import formula
@@ -305,19 +270,19 @@ def clairaut(obj: Objective, at: PointLike | None = None) -> ClairautReport:
     ((('w0', 'w1', '3'),), True, 0.0)
     """
     mixed, equal = [], None
-    if obj.expr is not None:
+    if objective.expr is not None:
         equal = True
-        for i, a in enumerate(obj.symbols):
-            for b in obj.symbols[i + 1 :]:
-                ab, ba = sympy.diff(obj.expr, a, b), sympy.diff(sympy.diff(obj.expr, b), a)
+        for i, a in enumerate(objective.symbols):
+            for b in objective.symbols[i + 1 :]:
+                ab, ba = sympy.diff(objective.expr, a, b), sympy.diff(sympy.diff(objective.expr, b), a)
                 equal = _same_expression(ab, ba) if equal else equal
-                mixed.append((a.name, b.name, str(_tidy(ab, obj.symbols))))
+                mixed.append((a.name, b.name, str(_tidy(ab, objective.symbols))))
     theta, asymmetry = None, None
     if at is not None:
-        theta = obj.point(at)
-        h = obj.hessian(theta)
+        theta = objective.point(at)
+        h = objective.hessian(theta)
         asymmetry = float((h - h.T).abs().max())
-    return ClairautReport(tuple(obj.names), tuple(mixed), equal, theta, asymmetry)
+    return ClairautReport(tuple(objective.names), tuple(mixed), equal, theta, asymmetry)
 
 
 SIMPLIFY_OPS = 400  # larger differences (a loss summed over many samples) take SymPy's simplify seconds to minutes
@@ -333,20 +298,20 @@ def _same_expression(a: sympy.Expr, b: sympy.Expr) -> bool | None:
     return bool(sympy.simplify(difference) == 0)
 
 
-def directional_derivative(obj: Objective, at: PointLike, direction: PointLike) -> float:
+def directional_derivative(objective: Objective, at: PointLike, direction: PointLike) -> float:
     """The rate of change along a direction, :math:`D_u L = \\nabla L \\cdot u / \\|u\\|`.
 
     >>> from losslab.objectives.objective import formula
     >>> round(directional_derivative(formula("2*w0**2 + 3*w1**2"), [3.0, 4.0], [3.0, 4.0]), 12)
     26.4
     """
-    u = as_direction(obj, direction)
-    return float(obj.grad(at) @ u)
+    u = as_direction(objective, direction)
+    return float(objective.grad(at) @ u)
 
 
-def as_direction(obj: Objective, direction: PointLike) -> Tensor:
+def as_direction(objective: Objective, direction: PointLike) -> Tensor:
     """A unit vector from any point-like input; the zero vector is refused."""
-    u = obj.point(direction)
+    u = objective.point(direction)
     norm = float(torch.linalg.vector_norm(u))
     if norm == 0:
         raise LosslabError(f"direction {u.tolist()} is the zero vector; give a nonzero direction")
@@ -404,7 +369,7 @@ class TaylorReport(Readable):
         )
 
 
-def taylor(obj: Objective, at: PointLike, displacement: PointLike) -> TaylorReport:
+def taylor(objective: Objective, at: PointLike, displacement: PointLike) -> TaylorReport:
     """Compare the actual change of L over a displacement with its Taylor predictions.
 
     >>> from losslab.objectives.objective import formula
@@ -412,9 +377,11 @@ def taylor(obj: Objective, at: PointLike, displacement: PointLike) -> TaylorRepo
     >>> round(r.change, 10), round(r.first_order, 10), round(r.second_order, 10)
     (0.01320066, 0.0132, 0.01320066)
     """
-    theta, delta = obj.point(at), obj.point(displacement)
-    value, gradient = obj.value_and_grad(theta)
-    after = obj.value(theta + delta)
+    theta, delta = objective.point(at), objective.point(displacement)
+    value, gradient = objective.value_and_grad(theta)
+    after = objective.value(theta + delta)
     first = float(gradient @ delta)
-    second = first + 0.5 * float(delta @ obj.hvp(theta, delta))
-    return TaylorReport(tuple(obj.names), theta, delta, float(value), float(after), float(after - value), first, second)
+    second = first + 0.5 * float(delta @ objective.hvp(theta, delta))
+    return TaylorReport(
+        tuple(objective.names), theta, delta, float(value), float(after), float(after - value), first, second
+    )

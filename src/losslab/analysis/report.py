@@ -30,7 +30,7 @@ from losslab.analysis.stationary import StationaryPoint, as_floats, search_box, 
 from losslab.errors import LosslabError
 from losslab.objectives.domain import Domain, PointLike
 from losslab.objectives.objective import Objective
-from losslab.serialize import Readable
+from losslab.serialize import Readable, jsonable
 
 
 @dataclass
@@ -65,9 +65,9 @@ class Analysis(Readable):
             "condition_number": self.condition_number,
             "max_stable_lr": self.max_stable_lr,
             "notes": list(self.notes),
-            "gradient_report": None if self.gradient_report is None else self.gradient_report.to_dict(),
+            "gradient_report": jsonable(self.gradient_report),
             "at_hessian": None if self.at_hessian is None else [as_floats(r) for r in self.at_hessian],
-            "clairaut": None if self.clairaut is None else self.clairaut.to_dict(),
+            "clairaut": jsonable(self.clairaut),
             "taylor": None if self.taylor is None else self.taylor.to_dict(),
             "directional_derivative": None
             if self.directional is None
@@ -110,7 +110,7 @@ class Analysis(Readable):
 
 
 def analyze(
-    obj: Objective,
+    objective: Objective,
     domain: Domain | str | None = None,
     at: PointLike | None = None,
     *,
@@ -125,39 +125,39 @@ def analyze(
     >>> a.to_dict()["gradient"], a.convexity.verdict, round(a.max_stable_lr, 6)
     ({'w0': '2*w0 + 3*w1 - 4', 'w1': '3*w0 + 5*w1 - 6'}, 'convex', 0.291796)
     """
-    box = search_box(obj, domain)
-    gradient, hessian = symbolic_gradient(obj), symbolic_hessian(obj)
-    points = stationary_points(obj, box if domain is not None else None, generator=generator)
+    box = search_box(objective, domain)
+    gradient, hessian = symbolic_gradient(objective), symbolic_hessian(objective)
+    points = stationary_points(objective, box if domain is not None else None, generator=generator)
     minima = [p for p in points if p.kind == "minimum"]
     notes: list[str] = []
     # the stability figures are taken at the reference minimum: the known global one, else the lowest found
     # here (searching again would repeat the most expensive step of the analysis)
-    known = any(k.kind == "minimum" for k in obj.known_points)
+    known = any(k.kind == "minimum" for k in objective.known_points)
     reference = None if known or not minima else minima[0].point
     try:
-        lr, kappa = max_stable_lr(obj, reference), condition_number(obj, reference)
+        lr, kappa = max_stable_lr(objective, reference), condition_number(objective, reference)
     except LosslabError as err:
         lr, kappa = None, None
         notes.append(str(err))
     if at is None and (displacement is not None or direction is not None):
         raise LosslabError("a displacement or direction needs a point: give 'at' (--at) as well")
-    report = None if at is None else gradient_report(obj, at)
+    report = None if at is None else gradient_report(objective, at)
     return Analysis(
-        names=tuple(obj.names),
-        title=obj.title,
+        names=tuple(objective.names),
+        title=objective.title,
         gradient=None if gradient is None else tuple(str(g) for g in gradient),
         hessian=None if hessian is None else [[str(e) for e in row] for row in hessian.tolist()],
         stationary_points=points,
         global_minimum=minima[0] if minima else None,
-        convexity=convexity(obj, box, generator=generator),
+        convexity=convexity(objective, box, generator=generator),
         condition_number=kappa,
         max_stable_lr=lr,
         notes=notes,
         gradient_report=report,
-        at_hessian=None if at is None else obj.hessian(at),
-        clairaut=clairaut(obj, at) if obj.dim > 1 else None,
-        taylor=None if at is None or displacement is None else taylor(obj, at, displacement),
+        at_hessian=None if at is None else objective.hessian(at),
+        clairaut=clairaut(objective, at) if objective.dim > 1 else None,
+        taylor=None if at is None or displacement is None else taylor(objective, at, displacement),
         directional=None
         if at is None or direction is None
-        else (as_direction(obj, direction), directional_derivative(obj, at, direction)),
+        else (as_direction(objective, direction), directional_derivative(objective, at, direction)),
     )

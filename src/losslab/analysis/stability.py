@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 from losslab.analysis.derivatives import symbolic_hessian
-from losslab.analysis.stationary import as_floats, hessian_eigenvalues, stationary_points
+from losslab.analysis.stationary import hessian_eigenvalues, stationary_points
 from losslab.errors import LosslabError
 from losslab.objectives.domain import PointLike
 from losslab.objectives.objective import Objective
@@ -29,44 +29,44 @@ BEHAVIOURS = (
 )
 
 
-def _is_quadratic(obj: Objective) -> bool:
-    h = symbolic_hessian(obj)
+def _is_quadratic(objective: Objective) -> bool:
+    h = symbolic_hessian(objective)
     return h is not None and not h.free_symbols
 
 
-def reference_minimum(obj: Objective) -> Tensor:
+def reference_minimum(objective: Objective) -> Tensor:
     """The minimum to linearize at: the known global one, else the lowest stationary minimum."""
-    known = [k for k in obj.known_points if k.kind == "minimum"]
+    known = [k for k in objective.known_points if k.kind == "minimum"]
     if known:
         best = next((k for k in known if k.is_global), min(known, key=lambda k: k.value))
-        return obj.point(list(best.point))
-    minima = [p for p in stationary_points(obj) if p.kind == "minimum"]
+        return objective.point(list(best.point))
+    minima = [p for p in stationary_points(objective) if p.kind == "minimum"]
     if not minima:
-        raise LosslabError(f"no minimum of '{obj.title}' was found; pass the point to use with at=")
+        raise LosslabError(f"no minimum of '{objective.title}' was found; pass the point to use with at=")
     return minima[0].point
 
 
-def _point(obj: Objective, at: PointLike | None) -> Tensor:
-    return reference_minimum(obj) if at is None else obj.point(at)
+def _point(objective: Objective, at: PointLike | None) -> Tensor:
+    return reference_minimum(objective) if at is None else objective.point(at)
 
 
-def _hessian_eigenvalues(obj: Objective, at: PointLike | None) -> tuple[Tensor, Tensor]:
-    point = _point(obj, at)
-    return point, hessian_eigenvalues(obj.hessian(point))
+def _hessian_eigenvalues(objective: Objective, at: PointLike | None) -> tuple[Tensor, Tensor]:
+    point = _point(objective, at)
+    return point, hessian_eigenvalues(objective.hessian(point))
 
 
-def condition_number(obj: Objective, at: PointLike | None = None) -> float:
+def condition_number(objective: Objective, at: PointLike | None = None) -> float:
     """:math:`\\kappa = |\\lambda|_{\\max} / |\\lambda|_{\\min}` of the Hessian (∞ when singular).
 
     >>> from losslab.objectives.objective import formula
     >>> round(condition_number(formula("x**2 + 10*y**2"), [0.0, 0.0]), 12)
     10.0
     """
-    lam = _hessian_eigenvalues(obj, at)[1].abs()
+    lam = _hessian_eigenvalues(objective, at)[1].abs()
     return math.inf if float(lam.min()) == 0 else float(lam.max() / lam.min())
 
 
-def max_stable_lr(obj: Objective, at: PointLike | None = None) -> float | None:
+def max_stable_lr(objective: Objective, at: PointLike | None = None) -> float | None:
     """The largest learning rate for which gradient descent converges near the minimum,
     :math:`2/\\lambda_{\\max}` (exact for quadratics); None when no eigenvalue is positive
     or the Hessian is not finite.
@@ -75,11 +75,11 @@ def max_stable_lr(obj: Objective, at: PointLike | None = None) -> float | None:
     >>> max_stable_lr(formula("(w - 3)**2"))
     1.0
     """
-    top = lambda_max(obj, at)
+    top = lambda_max(objective, at)
     return 2 / top if top is not None and top > 0 else None
 
 
-def lambda_max(obj: Objective, at: PointLike | None = None) -> float | None:
+def lambda_max(objective: Objective, at: PointLike | None = None) -> float | None:
     """The largest Hessian eigenvalue :math:`\\lambda_{\\max}` at ``at`` (default: the reference
     minimum); None where the Hessian there is not finite.
 
@@ -87,7 +87,7 @@ def lambda_max(obj: Objective, at: PointLike | None = None) -> float | None:
     >>> lambda_max(formula("x**2 + 10*y**2"), [1.0, 1.0])
     20.0
     """
-    hessian = obj.hessian(_point(obj, at))
+    hessian = objective.hessian(_point(objective, at))
     return float(hessian_eigenvalues(hessian).max()) if torch.isfinite(hessian).all() else None
 
 
@@ -107,18 +107,6 @@ class LrPrediction(Readable):
     max_stable_lr: float | None
     exact: bool
     point: Tensor
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "lr": self.lr,
-            "behaviour": self.behaviour,
-            "reason": self.reason,
-            "eigenvalues": as_floats(self.eigenvalues),
-            "factors": as_floats(self.factors),
-            "max_stable_lr": self.max_stable_lr,
-            "exact": self.exact,
-            "point": as_floats(self.point),
-        }
 
     def __str__(self) -> str:
         return f"lr {self.lr:g}: {self.behaviour} — {self.reason}"
@@ -162,7 +150,7 @@ def _behaviour(lr: float, lam: Tensor, factors: Tensor, limit: str) -> tuple[str
     )
 
 
-def predict_gd(obj: Objective, lr: float, at: PointLike | None = None) -> LrPrediction:
+def predict_gd(objective: Objective, lr: float, at: PointLike | None = None) -> LrPrediction:
     """Predict plain gradient descent's behaviour from the factors :math:`1 - \\eta\\lambda_i`.
 
     >>> from losslab.objectives.objective import formula
@@ -171,12 +159,12 @@ def predict_gd(obj: Objective, lr: float, at: PointLike | None = None) -> LrPred
     """
     if not (math.isfinite(lr) and lr > 0):
         raise LosslabError(f"learning rate {lr} must be a positive finite number")
-    point, lam = _hessian_eigenvalues(obj, at)
+    point, lam = _hessian_eigenvalues(objective, at)
     factors = 1 - lr * lam
     lam_max = float(lam.max())
     stable = 2 / lam_max if lam_max > 0 else None
     limit = f"2/λmax = {stable:.6g}" if stable is not None else "any stable rate (no positive curvature)"
     behaviour, reason = _behaviour(lr, lam, factors, limit)
-    exact = _is_quadratic(obj)
+    exact = _is_quadratic(objective)
     reason += " (exact: the loss is quadratic)" if exact else " (locally, near the minimum)"
     return LrPrediction(lr, behaviour, reason, lam, factors, stable, exact, point)

@@ -17,7 +17,7 @@ from mpmath.libmp import NoConvergence
 from torch import Tensor
 
 from losslab.analysis.derivatives import symbolic_gradient
-from losslab.errors import LosslabError
+from losslab.errors import LosslabError, check_choice
 from losslab.objectives.domain import Domain
 from losslab.objectives.objective import Objective
 from losslab.serialize import Readable
@@ -30,13 +30,13 @@ def as_floats(t: Tensor) -> list[float]:
     return [float(v) for v in t.reshape(-1).tolist()]
 
 
-def search_box(obj: Objective, domain: Domain | str | None) -> Domain:
-    """The box to analyse: ``domain`` (parsed if text), else ``obj.domain``, else ±5 on every axis."""
+def search_box(objective: Objective, domain: Domain | str | None) -> Domain:
+    """The box to analyse: ``domain`` (parsed if text), else ``objective.domain``, else ±5 on every axis."""
     if isinstance(domain, str):
-        return Domain.parse(domain, obj.names)
+        return Domain.parse(domain, objective.names)
     if domain is not None:
         return domain
-    return obj.domain if obj.domain is not None else Domain.box(obj.names, -5.0, 5.0)
+    return objective.domain if objective.domain is not None else Domain.box(objective.names, -5.0, 5.0)
 
 
 def hessian_eigenvalues(hessians: Tensor) -> Tensor:
@@ -151,26 +151,26 @@ def _common_real_roots(
     return found
 
 
-def _exact_candidates(obj: Objective) -> Tensor | None:
+def _exact_candidates(objective: Objective) -> Tensor | None:
     """Stationary points by SymPy when ∇L is polynomial/rational of modest degree, else None."""
-    gradient = symbolic_gradient(obj)
-    if gradient is None or obj.dim > 3:
+    gradient = symbolic_gradient(objective)
+    if gradient is None or objective.dim > 3:
         return None
     fractions = [sympy.together(g).as_numer_denom() for g in gradient]
     numerators = [n for n, _ in fractions if n != 0]
-    if not numerators or not all(e.is_polynomial(*obj.symbols) for pair in fractions for e in pair):
+    if not numerators or not all(e.is_polynomial(*objective.symbols) for pair in fractions for e in pair):
         return None
-    bezout = math.prod(max(sympy.Poly(n, *obj.symbols).total_degree(), 1) for n in numerators)
+    bezout = math.prod(max(sympy.Poly(n, *objective.symbols).total_degree(), 1) for n in numerators)
     if bezout > _MAX_BEZOUT:
         return None
     try:
-        solutions = _real_solutions(numerators, obj.symbols)
+        solutions = _real_solutions(numerators, objective.symbols)
     except (NotImplementedError, sympy.PolynomialError, NoConvergence):
         return None
     if solutions is None:
         return None
-    points = torch.tensor(solutions, dtype=torch.float64).reshape(-1, obj.dim)
-    denominators = [sympy.lambdify(obj.symbols, d, modules="math") for _, d in fractions]
+    points = torch.tensor(solutions, dtype=torch.float64).reshape(-1, objective.dim)
+    denominators = [sympy.lambdify(objective.symbols, d, modules="math") for _, d in fractions]
     keep = [all(abs(d(*p)) > 1e-12 for d in denominators) for p in points.tolist()]
     return points[torch.tensor(keep, dtype=torch.bool)] if points.numel() else points
 
@@ -184,27 +184,27 @@ def _starts(box: Domain, starts: int, generator: torch.Generator | None) -> Tens
     return torch.cat([box.grid(per_axis), box.lower + unit * (box.upper - box.lower)])
 
 
-def _newton(obj: Objective, thetas: Tensor, iterations: int) -> Tensor:
+def _newton(objective: Objective, thetas: Tensor, iterations: int) -> Tensor:
     """Damped Newton on ∇L = 0 for all rows at once: pinv for singular Hessians, and per row the
     step fraction 2^-k (k = 0..7) that most reduces |∇L|."""
     fractions = 2.0 ** -torch.arange(8, dtype=torch.float64)
     rows = torch.arange(thetas.shape[0])
     for _ in range(iterations if thetas.shape[0] else 0):
-        step = (torch.linalg.pinv(obj.hessians(thetas)) @ obj.grads(thetas)[..., None])[..., 0]
+        step = (torch.linalg.pinv(objective.hessians(thetas)) @ objective.grads(thetas)[..., None])[..., 0]
         step = torch.nan_to_num(step, nan=0.0, posinf=0.0, neginf=0.0)
         trial = thetas[None] - fractions[:, None, None] * step[None]
-        norms = torch.linalg.vector_norm(obj.grads(trial.reshape(-1, obj.dim)), dim=-1)
+        norms = torch.linalg.vector_norm(objective.grads(trial.reshape(-1, objective.dim)), dim=-1)
         norms = torch.nan_to_num(norms.reshape(len(fractions), -1), nan=math.inf)
         thetas = trial[norms.argmin(0), rows]
     return thetas
 
 
-def _is_stationary(obj: Objective, points: Tensor) -> Tensor:
+def _is_stationary(objective: Objective, points: Tensor) -> Tensor:
     """|∇L| < 1e-8, scaled by the curvature so rounding in θ cannot fail a true root."""
     if points.shape[0] == 0:
         return torch.zeros(0, dtype=torch.bool)
-    g = torch.linalg.vector_norm(obj.grads(points), dim=-1)
-    h = torch.linalg.matrix_norm(obj.hessians(points), ord=2)
+    g = torch.linalg.vector_norm(objective.grads(points), dim=-1)
+    h = torch.linalg.matrix_norm(objective.hessians(points), ord=2)
     scale = torch.clamp(h * torch.linalg.vector_norm(points, dim=-1).clamp(min=1.0), min=1.0)
     return torch.isfinite(g) & (g < 1e-8 * torch.nan_to_num(scale, nan=1.0))
 
@@ -219,7 +219,7 @@ def _distinct(points: Tensor) -> Tensor:
 
 
 def stationary_points(
-    obj: Objective,
+    objective: Objective,
     domain: Domain | str | None = None,
     *,
     starts: int = 400,
@@ -230,7 +230,7 @@ def stationary_points(
 
     Exact (SymPy, Groebner basis) when ∇L is a polynomial or rational system of modest
     degree; otherwise damped Newton on ∇L = 0 from ``starts`` points (grid + Sobol) at once,
-    keeping roots with |∇L| < 1e-8 inside the domain (default ``obj.domain``, else ±5).
+    keeping roots with |∇L| < 1e-8 inside the domain (default ``objective.domain``, else ±5).
     ``method`` forces one path: ``"exact"`` (error when SymPy cannot solve) or ``"numeric"``.
 
     >>> from losslab.objectives.objective import formula
@@ -239,25 +239,24 @@ def stationary_points(
     """
     if starts < 1:
         raise LosslabError(f"starts = {starts}; give a positive number of starting points")
-    if method not in ("auto", "exact", "numeric"):
-        raise LosslabError(f"method {method!r} is not one of auto, exact, numeric")
-    box = search_box(obj, domain)
-    exact = None if method == "numeric" else _exact_candidates(obj)
+    check_choice("method", method, ("auto", "exact", "numeric"))
+    box = search_box(objective, domain)
+    exact = None if method == "numeric" else _exact_candidates(objective)
     if method == "exact" and exact is None:
         raise LosslabError("SymPy cannot solve ∇L = 0 for this objective exactly; use method='numeric'")
     if exact is not None:
-        inside = exact if domain is None and obj.domain is None else exact[box.contains(exact)]
+        inside = exact if domain is None and objective.domain is None else exact[box.contains(exact)]
         candidates, method = inside, "exact"
     else:
-        found = _newton(obj, _starts(box, starts, generator), iterations=60)
-        found = found[_is_stationary(obj, found) & box.contains(found)]
-        candidates, method = _newton(obj, _distinct(found), iterations=3), "numeric"
-    return _describe(obj, _distinct(candidates[_is_stationary(obj, candidates)]), method)
+        found = _newton(objective, _starts(box, starts, generator), iterations=60)
+        found = found[_is_stationary(objective, found) & box.contains(found)]
+        candidates, method = _newton(objective, _distinct(found), iterations=3), "numeric"
+    return _describe(objective, _distinct(candidates[_is_stationary(objective, candidates)]), method)
 
 
-def _describe(obj: Objective, points: Tensor, method: str) -> list[StationaryPoint]:
+def _describe(objective: Objective, points: Tensor, method: str) -> list[StationaryPoint]:
     if points.shape[0] == 0:
         return []
-    values, eigs = obj.values(points), hessian_eigenvalues(obj.hessians(points))
+    values, eigs = objective.values(points), hessian_eigenvalues(objective.hessians(points))
     found = [StationaryPoint(p, float(v), classify(e), e, method) for p, v, e in zip(points, values, eigs, strict=True)]
     return sorted(found, key=lambda s: (s.value, as_floats(s.point)))

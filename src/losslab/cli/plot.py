@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from losslab.cli.common import DomainOpt, Vars, friendly, out
-from losslab.errors import LosslabError
+from losslab.errors import LosslabError, check_choice
 
 plot_app = typer.Typer(
     help="Pictures: curve, contour, surface, race, sweep, boundary → --out FILE.", no_args_is_help=True
@@ -223,8 +223,7 @@ def boundary(
 def _demo_objective(name: str, steps: int | None) -> Any:
     from losslab.networks.build import network_objective
 
-    if name != "moons":
-        raise LosslabError(f"--demo {name!r} is not accepted; accepted: moons")
+    check_choice("--demo", name, ("moons",))
     return network_objective(demo_name="moons-mlp", steps=steps).objective
 
 

@@ -29,7 +29,7 @@ import torch
 from matplotlib.figure import Figure
 
 from losslab.descent.run import descend
-from losslab.errors import LosslabError
+from losslab.errors import LosslabError, not_one_of
 from losslab.objectives.columns import two_blobs
 from losslab.objectives.data import data_objective
 from losslab.objectives.gallery import gallery
@@ -117,7 +117,7 @@ def hand_simulation(what: str) -> Figure:
         elif what == "loss":
             loss_history(run, ax=ax, scale="log", title=f"lr {lr:g}")
         else:
-            raise LosslabError(f"hand-simulation plot {what!r} is not one of w, loss")
+            raise not_one_of("hand-simulation plot", what, ("w", "loss"))
     fig.suptitle(f"Hand simulation of L = w² − 4w + 5 from w = 0: {'w' if what == 'w' else 'L(w)'} vs step")
     return fig
 

@@ -29,7 +29,7 @@ from losslab.objectives.gallery import gallery
 from losslab.objectives.linear_fit import ClosedForm
 from losslab.objectives.numeric_gradient import NumericGradientObjective
 from losslab.objectives.objective import formula
-from losslab.serialize import Readable
+from losslab.serialize import Readable, jsonable
 
 CS1_X = [1, 2, 3, 4, 5]
 CS1_Y = [2.1, 3.9, 6.1, 8.0, 9.9]
@@ -46,15 +46,6 @@ class SeedCheck:
     computed: str
     passed: bool
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "seed": self.seed,
-            "claim": self.claim,
-            "expected": self.expected,
-            "computed": self.computed,
-            "passed": self.passed,
-        }
-
 
 @dataclass(frozen=True)
 class TourReport(Readable):
@@ -67,7 +58,7 @@ class TourReport(Readable):
         return all(c.passed for c in self.checks)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"passed": self.passed, "checks": [c.to_dict() for c in self.checks]}
+        return {"passed": self.passed, "checks": jsonable(self.checks)}
 
     def __str__(self) -> str:
         lines = []

@@ -17,10 +17,10 @@ from torch import Tensor
 from losslab.curvature.hvp import HessianOperator, hessian_operator
 from losslab.curvature.lanczos import top_eigenvalues
 from losslab.curvature.trace import TraceEstimate, trace
-from losslab.errors import LosslabError
+from losslab.errors import LosslabError, check_choice
 from losslab.objectives.domain import PointLike
 from losslab.objectives.network import NetworkObjective
-from losslab.serialize import Readable
+from losslab.serialize import Readable, jsonable
 
 GROUPINGS = ("layer", "parameter")
 
@@ -71,7 +71,7 @@ class BlockCurvature(Readable):
                     "size": stop - start,
                     "top_eigenvalue": lam,
                     "residual": res,
-                    "trace": t.to_dict() if t is not None else None,
+                    "trace": jsonable(t),
                 }
                 for name, (start, stop), lam, res, t in self._rows()
             ],
@@ -98,8 +98,7 @@ def groups(objective: NetworkObjective, by: str = "layer") -> dict[str, tuple[in
     >>> groups(NetworkObjective(net, (torch.zeros(1, 2), torch.zeros(1, 1)), "mse"))
     {'0': (0, 9), '2': (9, 13)}
     """
-    if by not in GROUPINGS:
-        raise LosslabError(f"by = {by!r} is not one of {', '.join(GROUPINGS)}")
+    check_choice("by", by, GROUPINGS)
     result: dict[str, tuple[int, int]] = {}
     offset = 0
     for name, shape in objective.shapes.items():

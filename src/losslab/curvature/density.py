@@ -66,19 +66,6 @@ class SpectralDensity(Readable):
     products: int
     dim: int
 
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "nodes": [n.tolist() for n in self.nodes],
-            "weights": [w.tolist() for w in self.weights],
-            "grid": self.grid.tolist(),
-            "density": self.density.tolist(),
-            "sigma": self.sigma,
-            "moments": {str(p): v for p, v in self.moments.items()},
-            "moment_stderr": {str(p): v for p, v in self.moment_stderr.items()},
-            "products": self.products,
-            "dim": self.dim,
-        }
-
     def __str__(self) -> str:
         low = min(float(n.min()) for n in self.nodes)
         high = max(float(n.max()) for n in self.nodes)

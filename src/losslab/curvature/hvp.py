@@ -34,7 +34,7 @@ import torch
 from torch import Tensor
 from torch.func import grad, jvp, vmap
 
-from losslab.errors import LosslabError
+from losslab.errors import LosslabError, not_one_of
 from losslab.objectives.domain import PointLike
 from losslab.objectives.objective import Objective
 
@@ -171,7 +171,7 @@ def hessian_operator(objective: Objective, at: PointLike | None = None, *, metho
         with torch.enable_grad():
             return GraphOperator(objective._evaluate(leaf), [leaf])
     else:
-        raise LosslabError(f"Hessian-vector method {method!r} is not one of {', '.join(METHODS)}")
+        raise not_one_of("Hessian-vector method", method, METHODS)
 
 
 def closure_operator(loss_fn: Callable[[], Tensor], parameters: Sequence[Tensor]) -> GraphOperator:

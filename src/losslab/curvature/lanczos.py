@@ -32,7 +32,7 @@ import torch
 from torch import Tensor
 
 from losslab.curvature.hvp import HessianOperator, as_operator
-from losslab.errors import LosslabError, check_int
+from losslab.errors import LosslabError, check_choice, check_int, not_one_of
 from losslab.objectives.domain import PointLike
 from losslab.objectives.objective import Objective
 from losslab.serialize import Readable
@@ -259,7 +259,7 @@ def _preference(values: Tensor, which: str) -> Tensor:
     elif which == "both":
         return _first_unique(torch.stack([descending, descending.flip(0)], dim=1).reshape(-1), len(values))
     else:
-        raise LosslabError(f"which = {which!r} is not one of {', '.join(WHICH)}")
+        raise not_one_of("which", which, WHICH)
 
 
 def _first_unique(indices: Tensor, count: int) -> Tensor:
@@ -270,8 +270,7 @@ def _first_unique(indices: Tensor, count: int) -> Tensor:
 
 
 def _check(k: int, which: str, dim: int) -> int:
-    if which not in WHICH:
-        raise LosslabError(f"which = {which!r} is not one of {', '.join(WHICH)}")
+    check_choice("which", which, WHICH)
     if check_int("k", k, least=1) > dim:
         raise LosslabError(f"k must be a whole number from 1 to {dim} (the number of parameters), got {k!r}")
     return min(dim, 2 * k) if which == "both" else k

@@ -16,7 +16,7 @@ from losslab.curvature.lanczos import EigenResult, top_eigenvalues
 from losslab.curvature.trace import TraceEstimate, trace
 from losslab.objectives.domain import PointLike
 from losslab.objectives.objective import Objective
-from losslab.serialize import Readable
+from losslab.serialize import Readable, jsonable
 
 
 @dataclass
@@ -49,8 +49,8 @@ class CurvatureReport(Readable):
             "top_eigenvalues": self.eigen.eigenvalues.tolist(),
             "residuals": self.eigen.residuals.tolist(),
             "eigen": self.eigen.to_dict(),
-            "trace": self.trace.to_dict() if self.trace is not None else None,
-            "density": self.density.to_dict() if self.density is not None else None,
+            "trace": jsonable(self.trace),
+            "density": jsonable(self.density),
             "hvp_method": self.method,
         }
 

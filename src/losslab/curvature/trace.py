@@ -27,7 +27,7 @@ import torch
 from torch import Tensor
 
 from losslab.curvature.hvp import HessianOperator, as_operator
-from losslab.errors import LosslabError, check_int
+from losslab.errors import LosslabError, check_choice, check_int, not_one_of
 from losslab.objectives.domain import PointLike
 from losslab.objectives.objective import Objective
 from losslab.serialize import Readable
@@ -53,15 +53,6 @@ class TraceEstimate(Readable):
     probes: int
     products: int
     method: str
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "estimate": self.estimate,
-            "stderr": self.stderr,
-            "probes": self.probes,
-            "products": self.products,
-            "method": self.method,
-        }
 
     def __str__(self) -> str:
         return (
@@ -115,7 +106,7 @@ def trace(
         exact, basis = _sketch(operator, sketch, generator)
         rounds = probes - 2 * sketch
     else:
-        raise LosslabError(f"trace method {method!r} is not one of {', '.join(METHODS)}")
+        raise not_one_of("trace method", method, METHODS)
     samples = _samples(operator, rounds, basis, generator)
     while target_stderr is not None and _stderr(samples) > target_stderr:
         if operator.products - first + rounds > max_products:
@@ -150,8 +141,7 @@ def _stderr(samples: Tensor) -> float:
 
 def _check(method: str, probes: int, target_stderr: float | None) -> None:
     least = {"hutchinson": 2, "hutch++": 4}
-    if method not in least:
-        raise LosslabError(f"trace method {method!r} is not one of {', '.join(METHODS)}")
+    check_choice("trace method", method, METHODS)
     check_int(f"probes for {method}", probes, least=least[method])
     if target_stderr is not None and not target_stderr > 0:
         raise LosslabError(f"target_stderr = {target_stderr} must be a positive number")

@@ -19,7 +19,7 @@ from losslab.descent.trajectory import Trajectory
 from losslab.objectives.data import DataObjective, closed_form, data_objective
 from losslab.objectives.domain import PointLike
 from losslab.objectives.linear_fit import ClosedForm
-from losslab.serialize import Readable
+from losslab.serialize import Readable, jsonable
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class FitResult(Readable):
                 "steps": self.descent.steps,
                 "params": dict(zip(self.objective.names, final.tolist(), strict=True)),
                 "loss": float(self.descent.losses[-1]),
-                "diagnosis": self.descent.diagnosis.to_dict(),
+                "diagnosis": jsonable(self.descent.diagnosis),
             },
         }
 

@@ -28,7 +28,7 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
-from losslab.errors import LosslabError
+from losslab.errors import LosslabError, check_choice
 
 Params = Iterable[Tensor]
 HessianFn = Callable[[Tensor], Tensor]
@@ -279,9 +279,7 @@ def newton(params: Params, **hyperparameters: Any) -> Optimizer:
 
 def entry(name: str) -> OptimizerEntry:
     """The registry entry for ``name``; LosslabError naming the accepted names otherwise."""
-    if name not in OPTIMIZERS:
-        raise LosslabError(f"unknown optimizer {name!r}; accepted: {', '.join(OPTIMIZERS)}")
-    return OPTIMIZERS[name]
+    return OPTIMIZERS[check_choice("optimizer", name, OPTIMIZERS)]
 
 
 def check_lr(lr: Any) -> float:

@@ -15,7 +15,7 @@ from losslab.descent.trajectory import Trajectory, plain_hyperparameters, run_la
 from losslab.errors import LosslabError
 from losslab.objectives.domain import PointLike
 from losslab.objectives.objective import Objective
-from losslab.serialize import Readable
+from losslab.serialize import Readable, jsonable
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def _run(t: Trajectory) -> dict[str, Any]:
         "gradients": t.grads.tolist(),
         "lrs": t.lrs.tolist(),
         "gradient_norms": torch.linalg.vector_norm(t.grads, dim=-1).tolist(),
-        "diagnosis": t.diagnosis.to_dict(),
+        "diagnosis": jsonable(t.diagnosis),
         "notes": list(t.notes),
     }
 

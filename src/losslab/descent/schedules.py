@@ -15,7 +15,7 @@ import torch
 from torch.optim import Optimizer
 
 from losslab.descent.optimizers import parse_spec
-from losslab.errors import LosslabError
+from losslab.errors import LosslabError, check_choice
 
 SCHEDULERS: dict[str, type[torch.optim.lr_scheduler.LRScheduler]] = {
     "step": torch.optim.lr_scheduler.StepLR,
@@ -47,9 +47,7 @@ def make_scheduler(scheduler: SchedulerLike, optimizer: Optimizer) -> Any:
 def _from_text(text: str) -> Callable[[Optimizer], Any]:
     """The scheduler named in ``text``, its arguments checked against the torch class signature."""
     name, values = parse_spec(text, what="scheduler")
-    if name not in SCHEDULERS:
-        raise LosslabError(f"unknown scheduler {name!r}; accepted: {', '.join(SCHEDULERS)}")
-    cls = SCHEDULERS[name]
+    cls = SCHEDULERS[check_choice("scheduler", name, SCHEDULERS)]
     parameters = inspect.signature(cls).parameters
     accepted = [n for n in parameters if n not in ("optimizer", "last_epoch", "verbose")]
     required = [n for n in accepted if parameters[n].default is inspect.Parameter.empty]

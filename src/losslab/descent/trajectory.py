@@ -13,10 +13,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from losslab.errors import LosslabError
+from losslab.errors import check_choice
 from losslab.objectives.domain import PointLike, as_point
 from losslab.objectives.objective import KnownPoint
-from losslab.serialize import Readable
+from losslab.serialize import Readable, jsonable
 
 STATUSES = ("converged", "diverged", "oscillating", "stalled", "max_steps")
 
@@ -40,11 +40,7 @@ class Diagnosis(Readable):
     step: int
 
     def __post_init__(self) -> None:
-        if self.status not in STATUSES:
-            raise LosslabError(f"status {self.status!r} is not one of {', '.join(STATUSES)}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"status": self.status, "reason": self.reason, "step": self.step}
+        check_choice("status", self.status, STATUSES)
 
     def __str__(self) -> str:
         return f"{self.status}: {self.reason}"
@@ -159,7 +155,7 @@ class Trajectory(Readable):
             "optimizer": self.optimizer,
             "hyperparameters": plain_hyperparameters(self.hyperparameters),
             "steps": steps,
-            "diagnosis": self.diagnosis.to_dict(),
+            "diagnosis": jsonable(self.diagnosis),
             "notes": list(self.notes),
             "reached": reached,
         }

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
-from losslab.errors import LosslabError
+from losslab.errors import LosslabError, check_choice
 
 
 @dataclass
@@ -117,8 +117,7 @@ def demo(
     >>> sum(p.numel() for p in d.model.parameters()), len(d.inputs), len(d.checkpoints)
     (354, 512, 3)
     """
-    if name not in _BUILDERS:
-        raise LosslabError(f"demo {name!r} is not one of {', '.join(DEMOS)}")
+    check_choice("demo", name, DEMOS)
     build, data, default_steps = _BUILDERS[name]
     steps = default_steps if steps is None else steps
     if steps < 0 or checkpoint_every < 1:

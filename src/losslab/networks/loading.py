@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from losslab.errors import LosslabError, first_line
+from losslab.errors import LosslabError, first_line, not_one_of
 
 DATA_SETS = ("digits", "moons")
 
@@ -78,4 +78,4 @@ def load_data(spec: str, dtype: torch.dtype = torch.float32) -> tuple[Tensor, Te
         inputs, targets = loaded
         return (inputs.to(dtype) if inputs.is_floating_point() else inputs), targets
     else:
-        raise LosslabError(f"--data {spec!r} is not one of {', '.join(DATA_SETS)} or a .pt file")
+        raise LosslabError(f"{not_one_of('--data', spec, DATA_SETS)} or a .pt file")

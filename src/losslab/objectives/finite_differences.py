@@ -8,7 +8,7 @@ one over an :class:`Objective`:
     \partial_i L \approx \frac{L(\theta + h_i e_i) - L(\theta - h_i e_i)}{2 h_i},
     \qquad h_i = \epsilon^{1/3} \max(1, |\theta_i|),
 
-all :math:`2n` shifted points evaluated in one ``obj.values`` call. This module imports only
+all :math:`2n` shifted points evaluated in one ``objective.values`` call. This module imports only
 the objective layer, so objectives themselves (:mod:`losslab.objectives.numeric_gradient`) can use it.
 """
 
@@ -34,7 +34,7 @@ def _steps(theta: Tensor, step: float | Tensor | None, power: float) -> Tensor:
 
 
 def central_difference_gradient(
-    obj: Objective, at: PointLike, step: float | Tensor | None = None
+    objective: Objective, at: PointLike, step: float | Tensor | None = None
 ) -> tuple[Tensor, Tensor]:
     r"""∇L(θ) by central differences, all :math:`2n` points in one vectorized call.
 
@@ -48,36 +48,36 @@ def central_difference_gradient(
     >>> [round(v, 6) for v in g.tolist()]
     [12.0, 24.0]
     """
-    theta = obj.point(at)
+    theta = objective.point(at)
     h = _steps(theta, step, 1 / 3)
-    return central_differences(obj, theta, h), h
+    return central_differences(objective, theta, h), h
 
 
-def central_differences(obj: Objective, theta: Tensor, h: float | Tensor) -> Tensor:
+def central_differences(objective: Objective, theta: Tensor, h: float | Tensor) -> Tensor:
     r"""The quotients :math:`(L(\theta + h_i e_i) - L(\theta - h_i e_i)) / 2h_i`, 2n points in one call.
 
     θ is taken as given, unchecked: a non-finite θ gives nan rather than an error, which a
     diverging descent on numeric gradients needs. ``h`` is one step or one per coordinate.
     """
     shifts = torch.diag(torch.as_tensor(h, dtype=theta.dtype).expand_as(theta))
-    values = obj.values(torch.cat([theta + shifts, theta - shifts]))
-    return (values[: obj.dim] - values[obj.dim :]) / (2 * h)
+    values = objective.values(torch.cat([theta + shifts, theta - shifts]))
+    return (values[: objective.dim] - values[objective.dim :]) / (2 * h)
 
 
 def one_sided_gradients(
-    obj: Objective, at: PointLike, step: float | Tensor | None = None
+    objective: Objective, at: PointLike, step: float | Tensor | None = None
 ) -> tuple[Tensor, Tensor, Tensor]:
     r"""Forward and backward second-order one-sided differences (and the steps).
 
     :math:`D^\pm_i = \pm\frac{-3L(\theta) + 4L(\theta \pm h e_i) - L(\theta \pm 2h e_i)}{2h}`;
     both approach :math:`\partial_i L` where L is differentiable and disagree at a kink.
     """
-    theta = obj.point(at)
+    theta = objective.point(at)
     h = _steps(theta, step, 1 / 3)
     shifts = torch.diag(h)
     stack = torch.cat([theta[None], theta + shifts, theta + 2 * shifts, theta - shifts, theta - 2 * shifts])
-    v = obj.values(stack)
-    n = obj.dim
+    v = objective.values(stack)
+    n = objective.dim
     f0, fp, fpp, fm, fmm = (
         v[0],
         v[1 : n + 1],
@@ -88,7 +88,7 @@ def one_sided_gradients(
     return (-3 * f0 + 4 * fp - fpp) / (2 * h), (3 * f0 - 4 * fm + fmm) / (2 * h), h
 
 
-def central_difference_hessian(obj: Objective, at: PointLike, step: float | Tensor | None = None) -> Tensor:
+def central_difference_hessian(objective: Objective, at: PointLike, step: float | Tensor | None = None) -> Tensor:
     r"""The Hessian by central differences of values, :math:`4n^2` points in one call.
 
     :math:`H_{ij} \approx [L(+_i+_j) - L(+_i-_j) - L(-_i+_j) + L(-_i-_j)] / (4 h_i h_j)`
@@ -98,12 +98,12 @@ def central_difference_hessian(obj: Objective, at: PointLike, step: float | Tens
     >>> central_difference_hessian(formula("w0*w1 + w1**2"), [1.0, 2.0]).round(decimals=5).tolist()
     [[0.0, 1.0], [1.0, 2.0]]
     """
-    theta = obj.point(at)
+    theta = objective.point(at)
     h = _steps(theta, step, 1 / 4)
     shifts = torch.diag(h)
     signs = torch.tensor([[1.0, 1.0], [1.0, -1.0], [-1.0, 1.0], [-1.0, -1.0]], dtype=theta.dtype)
     stack = (
         theta + signs[:, 0, None, None, None] * shifts[:, None, :] + signs[:, 1, None, None, None] * shifts[None, :, :]
     )
-    v = obj.values(stack)
+    v = objective.values(stack)
     return (v[0] - v[1] - v[2] + v[3]) / (4 * h[:, None] * h[None, :])

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import sympy
 
-from losslab.errors import LosslabError
+from losslab.errors import LosslabError, not_one_of
 from losslab.objectives.sympy_functions import sigmoid, softplus
 
 MAX_FORMULA_LENGTH = 2_000
@@ -270,7 +270,7 @@ class _Walker:
             raise self.refuse(node, "only named functions can be called")
         name = node.func.id
         if name not in FUNCTIONS:
-            raise self.refuse(node, f"unknown function '{name}'; accepted: {', '.join(sorted(FUNCTIONS))}")
+            raise self.refuse(node, str(not_one_of("function", name, sorted(FUNCTIONS))))
         if node.keywords:
             raise self.refuse(node, f"'{name}' takes no keyword arguments")
         make, least, most = FUNCTIONS[name]

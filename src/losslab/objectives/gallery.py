@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
-from losslab.errors import LosslabError
+from losslab.errors import LosslabError, not_one_of
 from losslab.objectives.domain import Domain
 from losslab.objectives.formula_parser import parse_formula
 from losslab.objectives.objective import FormulaObjective, KnownPoint
@@ -466,7 +466,7 @@ def gallery_entry(name: str) -> GalleryEntry:
     if not isinstance(name, str) or name not in _BY_NAME:
         close = difflib.get_close_matches(str(name), _BY_NAME, n=1)
         hint = f"did you mean '{close[0]}'? " if close else ""
-        raise LosslabError(f"unknown gallery surface {name!r}; {hint}accepted: {', '.join(_BY_NAME)}")
+        raise LosslabError(f"{hint}{not_one_of('gallery surface', name, _BY_NAME)}")
     return _BY_NAME[name]
 
 

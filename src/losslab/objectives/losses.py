@@ -24,7 +24,7 @@ import sympy
 import torch.nn.functional as F
 from torch import Tensor
 
-from losslab.errors import LosslabError
+from losslab.errors import LosslabError, check_choice, not_one_of
 
 LOSSES = ("mse", "sse", "half_sse", "bce")
 SQUARED_LOSSES = ("mse", "sse", "half_sse")
@@ -36,9 +36,7 @@ def check_loss(name: str) -> str:
     >>> check_loss("mse")
     'mse'
     """
-    if not isinstance(name, str) or name not in LOSSES:
-        raise LosslabError(f"unknown loss {name!r}; accepted: {', '.join(LOSSES)}")
-    return name
+    return check_choice("loss", name, LOSSES)
 
 
 def check_labels(target: Tensor, name: str) -> None:
@@ -74,7 +72,7 @@ def reduce_loss(name: str, predictions: Tensor, target: Tensor, *, logits: bool 
     elif name == "bce":
         return _bce(predictions, target, logits)
     else:
-        raise LosslabError(f"unknown loss {name!r}; accepted: {', '.join(LOSSES)}")
+        raise not_one_of("loss", name, LOSSES)
 
 
 def _bce(predictions: Tensor, target: Tensor, logits: bool) -> Tensor:
@@ -122,4 +120,4 @@ def symbolic_loss(name: str, predictions: Sequence[sympy.Expr], targets: Sequenc
         logs = [sympy.log(p) if t == 1 else sympy.log(1 - p) for p, t in zip(predictions, targets, strict=True)]
         return -sympy.Add(*logs) / count
     else:
-        raise LosslabError(f"unknown loss {name!r}; accepted: {', '.join(LOSSES)}")
+        raise not_one_of("loss", name, LOSSES)

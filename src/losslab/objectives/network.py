@@ -22,7 +22,7 @@ from torch import Tensor, nn
 from torch.func import functional_call, vmap
 from torch.utils.data import DataLoader
 
-from losslab.errors import LosslabError, first_line
+from losslab.errors import LosslabError, check_choice, first_line, not_one_of
 from losslab.objectives.objective import Objective
 
 LossFn = Callable[[Tensor, Tensor], Tensor]
@@ -111,8 +111,7 @@ class NetworkObjective(Objective):
     ) -> None:
         if not isinstance(model, nn.Module):
             raise LosslabError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-        if batchnorm not in BATCHNORM_POLICIES:
-            raise LosslabError(f"batchnorm policy {batchnorm!r} is not one of {', '.join(BATCHNORM_POLICIES)}")
+        check_choice("batchnorm policy", batchnorm, BATCHNORM_POLICIES)
         params = dict(model.named_parameters())
         if not params:
             raise LosslabError("the model has no parameters")
@@ -313,7 +312,7 @@ def _loss(loss: str | LossFn) -> LossFn:
         return loss
     if loss in LOSSES:
         return LOSSES[loss]
-    raise LosslabError(f"loss {loss!r} is not one of {', '.join(LOSSES)} (or pass a callable)")
+    raise LosslabError(f"{not_one_of('loss', loss, LOSSES)} (or pass a callable)")
 
 
 def _hold(

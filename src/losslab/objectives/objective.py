@@ -22,7 +22,7 @@ import torch
 from torch import Tensor
 from torch.func import grad, grad_and_value, hessian, jvp, vmap
 
-from losslab.errors import LosslabError
+from losslab.errors import LosslabError, check_choice
 from losslab.objectives.domain import Domain, PointLike, as_point
 
 KINDS = ("minimum", "maximum", "saddle", "degenerate")
@@ -48,8 +48,7 @@ class KnownPoint:
     differentiable: bool = True
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise LosslabError(f"kind {self.kind!r} is not one of {', '.join(KINDS)}")
+        check_choice("kind", self.kind, KINDS)
 
 
 @dataclass

@@ -25,7 +25,7 @@ from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 
 from losslab.descent.trajectory import Trajectory, run_label
-from losslab.errors import LosslabError, check_int
+from losslab.errors import LosslabError, check_int, not_one_of
 from losslab.objectives.domain import Domain
 from losslab.objectives.objective import Objective
 from losslab.plot._paths import Trajectories, as_trajectories
@@ -138,7 +138,7 @@ def animate(
             raise LosslabError("a curve animation needs the objective")
         figure = curve(source, runs, **options)
     else:
-        raise LosslabError(f"view {view!r} is not one of {', '.join(VIEWS)}")
+        raise not_one_of("view", view, VIEWS)
     steps = frame_steps(max(run.steps for run in runs), max_frames)
     update = _updater(figure, runs, view)
     update(steps[-1])  # the longest counter text, so the layout leaves room for it

@@ -21,7 +21,7 @@ from matplotlib.contour import ContourSet
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from losslab.errors import LosslabError, check_int
+from losslab.errors import LosslabError, check_choice, check_int
 from losslab.objectives.domain import Domain
 from losslab.objectives.objective import Objective
 from losslab.plot._marks import PointsLike, draw_stationary, stationary_in
@@ -176,8 +176,7 @@ def _filled(ax: Axes, surface: SurfaceLike, count: int, log: bool | None, gid: s
 
 def _field(ax: Axes, objective: Objective | None, field: str, normalize: bool, lower: torch.Tensor,
            upper: torch.Tensor, arrows: int = 17) -> None:  # fmt: skip
-    if field not in FIELDS:
-        raise LosslabError(f"field {field!r} is not one of {', '.join(FIELDS)}")
+    check_choice("field", field, FIELDS)
     if objective is None:
         raise LosslabError("a gradient field needs the objective, not only its surface")
     axes = [

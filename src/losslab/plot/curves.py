@@ -19,7 +19,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from losslab.analysis.convexity import chord_check
-from losslab.errors import LosslabError
+from losslab.errors import LosslabError, not_one_of
 from losslab.objectives.domain import Domain
 from losslab.objectives.objective import Objective
 from losslab.plot._marks import PointsLike, draw_stationary, stationary_in
@@ -128,7 +128,7 @@ def _taylor(ax: Axes, objective: Objective, at: float, orders: Sequence[int], w:
             ax.plot(w.numpy(), value + slope * step + 0.5 * bend * step**2, ":", color="#8b0000", linewidth=1.8,
                     label=f"2nd-order Taylor at {at:g}", gid="taylor:2")  # fmt: skip
         else:
-            raise LosslabError(f"Taylor order {order!r} is not one of {', '.join(map(str, ORDERS))}")
+            raise not_one_of("Taylor order", order, map(str, ORDERS))
     ax.plot([at], [value], "o", color="black", markersize=6, zorder=7)
 
 

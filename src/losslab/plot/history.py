@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from torch import Tensor
 
 from losslab.descent.trajectory import Trajectory
-from losslab.errors import LosslabError
+from losslab.errors import LosslabError, check_choice
 from losslab.plot._paths import Trajectories, as_trajectories, draw_path, mark_divergence, visible_path
 from losslab.plot._style import figure_of, legend_below, new_axes, parameter_label, path_color
 
@@ -53,8 +53,7 @@ def parameter_history(trajectories: Trajectories, *, ax: Axes | None = None, par
     """
     runs = _runs(trajectories)
     name = parameter if parameter is not None else runs[0].names[0]
-    if name not in runs[0].names:
-        raise LosslabError(f"parameter {name!r} is not one of {', '.join(runs[0].names)}")
+    check_choice("parameter", name, runs[0].names)
     column = runs[0].names.index(name)
     values = [run.params[:, column].to(torch.float64) for run in runs]
     return _history(runs, values, parameter_label(name), "linear", ax, title or f"{name} vs step")
@@ -83,8 +82,7 @@ def _runs(trajectories: Trajectories) -> list[Trajectory]:
 
 def _history(runs: Sequence[Trajectory], values: Sequence[Tensor], label: str, scale: str, ax: Axes | None,
              title: str) -> Figure:  # fmt: skip
-    if scale not in SCALES:
-        raise LosslabError(f"scale {scale!r} is not one of {', '.join(SCALES)}")
+    check_choice("scale", scale, SCALES)
     ax = new_axes(ax, size=(6.4, 4.2))
     if scale == "auto":
         scale = "log" if _spans_decades(values) else "linear"

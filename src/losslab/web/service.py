@@ -235,10 +235,10 @@ def surface(request: SurfaceRequest, bounds: Bounds) -> dict[str, Any]:
     return grid_json(evaluate_grid(obj, domain, request.points))
 
 
-def _domain(obj: Objective, bounds: list[tuple[float, float]]) -> Domain:
-    if len(bounds) != obj.dim:
-        raise LosslabError(f"domain gives {len(bounds)} ranges; the objective has {obj.dim} parameters")
-    return Domain(tuple(obj.names), tuple((float(lo), float(hi)) for lo, hi in bounds))
+def _domain(objective: Objective, bounds: list[tuple[float, float]]) -> Domain:
+    if len(bounds) != objective.dim:
+        raise LosslabError(f"domain gives {len(bounds)} ranges; the objective has {objective.dim} parameters")
+    return Domain(tuple(objective.names), tuple((float(lo), float(hi)) for lo, hi in bounds))
 
 
 def run_race(request: RaceRequest, bounds: Bounds, should_stop: Callable[[], bool]) -> Race:
@@ -304,18 +304,19 @@ def animation(request: AnimationRequest, bounds: Bounds, should_stop: Callable[[
         return film.save(Path(folder) / "race.gif", dpi=GIF_DPI).read_bytes()
 
 
-def _marked(obj: Objective, spec: ObjectiveSpec, bounds: Bounds) -> Objective:
-    """``obj`` with the (cached) analysis's stationary points as its known points.
+def _marked(objective: Objective, spec: ObjectiveSpec, bounds: Bounds) -> Objective:
+    """``objective`` with the (cached) analysis's stationary points as its known points.
 
     The film then marks what the page marks, and the picture does not search for them again
     (for a logistic loss that search takes seconds; the page has asked for the analysis already).
     """
-    if obj.known_points:
-        return obj
+    if objective.known_points:
+        return objective
     found = analysis(spec, bounds)["stationary_points"]
-    marked = copy.copy(obj)
+    marked = copy.copy(objective)
     marked.known_points = tuple(
-        KnownPoint(tuple(float(p["point"][name]) for name in obj.names), p["kind"], float(p["value"])) for p in found
+        KnownPoint(tuple(float(p["point"][name]) for name in objective.names), p["kind"], float(p["value"]))
+        for p in found
     )
     return marked
 

@@ -17,13 +17,13 @@ from losslab.objectives.objective import FormulaObjective, Objective, formula
 # (id, formula, words the message must contain)
 INVALID = [
     ("syntax", "w +", "cannot parse"),
-    ("dunder-import", "__import__('os')", "unknown function '__import__'"),
+    ("dunder-import", "__import__('os')", "function '__import__' is not one of"),
     ("class-escape", "().__class__", "attribute access '.__class__'"),
     ("power-tower", "9**9**9**9", "exponent 387420489 is beyond"),
     ("huge-formula", "w+" * 50_000 + "w", f"at most {MAX_FORMULA_LENGTH}"),
     ("string", "'abc'", "str value"),
     ("lambda", "lambda: 0", "lambda is not accepted"),
-    ("unknown-function", "foo(w)", "unknown function 'foo'"),
+    ("unknown-function", "foo(w)", "function 'foo' is not one of"),
     ("caret-power", "w^2", "write powers as '**'"),
     ("subscript", "w[0]", "indexing is not accepted"),
     ("comparison", "w < 3", "comparison is not accepted"),

@@ -43,7 +43,7 @@ def test_parse_optimizer(text: str, name: str, values: dict) -> None:
 
 
 INVALID = [
-    ("gdd", "unknown optimizer 'gdd'; accepted: gd, sgd, momentum"),
+    ("gdd", "optimizer 'gdd' is not one of gd, sgd, momentum"),
     ("adam:lrr=0.1", "has no hyper-parameter 'lrr'; accepted: lr, betas, eps"),
     ("gd:momentum=0.9", "has no hyper-parameter 'momentum'"),
     ("adam:foreach=true", "has no hyper-parameter 'foreach'"),
@@ -194,7 +194,7 @@ def test_scheduler_class_and_callable_match_the_name() -> None:
     [
         (
             "linear:x=1",
-            "unknown scheduler 'linear'; accepted: step, multistep, exponential, cosine",
+            "scheduler 'linear' is not one of step, multistep, exponential, cosine",
         ),
         ("step:gamma=0.5", "needs step_size; accepted: step_size, gamma"),
         ("exponential:gamma=0.9,foo=1", "accepted: gamma"),

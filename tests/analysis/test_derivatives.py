@@ -23,6 +23,7 @@ from losslab.analysis.derivatives import (
 from losslab.errors import LosslabError
 from losslab.objectives.finite_differences import central_difference_gradient, central_difference_hessian
 from losslab.objectives.objective import formula
+from losslab.serialize import jsonable
 
 AUTODIFF_VS_SYMBOLIC = 1e-10
 CENTRAL_VS_SYMBOLIC = 1e-6
@@ -87,7 +88,7 @@ def test_case_study_2_symbolic_forms() -> None:
     assert report.symbolic.tolist() == [-4.0, -6.0] and report.autodiff.tolist() == [-4.0, -6.0]
     assert report.latex == ("2 w_{0} + 3 w_{1} - 4", "3 w_{0} + 5 w_{1} - 6")
     assert report.mathml[0].startswith("<mrow>") and "<msub>" in report.mathml[0]
-    assert "2*w0 + 3*w1 - 4" in str(report) and report.to_dict()["differentiable"] is True
+    assert "2*w0 + 3*w1 - 4" in str(report) and jsonable(report)["differentiable"] is True
 
 
 def test_central_difference_is_one_vectorized_call(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -221,7 +221,7 @@ def test_unknown_name_lists_the_accepted_names() -> None:
     with pytest.raises(LosslabError, match="did you mean 'rosenbrock'") as caught:
         gallery("rosenbrok")
     assert all(name in str(caught.value) for name in gallery_names())
-    with pytest.raises(LosslabError, match="accepted: case_study_2"):
+    with pytest.raises(LosslabError, match="is not one of case_study_2"):
         gallery_entry(42)  # type: ignore[arg-type]
 
 

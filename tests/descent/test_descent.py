@@ -316,11 +316,11 @@ BAD = [
     ({"lr": -1.0}, "Invalid learning rate: -1.0"),
     ({"steps": 0}, "steps must be a whole number ≥ 1, got 0"),
     ({"steps": -3}, "got -3"),
-    ({"optimizer": "adamm"}, "unknown optimizer 'adamm'; accepted: gd, sgd"),
+    ({"optimizer": "adamm"}, "optimizer 'adamm' is not one of gd, sgd"),
     ({"optimizer": "adam", "betaz": 0.9}, "no hyper-parameter 'betaz'; accepted: lr, betas"),
     ({"start": "w=0,v=1"}, "names 'v', which is not a parameter; parameters: w"),
     ({"batch_size": 2}, "needs an objective with data"),
-    ({"scheduler": "warm:x=1"}, "unknown scheduler 'warm'"),
+    ({"scheduler": "warm:x=1"}, "scheduler 'warm' is not one of"),
     ({"grad_tol": -1.0}, "grad_tol must be a finite number ≥ 0"),
 ]
 
