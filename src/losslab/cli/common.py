@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -25,6 +26,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 Vars = Annotated[str | None, typer.Option("--vars", help="Parameter names in order, e.g. 'w0,w1'.")]
 DomainOpt = Annotated[str | None, typer.Option(help="Box to search, e.g. 'w0=-5:5,w1=-5:5' or '-5:5'.")]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
+
+# where a network comes from (losslab.networks.build.network_objective holds the rules), for every verb that takes one
+DemoOpt = Annotated[str | None, typer.Option(help="Built-in model and data: mlp, cnn or moons-mlp (default mlp).")]
+ModelOpt = Annotated[str | None, typer.Option(help="Your model as pkg.module:factory (called with no arguments).")]
+WeightsOpt = Annotated[Path | None, typer.Option(help="State dict for --model (torch.load, weights_only).")]
+DataOpt = Annotated[str | None, typer.Option(help="digits, moons, or a .pt file holding (inputs, targets).")]
+LossOpt = Annotated[
+    str | None, typer.Option(help="cross_entropy, mse or bce_with_logits (default: the demo's, cross_entropy).")
+]
 
 
 def friendly(command: F) -> F:

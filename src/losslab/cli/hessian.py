@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import torch
 import typer
 
+from losslab.cli.common import DataOpt, DemoOpt, LossOpt, ModelOpt, WeightsOpt
 from losslab.errors import LosslabError
 
 # defined here, not imported from losslab.cli.app, so the annotations resolve in this module
@@ -26,19 +27,11 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @friendly
     def hessian(
-        demo: Annotated[
-            str | None, typer.Option(help="Built-in network: mlp, cnn or moons-mlp (default mlp, trained).")
-        ] = None,
-        model: Annotated[
-            str | None, typer.Option(help="Your network as 'package.module:factory' (factory() → nn.Module).")
-        ] = None,
-        weights: Annotated[Path | None, typer.Option(help="A state_dict saved with torch.save, for --model.")] = None,
-        data: Annotated[
-            str | None, typer.Option(help="digits, moons, or a .pt file holding (inputs, targets).")
-        ] = None,
-        loss: Annotated[
-            str | None, typer.Option(help="cross_entropy, mse or bce_with_logits (default: the demo's, cross_entropy).")
-        ] = None,
+        demo: DemoOpt = None,
+        model: ModelOpt = None,
+        weights: WeightsOpt = None,
+        data: DataOpt = None,
+        loss: LossOpt = None,
         top: Annotated[int, typer.Option(help="How many eigenvalues.")] = 3,
         which: Annotated[str, typer.Option(help="largest, smallest (most negative) or both.")] = "largest",
         trace: Annotated[bool, typer.Option("--trace", help="Estimate the trace (Hutch++).")] = False,

@@ -15,6 +15,7 @@ from typing import Annotated, Any, cast
 import torch
 import typer
 
+from losslab.cli.common import DataOpt, DemoOpt, LossOpt, ModelOpt, WeightsOpt
 from losslab.errors import LosslabError, check_choice, not_one_of
 from losslab.networks.loading import load_checkpoint
 
@@ -31,18 +32,12 @@ def register(app: typer.Typer) -> None:
 
 
 def landscape(
-    demo: Annotated[
-        str | None, typer.Option(help="Built-in model and data: mlp, cnn or moons-mlp (default mlp).")
-    ] = None,
+    demo: DemoOpt = None,
     steps: Annotated[int | None, typer.Option(help="Training steps of the demo (default: the demo's own).")] = None,
-    model: Annotated[
-        str | None, typer.Option(help="Your model as pkg.module:factory (called with no arguments).")
-    ] = None,
-    weights: Annotated[Path | None, typer.Option(help="State dict for --model (torch.load, weights_only).")] = None,
-    data: Annotated[str | None, typer.Option(help="digits, moons, or a .pt file holding (inputs, targets).")] = None,
-    loss: Annotated[
-        str | None, typer.Option(help="cross_entropy, mse or bce_with_logits (default: the demo's, cross_entropy).")
-    ] = None,
+    model: ModelOpt = None,
+    weights: WeightsOpt = None,
+    data: DataOpt = None,
+    loss: LossOpt = None,
     directions: Annotated[str, typer.Option(help="filter, layer, random, pca, hessian or interpolate.")] = "filter",
     checkpoints: Annotated[
         str | None,
