@@ -24,7 +24,6 @@ INVALID = [
     ("string", "'abc'", "str value"),
     ("lambda", "lambda: 0", "lambda is not accepted"),
     ("unknown-function", "foo(w)", "function 'foo' is not one of"),
-    ("caret-power", "w^2", "write powers as '**'"),
     ("subscript", "w[0]", "indexing is not accepted"),
     ("comparison", "w < 3", "comparison is not accepted"),
     ("keyword-argument", "exp(x=1)", "no keyword arguments"),

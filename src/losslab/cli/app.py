@@ -7,18 +7,55 @@ and no traceback. The verb modules do not import this one, so registration has n
 
 from __future__ import annotations
 
+import sys
+from typing import Any
+
 import typer
+from typer.core import TyperGroup
+
+try:  # Typer 0.2x carries its own copy of Click, whose exceptions are the ones raised
+    from typer._click import exceptions as click_errors
+except ImportError:  # older Typer uses the click package
+    from click import exceptions as click_errors  # type: ignore[no-redef]
 
 from losslab.cli import formulas, hessian, landscape, plot, serve
+from losslab.cli.common import FORMULA_FIRST
+
+
+class OneLineErrors(TyperGroup):
+    """Usage errors (an unknown option, a missing argument, a bad value) as one line on stderr with exit
+    code 2, as every other refusal is, instead of Click's usage block or a boxed panel."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        if not standalone_mode:
+            return super().main(*args, **kwargs)
+        try:
+            result = super().main(*args, **kwargs)
+        except click_errors.NoArgsIsHelpError:  # 'losslab plot': the help was printed while the error was made
+            sys.exit(0)
+        except click_errors.UsageError as error:
+            where = f"; see '{error.ctx.command_path} --help'" if error.ctx is not None else ""
+            typer.echo(f"error: {error.format_message().rstrip('.')}{where}", err=True)
+            sys.exit(error.exit_code)
+        except click_errors.ClickException as error:
+            typer.echo(f"error: {error.format_message()}", err=True)
+            sys.exit(error.exit_code)
+        except typer.Abort:
+            typer.echo("aborted", err=True)
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
+
 
 app = typer.Typer(
+    cls=OneLineErrors,
     help="losslab — see, differentiate, analyse and descend a loss.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.command()(formulas.analyze)
-app.command()(formulas.descend)
+app.command(context_settings=FORMULA_FIRST)(formulas.analyze)
+app.command(context_settings=FORMULA_FIRST)(formulas.descend)
 app.command()(formulas.fit)
 app.command("gallery")(formulas.gallery_command)
 app.command()(formulas.tour)

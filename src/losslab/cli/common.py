@@ -15,6 +15,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from losslab.errors import LosslabError
 from losslab.serialize import dumps
@@ -22,6 +23,10 @@ from losslab.serialize import dumps
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 F = TypeVar("F", bound=Callable[..., Any])
+
+# A formula may begin with '-' ('-x**2 + y**2'): Click would take it for an option; these commands
+# keep what is not one of their options as an argument.
+FORMULA_FIRST: dict[str, Any] = {"ignore_unknown_options": True}
 
 Vars = Annotated[str | None, typer.Option("--vars", help="Parameter names in order, e.g. 'w0,w1'.")]
 DomainOpt = Annotated[str | None, typer.Option(help="Box to search, e.g. 'w0=-5:5,w1=-5:5' or '-5:5'.")]
@@ -45,7 +50,7 @@ def friendly(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except LosslabError as exc:
-            err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            err.print(Text.assemble(("error:", "bold red"), f" {exc}"), highlight=False)  # the user's text as typed
             raise typer.Exit(code=2) from None
 
     return wrapper  # type: ignore[return-value]

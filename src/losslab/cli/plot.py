@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from losslab.cli.common import DomainOpt, Vars, friendly, out
+from losslab.cli.common import FORMULA_FIRST, DomainOpt, Vars, friendly, out
 from losslab.errors import LosslabError, check_choice
 
 plot_app = typer.Typer(
@@ -95,7 +95,7 @@ def _landscape(objective: Any, runs: list[Any], target: Path, still: Any, view: 
     _write(picture, target)
 
 
-@plot_app.command()
+@plot_app.command(context_settings=FORMULA_FIRST)
 @friendly
 def curve(
     formula: Formula, out_file: Out, start: Start = None, optimizer: Optimizers = None, steps: Steps = 50,
@@ -112,7 +112,7 @@ def curve(
     _landscape(objective, runs, out_file, still, "curve")
 
 
-@plot_app.command()
+@plot_app.command(context_settings=FORMULA_FIRST)
 @friendly
 def contour(
     formula: Formula, out_file: Out, start: Start = None, optimizer: Optimizers = None, steps: Steps = 100,
@@ -135,7 +135,7 @@ def contour(
     _landscape(objective, runs, out_file, still, "contour")
 
 
-@plot_app.command()
+@plot_app.command(context_settings=FORMULA_FIRST)
 @friendly
 def surface(
     formula: Formula, out_file: Out, start: Start = None, optimizer: Optimizers = None, steps: Steps = 100,
@@ -155,7 +155,7 @@ def surface(
     _landscape(objective, runs, out_file, lambda: plot.surface(objective, runs), "surface")
 
 
-@plot_app.command()
+@plot_app.command(context_settings=FORMULA_FIRST)
 @friendly
 def race(
     formula: Formula, out_file: Out, start: Annotated[str, typer.Option(help="Common start point.")],
@@ -172,7 +172,7 @@ def race(
     _landscape(objective, runs, out_file, lambda: plot.race(objective, runs), shown)
 
 
-@plot_app.command()
+@plot_app.command(context_settings=FORMULA_FIRST)
 @friendly
 def sweep(
     formula: Formula, out_file: Out, start: Annotated[str, typer.Option(help="Start point.")],
@@ -190,7 +190,7 @@ def sweep(
     _write(plot.sweep(result), out_file)
 
 
-@plot_app.command()
+@plot_app.command(context_settings=FORMULA_FIRST)
 @friendly
 def boundary(
     out_file: Out,

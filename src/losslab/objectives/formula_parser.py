@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import sympy
 
 from losslab.errors import LosslabError, not_one_of
+from losslab.objectives.spelling import normalize
 from losslab.objectives.sympy_functions import sigmoid, softplus
 
 MAX_FORMULA_LENGTH = 2_000
@@ -81,11 +82,19 @@ class ParsedFormula:
         text: the formula as typed.
         expr: the SymPy expression.
         symbols: the variables in order (real SymPy symbols).
+        understood: the formula in the parser's spelling (``x^2 - 4x + 5`` → ``x**2 - 4*x + 5``,
+            see :mod:`losslab.objectives.spelling`); equal to the stripped text when nothing was rewritten.
     """
 
     text: str
     expr: sympy.Expr
     symbols: tuple[sympy.Symbol, ...]
+    understood: str = ""
+
+    @property
+    def rewritten(self) -> bool:
+        """True when the parser read another spelling than the one typed (tell the user what it read)."""
+        return self.understood != self.text.strip()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -114,13 +123,19 @@ def parse_formula(text: str, variables: Sequence[str] | None = None) -> ParsedFo
         variables: the variable names in order; by default those found in the formula,
             sorted naturally (w0, w1, …, w10).
 
+    The spellings students use (``x^2 - 4x + 5``, ``w²``, ``|x|``, ``ln``, ``√``, ``L(w0, w1) = …``) are
+    first rewritten by :func:`losslab.objectives.spelling.normalize`; ``understood`` says what was read.
+
     Raises:
-        LosslabError: on anything outside the whitelist, with the position.
+        LosslabError: on anything outside the whitelist, with the position and what to write instead.
 
     >>> parse_formula("w**2 - 4*w + 5").expr
     w**2 - 4*w + 5
     >>> parse_formula("sqrt(w1**2 + w0**2)").names
     ('w0', 'w1')
+    >>> parsed = parse_formula("L(w) = w^2 - 4w + 5")
+    >>> parsed.understood, parsed.expr
+    ('w**2 - 4*w + 5', w**2 - 4*w + 5)
     """
     if not isinstance(text, str):
         raise LosslabError(f"a formula must be text, got {type(text).__name__}")
@@ -128,27 +143,65 @@ def parse_formula(text: str, variables: Sequence[str] | None = None) -> ParsedFo
         raise LosslabError(f"formula is {len(text)} characters long; at most {MAX_FORMULA_LENGTH} are accepted")
     if not text.strip():
         raise LosslabError("formula is empty; type an expression such as '(w - 3)**2'")
-    tree = _syntax_tree(text)
-    walker = _Walker(text)
-    expr = walker.build(tree.body, depth=0)
+    spelling = normalize(text, frozenset(FUNCTIONS))
+    if not spelling.formula:
+        raise LosslabError(f"formula '{_clip(text)}' has nothing after '='; write the loss, e.g. 'L(w) = (w - 3)**2'")
+    try:
+        tree = _syntax_tree(spelling.formula)
+        walker = _Walker(spelling.formula)
+        expr = walker.build(tree.body, depth=0)
+    except LosslabError as error:
+        if not spelling.rewritten:
+            raise
+        raise LosslabError(
+            f"{error} (read '{_clip(text)}' as '{_clip(spelling.formula)}')", column=error.column
+        ) from None
     found = sorted(walker.names, key=natural_key)
-    symbols = _order_variables(text, found, variables)
+    symbols = _order_variables(spelling.formula, found, variables if variables is not None else spelling.variables)
     if isinstance(expr, sympy.Basic) and expr.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
         raise LosslabError(f"formula '{_clip(text)}' is undefined everywhere (it simplifies to {expr})")
-    return ParsedFormula(text=text, expr=sympy.sympify(expr), symbols=symbols)
+    return ParsedFormula(text=text, expr=sympy.sympify(expr), symbols=symbols, understood=spelling.formula)
 
 
 def _syntax_tree(text: str) -> ast.Expression:
-    if "^" in text:
-        col = text.index("^")
-        raise LosslabError(f"'^' at column {col + 1} of '{_clip(text, col)}': write powers as '**'", column=col + 1)
     try:
         return ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
-        col = max((exc.offset or 1) - 1, 0)
+        col, advice = _syntax_advice(text, exc)
         raise LosslabError(
-            f"cannot parse formula at column {col + 1} of '{_clip(text, col)}': {exc.msg}", column=col + 1
+            f"cannot parse formula at column {col + 1} of '{_clip(text, col)}': {advice}", column=col + 1
         ) from None
+
+
+def _syntax_advice(text: str, exc: SyntaxError) -> tuple[int, str]:
+    """Where a syntax error is and what to write instead (Python's own message names neither for a student)."""
+    stripped = text.rstrip()
+    opened: list[int] = []
+    for col, char in enumerate(text):
+        if char == "(":
+            opened.append(col)
+        elif char == ")":
+            if not opened:
+                return col, "this ')' closes nothing; remove it or add the '(' it belongs to"
+            opened.pop()
+    if opened:
+        return opened[-1], "this '(' is never closed; add ')'"
+    ending = re.search(r"(\*\*|[-+*/,])$", stripped)
+    if ending is not None:
+        return ending.start(), f"the formula ends with '{ending.group()}'; add what follows it or remove it"
+    found = re.search(r"[-+*/,]\s*([*/,)])", text)
+    if found is not None and not found.group().startswith("**"):
+        return found.start(
+            1
+        ), f"'{found.group().replace(' ', '')}': an operator lacks a value next to it; write one or remove it"
+    found = re.search(r"[\w)]\s+[\w(]", text)
+    if found is not None:
+        return (
+            found.start() + 1,
+            "two values with only a space between them; write '*' to multiply (2*x) or an operator",
+        )
+    col = max((exc.offset or 1) - 1, 0)
+    return col, f"{exc.msg} (write the loss with numbers, names, + - * / ** ^, parentheses and functions)"
 
 
 def _order_variables(text: str, found: list[str], variables: Sequence[str] | None) -> tuple[sympy.Symbol, ...]:

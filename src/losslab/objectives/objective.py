@@ -208,6 +208,7 @@ class FormulaObjective(Objective):
             symbols=tuple(symbols),
         )
         self.text = text if text is not None else str(expr)
+        self.understood: str | None = None  # the formula as the parser read it, when that differs from text
         self._compiled = compile_expr(expr, names)
 
     def _evaluate(self, thetas: Tensor) -> Tensor:
@@ -290,4 +291,6 @@ def formula(
         raise LosslabError(f"formula '{text}' has no variables; write the loss in its parameters, e.g. '(w - 3)**2'")
     if isinstance(domain, str):
         domain = Domain.parse(domain, parsed.names)
-    return FormulaObjective(parsed.expr, parsed.symbols, title=title, domain=domain, text=text)
+    objective = FormulaObjective(parsed.expr, parsed.symbols, title=title, domain=domain, text=text)
+    objective.understood = parsed.understood if parsed.rewritten else None  # say what was read, when it differs
+    return objective

@@ -40,7 +40,7 @@ from losslab.objectives.from_text import objective_from_text
 from losslab.objectives.gallery import ENTRIES
 from losslab.objectives.gallery import gallery as gallery_objective
 from losslab.objectives.grid import Grid, evaluate_grid, plotly_layout, view_domain
-from losslab.objectives.objective import KnownPoint, Objective
+from losslab.objectives.objective import FormulaObjective, KnownPoint, Objective
 from losslab.plot import animate
 from losslab.serialize import jsonable
 from losslab.web.config import Bounds
@@ -210,6 +210,7 @@ def describe(spec: ObjectiveSpec, bounds: Bounds) -> dict[str, Any]:
         "dim": obj.dim,
         "domain": [list(b) for b in view_domain(obj).bounds],
         "formula": None if obj.expr is None else str(obj.expr),
+        "understood": obj.understood if isinstance(obj, FormulaObjective) else None,
         "mathml": formula_mathml(obj),
         "data": data,
     }

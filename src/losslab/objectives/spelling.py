@@ -1,0 +1,199 @@
+"""The way students write formulas, rewritten into the parser's spelling before it reads them.
+
+Students type losses the way textbooks print them and the way Desmos, GeoGebra and Wolfram
+accept them. :func:`normalize` turns that into the one spelling the whitelist parser reads
+(:mod:`losslab.objectives.formula_parser`), and says what it understood, so nothing is
+reinterpreted silently:
+
+=========================  ======================  ===================================
+written                    read as                 rule
+=========================  ======================  ===================================
+``x^2``                    ``x**2``                ``^`` is a power
+``w²``, ``x⁻¹``            ``w**2``, ``x**(-1)``   superscript digits and minus
+``w₀``                     ``w0``                  subscript digits
+``4x``, ``2(x+1)``         ``4*x``, ``2*(x+1)``    a number before a name or ``(``
+``(x+1)(x-1)``, ``(a)b``   ``(x+1)*(x-1)``         ``)`` before ``(``, a name or a number
+``x(y+1)``, ``w0(x-1)``     ``x*(y+1)``             a one-letter name (digits may follow) before ``(``
+``|x|``                    ``abs(x)``              bars are the absolute value
+``√x``, ``√(x+1)``         ``sqrt(x)``             the root sign
+``ln(x)``                  ``log(x)``              the natural logarithm
+``e^x``                    ``e**x``                ``e`` is Euler's number
+``·``, ``×``, ``−``, ``÷``  ``*``, ``*``, ``-``, ``/``
+``L(w0, w1) = …``          ``…`` (variables w0, w1)  a left-hand side names the variables
+=========================  ======================  ===================================
+
+This is text rewriting by a small tokenizer (no ``eval``, no ``sympify``): what comes out
+still goes through the whitelist parser, which refuses everything it does not know.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from losslab.errors import LosslabError
+
+SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
+SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+SYMBOLS = {"·": "*", "×": "*", "⋅": "*", "∗": "*", "−": "-", "–": "-", "÷": "/", "＋": "+", "＝": "="}
+FUNCTION_ALIASES = {"ln": "log"}
+_TOKEN = re.compile(
+    r"(?P<space>\s+)"
+    r"|(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
+    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<power>\*\*|\^)"
+    r"|(?P<sup>[⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺]+)"
+    r"|(?P<root>√)"
+    r"|(?P<bar>\|)"
+    r"|(?P<op>[-+*/(),=])"
+    r"|(?P<other>.)"
+)
+_VARIABLE_LIKE = re.compile(r"[A-Za-z](_?\d+)?")
+_LEFT_SIDE = re.compile(r"^\s*[A-Za-z][A-Za-z0-9_]*\s*(?:\((?P<args>[^()=]*)\))?\s*=(?!=)")
+
+
+@dataclass(frozen=True)
+class Spelling:
+    """A formula in the parser's spelling.
+
+    Attributes:
+        text: what the user typed.
+        formula: the formula the parser reads (``x^2 - 4x + 5`` → ``x**2 - 4*x + 5``).
+        variables: the variable order a left-hand side gave (``L(w0, w1) = …``), else None.
+    """
+
+    text: str
+    formula: str
+    variables: tuple[str, ...] | None = None
+
+    @property
+    def rewritten(self) -> bool:
+        """True when the parser reads something other than what was typed (say so to the user)."""
+        return self.formula != self.text.strip()
+
+
+def normalize(text: str, functions: frozenset[str] | set[str] = frozenset()) -> Spelling:
+    """Rewrite student spellings into the parser's (see the module docstring).
+
+    Args:
+        text: the formula as typed.
+        functions: names that are functions, so ``f(`` stays a call (not ``f*(``).
+
+    >>> normalize("x^2 - 4x + 5").formula
+    'x**2 - 4*x + 5'
+    >>> normalize("L(w0,w1) = 2w0² + 3w1²").formula, normalize("L(w0,w1) = 2w0² + 3w1²").variables
+    ('2*w0**2 + 3*w1**2', ('w0', 'w1'))
+    >>> normalize("√(w₀² + w₁²) + |x| + ln(x)", {"sqrt", "abs", "log"}).formula
+    'sqrt(w0**2 + w1**2) + abs(x) + log(x)'
+    >>> normalize("2(x+1)^2 + (x-1)(x+1) + e^x").formula
+    '2*(x+1)**2 + (x-1)*(x+1) + e**x'
+    """
+    variables, body = _left_side(text.translate(SUBSCRIPTS))
+    for symbol, plain in SYMBOLS.items():
+        body = body.replace(symbol, plain)
+    tokens = _tokens(body)
+    tokens = _roots(tokens)
+    tokens = _bars(tokens, body)
+    out: list[tuple[str, str]] = []
+    for kind, value in tokens:
+        if kind == "power":
+            value = "**"
+        elif kind == "sup":
+            digits = value.translate(SUPERSCRIPTS)
+            kind, value = "raw", "**" + (digits if digits.isdigit() else f"({digits})")
+        elif kind == "name":
+            value = FUNCTION_ALIASES.get(value, value)
+        if out and _implicit_product(out, kind, value, functions):
+            out.append(("op", "*"))
+        out.append((kind, value))
+    formula = "".join(value for _, value in out).strip()
+    return Spelling(text, formula, variables)
+
+
+def _left_side(text: str) -> tuple[tuple[str, ...] | None, str]:
+    """``L(w0, w1) = body`` → the variables and the body; ``y = body`` → None and the body."""
+    found = _LEFT_SIDE.match(text)
+    if found is None:
+        return None, text
+    body = text[found.end() :]
+    if "=" in body:
+        raise LosslabError(f"'{text.strip()}' has more than one '='; write the loss alone, e.g. 'x**2 + y**2'")
+    args = found.group("args")
+    if args is None or not args.strip():
+        return None, body
+    names = tuple(a.strip() for a in args.split(","))
+    if not all(re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", n) for n in names):
+        return None, body  # not a list of variable names: the parser will say what is wrong with the body
+    return names, body
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    tokens = []
+    for match in _TOKEN.finditer(text):
+        kind = match.lastgroup or "other"
+        tokens.append((kind, match.group()))
+    return tokens
+
+
+def _roots(tokens: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``√x`` → ``sqrt(x)`` and ``√(…)`` → ``sqrt(…)``; ``√`` binds to the next name, number or group."""
+    out: list[tuple[str, str]] = []
+    i = 0
+    while i < len(tokens):
+        kind, value = tokens[i]
+        if kind != "root":
+            out.append((kind, value))
+            i += 1
+            continue
+        j = i + 1
+        while j < len(tokens) and tokens[j][0] == "space":
+            j += 1
+        if j < len(tokens) and tokens[j] == ("op", "("):
+            out.append(("name", "sqrt"))
+            i = j
+        elif j < len(tokens) and tokens[j][0] in ("name", "number"):
+            out.extend([("name", "sqrt"), ("op", "("), tokens[j], ("op", ")")])
+            i = j + 1
+        else:
+            raise LosslabError("'√' must be followed by a number, a name or '(…)', e.g. √(x**2 + 1)")
+    return out
+
+
+def _bars(tokens: list[tuple[str, str]], text: str) -> list[tuple[str, str]]:
+    """``|…|`` → ``abs(…)``: a bar opens where a value cannot end (start, after an operator or '('), else closes."""
+    out: list[tuple[str, str]] = []
+    depth = 0
+    for kind, value in tokens:
+        if kind != "bar":
+            out.append((kind, value))
+            continue
+        previous = next((t for t in reversed(out) if t[0] != "space"), None)
+        opens = previous is None or (previous[0] == "op" and previous[1] in "+-*/(,=") or previous[0] == "power"
+        if opens:
+            out.extend([("name", "abs"), ("op", "(")])
+            depth += 1
+        elif depth > 0:
+            out.append(("op", ")"))
+            depth -= 1
+        else:
+            raise LosslabError(f"'|' in '{text.strip()}' closes no open absolute value: write |x| or abs(x)")
+    if depth:
+        raise LosslabError(f"an absolute value in '{text.strip()}' is not closed: write |x| (or abs(x))")
+    return out
+
+
+def _implicit_product(out: list[tuple[str, str]], kind: str, value: str, functions: frozenset[str] | set[str]) -> bool:
+    """Whether a '*' belongs between the last token and this one (``2x``, ``)(``, ``x(…)``)."""
+    previous_kind, previous = out[-1]
+    starts_value = kind in ("name", "number") or (kind == "op" and value == "(")
+    if not starts_value:
+        return False
+    if previous_kind == "number":
+        return kind == "name" or value == "("
+    if (previous_kind == "op" and previous == ")") or previous_kind == "raw":  # ")(", ")x", "x²y"
+        return True
+    if (
+        previous_kind == "name" and value == "("
+    ):  # x(y+1), w0(…): a variable's name, not a function's (cosh(x) stays a call)
+        return _VARIABLE_LIKE.fullmatch(previous) is not None and previous not in functions
+    return False

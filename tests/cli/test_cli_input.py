@@ -1,0 +1,57 @@
+"""What a student types on the command line: formulas that begin with '-', student spellings, typos in options,
+text with rich markup — each a result or one line on stderr with exit 2, never a traceback or a boxed panel."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from losslab.cli.app import app
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["analyze", "-x**2 + y**2", "--json"],
+        ["analyze", "--json", "-x**2 + y**2"],
+        ["descend", "-w**2 + w**4", "--start", "w=0.5", "--steps", "3", "--json"],
+        ["plot", "contour", "-x**2 + y**2", "--out", "{tmp}/c.png"],
+    ],
+    ids=["analyze", "analyze-option-first", "descend", "plot"],
+)
+def test_a_formula_may_begin_with_a_minus(args: list[str], tmp_path) -> None:
+    result = runner.invoke(app, [a.format(tmp=tmp_path) for a in args])
+    assert result.exit_code == 0, result.output
+    if "--json" in args:
+        doc = json.loads(result.stdout)
+        assert doc.get("variables", ["x", "y"])[0] in ("w", "x")
+
+
+def test_student_spellings_are_analysed_like_the_parsers_own() -> None:
+    typed = json.loads(runner.invoke(app, ["analyze", "x^2 - 4x + 5", "--json"]).stdout)
+    plain = json.loads(runner.invoke(app, ["analyze", "x**2 - 4*x + 5", "--json"]).stdout)
+    assert typed["stationary_points"] == plain["stationary_points"] and typed["gradient"] == {"x": "2*x - 4"}
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["analyze"], "Missing argument 'formula'"),
+        (["analyze", "w**2", "--bogus", "1"], "unexpected extra argument"),
+        (["nosuch"], "No such command 'nosuch'"),
+        (["descend", "w**2", "--start", "w=1", "--steps", "many"], "Invalid value for '--steps'"),
+        (["analyze", "w[/]"], "w[/]"),
+        (["analyze", "w[link=http://x]x[/link]"], "w[link=http://x]x[/link]"),
+    ],
+    ids=["missing-formula", "unknown-option", "unknown-command", "bad-int", "markup-close", "markup-link"],
+)
+def test_bad_input_is_one_line_on_stderr_with_exit_2(args: list[str], words: str) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0], result.stderr
+    assert "Traceback" not in result.output and "╭" not in result.output

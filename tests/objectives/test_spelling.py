@@ -1,0 +1,86 @@
+"""Formulas as students write them (Desmos, GeoGebra, Wolfram, the seeds' own print) are read, and said back."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import losslab
+from losslab.errors import LosslabError
+from losslab.objectives.formula_parser import parse_formula
+from losslab.objectives.spelling import normalize
+
+READ_AS = [
+    ("x^2 - 4x + 5", "x**2 - 4*x + 5"),
+    ("2x", "2*x"),
+    ("2(x+1)**2", "2*(x+1)**2"),
+    ("w²", "w**2"),
+    ("x⁻¹ + y³", "x**(-1) + y**3"),
+    ("|x|", "abs(x)"),
+    ("|x - |y||", "abs(x - abs(y))"),
+    ("ln(x)", "log(x)"),
+    ("e^x", "e**x"),
+    ("√x + √(x + 1)", "sqrt(x) + sqrt(x + 1)"),
+    ("(x+1)(x-1)", "(x+1)*(x-1)"),
+    ("x(y+1)", "x*(y+1)"),
+    ("x²y", "x**2*y"),
+    ("w₁² + w₂²", "w1**2 + w2**2"),
+    ("3·x − 2÷y", "3*x - 2/y"),
+    ("-x**2 + y**2", "-x**2 + y**2"),
+    ("f(x) = (x-3)^2 + 1", "(x-3)**2 + 1"),
+]
+
+
+@pytest.mark.parametrize(("typed", "understood"), READ_AS, ids=[t for t, _ in READ_AS])
+def test_student_spellings_are_read_and_echoed(typed: str, understood: str) -> None:
+    parsed = parse_formula(typed)
+    assert parsed.understood == understood
+    assert parsed.expr == parse_formula(understood).expr  # the same loss as the parser's own spelling
+
+
+def test_a_left_hand_side_names_the_variables_in_order() -> None:
+    spelling = normalize("L(w1, w0) = 2w0² + 3w1²")
+    assert spelling.variables == ("w1", "w0") and spelling.formula == "2*w0**2 + 3*w1**2"
+    assert parse_formula("L(w1, w0) = 2w0² + 3w1²").names == ("w1", "w0")
+
+
+def test_the_seeds_spellings_give_the_seeds_answers() -> None:
+    # Chapter 3: L(w0, w1) = 2w0² + 3w1² at (3, 4) is 66 with gradient (12, 24)
+    bowl = losslab.formula("L(w0,w1) = 2w0² + 3w1²")
+    assert float(bowl.value("w0=3,w1=4")) == 66 and bowl.grad([3.0, 4.0]).tolist() == [12.0, 24.0]
+    # Hill-Descending: w² − 4w + 5 from 0 at lr 0.3 gives 1.2, 1.68, 1.872, 1.9488
+    run = losslab.descend(losslab.formula("w^2 - 4w + 5"), "w=0", lr=0.3, steps=4)
+    torch.testing.assert_close(run.params[1:, 0], torch.tensor([1.2, 1.68, 1.872, 1.9488], dtype=torch.float64))
+    # Chapter 3's cone, written with the root sign, has its minimum 0 at the origin
+    cone = losslab.formula("√(w0² + w1²)")
+    assert float(cone.value("w0=3,w1=4")) == 5
+
+
+def test_function_names_stay_calls_and_unknown_ones_are_named() -> None:
+    assert parse_formula("sin(x)cos(x)").understood == "sin(x)*cos(x)"
+    with pytest.raises(LosslabError, match="function 'cosh' is not one of"):
+        parse_formula("cosh(x)")  # not read as the product cosh·x
+
+
+@pytest.mark.parametrize(
+    ("typed", "column", "words"),
+    [
+        ("x**2 +", 6, "ends with '+'; add what follows it or remove it"),
+        ("w0 +* 2", 5, "an operator lacks a value next to it"),
+        ("(x + 1", 1, "this '(' is never closed; add ')'"),
+        ("x + 1)", 6, "this ')' closes nothing"),
+        ("2 x", 2, "write '*' to multiply"),
+        ("w0 + 2w1 +", 11, "read 'w0 + 2w1 +' as 'w0 + 2*w1 +'"),
+    ],
+)
+def test_what_is_still_refused_names_the_position_and_the_fix(typed: str, column: int, words: str) -> None:
+    with pytest.raises(LosslabError) as info:
+        parse_formula(typed)
+    assert info.value.column == column and words in str(info.value) and f"column {column}" in str(info.value)
+
+
+@pytest.mark.parametrize("typed", ["|x", "x|", "√", "x = 1 = 2", "L(w) ="])
+def test_broken_student_spellings_get_one_clear_line(typed: str) -> None:
+    with pytest.raises(LosslabError) as info:
+        parse_formula(typed)
+    assert "\n" not in str(info.value)
