@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 import sympy
@@ -187,3 +188,28 @@ def test_stack_gradient_falls_back_to_autograd_past_the_compiler_or_the_size_bou
     big = formula("(w - 1)**2 + (w - 2)**4 + 7*w")  # a formula no other test compiled (the cache is keyed by it)
     assert big._symbolic_value_and_partials is None
     assert big.values_and_grads(thetas)[1].tolist() == [[-2 * 2 - 4 * 27 + 7.0], [2 + 0 + 7.0]]
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("w**2 + (-8)**(1/3)", "'(-8)**(1/3)' is not a real number (a fractional power of a negative number"),
+        ("w + (-1)**0.5", "'(-1)**0.5' is not a real number"),
+        ("sqrt(-4) + w", "'sqrt(-4)' is not a real number"),
+        ("log(-1) + w", "'log(-1)' is not a real number"),
+        ("w**2 + exp(exp(10**15))", "'exp(10**15)' is beyond the largest float"),
+        ("sin(exp(10**15)) + w", "'exp(10**15)' is beyond the largest float"),
+    ],
+)
+def test_constant_parts_must_be_finite_real_numbers_and_are_checked_at_once(text: str, words: str) -> None:
+    import time
+
+    began = time.perf_counter()
+    with pytest.raises(LosslabError, match=re.escape(words)):
+        formula(text)
+    assert time.perf_counter() - began < 2.0  # SymPy's evalf of exp(exp(10**15)) never returned
+
+
+def test_large_but_finite_constants_are_kept_exact() -> None:
+    L = formula("w + exp(700) + 2**0.5")
+    assert float(L.value([0.0])) == pytest.approx(math.exp(700) + math.sqrt(2), rel=1e-15)

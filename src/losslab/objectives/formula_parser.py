@@ -233,6 +233,63 @@ def _clip(text: str, col: int = 0, width: int = 60) -> str:
     return ("…" if start else "") + text[start : start + width] + ("…" if start + width < len(text) else "")
 
 
+# Constant parts are computed in floats by this small evaluator (SymPy's evalf of exp(exp(10**15))
+# works towards 10**15 digits and never returns); each SymPy class it meets maps to a math function.
+_FLOAT_FUNCTIONS: dict[type, Callable[..., float]] = {
+    sympy.exp: math.exp,
+    sympy.log: math.log,
+    sympy.sin: math.sin,
+    sympy.cos: math.cos,
+    sympy.tan: math.tan,
+    sympy.tanh: math.tanh,
+    sympy.Abs: abs,
+    sympy.Max: max,
+    sympy.Min: min,
+    sigmoid: lambda v: 1.0 / (1.0 + math.exp(-v)) if v > -700 else 0.0,
+    softplus: lambda v: v + math.log1p(math.exp(-v)) if v > 0 else math.log1p(math.exp(v)),
+}
+
+
+def _float_value(expr: sympy.Basic) -> float:
+    """A constant SymPy expression in floats; OverflowError, ValueError or TypeError (a complex) when it is none."""
+    if isinstance(expr, sympy.Rational | sympy.Float | sympy.Integer):
+        return float(expr)
+    if expr is sympy.pi or expr is sympy.E:
+        return float(expr)
+    if expr is sympy.I or expr.is_real is False:
+        raise TypeError("not a real number")
+    args = [_float_value(a) for a in expr.args]
+    if isinstance(expr, sympy.Add):
+        return math.fsum(args)
+    if isinstance(expr, sympy.Mul):
+        return math.prod(args)
+    if isinstance(expr, sympy.Pow):
+        value = math.pow(args[0], args[1])  # ValueError for a negative base and a fractional exponent
+        return value
+    for kind, function in _FLOAT_FUNCTIONS.items():
+        if isinstance(expr, kind):
+            return float(function(*args))
+    raise TypeError(f"no float rule for {type(expr).__name__}")
+
+
+def _check_real_constant(expr: sympy.Basic, part: str, refuse: Callable[[str], LosslabError]) -> None:
+    """Refuse a constant part (as typed: ``part``) that is not a finite real number, saying which and why."""
+    shown = part if len(part) <= 40 else part[:37] + "…"
+    if expr.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+        raise refuse(f"the constant '{shown}' is undefined (it has no finite value)")
+    try:
+        value = _float_value(expr)
+    except OverflowError:
+        raise refuse(f"the constant '{shown}' is beyond the largest float (about 1.8e308)") from None
+    except (ValueError, TypeError, ZeroDivisionError):
+        hint = ""
+        if any(p.base.is_negative and not p.exp.is_integer for p in expr.atoms(sympy.Pow)) or "**" in part:
+            hint = " (a fractional power of a negative number; for the real cube root of -8 write -(8**(1/3)))"
+        raise refuse(f"the constant '{shown}' is not a real number{hint}") from None
+    if not math.isfinite(value):
+        raise refuse(f"the constant '{shown}' is not a finite number")
+
+
 class _Walker:
     def __init__(self, text: str) -> None:
         self.text = text
@@ -244,6 +301,13 @@ class _Walker:
         return LosslabError(f"{what} at column {col + 1} of '{_clip(self.text, col)}'", column=col + 1)
 
     def build(self, node: ast.AST, depth: int) -> sympy.Expr:
+        expr = self._build(node, depth)
+        if isinstance(expr, sympy.Basic) and not expr.free_symbols and not isinstance(expr, sympy.Number):
+            part = ast.get_source_segment(self.text.strip(), node) or str(expr)
+            _check_real_constant(expr, part, lambda what: self.refuse(node, what))
+        return expr
+
+    def _build(self, node: ast.AST, depth: int) -> sympy.Expr:
         self.nodes += 1
         if self.nodes > MAX_NODES:
             raise self.refuse(node, f"formula has more than {MAX_NODES} parts")
@@ -314,8 +378,11 @@ class _Walker:
         elif base.is_number and abs(float(base)) > MAX_CONSTANT_EXPONENT:
             raise self.refuse(node, f"base {base} of a variable exponent is beyond ±{MAX_CONSTANT_EXPONENT}")
         result = base**exponent
-        if result.is_number and not (abs(float(result)) <= MAX_NUMBER**2):
-            raise self.refuse(node, f"constant power {base}**{exponent} is too large")
+        if result.is_number:
+            part = ast.get_source_segment(self.text.strip(), node) or f"{base}**{exponent}"
+            _check_real_constant(result, part, lambda what: self.refuse(node, what))
+            if not abs(float(result)) <= MAX_NUMBER**2:
+                raise self.refuse(node, f"constant power {base}**{exponent} is too large")
         return result
 
     def call(self, node: ast.Call, depth: int) -> sympy.Expr:
