@@ -51,6 +51,39 @@ def test_descend_table_is_readable() -> None:
     assert "-24" in result.stdout and "diverg" in result.stdout.lower() or "max_steps" in result.stdout
 
 
+def test_descend_says_diverged_as_soon_as_growth_is_steady() -> None:
+    result = runner.invoke(app, ["descend", "(w-3)**2", "--start", "w=0", "--lr", "2.0", "--steps", "3"])
+    assert result.exit_code == 0
+    last = result.stdout.strip().splitlines()[-1]
+    assert last.startswith("diverged at step 3: L grows geometrically, ×9 per step")
+    assert "(1 − lr·λmax)² = (1 − 2·2)² = 9 per step" in last
+
+
+def test_descend_stops_once_converged_and_says_unbounded_below() -> None:
+    doc = run_json("descend", "(w-3)**2", "--start", "w=0", "--lr", "0.1", "--steps", "1000")
+    assert len(doc["steps"]) < 200 and doc["diagnosis"]["status"] == "converged"
+    doc = run_json("descend", "x**2 - y**2", "--start", "x=1,y=0.1", "--lr", "0.1", "--steps", "200")
+    assert doc["diagnosis"]["status"] == "unbounded" and doc["diagnosis"]["step"] == 51
+    assert doc["diagnosis"]["reason"].startswith("unbounded below at step 51: L fell from 0.99 to -1.193e+06")
+
+
+def test_descend_within_answers_extension_b() -> None:
+    args = ["descend", "w**2 - 4*w + 5", "--start", "w=0", "--lr", "0.05", "--steps", "100", "--within", "0.01"]
+    doc = run_json(*args)
+    assert doc["diagnosis"]["step"] == 51 == len(doc["steps"]) - 1
+    assert doc["diagnosis"]["reason"].startswith("within 0.01 of the minimum w = 2 after 51 steps")
+
+
+def test_fit_says_one_step_and_the_status_once(tmp_path: Path) -> None:
+    data = tmp_path / "cs1.csv"
+    data.write_text("x,y\n1,2.1\n2,3.9\n3,6.1\n4,8.0\n5,9.9\n")
+    lines = runner.invoke(app, ["fit", str(data), "--model", "m*x", "--steps", "1"]).stdout.splitlines()
+    assert lines[-2].startswith("descent (gd, 1 step): m = 4.388")
+    assert lines[-1].startswith("diagnosis: stopped after 1 step (the step budget)")
+    lines = runner.invoke(app, ["fit", str(data), "--model", "m*x", "--lr", "0.01"]).stdout.splitlines()
+    assert lines[-1].startswith("diagnosis: converged at step ") and "converged — converged" not in lines[-1]
+
+
 def test_descend_optimizer_spec_carries_hyperparameters() -> None:
     doc = run_json("descend", "rosenbrock", "--start", "x=-1.5,y=2", "--optimizer", "adam:lr=0.05", "--steps", "20")
     assert doc["optimizer"] == "adam"
@@ -90,6 +123,8 @@ BAD = [
     ("lr-zero", ["descend", "(w-3)**2", "--start", "w=0", "--lr", "0"], "learning rate"),
     ("lr-negative", ["descend", "(w-3)**2", "--start", "w=0", "--lr", "-1"], "learning rate"),
     ("steps-zero", ["descend", "(w-3)**2", "--start", "w=0", "--steps", "0"], "steps"),
+    ("within-zero", ["descend", "(w-3)**2", "--start", "w=0", "--within", "0"], "within must be a finite distance > 0"),
+    ("within-no-minimum", ["descend", "x**2 - y**2", "--start", "x=1,y=0", "--within", "0.1"], "has no known minimum"),
     ("domain-inverted", ["analyze", "(w-3)**2", "--domain", "w=5:-5"], "minimum must be below"),
     ("unknown-optimizer", ["descend", "(w-3)**2", "--start", "w=0", "--optimizer", "adamax2"], "adamax2"),
     ("unknown-gallery", ["gallery", "rosenbrok"], "did you mean 'rosenbrock'"),

@@ -25,3 +25,34 @@ def test_tour_covers_every_seed_and_reports_mismatches() -> None:
 
     assert not TourReport((failing,)).passed
     assert "MISMATCH" in str(TourReport((failing,)))
+
+
+def test_the_tour_and_its_figure_say_lr_1_5_diverged_at_the_same_step() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from losslab.course import figures, tour
+
+    [fast] = [c for c in tour.hill_descending() if c.claim == "lr 1.5 diverges, and why"]
+    assert fast.computed.startswith("diverged at step 3: L grows geometrically, ×4 per step")
+    fig = figures.hand_simulation("w")
+    words = [t for ax in fig.axes for t in ax.texts if "diverged" in t.get_text()]
+    assert [t.get_text() for t in words] == ["diverged at step 3"]
+
+
+@pytest.mark.parametrize("what", ["w", "loss"])
+def test_the_divergence_words_stay_inside_the_axes_and_off_the_ticks(what: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from losslab.course import figures
+
+    fig = figures.hand_simulation(what)
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    for ax in fig.axes:
+        frame = ax.get_window_extent(renderer)
+        ticks = [label.get_window_extent(renderer) for label in ax.get_xticklabels() + ax.get_yticklabels()]
+        for text in ax.texts:
+            box = text.get_window_extent(renderer)
+            assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+            assert not any(box.overlaps(tick) for tick in ticks if tick.width > 0)

@@ -128,7 +128,7 @@ STEP_SIZES = {
 
 @pytest.mark.parametrize("name", TORCH_BACKED)
 def test_trajectory_equals_torch_optim_by_hand(name: str) -> None:
-    steps = 5 if name == "lbfgs" else 40
+    steps = 3 if name == "lbfgs" else 40  # L-BFGS stops moving at step 4: the run ends there, converged
     trajectory = descend(ROSENBROCK, START, name, lr=STEP_SIZES[name], steps=steps, divergence_factor=1e300)
     expected = hand_loop(OPTIMIZERS[name].cls, trajectory.steps, **trajectory.hyperparameters)
     assert trajectory.steps == steps

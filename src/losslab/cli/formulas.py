@@ -47,10 +47,20 @@ def descend(
     ] = "gd",
     loss_threshold: Annotated[float | None, typer.Option(help="Stop once L ≤ this.")] = None,
     grad_tol: Annotated[float | None, typer.Option(help="Stop once |∇L| ≤ this.")] = None,
+    within: Annotated[
+        float | None,
+        typer.Option(
+            help="Stop once θ is this close to the minimum (the gallery's known global minimum, else the nearest"
+            " one 'analyze' finds); the diagnosis says after how many steps."
+        ),
+    ] = None,
     variables: Vars = None,
     as_json: Json = False,
 ) -> None:
-    """Run an optimizer from a start point and print the step table and diagnosis."""
+    """Run an optimizer from a start point and print the step table and diagnosis.
+
+    Stops early once the run converged, diverged or is unbounded below, or --loss-threshold/--grad-tol/--within is met.
+    """
     from losslab.descent.optimizers import parse_optimizer
     from losslab.descent.run import descend as run_descent
     from losslab.objectives.from_text import objective_from_text
@@ -67,6 +77,7 @@ def descend(
         steps=steps,
         loss_threshold=loss_threshold,
         grad_tol=grad_tol,
+        within=within,
         **hyper,
     )
     emit(trajectory, as_json)

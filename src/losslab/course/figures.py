@@ -47,7 +47,7 @@ from losslab.plot import (
 )
 from losslab.plot._style import new_figure
 
-HAND_LRS = ((0.3, 8), (1.5, 6), (0.05, 60))
+HAND_LRS = ((0.3, 8), (1.5, 8), (0.05, 60))  # lr 1.5 stops where it is seen to diverge (step 3)
 RACERS = ("gd:lr=0.001", "momentum:lr=0.001", "adam:lr=0.05", "rmsprop:lr=0.01")
 
 

@@ -6,6 +6,8 @@
   :mod:`~losslab.descent.schedules` — learning-rate schedules;
 - :mod:`~losslab.descent.functional_steps` and :mod:`~losslab.descent.lockstep` — several
   optimizers stepped together, one evaluation per step; :mod:`~losslab.descent.race` — a race;
+- :mod:`~losslab.descent.stopping` — the stop rules checked after every step (diverged, unbounded,
+  converged, ``within`` a distance of the minimum);
 - :mod:`~losslab.descent.trajectory` and :mod:`~losslab.descent.diagnosis` — the run and its verdict;
 - :mod:`~losslab.descent.fit` — a model on data: the closed form beside a descent.
 

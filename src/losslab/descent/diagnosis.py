@@ -1,19 +1,24 @@
-r"""How a descent went: the stop rules checked after every step, and the diagnosis at the end.
+r"""How a descent went: the diagnosis at the end, from the stop rule that ended it or the last steps.
 
-A run is ``converged``, ``diverged``, ``oscillating``, ``stalled`` or ``max_steps``, with its
-reason in words. A plain-gradient-descent failure is explained by the stability limit
-:math:`\eta < 2/\lambda_{\max}` (:func:`losslab.analysis.stability.lambda_max`) at the start or the
-last finite point.
+A run is ``converged``, ``diverged``, ``unbounded``, ``oscillating``, ``stalled`` or
+``max_steps``, with its reason in words. The stop rules themselves live in
+:mod:`losslab.descent.stopping`. A plain-gradient-descent failure is explained by the stability
+limit :math:`\eta < 2/\lambda_{\max}` (:func:`losslab.analysis.stability.lambda_max`) at the start
+or the last finite point; when such a run grows geometrically the reason also gives the factor a
+quadratic predicts, :math:`(1 - \eta\lambda_{\max})^2` per step for L − min L.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
 from losslab.analysis.stability import lambda_max
+from losslab.analysis.stationary import classify, hessian_eigenvalues
+from losslab.descent.stopping import StopRules, negligible, steady_growth, within_words
 from losslab.descent.trajectory import Diagnosis
 from losslab.objectives.objective import Objective
 
@@ -21,42 +26,21 @@ WINDOW = 20  # the most steps looked back over to call a run oscillating or stal
 _MAX_HESSIAN_DIM = 500
 
 
-def stop_rule(
-    k: int,
-    loss_k: Tensor | float,
-    theta: Tensor,
-    grad: Tensor,
-    loss_0: Tensor | float,
-    loss_threshold: float | None,
-    grad_tol: float | None,
-    divergence_factor: float,
-) -> Diagnosis | None:
-    """Why the run must stop after step k (non-finite, diverged, or a stop rule met), or None to go on.
+@dataclass(frozen=True)
+class Stability:
+    """Why plain gd failed, in words, and the λmax those words name."""
 
-    ``loss_k``, ``theta`` and ``grad`` are L, θ and ∇L at step k; ``loss_0`` is L at the start.
-    """
-    loss = float(loss_k)
-    # One reduction instead of two isfinite passes: a nan or inf anywhere makes the sum non-finite.
-    if not (math.isfinite(loss) and math.isfinite(float(theta.sum() + grad.sum()))):
-        what = f"the loss became {loss}" if not math.isfinite(loss) else "θ or ∇L became non-finite"
-        return Diagnosis("diverged", f"{what}", k)
-    limit = divergence_factor * max(1.0, abs(float(loss_0)))
-    if loss > limit:
-        return Diagnosis(
-            "diverged",
-            f"L = {loss:.4g} exceeded {divergence_factor:g} × max(1, |L0|) = {limit:.4g}",
-            k,
+    words: str
+    lr: float
+    top: float
+
+    def predicted_growth(self) -> str:
+        """What a quadratic with this λmax predicts for the growth of L − min L per gd step."""
+        factor = (1 - self.lr * self.top) ** 2
+        return (
+            "on a quadratic gd multiplies L − min L by (1 − lr·λmax)² = "
+            f"(1 − {self.lr:g}·{self.top:.4g})² = {factor:.4g} per step"
         )
-    if loss_threshold is not None and loss <= loss_threshold:
-        return Diagnosis(
-            "converged",
-            f"converged at step {k}: L = {loss:.6g} ≤ loss_threshold {loss_threshold:g}",
-            k,
-        )
-    norm = float(torch.linalg.vector_norm(grad))
-    if grad_tol is not None and norm <= grad_tol:
-        return Diagnosis("converged", f"converged at step {k}: ‖∇L‖ = {norm:.3g} ≤ grad_tol {grad_tol:g}", k)
-    return None
 
 
 def diagnose(
@@ -67,22 +51,61 @@ def diagnose(
     lrs: Tensor,
     stop: Diagnosis | None,
     plain: bool,
+    rules: StopRules | None = None,
 ) -> Diagnosis:
     """The status and its reason; plain gd/sgd failures are explained by 2/λmax."""
     lr = float(lrs.max()) if lrs.numel() else None
     why = _stability(objective, params, lr, equal_ok=False) if plain and lr is not None else None
     if stop is not None and stop.status == "diverged":
-        reason = "; ".join(filter(None, [why, stop.reason]))
+        reason = _joined(stop.reason, why)
+        if why is not None and steady_growth(losses.tolist()) is not None:
+            reason += f", and {why.predicted_growth()}"
         return Diagnosis("diverged", f"diverged at step {stop.step}: {reason}", stop.step)
-    if stop is not None:
-        return stop
+    if stop is not None and stop.status == "unbounded":
+        return Diagnosis("unbounded", f"unbounded below at step {stop.step}: {stop.reason}", stop.step)
+    found = stop or _from_the_last_steps(objective, params, losses, grads, lr, plain, why)
+    if found.status == "converged":
+        found = _not_a_minimum(objective, params[-1], found)
+    return _with_distance(found, params, rules)
+
+
+def _not_a_minimum(objective: Objective, theta: Tensor, found: Diagnosis) -> Diagnosis:
+    """A run that stopped moving at a saddle or a maximum (started on its ridge line) says so."""
+    if objective.dim > _MAX_HESSIAN_DIM or not torch.isfinite(theta).all():
+        return found
+    hessian = objective.hessian(theta)
+    if not torch.isfinite(hessian).all():
+        return found
+    eigenvalues = hessian_eigenvalues(hessian)
+    kind = classify(eigenvalues)
+    if kind not in ("saddle", "maximum"):
+        return found
+    lowest = float(eigenvalues[0])
+    words = (
+        f"θ is a {kind}, not a minimum: the Hessian there has the eigenvalue {_num(lowest)} < 0, "
+        "and a nudge along its eigenvector would roll downhill"
+    )
+    return Diagnosis(found.status, f"{found.reason}; {words}", found.step)
+
+
+def _from_the_last_steps(
+    objective: Objective,
+    params: Tensor,
+    losses: Tensor,
+    grads: Tensor,
+    lr: float | None,
+    plain: bool,
+    why: Stability | None,
+) -> Diagnosis:
+    """The diagnosis of a run that used its whole step budget: converged, diverging, oscillating, stalled or going."""
     last = params.shape[0] - 1
-    if _negligible(params, grads):
-        step = float(torch.linalg.vector_norm(params[-1] - params[-2])) if last else 0.0
+    if negligible(params, grads):
+        size = float(torch.linalg.vector_norm(params[-1] - params[-2]))
         gnorm = float(torch.linalg.vector_norm(grads[-1]))
         return Diagnosis(
             "converged",
-            f"converged: steps and gradient became negligible (‖Δθ‖ = {step:.3g}, ‖∇L‖ = {gnorm:.3g} at step {last})",
+            f"converged: by step {last} the steps and the gradient were negligible "
+            f"(‖Δθ‖ = {size:.3g}, ‖∇L‖ = {gnorm:.3g})",
             last,
         )
     window = min(WINDOW, last // 2)
@@ -95,43 +118,60 @@ def diagnose(
             float(losses[-2 * window : -window].mean()),
         )
         flat = recent >= earlier - 1e-12 * abs(earlier)
-    if window >= 2 and _growing(losses[-window - 1 :]):
+    rising = _rises_at_the_end(losses)
+    if window >= 2 and rising >= window and float(losses[-1]) > 10.0 * float(losses[-rising - 1]):
+        every = " (every step of the run)" if rising == last else ""
         reason = (
-            f"diverging: L grew at every one of the last {window} steps, "
-            f"from {float(losses[-window - 1]):.6g} to {float(losses[-1]):.6g}"
+            f"diverging: L grew at each of the last {rising} steps{every}, "
+            f"from {_g(float(losses[-rising - 1]))} to {_g(float(losses[-1]))}"
         )
-        return Diagnosis("diverged", "; ".join(filter(None, [reason, why])), last)
+        return Diagnosis("diverged", _joined(reason, why), last)
     if flat and _alternating(params[-window - 1 :]):
         if plain and lr is not None:
             why = _stability(objective, params, lr, equal_ok=True)
         reason = (
             f"oscillating: over the last {window} steps each step reverses the previous one and L makes "
-            f"no new low (L = {float(losses[-1]):.6g}) (θ alternates between {_vec(params[-2])} and {_vec(params[-1])})"
+            f"no new low (L = {_g(float(losses[-1]))}; θ alternates between {_vec(params[-2])} and {_vec(params[-1])})"
         )
-        return Diagnosis("oscillating", "; ".join(filter(None, [reason, why])), last)
+        return Diagnosis("oscillating", _joined(reason, why), last)
     gnorm = float(torch.linalg.vector_norm(grads[-1]))
     if flat:
         reason = f"stalled: L made no new low over the last {window} steps while ‖∇L‖ = {gnorm:.3g} is not small"
-        return Diagnosis("stalled", "; ".join(filter(None, [reason, why])), last)
+        return Diagnosis("stalled", _joined(reason, why), last)
+    falling = window >= 2 and bool((losses[-window - 1 :].diff() < 0).all())
     reason = (
-        f"stopped after {last} step{'s' if last != 1 else ''} (the step budget): L went from {float(losses[0]):.6g} to "
-        f"{float(losses[-1]):.6g}, ‖∇L‖ = {gnorm:.3g}"
+        f"stopped after {last} step{'s' if last != 1 else ''} (the step budget)"
+        f"{' with L still falling at every step' if falling else ''}: L went from {_g(float(losses[0]))} to "
+        f"{_g(float(losses[-1]))}, ‖∇L‖ = {gnorm:.3g}"
     )
-    return Diagnosis("max_steps", "; ".join(filter(None, [reason, why])), last)
+    return Diagnosis("max_steps", _joined(reason, why), last)
 
 
-def _negligible(params: Tensor, grads: Tensor, rtol: float = 1e-8) -> bool:
-    if params.shape[0] < 2:
-        return False
-    step = float(torch.linalg.vector_norm(params[-1] - params[-2]))
-    gnorm = float(torch.linalg.vector_norm(grads[-1]))
-    scale_g = max(1.0, float(torch.linalg.vector_norm(grads[0])))
-    return gnorm <= rtol * scale_g and step <= rtol * max(1.0, float(torch.linalg.vector_norm(params[-1])))
+def _with_distance(found: Diagnosis, params: Tensor, rules: StopRules | None) -> Diagnosis:
+    """A run asked to get ``within`` a minimum and not stopped for that: how far it ended."""
+    target = rules.target if rules is not None else None
+    if target is None or found.reason.startswith("within") or not torch.isfinite(params[-1]).all():
+        return found
+    distance, index = target.nearest(params[-1])
+    if distance <= target.tol:  # the rule is checked at every step; this is a run that began there
+        return Diagnosis(
+            found.status, f"{found.reason}; {within_words(target, found.step, distance, index)}", found.step
+        )
+    steps = f"{found.step} step{'s' if found.step != 1 else ''}"
+    far = (
+        f"not within {target.tol:g} of {target.describe(index)} after {steps}: {target.distance_text(index, distance)}"
+    )
+    return Diagnosis(found.status, f"{found.reason}; {far}", found.step)
 
 
-def _growing(losses: Tensor, factor: float = 10.0) -> bool:
-    """L rose at every step of the window and by more than ``factor`` overall."""
-    return bool((losses.diff() > 0).all()) and float(losses[-1]) > factor * float(losses[0])
+def _joined(reason: str, why: Stability | None) -> str:
+    return reason if why is None else f"{reason}; {why.words}"
+
+
+def _rises_at_the_end(losses: Tensor) -> int:
+    """How many of the last steps in a row raised L."""
+    falls = torch.nonzero(~(losses.diff() > 0)).flatten()
+    return losses.numel() - 1 if falls.numel() == 0 else losses.numel() - 2 - int(falls[-1])
 
 
 def _alternating(params: Tensor) -> bool:
@@ -139,7 +179,7 @@ def _alternating(params: Tensor) -> bool:
     return bool(((moves[1:] * moves[:-1]).sum(-1) < 0).all())
 
 
-def _stability(objective: Objective, params: Tensor, lr: float, *, equal_ok: bool) -> str | None:
+def _stability(objective: Objective, params: Tensor, lr: float, *, equal_ok: bool) -> Stability | None:
     """``"lr … is above 2/λmax = …"`` at the start or the last finite point, when that is why."""
     last = int(torch.isfinite(params).all(dim=-1).nonzero()[-1])  # θ_0 is finite: the start was checked
     for k, where in ((0, "at the start"), (last, f"at step {last}")):
@@ -148,12 +188,15 @@ def _stability(objective: Objective, params: Tensor, lr: float, *, equal_ok: boo
             continue
         limit = 2.0 / top
         if math.isclose(lr, limit, rel_tol=1e-9) and equal_ok:
-            return (
+            words = (
                 f"lr {_num(lr)} equals 2/λmax = {_num(limit)}, so each step lands on the mirror image of θ "
                 f"across the minimum (λmax = {_num(top)} of the Hessian {where})"
             )
+            return Stability(words, lr, top)
         if lr > limit and not math.isclose(lr, limit, rel_tol=1e-9):
-            return f"lr {_num(lr)} is above 2/λmax = {_num(limit)} (λmax = {_num(top)} of the Hessian {where})"
+            return Stability(
+                f"lr {_num(lr)} is above 2/λmax = {_num(limit)} (λmax = {_num(top)} of the Hessian {where})", lr, top
+            )
     return None
 
 
@@ -167,6 +210,11 @@ def _num(x: float) -> str:
     return repr(float(f"{x:.4g}"))
 
 
+def _g(x: float) -> str:
+    """Six significant digits; −0 written as 0."""
+    return f"{x + 0.0:.6g}"
+
+
 def _vec(theta: Tensor) -> str:
-    values = [f"{v:.6g}" for v in theta.tolist()]
+    values = [_g(v) for v in theta.tolist()]
     return values[0] if len(values) == 1 else f"({', '.join(values)})"

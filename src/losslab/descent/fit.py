@@ -57,11 +57,12 @@ class FitResult(Readable):
         params = ", ".join(
             f"{n} = {v:.6g}" for n, v in zip(self.objective.names, self.descent.final.tolist(), strict=True)
         )
+        steps = self.descent.steps
         lines.append(
-            f"descent ({self.descent.optimizer}, {self.descent.steps} steps): {params}, "
+            f"descent ({self.descent.optimizer}, {steps} step{'s' if steps != 1 else ''}): {params}, "
             f"L = {float(self.descent.losses[-1]):.6g}"
         )
-        lines.append(f"diagnosis: {self.descent.diagnosis.status} — {self.descent.diagnosis.reason}")
+        lines.append(f"diagnosis: {self.descent.diagnosis.reason}")  # the reason starts with the status in words
         return "\n".join(lines)
 
 

@@ -13,7 +13,7 @@ stop rules are checked for all rows and a block of steps at once; a row whose ru
 stops stepping.
 
 The runs are those :func:`losslab.descend` gives — same optimizers, same stop rules (the scalar
-:func:`losslab.descent.diagnosis.stop_rule` decides), same :class:`~losslab.descent.trajectory.Trajectory` and
+:func:`losslab.descent.stopping.stop_rule` decides), same :class:`~losslab.descent.trajectory.Trajectory` and
 diagnosis; tests compare them step for step. Only full-batch optimizers that step without a
 closure qualify (:func:`shares_steps`): Newton and L-BFGS re-evaluate inside ``step``, and
 mini-batch runs draw their own batches.
@@ -33,10 +33,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from losslab.descent.diagnosis import stop_rule
 from losslab.descent.functional_steps import stepper
 from losslab.descent.optimizers import OptimizerSpec, entry, parse_optimizer
-from losslab.descent.run import OptimizerLike, check_count, check_stop_rules, finish, make_optimizer
+from losslab.descent.run import OptimizerLike, check_count, finish, make_optimizer
+from losslab.descent.stopping import GROWTH_RISES, NEGLIGIBLE, Start, StopRules, stop_rule, stop_rules
 from losslab.descent.trajectory import Diagnosis, Trajectory
 from losslab.errors import LosslabError
 from losslab.objectives.domain import PointLike
@@ -72,6 +72,7 @@ def lockstep(
     loss_threshold: float | None = None,
     grad_tol: float | None = None,
     divergence_factor: float = 1e6,
+    within: float | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> list[Trajectory]:
     """One :class:`Trajectory` per optimizer, all from ``start``, stepped together.
@@ -81,12 +82,12 @@ def lockstep(
         start: θ_0 for every run.
         optimizers: registry names or specs, each optionally paired with hyper-parameters
             (``("adam", {"lr": 0.01})``); each must qualify by :func:`shares_steps`.
-        steps, loss_threshold, grad_tol, divergence_factor: as in :func:`losslab.descend`.
+        steps, loss_threshold, grad_tol, divergence_factor, within: as in :func:`losslab.descend`.
         should_stop: asked every 64 steps; when it answers True the race is abandoned with a
             :class:`LosslabError` (the web server's wall-time bound).
     """
     steps = check_count(steps)
-    check_stop_rules(loss_threshold, grad_tol, divergence_factor)
+    rules = stop_rules(objective, loss_threshold, grad_tol, divergence_factor, within)
     pairs = [item if isinstance(item, tuple) else (item, {}) for item in optimizers]
     for optimizer, _ in pairs:
         if not shares_steps(objective, optimizer):
@@ -102,11 +103,12 @@ def lockstep(
         opt, name, used, _, _ = make_optimizer(optimizer, row, None, dict(hyper), [objective])
         row.grad = grads_in[r]
         built.append((opt, name, used))
-    rules = (loss_threshold, grad_tol, divergence_factor)
     record, stops = _walk(objective, stack, grads_in, _steppers([b[0] for b in built]), steps, rules, should_stop)
     stacked = tuple(torch.stack(part) for part in record)  # (K+1, R, …)
     return [
-        finish(objective, _column(stacked, r, stop, float(opt.param_groups[0]["lr"])), stop, optimizer, name, used)
+        finish(
+            objective, _column(stacked, r, stop, float(opt.param_groups[0]["lr"])), stop, rules, optimizer, name, used
+        )
         for r, ((optimizer, _), (opt, name, used), stop) in enumerate(zip(pairs, built, stops, strict=True))
     ]
 
@@ -139,7 +141,7 @@ def _walk(
     grads_in: Tensor,
     steppers: list[Stepper],
     steps: int,
-    rules: tuple[float | None, float | None, float],
+    rules: StopRules,
     should_stop: Callable[[], bool] | None,
 ) -> tuple[tuple[list[Tensor], list[Tensor], list[Tensor]], list[Diagnosis | None]]:
     """Step every running row until its stop rule fires or the budget ends; the records and each row's stop.
@@ -149,25 +151,22 @@ def _walk(
     its first stopping step and its record ends there, while the row itself has moved on a few
     unrecorded steps (rows do not mix: each is its own parameter and its own optimizer state).
     """
-    params: list[Tensor] = []
-    losses: list[Tensor] = []
-    grads: list[Tensor] = []
+    record: tuple[list[Tensor], list[Tensor], list[Tensor]] = ([], [], [])
     stops: list[Diagnosis | None] = [None] * len(stack)
     updates: list[Callable[[], object]] = [opt.step for opt, _ in steppers]
-    limit = math.inf
+    starts: list[Start] = []
     for k in range(steps + 1):
         if should_stop is not None and k % CHECK_EVERY == CHECK_EVERY - 1 and should_stop():
             raise LosslabError(f"stopped at step {k} of {steps}: out of time")
         theta = stack.clone()
         loss, grad = objective.values_and_grads(theta)
-        params.append(theta)
-        losses.append(loss)
-        grads.append(grad)
-        if k == 0:  # every row starts at the same point
-            limit = rules[2] * max(1.0, abs(float(loss[0])))
+        for part, value in zip(record, (theta, loss, grad), strict=True):
+            part.append(value)
+        if k == 0:
+            norms = torch.linalg.vector_norm(grad, dim=-1).tolist()
+            starts = [Start(float(v), g) for v, g in zip(loss.tolist(), norms, strict=True)]
         if k % CHECK_BLOCK == CHECK_BLOCK - 1 or k == steps:
-            first = k - k % CHECK_BLOCK
-            _settle(stops, first, (params[first:], losses[first:], grads[first:]), losses[0], limit, rules)
+            _settle(stops, k - k % CHECK_BLOCK, record, starts, rules)
             if all(stop is not None for stop in stops):
                 break
         if k == steps:
@@ -178,34 +177,70 @@ def _walk(
                 update()
         if k == 0:  # the first step() made each optimizer's state: from now on, the update alone
             updates = [stepper(opt) for opt, _ in steppers]
-    return (params, losses, grads), stops
+    return record, stops
 
 
 def _settle(
     stops: list[Diagnosis | None],
     first: int,
-    block: tuple[list[Tensor], list[Tensor], list[Tensor]],
-    loss_0: Tensor,
-    limit: float,
-    rules: tuple[float | None, float | None, float],
+    record: tuple[list[Tensor], list[Tensor], list[Tensor]],
+    starts: list[Start],
+    rules: StopRules,
 ) -> None:
-    """Each running row's first stop in the steps ``first, first + 1, …`` of ``block``, in ``stops``.
+    """Each running row's first stop in the steps ``first, first + 1, …`` of ``record``, in ``stops``.
 
-    A vectorized superset of the steps where a row's rule may fire — a non-finite or too large
-    value, L above the divergence limit or at the threshold, ‖∇L‖ near the tolerance — is
-    decided step by step by the scalar :func:`~losslab.descent.diagnosis.stop_rule`, as ``descend`` does.
+    A vectorized superset of the steps where a row's rule may fire (:func:`_candidates`) is
+    decided step by step by the scalar :func:`~losslab.descent.stopping.stop_rule`, as ``descend`` does.
     """
-    loss_threshold, grad_tol, _ = rules
-    thetas, losses, grads = (torch.stack(part) for part in block)  # (B, R, n), (B, R), (B, R, n)
-    size = thetas.abs().sum(-1) + grads.abs().sum(-1)  # below 1e307: every sum of θ and ∇L entries is finite
-    flagged = ~(losses.isfinite() & (size < 1e307) & (losses <= limit))
-    if loss_threshold is not None:
-        flagged |= losses <= loss_threshold
-    if grad_tol is not None:  # the row's own norm may round differently: a margin, and stop_rule decides
-        flagged |= torch.linalg.vector_norm(grads, dim=-1) <= grad_tol * (1 + 1e-9)
-    for b, r in flagged.nonzero().tolist():  # in step order
+    params, losses, grads = record
+    for b, r in _candidates(first, record, starts, rules).nonzero().tolist():  # in step order
         if stops[r] is None:
-            stops[r] = stop_rule(first + b, losses[b, r], thetas[b, r], grads[b, r], loss_0[r], *rules)
+            k = first + b
+            recent = [float(losses[j][r]) for j in range(max(0, k - GROWTH_RISES), k + 1)]
+            previous = params[k - 1][r] if k else None
+            stops[r] = stop_rule(k, recent, params[k][r], previous, grads[k][r], starts[r], rules)
+
+
+def _candidates(
+    first: int, record: tuple[list[Tensor], list[Tensor], list[Tensor]], starts: list[Start], rules: StopRules
+) -> Tensor:
+    """``(B, R)``: where a row's stop rule may fire in the steps ``first…`` — a non-finite or too large value,
+    L beyond ±the divergence limit or at the threshold, three rises in a row, ‖∇L‖ near a tolerance, θ
+    near the target. The rows' own norms may round differently: margins, and ``stop_rule`` decides."""
+    thetas, losses, grads = (torch.stack(part[first:]) for part in record)  # (B, R, n), (B, R), (B, R, n)
+    loss_0 = torch.tensor([s.loss for s in starts], dtype=losses.dtype)
+    limit = rules.divergence_factor * loss_0.abs().clamp(min=1.0)
+    size = thetas.abs().sum(-1) + grads.abs().sum(-1)  # below 1e307: every sum of θ and ∇L entries is finite
+    flagged = ~(losses.isfinite() & (size < 1e307) & (losses <= limit) & (losses >= -limit))
+    gnorm = torch.linalg.vector_norm(grads, dim=-1)
+    negligible = NEGLIGIBLE * torch.tensor([max(1.0, s.grad_norm) for s in starts], dtype=gnorm.dtype)
+    flagged |= gnorm <= negligible * (1 + 1e-9)
+    if rules.loss_threshold is not None:
+        flagged |= losses <= rules.loss_threshold
+    if rules.grad_tol is not None:
+        flagged |= gnorm <= rules.grad_tol * (1 + 1e-9)
+    if rules.target is not None:
+        distances = torch.linalg.vector_norm(thetas.unsqueeze(-2) - rules.target.points, dim=-1).amin(-1)
+        flagged |= distances <= rules.target.tol * (1 + 1e-9)
+    if math.isfinite(rules.divergence_factor):
+        flagged |= _rising(first, record[1])
+    return flagged
+
+
+def _rising(first: int, losses: list[Tensor]) -> Tensor:
+    """``(B, R)``: where L rose at each of the last :data:`GROWTH_RISES` steps up to step ``first + b``."""
+    low = max(0, first - GROWTH_RISES)
+    up = torch.stack(losses[low:]).diff(dim=0) > 0  # up[i]: L rose at step low + i + 1
+    streak = up[GROWTH_RISES - 1 :].clone()
+    for back in range(1, GROWTH_RISES):
+        streak &= up[GROWTH_RISES - 1 - back : up.shape[0] - back]  # streak[j]: rises up to step low + j + 3
+    out = torch.zeros((len(losses) - first, up.shape[1]), dtype=torch.bool)
+    skip = low + GROWTH_RISES - first  # the block's steps before step GROWTH_RISES have no streak
+    if skip >= 0:
+        out[skip:] = streak
+    else:
+        out[:] = streak[-skip:]
+    return out
 
 
 def _column(

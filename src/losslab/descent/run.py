@@ -2,11 +2,13 @@ r"""Walk down an objective with a real ``torch.optim`` optimizer, and say how it
 
 θ is one float64 leaf tensor; each step evaluates :math:`L(\theta_k)` with autograd, records
 :math:`(\theta_k, L(\theta_k), \nabla L(\theta_k))` and calls ``optimizer.step()``. The loop
-stops at the step budget, when :math:`L \le` ``loss_threshold`` (Algorithm 3.2, "while
-L > threshold"), when :math:`\lVert\nabla L\rVert \le` ``grad_tol``, or on divergence
-(a non-finite value, or L above ``divergence_factor`` × max(1, |L_0|)). The diagnosis
-explains a plain-gradient-descent failure with the stability limit :math:`\eta < 2/\lambda_{\max}`.
-The stop rules and the diagnosis live in :mod:`losslab.descent.diagnosis`.
+stops at the step budget or as soon as a stop rule holds (:mod:`losslab.descent.stopping`):
+divergence (a non-finite value, L above ``divergence_factor`` × max(1, |L_0|), or L growing
+by a steady factor), L unbounded below, :math:`L \le` ``loss_threshold`` (Algorithm 3.2,
+"while L > threshold"), θ ``within`` a distance of the minimum,
+:math:`\lVert\nabla L\rVert \le` ``grad_tol``, or θ no longer changing. The
+diagnosis (:mod:`losslab.descent.diagnosis`) explains a plain-gradient-descent failure with
+the stability limit :math:`\eta < 2/\lambda_{\max}`.
 
 >>> from losslab.objectives.objective import formula
 >>> t = descend(formula("w**2 - 4*w + 5"), "w=0", lr=0.3, steps=3)
@@ -16,7 +18,6 @@ The stop rules and the diagnosis live in :mod:`losslab.descent.diagnosis`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
@@ -25,7 +26,7 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
-from losslab.descent.diagnosis import affordable_lambda_max, diagnose, stop_rule
+from losslab.descent.diagnosis import affordable_lambda_max, diagnose
 from losslab.descent.optimizers import (
     Newton,
     OptimizerSpec,
@@ -35,6 +36,7 @@ from losslab.descent.optimizers import (
     parse_optimizer,
 )
 from losslab.descent.schedules import SchedulerLike, make_scheduler
+from losslab.descent.stopping import GROWTH_RISES, Start, StopRules, stop_rule, stop_rules
 from losslab.descent.trajectory import Diagnosis, LrSweep, Trajectory
 from losslab.errors import LosslabError, check_int
 from losslab.objectives.domain import PointLike
@@ -57,6 +59,7 @@ def descend(
     loss_threshold: float | None = None,
     grad_tol: float | None = None,
     divergence_factor: float = 1e6,
+    within: float | None = None,
     **hyperparameters: Any,
 ) -> Trajectory:
     """Run ``optimizer`` on ``objective`` from ``start`` and return the :class:`Trajectory`.
@@ -75,15 +78,22 @@ def descend(
         generator: the random source for mini-batches (seed 0 when None).
         loss_threshold: stop once L ≤ this.
         grad_tol: stop once ‖∇L‖ ≤ this.
-        divergence_factor: call it diverged once L > this × max(1, |L_0|) (inf: only on non-finite values).
+        divergence_factor: call it diverged once L > this × max(1, |L_0|), unbounded once
+            L < −this × max(1, |L_0|) and still falling (inf: only non-finite values end a run,
+            and steady growth does not).
+        within: stop once ‖θ − θ*‖ ≤ this, θ* the nearest of the objective's known global minima
+            (the gallery's), else of the minima :func:`losslab.analysis.stationary.stationary_points`
+            finds; the diagnosis says after how many steps, or how far the run ended.
         **hyperparameters: passed to the optimizer (``momentum=0.5``, ``betas=(0.9, 0.99)``).
 
     >>> from losslab.objectives.objective import formula
     >>> descend(formula("(w - 3)**2"), "w=0", lr=1.0, steps=20).diagnosis.status
     'oscillating'
+    >>> print(descend(formula("w**2 - 4*w + 5"), "w=0", lr=0.05, steps=100, within=0.01).diagnosis.reason)
+    within 0.01 of the minimum w = 2 after 51 steps: |w − 2| = 0.00928 (the minimum found by losslab.analysis)
     """
     steps = check_count(steps)
-    check_stop_rules(loss_threshold, grad_tol, divergence_factor)
+    rules = stop_rules(objective, loss_threshold, grad_tol, divergence_factor, within)
     theta = objective.point(start).detach().clone().requires_grad_(True)
     current = [objective]  # the (mini-batch) objective the next update uses
     opt, name, hyper, needs_closure, wants_batches = make_optimizer(optimizer, theta, lr, hyperparameters, current)
@@ -97,14 +107,20 @@ def descend(
         return loss
 
     params, losses, grads, lrs = [], [], [], []
+    values: list[float] = []  # L as Python floats, for the stop rules
     stop: Diagnosis | None = None
+    first = Start(0.0, 0.0)  # L_0 and ‖∇L(θ_0)‖, set at step 0
     for k in range(steps + 1):
         current[0] = objective
         loss = closure()
         params.append(theta.detach().clone())
         losses.append(loss.detach().clone())
         grads.append(theta.grad.detach().clone() if theta.grad is not None else torch.zeros_like(theta))
-        stop = stop_rule(k, losses[k], params[k], grads[k], losses[0], loss_threshold, grad_tol, divergence_factor)
+        values.append(float(losses[k]))
+        if k == 0:
+            first = Start(values[0], float(torch.linalg.vector_norm(grads[0])))
+        previous = params[k - 1] if k else None
+        stop = stop_rule(k, values[-GROWTH_RISES - 1 :], params[k], previous, grads[k], first, rules)
         if stop is not None or k == steps:
             break
         if batches is not None:
@@ -116,13 +132,14 @@ def descend(
         if schedule is not None:
             schedule.step()
     record = (torch.stack(params), torch.stack(losses), torch.stack(grads), torch.tensor(lrs, dtype=torch.float64))
-    return finish(objective, record, stop, optimizer, name, hyper, notes)
+    return finish(objective, record, stop, rules, optimizer, name, hyper, notes)
 
 
 def finish(
     objective: Objective,
     record: tuple[Tensor, Tensor, Tensor, Tensor],
     stop: Diagnosis | None,
+    rules: StopRules,
     optimizer: OptimizerLike,
     name: str,
     hyper: dict[str, Any],
@@ -130,7 +147,7 @@ def finish(
 ) -> Trajectory:
     """The :class:`Trajectory` of a finished run: its (params, losses, grads, lrs) record and diagnosis."""
     plain = name in ("gd", "sgd") or (optimizer is torch.optim.SGD and not hyper.get("momentum"))
-    diagnosis = diagnose(objective, *record, stop, plain)
+    diagnosis = diagnose(objective, *record, stop, plain, rules)
     return Trajectory(
         *record,
         optimizer=name,
@@ -143,15 +160,6 @@ def finish(
 
 def check_count(steps: int) -> int:
     return check_int("steps", steps, least=1)
-
-
-def check_stop_rules(loss_threshold: float | None, grad_tol: float | None, divergence_factor: float) -> None:
-    if loss_threshold is not None and not math.isfinite(loss_threshold):
-        raise LosslabError(f"loss_threshold must be a finite number, got {loss_threshold}")
-    if grad_tol is not None and not (math.isfinite(grad_tol) and grad_tol >= 0):
-        raise LosslabError(f"grad_tol must be a finite number ≥ 0, got {grad_tol}")
-    if not divergence_factor > 1:  # math.inf is allowed: only non-finite values count as divergence
-        raise LosslabError(f"divergence_factor must be a number > 1 (inf to disable), got {divergence_factor}")
 
 
 def make_optimizer(

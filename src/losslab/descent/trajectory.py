@@ -18,7 +18,7 @@ from losslab.objectives.domain import PointLike, as_point
 from losslab.objectives.objective import KnownPoint
 from losslab.serialize import Readable, jsonable
 
-STATUSES = ("converged", "diverged", "oscillating", "stalled", "max_steps")
+STATUSES = ("converged", "diverged", "unbounded", "oscillating", "stalled", "max_steps")
 
 
 @dataclass(frozen=True)
@@ -26,9 +26,10 @@ class Diagnosis(Readable):
     """How a descent ended, in words.
 
     Attributes:
-        status: one of ``converged``, ``diverged``, ``oscillating``, ``stalled``, ``max_steps``.
-        reason: a sentence a learner can read, e.g. ``"diverged at step 3: lr 2.0 is above
-            2/λmax = 1.0 (λmax = 2.0 of the Hessian at the start)"``.
+        status: one of ``converged``, ``diverged``, ``unbounded`` (L fell without bound: the
+            objective has no minimum that way), ``oscillating``, ``stalled``, ``max_steps``.
+        reason: a sentence a learner can read, e.g. ``"diverged at step 3: L grows geometrically,
+            ×9 per step (…); lr 2.0 is above 2/λmax = 1.0 (λmax = 2.0 of the Hessian at the start)…"``.
         step: the step the status refers to (where it diverged, converged or stopped).
 
     >>> Diagnosis("converged", "converged at step 3: ‖∇L‖ = 0 ≤ grad_tol 1e-08", 3).status
@@ -219,12 +220,13 @@ def _hyper_text(values: dict[str, Any]) -> str:
 
 def run_label(run: Trajectory) -> str:
     """How a run is named in every legend, on the page and in pictures: ``gd (lr 0.1)``, with β for the
-    momentum methods and the batch size of a mini-batch run, and ``— diverged at step k`` when it did.
+    momentum methods and the batch size of a mini-batch run, and ``— diverged at step k`` (or
+    ``— unbounded below at step k``) when it did.
 
     >>> from losslab.descent.run import descend
     >>> from losslab.objectives.objective import formula
     >>> run_label(descend(formula("(w - 3)**2"), "w=0", lr=2.0, steps=10))
-    'gd (lr 2) — diverged at step 7'
+    'gd (lr 2) — diverged at step 3'
     """
     given = run.hyperparameters
     shown = [f"lr {given['lr']:g}"] if isinstance(given.get("lr"), int | float) else []
@@ -235,5 +237,6 @@ def run_label(run: Trajectory) -> str:
     label = f"{run.optimizer} ({', '.join(shown)})" if shown else run.optimizer
     if run.diagnosis.status == "diverged":
         label += f" — diverged at step {run.diagnosis.step}"
+    elif run.diagnosis.status == "unbounded":
+        label += f" — unbounded below at step {run.diagnosis.step}"
     return label
-

@@ -2,7 +2,8 @@
 
 A diverging run is drawn up to and including the first point outside the frame (so the
 line visibly leaves it) and no further; the axes stay on the frame, and the run is marked
-``diverged`` with a cross at its last point inside, instead of stretching the axes to 10⁶.
+``diverged`` (or ``unbounded below``) with a cross at its last point inside, instead of
+stretching the axes to 10⁶.
 """
 
 from __future__ import annotations
@@ -64,24 +65,41 @@ def visible_path(params: Tensor, lower: Tensor, upper: Tensor) -> VisiblePath:
     return VisiblePath(params[:count], count, first)
 
 
-def mark_divergence(ax: Axes, run: Trajectory, path: VisiblePath, xy: Tensor, color: str, middle: float) -> None:
-    """A red cross at the last point inside the frame and the words ``diverged at step k``.
+RUNAWAY = {"diverged": "diverged", "unbounded": "unbounded below"}  # statuses marked where the run went off
+
+
+def mark_divergence(
+    ax: Axes,
+    run: Trajectory,
+    path: VisiblePath,
+    xy: Tensor,
+    color: str,
+    middle: float,
+    *,
+    vertical_middle: float | None = None,
+) -> None:
+    """A red cross at the last point inside the frame and the words ``diverged at step k``
+    (``unbounded below at step k``, or ``leaves the frame`` for a run that did neither).
 
     The words go to the right of the cross when it lies left of ``middle`` (the frame's
-    horizontal centre), else to its left, so they stay inside the axes.
+    horizontal centre), else to its left; below it when it lies above ``vertical_middle`` (the
+    frame's vertical centre, in data units), else above it — so they stay inside the axes and
+    off the tick labels. Without ``vertical_middle`` they go below.
     """
-    if run.diagnosis.status != "diverged" and path.left_frame_at is None:
+    if run.diagnosis.status not in RUNAWAY and path.left_frame_at is None:
         return
     inside = path.count - 1 if path.left_frame_at is None else path.left_frame_at - 1
     if inside < 0:
         return
     x, y = (float(v) for v in xy[inside])
     ax.plot([x], [y], marker="X", markersize=11, color="#d62728", markeredgecolor="white", zorder=6, gid="diverged")
-    words = f"diverged at step {run.diagnosis.step}" if run.diagnosis.status == "diverged" else "leaves the frame"
+    status = run.diagnosis.status
+    words = f"{RUNAWAY[status]} at step {run.diagnosis.step}" if status in RUNAWAY else "leaves the frame"
+    below = vertical_middle is None or y >= vertical_middle
     ax.annotate(
         words,
         (x, y),
-        xytext=(8, -12) if x < middle else (-8, -12),
+        xytext=(8 if x < middle else -8, -12 if below else 6),  # the baseline 12 pt below, or 6 pt above
         textcoords="offset points",
         ha="left" if x < middle else "right",
         fontsize=8,

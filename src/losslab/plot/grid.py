@@ -3,7 +3,7 @@ or a ready surface (a Grid, a landscape ``Surface``, or anything shaped like one
 
 The default frame (:func:`default_domain`) is, in order: the objective's own ``domain``;
 else the box around the trajectories (their starts, every point of runs that did not
-diverge, the first step of runs that did) and the known stationary points, widened by
+diverge or fall without bound, the first step of runs that did) and the known stationary points, widened by
 ``margin`` of its width on each side; else :func:`~losslab.objectives.grid.view_domain` (−5…5 on every axis).
 """
 
@@ -46,7 +46,7 @@ def default_domain(objective: Objective, trajectories: Trajectories | None = (),
         return objective.domain
     points = [torch.tensor(p.point, dtype=torch.float64) for p in objective.known_points]
     for run in as_trajectories(trajectories, objective.dim):
-        shown = run.params[:2] if run.diagnosis.status == "diverged" else run.params
+        shown = run.params[:2] if run.diagnosis.status in ("diverged", "unbounded") else run.params
         points.extend(p for p in shown.to(torch.float64) if torch.isfinite(p).all())
     if not points:
         return view_domain(objective)

@@ -1,9 +1,9 @@
 """What happened step by step: loss, parameters and gradient norm against the step number.
 
-These are the hand-simulation's "plot w vs. step and L(w) vs. step". A diverged run is
-drawn up to the first step that leaves the frame of the runs that did not diverge, and
-marked ``diverged``; when every run diverged the values axis becomes symmetric-log so the
-growth is readable instead of one spike.
+These are the hand-simulation's "plot w vs. step and L(w) vs. step". A diverged (or
+unbounded) run is drawn up to the first step that leaves the frame of the runs that did not
+diverge, and marked ``diverged`` (``unbounded below``); when every run did, the values axis
+becomes symmetric-log so the growth is readable instead of one spike.
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ from collections.abc import Sequence
 import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from torch import Tensor
 
 from losslab.descent.trajectory import Trajectory
 from losslab.errors import LosslabError, check_choice
-from losslab.plot._paths import Trajectories, as_trajectories, draw_path, mark_divergence, visible_path
+from losslab.plot._paths import RUNAWAY, Trajectories, as_trajectories, draw_path, mark_divergence, visible_path
 from losslab.plot._style import figure_of, legend_below, new_axes, parameter_label, path_color
 
 SCALES = ("linear", "log", "auto")
@@ -90,18 +91,24 @@ def _history(runs: Sequence[Trajectory], values: Sequence[Tensor], label: str, s
     steps = max(run.steps for run in runs)
     lower = torch.tensor([-0.5, low], dtype=torch.float64)
     upper = torch.tensor([steps + 0.5, high], dtype=torch.float64)
+    drawn = []
     for index, (run, y) in enumerate(zip(runs, values, strict=True)):
         xy = torch.stack([torch.arange(y.numel(), dtype=torch.float64), y], dim=-1)
         if scale == "log":
             xy = xy[: _positive_prefix(y)]
         shown = visible_path(xy, lower, upper)
         draw_path(ax, run, index, xy, shown.count, markersize=3)
-        mark_divergence(ax, run, shown, xy, path_color(index), steps / 2)
+        drawn.append((run, shown, xy))
     if scale == "log":
         ax.set_yscale("log")
-    elif all(run.diagnosis.status == "diverged" for run in runs):
+    elif all(run.diagnosis.status in RUNAWAY for run in runs):
         ax.set_yscale("symlog", linthresh=1.0)
     ax.set(xlim=(-0.5, steps + 0.5), ylim=(low, high), xlabel="step k", ylabel=label)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole numbers, also on a short run
+    # The frame's vertical centre in data units, whatever the scale: the marks' words go away from the edge.
+    middle = float(ax.transData.inverted().transform(ax.transAxes.transform((0.5, 0.5)))[1])
+    for index, (run, shown, xy) in enumerate(drawn):
+        mark_divergence(ax, run, shown, xy, path_color(index), steps / 2, vertical_middle=middle)
     ax.grid(True, alpha=0.3)
     ax.set_title(title, fontsize=10)
     legend_below(ax, columns=2)
@@ -119,8 +126,9 @@ def _positive_prefix(y: Tensor) -> int:
 
 
 def _value_frame(runs: Sequence[Trajectory], values: Sequence[Tensor], log: bool) -> tuple[float, float]:
-    """The value range of the runs that did not diverge (all runs when every one did), widened a little."""
-    kept = [v for run, v in zip(runs, values, strict=True) if run.diagnosis.status != "diverged"] or list(values)
+    """The value range of the runs that did not diverge or fall without bound (all runs when every one did),
+    widened a little."""
+    kept = [v for run, v in zip(runs, values, strict=True) if run.diagnosis.status not in RUNAWAY] or list(values)
     finite = torch.cat(
         [v[torch.isfinite(v) & ((v > 0) if log else torch.ones_like(v, dtype=torch.bool))] for v in kept]
     )

@@ -15,7 +15,9 @@ from matplotlib.figure import Figure
 from losslab.descent.trajectory import LrSweep
 from losslab.plot._style import figure_of, legend_below, new_axes
 
-STATUS_MARKERS = {"converged": "o", "oscillating": "s", "stalled": "D", "max_steps": "v", "diverged": "X"}
+STATUS_MARKERS = {
+    "converged": "o", "oscillating": "s", "stalled": "D", "max_steps": "v", "diverged": "X", "unbounded": "P",
+}  # fmt: skip
 
 
 def sweep(result: LrSweep, *, ax: Axes | None = None, title: str | None = None) -> Figure:
