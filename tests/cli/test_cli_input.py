@@ -55,3 +55,10 @@ def test_bad_input_is_one_line_on_stderr_with_exit_2(args: list[str], words: str
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0], result.stderr
     assert "Traceback" not in result.output and "╭" not in result.output
+
+
+def test_the_cli_says_how_it_read_a_students_spelling() -> None:
+    result = runner.invoke(app, ["analyze", "L(w) = w^2 - 4w + 5"])
+    assert result.exit_code == 0 and result.stderr.strip() == "read 'L(w) = w^2 - 4w + 5' as w**2 - 4*w + 5"
+    plain = runner.invoke(app, ["analyze", "w**2 - 4*w + 5"])
+    assert plain.exit_code == 0 and plain.stderr == ""  # nothing to say when it was read as typed

@@ -64,3 +64,15 @@ def emit(result: Any, as_json: bool) -> None:
         out.print(result)
     else:
         out.print(str(result), highlight=False, markup=False)
+
+
+def formula_objective(text: str, variables: str | None = None, domain: str | None = None) -> Any:
+    """The objective a verb's FORMULA argument names; says on stderr how a student's spelling was read
+    (``read 'x^2 - 4x + 5' as x**2 - 4*x + 5``), so nothing is reinterpreted silently."""
+    from losslab.objectives.from_text import objective_from_text
+
+    objective = objective_from_text(text, variables, domain)
+    understood = getattr(objective, "understood", None)
+    if understood:
+        err.print(f"read '{text}' as {understood}", highlight=False, markup=False)
+    return objective

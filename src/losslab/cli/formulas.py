@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import torch
 import typer
 
-from losslab.cli.common import DomainOpt, Json, Vars, emit, err, friendly, out
+from losslab.cli.common import DomainOpt, Json, Vars, emit, err, formula_objective, friendly, out
 
 
 @friendly
@@ -25,9 +25,8 @@ def analyze(
 ) -> None:
     """Derivatives three ways, stationary points and their kind, convexity, Taylor, 2/λmax."""
     from losslab.analysis.report import analyze as run_analysis
-    from losslab.objectives.from_text import objective_from_text
 
-    objective = objective_from_text(formula, variables, domain)
+    objective = formula_objective(formula, variables, domain)
     report = run_analysis(objective, domain=objective.domain, at=at, displacement=displacement, direction=direction)
     emit(report, as_json)
 
@@ -63,9 +62,8 @@ def descend(
     """
     from losslab.descent.optimizers import parse_optimizer
     from losslab.descent.run import descend as run_descent
-    from losslab.objectives.from_text import objective_from_text
 
-    objective = objective_from_text(formula, variables)
+    objective = formula_objective(formula, variables)
     spec = parse_optimizer(optimizer)
     hyper = dict(spec.hyperparameters)
     if lr is not None:

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from losslab.cli.common import FORMULA_FIRST, DomainOpt, Vars, friendly, out
+from losslab.cli.common import FORMULA_FIRST, DomainOpt, Vars, formula_objective, friendly, out
 from losslab.errors import LosslabError, check_choice
 
 plot_app = typer.Typer(
@@ -39,9 +39,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _objective(formula: str, variables: str | None, domain: str | None) -> Any:
-    from losslab.objectives.from_text import objective_from_text
 
-    return objective_from_text(formula, variables, domain)
+    return formula_objective(formula, variables, domain)
 
 
 def _saved_surface(source: str, out_file: Path, kind: str, *formula_only: object) -> bool:
