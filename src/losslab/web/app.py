@@ -16,15 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
-from fastapi.staticfiles import StaticFiles
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from losslab import __version__
 from losslab.errors import LosslabError
+from losslab.web.assets import VENDOR_CACHE, asset, page_file
 from losslab.web.config import ServerConfig
 from losslab.web.jobs import JobStore
 from losslab.web.routes import router
@@ -112,14 +112,19 @@ def _add_error_handlers(app: FastAPI) -> None:
 
 def _add_pages(app: FastAPI) -> None:
     @app.get("/", include_in_schema=False)
-    async def index() -> FileResponse:
-        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+    async def index(request: Request) -> Response:
+        return asset(STATIC / "index.html").response(request)
 
     @app.get("/vendor/plotly.min.js", include_in_schema=False)
-    async def plotly() -> FileResponse:
-        return FileResponse(plotly_js(), media_type="text/javascript", headers={"Cache-Control": "max-age=86400"})
+    async def plotly(request: Request) -> Response:
+        return asset(plotly_js(), VENDOR_CACHE).response(request)
 
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    @app.get("/static/{name}", include_in_schema=False)
+    async def static(name: str, request: Request) -> Response:
+        path = page_file(STATIC, name)
+        if path is None:
+            raise HTTPException(404, f"no page file {name!r}")
+        return asset(path).response(request)
 
 
 class BodyLimit:
