@@ -62,7 +62,8 @@ def test_race_gd_and_adam_on_the_bowl(browser: Any, server_url: str, shots: Path
     page.click("#btn-forward")
     assert page.text_content("[data-testid='theta-0']") == "(0.4, 0.6)"  # one GD step from (0, 0)
     assert page.text_content("[data-testid='loss-0']") == "0.58"
-    assert page.text_content("[data-testid='theta-1']") == "(0.01, 0.01)"  # Adam's first step is lr·sign(g)
+    # Adam's first step is lr·sign(g), at the rate the server suggests for this loss: a fiftieth of its box, 0.1
+    assert page.text_content("[data-testid='theta-1']") == "(0.1, 0.1)"
     assert page.text_content("#step-label") == "step 1 of 100"
 
     page.fill("#speed-input", "60")
@@ -103,7 +104,7 @@ def test_bad_formula_shows_the_parsers_error(browser: Any, server_url: str, shot
     page.fill("#formula-input", "w0 +* 2")
     page.wait_for_function("document.querySelector('#formula-error').textContent.includes('column 5')")
     text = page.text_content("#formula-error")
-    assert "invalid syntax" in text and "\n    ^\n" in text  # the caret sits under column 5
+    assert "column 5" in text and "\n    ^\n" in text  # the caret sits under column 5 (the parser's words vary)
     page.fill("#formula-input", "(w0 - 1)**2 + 2*(w1 + 2)**2")
     page.wait_for_function("document.querySelector('#objective-title').textContent.includes('2*(w1 + 2)**2')")
     assert page.text_content("#formula-error") == ""

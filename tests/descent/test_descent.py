@@ -312,8 +312,8 @@ def test_lr_sweep_statuses_and_stability_limit() -> None:
 
 # -- bad input -------------------------------------------------------------------------------------------------
 BAD = [
-    ({"lr": 0.0}, "Invalid learning rate: 0.0"),
-    ({"lr": -1.0}, "Invalid learning rate: -1.0"),
+    ({"lr": 0.0}, "optimizer 'gd': lr must be a finite number > 0 (the learning rate), got 0.0"),
+    ({"lr": -1.0}, "lr must be a finite number > 0 (the learning rate), got -1.0"),
     ({"steps": 0}, "steps must be a whole number ≥ 1, got 0"),
     ({"steps": -3}, "got -3"),
     ({"optimizer": "adamm"}, "optimizer 'adamm' is not one of gd, sgd"),

@@ -43,8 +43,9 @@ def test_demo_survey_writes_a_surface_and_plots_it(tmp_path) -> None:
         (["plot", "surface", "missing.h5", "--out", "x.png"], "surface file 'missing.h5' does not exist"),
         (["plot", "contour", "{saved}", "--start", "a=0,b=0", "--out", "x.png"], "apply to formulas"),
         (["plot", "surface", "{saved}", "--out", "x.gif"], "a saved surface is a still"),
+        (["plot", "contour", "{saved}", "--levels", "0", "--out", "x.png"], "levels must be a whole number ≥ 2"),
     ],
-    ids=["missing", "start-on-a-file", "animation"],
+    ids=["missing", "start-on-a-file", "animation", "levels-of-a-file"],
 )
 def test_saved_surface_misuse_is_one_line(tmp_path, monkeypatch, args, words) -> None:
     saved = tmp_path / "s.h5"
@@ -114,6 +115,15 @@ def test_memory_budget_and_chunk_size_set_the_chunks(tmp_path) -> None:
         (["--memory", "2 parsecs"], "512MiB or 2GiB"),
         (["--memory", "0GiB"], "--memory '0GiB'"),
         (["--chunk-size", "0"], "--chunk-size"),
+        (["--range=-inf:inf"], "range -inf:inf is not finite"),
+        (["--range=1:1"], "range 1.0:1.0 is empty"),
+        (["--range=-1e308:1e308"], "wider than a float can hold"),
+        (["--range=-1e39:1e39"], "range -1e+39:1e+39 with 51 points overflows float32"),
+        (["--grid", "51x51", "--range=1e6:1.000001e6"], "are not distinct in float32"),
+        (["--grid", "100000x100000"], "has 10000000000 points; at most 10000000"),
+        (["--model", "os:system", "--data", "digits"], "is a builtin_function_or_method, not a torch.nn.Module class"),
+        (["--model", "torch.nn:Linear", "--data", "digits"], "needs arguments (in_features, out_features)"),
+        (["--model", "collections:OrderedDict", "--data", "digits"], "is the class OrderedDict"),
         (["--grid", "5", "--demo", "moons-mlp", "--steps", "5", "--directions", "interpolate"], None),
     ],
     ids=[
@@ -127,6 +137,15 @@ def test_memory_budget_and_chunk_size_set_the_chunks(tmp_path) -> None:
         "memory-unit",
         "memory-zero",
         "chunk-zero",
+        "range-infinite",
+        "range-empty",
+        "range-overflows",
+        "range-beyond-float32",
+        "range-points-not-distinct",
+        "grid-of-10^10-points",
+        "model-builtin",
+        "model-needs-arguments",
+        "model-not-a-module-class",
         "line-ok",
     ],  # fmt: skip
 )
@@ -136,3 +155,55 @@ def test_bad_options_exit_2_with_one_line(args, words, tmp_path) -> None:
         assert result.exit_code == 0, result.output
         return
     assert result.exit_code == 2 and words in result.output and "Traceback" not in result.output
+    assert result.output.strip().count("\n") == 0 and not (tmp_path / "x.h5").exists()
+
+
+def _unbuildable(**_: object) -> None:
+    raise AssertionError("the model was built before the refusal")
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--grid", "100000x100000"], "at most 10000000"),
+        (["--grid", "2000x2000"], "GB of memory, but only 0.001 GB is free"),
+        (["--range=-inf:inf"], "is not finite"),
+        (["--out", "{tmp}/notes.txt"], "notes.txt is not a readable HDF5 surface file"),
+        (["--out", "{tmp}/notes.txt/s.h5"], "notes.txt' is a file, not a folder"),
+        (["--out", "{read_only}/s.h5"], "cannot be written"),
+    ],
+    ids=["points", "memory", "range", "foreign-file", "file-as-folder", "read-only-folder"],
+)
+def test_refusals_come_before_the_model_is_built(args, words, tmp_path, read_only_folder, monkeypatch) -> None:
+    monkeypatch.setattr("losslab.networks.build.network_objective", _unbuildable)
+    monkeypatch.setattr("losslab.landscape.limits.free_memory", lambda: 10**6)
+    (tmp_path / "notes.txt").write_text("my notes\n")
+    args = [a.format(tmp=tmp_path, read_only=read_only_folder) for a in args]
+    out = [] if "--out" in args else ["--out", str(tmp_path / "s.h5")]
+    result = runner.invoke(app, ["landscape", *args, *out, "--no-progress"])
+    assert result.exit_code == 2 and words in result.stderr, result.output
+    assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.output
+    assert (tmp_path / "notes.txt").read_text() == "my notes\n"
+
+
+def test_an_existing_file_is_replaced_only_with_force(tmp_path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    args = ["landscape", "--demo", "moons-mlp", "--steps", "5", "--grid", "3x3", "--no-progress", "--out", str(notes)]
+    refused = runner.invoke(app, args)
+    assert refused.exit_code == 2 and "--force replaces it" in refused.stderr
+    assert notes.read_text() == "my notes\n"
+    forced = runner.invoke(app, [*args, "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert "was replaced (--force)" in forced.stderr and load_surface(notes).complete
+
+
+def test_resume_with_another_method_is_refused_and_the_file_untouched(tmp_path) -> None:
+    out = tmp_path / "s.h5"
+    args = ["landscape", "--demo", "moons-mlp", "--steps", "5", "--grid", "3x3", "--no-progress", "--out", str(out)]
+    assert runner.invoke(app, [*args, "--method", "vmap"]).exit_code == 0
+    before = out.read_bytes()
+    refused = runner.invoke(app, [*args, "--method", "fused", "--resume"])
+    assert refused.exit_code == 2 and "Traceback" not in refused.output
+    assert f"cannot resume {out}: its method is vmap, this survey's fused" in refused.stderr
+    assert out.read_bytes() == before

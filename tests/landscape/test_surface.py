@@ -114,9 +114,17 @@ def test_a_file_that_cannot_be_written_is_refused_in_one_line(objective, tmp_pat
     with pytest.raises(LosslabError, match="it is a folder"):
         done.save(tmp_path)
     held = tmp_path / "held.h5"
-    with h5py.File(held, "w"):  # open elsewhere: HDF5 will not truncate it under the holder
-        with pytest.raises(LosslabError, match="cannot write a surface to .*held.h5"):
-            survey(objective, directions, grid=3, out=held)
+    done.save(held)
+    with h5py.File(held, "a"):  # open elsewhere: not replaced under the holder, even with force
+        with pytest.raises(LosslabError, match="cannot write a surface to .*held.h5.: another process has it open"):
+            survey(objective, directions, grid=3, out=held, force=True)
+    holder = "import h5py, sys; f = h5py.File(sys.argv[1], 'a'); print('open', flush=True); sys.stdin.read()"
+    with subprocess.Popen([sys.executable, "-c", holder, str(held)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          text=True) as process:  # fmt: skip
+        assert process.stdout is not None and process.stdin is not None and process.stdout.readline() == "open\n"
+        with pytest.raises(LosslabError, match="held.h5 is being written by another process"):
+            load_surface(held)
+        process.stdin.close()
 
 
 def test_surface_text_and_json(objective) -> None:

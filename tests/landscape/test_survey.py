@@ -9,7 +9,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from losslab.errors import LosslabError
-from losslab.landscape import LineObjective, interpolation, random_directions, survey
+from losslab.landscape import Directions, LineObjective, interpolation, random_directions, survey
 from losslab.objectives.network import NetworkObjective
 
 MODELS = {"mlp": small_mlp, "cnn-batchnorm": small_cnn, "residual-batchnorm": Residual}
@@ -122,7 +122,12 @@ def test_recompute_policy_equals_statistics_estimated_by_hand(data64) -> None:
 BAD = [
     ({"grid": (3, 0)}, "grid"),
     ({"grid": (3, 3, 3)}, "grid"),
-    ({"ranges": (1, -1)}, "ranges"),
+    ({"ranges": (1, -1)}, "range 1.0:-1.0 is empty"),
+    ({"ranges": (float("-inf"), float("inf"))}, "range -inf:inf is not finite"),
+    ({"ranges": (float("nan"), 1)}, "range nan:1.0 is not finite"),
+    ({"ranges": (-1e308, 1e308)}, r"range -1e\+308:1e\+308 is wider than a float can hold"),
+    ({"ranges": (1.0, 1.0 + 1e-15)}, r"the 51 points over 1.0:1.000000000000001 are not distinct in float"),
+    ({"grid": (4000, 4000)}, "grid 4000×4000 has 16000000 points; at most 10000000"),
     ({"method": "magic"}, "method 'magic'"),
     ({"chunk_size": 0}, "chunk_size = 0"),
 ]
@@ -134,6 +139,16 @@ def test_bad_survey_options_are_refused(kwargs, words, data64) -> None:
     objective = NetworkObjective(build("mlp", x), (x, y))
     with pytest.raises(LosslabError, match=words):
         survey(objective, random_directions(objective), **kwargs)
+
+
+def test_parameters_that_overflow_along_the_ranges_are_refused(data64) -> None:
+    """θ = center + a·d1 + b·d2 must stay finite: with entries 2 in each direction, ±6e307 reaches 2.4e308."""
+    x, y = data64
+    objective = NetworkObjective(build("mlp", x).double(), (x, y))
+    plane = Directions(torch.full((2, objective.dim), 2.0, dtype=torch.float64), objective.center, "plane")
+    with pytest.raises(LosslabError, match=r"θ = center \+ a·d overflow float64 there"):
+        survey(objective, plane, grid=2, ranges=(-6e307, 6e307))
+    assert survey(objective, plane, grid=3, ranges=(-1e307, 1e307)).shape == (3, 3)
 
 
 def test_fused_is_refused_where_it_does_not_apply(data64) -> None:

@@ -9,6 +9,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from losslab.cli.app import app
+from losslab.plot.contours import MAX_LEVELS
 
 runner = CliRunner()
 MAGIC = {"png": b"\x89PNG", "svg": b"<?xml", "pdf": b"%PDF", "gif": b"GIF8", "html": b"<html"}
@@ -55,8 +56,18 @@ def test_a_race_film_has_one_frame_per_step(tmp_path: Path) -> None:
         (["curve", "(w-3)**2", "--optimizer", "adam", "--out", "x.png"], "--optimizer needs --start"),
         (["boundary", "--demo", "spirals", "--out", "x.png"], "--demo 'spirals' is not one of moons"),
         (["contour", "himmelblau", "--field", "curl", "--out", "x.png"], "field 'curl' is not one of"),
+        (["contour", "x**2+y**2", "--levels", "100000000", "--out", "x.png"], "levels must be at most 1000"),
     ],
-    ids=["bmp", "sweep-gif", "film-without-run", "three-params", "optimizer-without-start", "demo", "field"],
+    ids=[
+        "bmp",
+        "sweep-gif",
+        "film-without-run",
+        "three-params",
+        "optimizer-without-start",
+        "demo",
+        "field",
+        "levels",
+    ],  # fmt: skip
 )
 def test_bad_requests_are_one_line_and_exit_2(tmp_path: Path, args: list[str], words: str) -> None:
     out = args.index("--out") + 1
@@ -94,3 +105,69 @@ def test_tour_out_writes_every_seed_figure(tmp_path: Path, monkeypatch: pytest.M
     assert result.exit_code == 0, result.stderr
     assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == sorted(cheap)
     assert result.stdout.startswith("{")  # the JSON report stays one document on stdout
+
+
+def test_more_levels_than_colours_are_drawn_one_colour_per_band() -> None:
+    """Log levels on Rosenbrock are exactly the number asked for; beyond the colour map's 256 colours
+    it is resampled (a BoundaryNorm needs a colour per band: 300 levels were a ValueError)."""
+    from losslab.objectives.gallery import gallery
+    from losslab.plot import contour
+
+    fig = contour(gallery("rosenbrock"), levels=MAX_LEVELS, resolution=40, stationary=False)
+    filled = next(c for c in fig.axes[0].collections if c.get_gid() == "contour")
+    assert len(filled.levels) == MAX_LEVELS + 1 and filled.cmap.N == MAX_LEVELS
+
+
+def _saved_surface(folder: Path) -> Path:
+    import torch
+
+    from losslab.landscape import Surface
+
+    axes = (torch.linspace(-1, 1, 4, dtype=torch.float64), torch.linspace(-1, 1, 3, dtype=torch.float64))
+    loss = axes[0][:, None] ** 2 + axes[1][None, :] ** 2
+    return Surface(("a", "b"), axes, {"loss": loss}, torch.ones(4, 3, dtype=torch.bool)).save(folder / "s.h5")
+
+
+UNWRITABLE = {
+    "missing-folder": ("missing/{name}", "folder '{tmp}/missing' does not exist"),
+    "file-as-folder": ("notes.txt/{name}", "'{tmp}/notes.txt' is a file, not a folder"),
+    "read-only-folder": ("{read_only}/{name}", "folder '{read_only}' cannot be written"),
+}
+COMMANDS = {
+    "contour": (["plot", "contour", "himmelblau", "--out"], "losslab.plot.contour"),
+    "sweep": (["plot", "sweep", "(w-3)**2", "--start", "w=0", "--lrs", "0.1", "--out"], "losslab.descent.run.lr_sweep"),
+    "boundary": (["plot", "boundary", "--demo", "moons", "--out"], "losslab.networks.build.network_objective"),
+    "contour-of-a-file": (["plot", "contour", "{saved}", "--out"], "losslab.landscape.load_surface"),
+    "plot-surface": (["plot-surface", "{saved}", "--out"], "losslab.landscape.load_surface"),
+}
+
+
+def _never(*_: object, **__: object) -> None:
+    raise AssertionError("work began before the output was checked")
+
+
+@pytest.mark.parametrize("where", list(UNWRITABLE))
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_an_unwritable_out_is_refused_before_any_work(tmp_path, read_only_folder, monkeypatch, command, where) -> None:
+    (tmp_path / "notes.txt").write_text("my notes\n")
+    saved = _saved_surface(tmp_path)
+    args, work = COMMANDS[command]
+    monkeypatch.setattr(work, _never)
+    target, words = (text.format(tmp=tmp_path, read_only=read_only_folder, name="x.png") for text in UNWRITABLE[where])
+    full = [a.format(saved=saved) for a in args] + [str(tmp_path / target if not target.startswith("/") else target)]
+    result = runner.invoke(app, full)
+    assert result.exit_code == 2, result.output
+    assert "cannot save" in result.stderr and words in result.stderr and "Traceback" not in result.output
+    assert result.stderr.strip().count("\n") == 0
+
+
+@pytest.mark.parametrize("where", ["file-as-folder", "read-only-folder"])
+def test_tour_out_that_cannot_be_written_is_refused_before_the_tour(tmp_path, read_only_folder, monkeypatch, where):
+    (tmp_path / "notes.txt").write_text("my notes\n")
+    monkeypatch.setattr("losslab.course.tour.run_tour", _never)
+    target = tmp_path / "notes.txt" / "figures" if where == "file-as-folder" else read_only_folder / "figures"
+    result = runner.invoke(app, ["tour", "--out", str(target)])
+    assert result.exit_code == 2, result.output
+    words = "is a file, not a folder" if where == "file-as-folder" else "cannot be written"
+    assert f"--out {target}" in result.stderr and words in result.stderr and "Traceback" not in result.output
+    assert result.stderr.strip().count("\n") == 0

@@ -8,13 +8,14 @@ A sampled search never answers "convex" — at best "no counterexample found".
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 
 import sympy
 import torch
 from torch import Tensor
 
-from losslab.analysis.derivatives import symbolic_hessian
+from losslab.analysis.derivatives import SLOW_TO_SIMPLIFY, symbolic_hessian
 from losslab.analysis.stationary import as_floats, hessian_eigenvalues, search_box
 from losslab.errors import LosslabError
 from losslab.objectives.domain import Domain, PointLike
@@ -29,7 +30,9 @@ class ConvexityReport(Readable):
     """Whether L is convex on a box, and how sure we are.
 
     ``verdict`` is one of ``convex``, ``concave``, ``not convex``, ``no counterexample found``;
-    ``proved`` says whether it is a proof (SymPy, or a checked counterexample) or only evidence.
+    ``proved`` says whether it is a proof (SymPy, or a checked counterexample) or only evidence;
+    ``undefined`` counts the samples where L is not finite (outside the formula's domain), which
+    the search leaves out.
     """
 
     verdict: str
@@ -37,6 +40,7 @@ class ConvexityReport(Readable):
     reason: str
     counterexample: tuple[Tensor, float] | None = None
     sampling: str = ""
+    undefined: int = 0
 
     def to_dict(self) -> dict[str, object]:
         example = None
@@ -51,6 +55,7 @@ class ConvexityReport(Readable):
             "reason": self.reason,
             "counterexample": example,
             "sampling": self.sampling,
+            "undefined": self.undefined,
         }
 
     def __str__(self) -> str:
@@ -73,7 +78,9 @@ def _psd_everywhere(h: sympy.Matrix) -> bool:
     """All principal minors nonnegative (for real symbols) ⇔ positive semi-definite."""
     n = h.shape[0]
     subsets = (c for k in range(1, n + 1) for c in itertools.combinations(range(n), k))
-    return all(sympy.simplify(h.extract(list(c), list(c)).det()).is_nonnegative is True for c in subsets)
+    # SymPy's simplify takes minutes on minors of tanh, sin, abs, …: ask their sign as they are
+    tidy = (lambda e: e) if h.has(*SLOW_TO_SIMPLIFY) else sympy.simplify
+    return all(tidy(h.extract(list(c), list(c)).det()).is_nonnegative is True for c in subsets)
 
 
 PROOF_OPS = 400  # a larger symbolic Hessian (e.g. a loss summed over many samples) takes SymPy minutes to decide
@@ -81,18 +88,22 @@ PROOF_OPS = 400  # a larger symbolic Hessian (e.g. a loss summed over many sampl
 
 def _prove(objective: Objective, box: Domain) -> ConvexityReport | None:
     h = symbolic_hessian(objective)
-    if h is None or objective.dim > 3 or sympy.count_ops(h) > PROOF_OPS:
+    if h is None or sympy.count_ops(h) > PROOF_OPS:
         return None
-    if not h.free_symbols:
+    if not h.free_symbols:  # a quadratic: decided for any number of parameters
         # numerically: SymPy's closed-form roots of a 3×3 are complex expressions (casus irreducibilis)
         numbers = torch.tensor([[float(v) for v in row] for row in h.tolist()], dtype=torch.float64)
-        lam = ", ".join(f"{v:.6g}" for v in torch.linalg.eigvalsh(numbers).tolist())
-        what = f"the Hessian is constant {h.tolist()} with eigenvalues {lam}"
+        lam = torch.linalg.eigvalsh(numbers).tolist()
+        shown = ", ".join(f"{v:.6g}" for v in lam) if objective.dim <= 3 else f"from {lam[0]:.6g} to {lam[-1]:.6g}"
+        matrix = h.tolist() if objective.dim <= 3 else f"({objective.dim}×{objective.dim})"
+        what = f"the Hessian is constant {matrix} with eigenvalues {shown}"
         if h.is_positive_semidefinite:
             return ConvexityReport("convex", True, f"{what}, all ≥ 0")
         if h.is_negative_semidefinite:
             return ConvexityReport("concave", True, f"{what}, all ≤ 0")
         return None  # indefinite: the sampled counterexample says where
+    if objective.dim > 3:
+        return None
     subs = _onsearch_box(objective, box)
     shifted = h.xreplace(subs)
     finite = objective.expr is not None and objective.expr.xreplace(subs).is_finite is True
@@ -114,12 +125,16 @@ def _prove(objective: Objective, box: Domain) -> ConvexityReport | None:
 
 
 def _sample_points(box: Domain, samples: int, generator: torch.Generator | None) -> tuple[Tensor, str]:
+    """A grid (when it has at least 3 points per axis within half the samples) plus random points:
+    ``samples`` points whatever the number of parameters."""
     n = len(box.names)
-    k = max(2, int((samples / 2) ** (1 / n)))
-    m = max(samples - k**n, 0)
+    k = int((samples / 2) ** (1 / n))
+    grid = box.grid(k) if k >= 3 else torch.zeros(0, n, dtype=torch.float64)
+    m = max(samples - grid.shape[0], 0)
     gen = generator if generator is not None else torch.Generator().manual_seed(0)
     random = box.lower + torch.rand(m, n, generator=gen, dtype=torch.float64) * (box.upper - box.lower)
-    return torch.cat([box.grid(k), random]), f"grid {'×'.join([str(k)] * n)} + {m} random"
+    how = f"grid {'×'.join([str(k)] * n)} + {m} random" if grid.shape[0] else f"{m} random"
+    return torch.cat([grid, random]), how
 
 
 def _midpoint_violation(objective: Objective, point: Tensor, box: Domain) -> bool:
@@ -128,7 +143,10 @@ def _midpoint_violation(objective: Objective, point: Tensor, box: Domain) -> boo
     for t in (1e-2, 1e-3, 1e-4):
         s = t * float((box.upper - box.lower).min())
         centre = torch.clamp(point, box.lower + s, box.upper - s)
-        v = torch.linalg.eigh(objective.hessian(centre)).eigenvectors[:, 0]
+        hessian = objective.hessian(centre)
+        if not bool(torch.isfinite(hessian).all()):  # nudged off the formula's domain: no eigenvector to follow
+            continue
+        v = torch.linalg.eigh(hessian).eigenvectors[:, 0]
         values = objective.values(torch.stack([centre, centre + s * v, centre - s * v]))
         if bool(values[0] - values[1:].mean() > 1e-12 * (1 + values[0].abs())):
             return True
@@ -136,40 +154,57 @@ def _midpoint_violation(objective: Objective, point: Tensor, box: Domain) -> boo
 
 
 def _sample(objective: Objective, box: Domain, samples: int, generator: torch.Generator | None) -> ConvexityReport:
+    """Look for a negative Hessian eigenvalue where L and its Hessian are finite: points outside the
+    formula's domain (log at x ≤ 0) are left out, and the report says how many there were."""
     points, how = _sample_points(box, samples, generator)
-    lam = hessian_eigenvalues(objective.hessians(points))
-    finite = torch.isfinite(lam).all(dim=-1)
-    sampling = f"{int(finite.sum())} points: {how}" + (
-        f" ({int((~finite).sum())} skipped: Hessian not finite)" if not finite.all() else ""
+    defined = torch.isfinite(objective.values(points))
+    hessians = objective.hessians(points)
+    finite = defined & torch.isfinite(hessians).all(-1).all(-1)
+    lam = torch.full(points.shape, math.nan, dtype=torch.float64)
+    lam[finite] = hessian_eigenvalues(hessians[finite])
+    finite &= torch.isfinite(lam).all(-1)
+    outside = _outside(objective, points, defined)
+    skipped = int((defined & ~finite).sum())
+    sampling = (
+        f"{int(finite.sum())} points: {how}" + outside + (f"; {skipped} skipped: Hessian not finite" if skipped else "")
     )
     if not finite.any():
         return ConvexityReport(
             "no counterexample found",
             False,
-            "the Hessian is not finite at any sample",
+            "L or its Hessian is not finite at any sample",
             None,
             sampling,
+            int((~defined).sum()),
         )
     lam, points = lam[finite], points[finite]
     tol = 1e-8 * max(1.0, float(lam.abs().max()))
     worst = int(lam[:, 0].argmin())
-    if float(lam[worst, 0]) < -tol:
-        example = (points[worst], float(lam[worst, 0]))
-        proved = _midpoint_violation(objective, points[worst], box)
-        at = ", ".join(f"{n}={v:.6g}" for n, v in zip(objective.names, as_floats(points[worst]), strict=True))
-        shape = " (every sampled Hessian is ≤ 0: it looks concave, not proved)" if float(lam.max()) <= tol else ""
-        reason = (
-            f"the Hessian has eigenvalue {example[1]:.6g} < 0 at {at}"
-            + ("; the midpoint inequality fails there" if proved else "")
-            + shape
-        )
-        return ConvexityReport("not convex", proved, reason, example, sampling)
-    return ConvexityReport(
-        "no counterexample found",
-        False,
-        f"no counterexample found on the domain ({sampling})",
-        None,
-        sampling,
+    if float(lam[worst, 0]) >= -tol:
+        reason = f"no counterexample found on the domain ({sampling})"
+        return ConvexityReport("no counterexample found", False, reason, None, sampling, int((~defined).sum()))
+    example = (points[worst], float(lam[worst, 0]))
+    proved = _midpoint_violation(objective, points[worst], box)
+    at = ", ".join(f"{n}={v:.6g}" for n, v in zip(objective.names, as_floats(points[worst]), strict=True))
+    shape = " (every sampled Hessian is ≤ 0: it looks concave, not proved)" if float(lam.max()) <= tol else ""
+    reason = (
+        f"the Hessian has eigenvalue {example[1]:.6g} < 0 at {at}"
+        + ("; the midpoint inequality fails there" if proved else "")
+        + shape
+        + outside
+    )
+    return ConvexityReport("not convex", proved, reason, example, sampling, int((~defined).sum()))
+
+
+def _outside(objective: Objective, points: Tensor, defined: Tensor) -> str:
+    """'; L is not finite at k of the m samples (e.g. x=-5): outside the formula's domain', or ''."""
+    if bool(defined.all()):
+        return ""
+    first = points[~defined][0]
+    at = ", ".join(f"{n}={v:.6g}" for n, v in zip(objective.names, as_floats(first), strict=True))
+    return (
+        f"; L is not finite at {int((~defined).sum())} of the {points.shape[0]} samples (e.g. {at}): "
+        f"that part of the box is outside the formula's domain and left out"
     )
 
 

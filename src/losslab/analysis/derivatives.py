@@ -6,11 +6,15 @@ differentiability.
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sympy
 import torch
+from sympy.functions.elementary.hyperbolic import HyperbolicFunction
+from sympy.functions.elementary.trigonometric import TrigonometricFunction
 from torch import Tensor
 
 from losslab.errors import LosslabError
@@ -23,11 +27,23 @@ _DIGITS = 30
 
 
 # -- symbolic --------------------------------------------------------------------------------
+# simplify's trigsimp and piecewise rewriting take seconds to minutes on small derivatives of these
+# (tanh((x + y)**4): 10 s per entry of the Hessian), so they are left as differentiated
+_PIECEWISE = (sympy.Abs, sympy.sign, sympy.Max, sympy.Min, sympy.Heaviside, sympy.DiracDelta, sympy.Piecewise)
+SLOW_TO_SIMPLIFY = (TrigonometricFunction, HyperbolicFunction, *_PIECEWISE)
+
+
 def _tidy(expr: sympy.Expr, symbols: Sequence[sympy.Symbol]) -> sympy.Expr:
     """Expanded form for polynomials (so Case Study 2 reads ``2*w0 + 3*w1 - 4``), else as is."""
+    return _tidied(expr, tuple(symbols))
+
+
+@functools.lru_cache(maxsize=1024)
+def _tidied(expr: sympy.Expr, symbols: tuple[sympy.Symbol, ...]) -> sympy.Expr:
+    """:func:`_tidy`, remembered: one analysis asks for the same Hessian three times."""
     if expr.is_polynomial(*symbols):
         return sympy.expand(expr)
-    if sympy.count_ops(expr) <= 25:  # small enough that simplify stays fast
+    if sympy.count_ops(expr) <= 25 and not expr.has(*SLOW_TO_SIMPLIFY):  # small enough that simplify stays fast
         simpler = sympy.simplify(expr)
         return simpler if sympy.count_ops(simpler) < sympy.count_ops(expr) else expr
     return expr
@@ -256,7 +272,9 @@ class ClairautReport(Readable):
         rows = [f"∂²L/∂{a}∂{b} = ∂²L/∂{b}∂{a} = {text}" for a, b, text in self.mixed]
         if self.symbolic_equal is not None:
             rows.append(f"symbolic mixed partials equal: {self.symbolic_equal}")
-        if self.asymmetry is not None:
+        if self.asymmetry is not None and math.isnan(self.asymmetry):
+            rows.append("autodiff Hessian: not finite here (L is not twice differentiable at this point)")
+        elif self.asymmetry is not None:
             rows.append(f"autodiff Hessian asymmetry max|H - Hᵀ| = {self.asymmetry:.3e}")
         return "\n".join(rows)
 
@@ -289,12 +307,15 @@ SIMPLIFY_OPS = 400  # larger differences (a loss summed over many samples) take 
 
 
 def _same_expression(a: sympy.Expr, b: sympy.Expr) -> bool | None:
-    """Whether SymPy shows ``a == b``: as trees (the usual case), else by ``simplify``; None when too large to try."""
+    """Whether SymPy shows ``a == b``: as trees (the usual case), else by ``simplify``; None when too large
+    to try, or when simplify would be slow (tanh, abs, …) and expanding the difference does not settle it."""
     if a == b:
         return True
     difference = a - b
     if sympy.count_ops(difference) > SIMPLIFY_OPS:
         return None
+    if difference.has(*SLOW_TO_SIMPLIFY):  # simplify could take minutes: only the cheap expansion
+        return True if sympy.expand(difference) == 0 else None
     return bool(sympy.simplify(difference) == 0)
 
 

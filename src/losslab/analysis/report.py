@@ -7,6 +7,7 @@ The parts live in :mod:`losslab.analysis.stationary`, :mod:`losslab.analysis.con
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import torch
@@ -25,7 +26,7 @@ from losslab.analysis.derivatives import (
     symbolic_hessian,
     taylor,
 )
-from losslab.analysis.stability import condition_number, max_stable_lr
+from losslab.analysis.stability import reference_curvature
 from losslab.analysis.stationary import StationaryPoint, as_floats, search_box, stationary_points
 from losslab.errors import LosslabError
 from losslab.objectives.domain import Domain, PointLike
@@ -52,6 +53,8 @@ class Analysis(Readable):
     clairaut: ClairautReport | None = None
     taylor: TaylorReport | None = None
     directional: tuple[Tensor, float] | None = None
+    curvature_at: str = ""
+    lambda_max: float | None = None
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -64,6 +67,8 @@ class Analysis(Readable):
             "convexity": self.convexity.to_dict(),
             "condition_number": self.condition_number,
             "max_stable_lr": self.max_stable_lr,
+            "lambda_max": self.lambda_max,
+            "curvature_at": self.curvature_at,
             "notes": list(self.notes),
             "gradient_report": jsonable(self.gradient_report),
             "at_hessian": None if self.at_hessian is None else [as_floats(r) for r in self.at_hessian],
@@ -83,15 +88,13 @@ class Analysis(Readable):
         out += [f"  {p}" for p in self.stationary_points[:20]]
         if len(self.stationary_points) > 20:
             out.append(f"  … and {len(self.stationary_points) - 20} more")
-        if self.global_minimum is not None:
-            out.append(f"Lowest stationary minimum: {self.global_minimum}")
+        if self.global_minimum is not None and len(self.stationary_points) > 1:
+            out.append(f"Lowest minimum found: {self.global_minimum}")
         out += ["", f"Convexity: {self.convexity}"]
-        kappa = "—" if self.condition_number is None else f"{self.condition_number:.6g}"
+        if self.curvature_at and self.lambda_max is not None:
+            out.append(f"Curvature taken {self.curvature_at}: λmax = {self.lambda_max:.6g}")
         lr = "—" if self.max_stable_lr is None else f"{self.max_stable_lr:.6g}"
-        out += [
-            f"Condition number at the minimum: {kappa}",
-            f"Largest stable learning rate 2/λmax: {lr}",
-        ]
+        out += [f"Condition number: {_kappa(self.condition_number)}", f"Largest stable learning rate 2/λmax: {lr}"]
         out += [f"Note: {n}" for n in self.notes]
         if self.clairaut is not None:
             out += ["", "Mixed partials (Clairaut)", str(self.clairaut)]
@@ -109,6 +112,12 @@ class Analysis(Readable):
         return "\n".join(out)
 
 
+def _kappa(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return "∞ (the Hessian is singular)" if math.isinf(value) else f"{value:.6g}"
+
+
 def analyze(
     objective: Objective,
     domain: Domain | str | None = None,
@@ -120,6 +129,10 @@ def analyze(
 ) -> Analysis:
     """Derivatives, stationary points, convexity, conditioning and stability in one bundle.
 
+    The curvature figures (the condition number and 2/λmax) are taken everywhere when the
+    Hessian is constant (a quadratic loss), else at the known global minimum, else at the lowest
+    minimum found where L is differentiable (a set's point for a valley of minima), else at ``at``.
+
     >>> from losslab.objectives.objective import formula
     >>> a = analyze(formula("0.5*((w0 + w1 - 2)**2 + (w0 + 2*w1 - 2)**2)"), at="w0=0,w1=0")
     >>> a.to_dict()["gradient"], a.convexity.verdict, round(a.max_stable_lr, 6)
@@ -127,21 +140,23 @@ def analyze(
     """
     box = search_box(objective, domain)
     gradient, hessian = symbolic_gradient(objective), symbolic_hessian(objective)
-    points = stationary_points(objective, box if domain is not None else None, generator=generator)
-    minima = [p for p in points if p.kind == "minimum"]
     notes: list[str] = []
-    # the stability figures are taken at the reference minimum: the known global one, else the lowest found
-    # here (searching again would repeat the most expensive step of the analysis)
-    known = any(k.kind == "minimum" for k in objective.known_points)
-    reference = None if known or not minima else minima[0].point
     try:
-        lr, kappa = max_stable_lr(objective, reference), condition_number(objective, reference)
-    except LosslabError as err:
-        lr, kappa = None, None
+        points = stationary_points(objective, box if domain is not None else None, generator=generator)
+    except LosslabError as err:  # e.g. too many parameters for the numeric search
+        points = []
         notes.append(str(err))
+    minima = [p for p in points if p.kind == "minimum"]
     if at is None and (displacement is not None or direction is not None):
         raise LosslabError("a displacement or direction needs a point: give 'at' (--at) as well")
-    report = None if at is None else gradient_report(objective, at)
+    theta = None if at is None else objective.point(at)
+    curvature = reference_curvature(objective, minima, theta, notes)
+    convex = convexity(objective, box, generator=generator)
+    if convex.undefined:
+        notes.append(
+            f"part of the box is outside the formula's domain (L is not finite at {convex.undefined} of the "
+            f"convexity samples); the search for stationary points and convexity leaves that part out"
+        )
     return Analysis(
         names=tuple(objective.names),
         title=objective.title,
@@ -149,15 +164,17 @@ def analyze(
         hessian=None if hessian is None else [[str(e) for e in row] for row in hessian.tolist()],
         stationary_points=points,
         global_minimum=minima[0] if minima else None,
-        convexity=convexity(objective, box, generator=generator),
-        condition_number=kappa,
-        max_stable_lr=lr,
+        convexity=convex,
+        condition_number=curvature.condition_number,
+        max_stable_lr=curvature.max_stable_lr,
         notes=notes,
-        gradient_report=report,
-        at_hessian=None if at is None else objective.hessian(at),
-        clairaut=clairaut(objective, at) if objective.dim > 1 else None,
-        taylor=None if at is None or displacement is None else taylor(objective, at, displacement),
+        gradient_report=None if theta is None else gradient_report(objective, theta),
+        at_hessian=None if theta is None else objective.hessian(theta),
+        clairaut=clairaut(objective, theta) if objective.dim > 1 else None,
+        taylor=None if theta is None or displacement is None else taylor(objective, theta, displacement),
         directional=None
-        if at is None or direction is None
-        else (as_direction(objective, direction), directional_derivative(objective, at, direction)),
+        if theta is None or direction is None
+        else (as_direction(objective, direction), directional_derivative(objective, theta, direction)),
+        curvature_at=curvature.where,
+        lambda_max=curvature.lambda_max,
     )

@@ -8,18 +8,20 @@ iff :math:`0 < \eta < 2/\lambda_{\max}` — exactly for quadratics, locally othe
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
 from losslab.analysis.derivatives import symbolic_hessian
-from losslab.analysis.stationary import hessian_eigenvalues, stationary_points
+from losslab.analysis.stationary import StationaryPoint, as_floats, hessian_eigenvalues, stationary_points
 from losslab.errors import LosslabError
 from losslab.objectives.domain import PointLike
-from losslab.objectives.objective import Objective
+from losslab.objectives.objective import KnownPoint, Objective
 from losslab.serialize import Readable
 
+PASS_A_POINT = "pass the point to use (--at in the CLI, at= in Python)"
 BEHAVIOURS = (
     "converges monotonically",
     "oscillates but converges",
@@ -35,15 +37,19 @@ def _is_quadratic(objective: Objective) -> bool:
 
 
 def reference_minimum(objective: Objective) -> Tensor:
-    """The minimum to linearize at: the known global one, else the lowest stationary minimum."""
-    known = [k for k in objective.known_points if k.kind == "minimum"]
-    if known:
-        best = next((k for k in known if k.is_global), min(known, key=lambda k: k.value))
-        return objective.point(list(best.point))
+    """The minimum to linearize at: the known global one, else the lowest minimum found."""
+    known = _known_minimum(objective)
+    if known is not None:
+        return objective.point(list(known.point))
     minima = [p for p in stationary_points(objective) if p.kind == "minimum"]
     if not minima:
-        raise LosslabError(f"no minimum of '{objective.title}' was found; pass the point to use with at=")
+        raise LosslabError(f"no minimum of '{objective.title}' was found; {PASS_A_POINT}")
     return minima[0].point
+
+
+def _known_minimum(objective: Objective) -> KnownPoint | None:
+    known = [k for k in objective.known_points if k.kind == "minimum"]
+    return next((k for k in known if k.is_global), min(known, key=lambda k: k.value)) if known else None
 
 
 def _point(objective: Objective, at: PointLike | None) -> Tensor:
@@ -52,7 +58,12 @@ def _point(objective: Objective, at: PointLike | None) -> Tensor:
 
 def _hessian_eigenvalues(objective: Objective, at: PointLike | None) -> tuple[Tensor, Tensor]:
     point = _point(objective, at)
-    return point, hessian_eigenvalues(objective.hessian(point))
+    hessian = objective.hessian(point)
+    if not bool(torch.isfinite(hessian).all()):
+        raise LosslabError(
+            f"the Hessian at ({_coords(point)}) is not finite: L is not twice differentiable there; {PASS_A_POINT}"
+        )
+    return point, hessian_eigenvalues(hessian)
 
 
 def condition_number(objective: Objective, at: PointLike | None = None) -> float:
@@ -89,6 +100,73 @@ def lambda_max(objective: Objective, at: PointLike | None = None) -> float | Non
     """
     hessian = objective.hessian(_point(objective, at))
     return float(hessian_eigenvalues(hessian).max()) if torch.isfinite(hessian).all() else None
+
+
+@dataclass(frozen=True)
+class ReferenceCurvature:
+    """Where an analysis takes its curvature figures, and the figures there (None: not defined)."""
+
+    where: str
+    lambda_max: float | None
+    condition_number: float | None
+    max_stable_lr: float | None
+
+
+def reference_curvature(
+    objective: Objective, minima: Sequence[StationaryPoint], at: Tensor | None, notes: list[str]
+) -> ReferenceCurvature:
+    """λmax, the condition number and 2/λmax: everywhere when the Hessian is constant (a quadratic
+    loss), else at the known global minimum, else at the lowest of ``minima`` (a valley of minima:
+    at its point) — when L is differentiable there, else at ``at``; what went wrong goes to ``notes``.
+
+    >>> from losslab.objectives.objective import formula
+    >>> c = reference_curvature(formula("w0**2 + w1**2", ["w0", "w1", "w2"]), [], None, [])
+    >>> c.where, c.lambda_max, c.condition_number, c.max_stable_lr
+    ('everywhere (the Hessian is constant)', 2.0, inf, 1.0)
+    """
+    h = symbolic_hessian(objective)
+    if h is not None and not h.free_symbols:
+        constant = torch.tensor([[float(v) for v in row] for row in h.tolist()], dtype=torch.float64)
+        return _figures(constant, "everywhere (the Hessian is constant)", notes)
+    known = _known_minimum(objective)
+    if known is not None:
+        point, smooth = objective.point(list(known.point)), known.differentiable
+        what = f"the known global minimum ({_coords(point)})"
+    elif minima:
+        point, smooth, what = (
+            minima[0].point,
+            minima[0].differentiable,
+            f"the lowest minimum found, ({_coords(minima[0].point)}),",
+        )
+    else:
+        point, smooth, what = None, False, ""
+    if point is not None and smooth:
+        return _figures(objective.hessian(point), f"at {what.rstrip(',')}", notes)
+    if at is not None:
+        return _figures(objective.hessian(at), f"at the given point ({_coords(at)})", notes)
+    notes.append(
+        f"no minimum of '{objective.title}' was found to take the curvature at; {PASS_A_POINT}"
+        if point is None
+        else f"{what} is a point where L is not differentiable: there is no Hessian there, "
+        f"so no condition number or 2/λmax; {PASS_A_POINT}"
+    )
+    return ReferenceCurvature("", None, None, None)
+
+
+def _coords(point: Tensor) -> str:
+    return ", ".join(f"{v:.6g}" for v in as_floats(point))
+
+
+def _figures(hessian: Tensor, where: str, notes: list[str]) -> ReferenceCurvature:
+    if not bool(torch.isfinite(hessian).all()):
+        notes.append(f"the Hessian {where} is not finite: no condition number or 2/λmax there")
+        return ReferenceCurvature(where, None, None, None)
+    lam = hessian_eigenvalues(hessian)
+    top, size = float(lam.max()), lam.abs()
+    kappa = None if float(size.max()) == 0 else math.inf if float(size.min()) == 0 else float(size.max() / size.min())
+    if top <= 0:
+        notes.append(f"λmax = {top:.6g} {where}: no positive curvature, so 2/λmax is not defined")
+    return ReferenceCurvature(where, top, kappa, 2 / top if top > 0 else None)
 
 
 @dataclass

@@ -1,33 +1,65 @@
-r"""Stationary points of a loss — where ∇L = 0 — and their kind from the Hessian eigenvalues.
+r"""Stationary points of a loss — where ∇L = 0 — and their kind; whole sets of them as one entry;
+and the minima and maxima where L is not differentiable.
 
-Exact when ∇L is a polynomial or rational system of modest degree (a lex Groebner basis
-with SymPy, roots to 40 digits); otherwise damped Newton on ∇L = 0 from many starts at once.
-The small helpers every analysis module shares also live here, next to their first user:
-:func:`search_box` (the box to search) and :func:`hessian_eigenvalues` (of sampled Hessians).
+1. Exact where SymPy solves ∇L = 0 (:mod:`~losslab.analysis.exact_roots`): isolated roots to
+   40 digits, and the equations of whole families (``w0 = 0, w1 = 0, w2 free``).
+2. Otherwise — or besides, where SymPy's families may be incomplete — damped Newton on ∇L = 0
+   from many starts at once (a grid plus Sobol points: at most ``starts`` of them whatever the
+   number of parameters, and no numeric search above :data:`MAX_NUMERIC_PARAMETERS`). Starts where
+   L is not finite (outside the formula's domain) are dropped, and so are rows whose ∇L or Hessian
+   is not finite, instead of being fed to the pseudo-inverse.
+3. Numeric points that lie on one set are joined into one entry (:mod:`~losslab.analysis.continua`).
+4. Where the formula can have kinks, a search of L itself finds the minima and maxima where L is
+   not differentiable (:mod:`~losslab.analysis.kinks`), which ∇L = 0 cannot find.
+
+The small helpers every analysis module shares are re-exported here, next to their first user:
+:func:`search_box` (the box to search), :func:`hessian_eigenvalues`, :func:`classify`.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
-import sympy
 import torch
-from mpmath.libmp import NoConvergence
 from torch import Tensor
 
-from losslab.analysis.derivatives import symbolic_gradient
+from losslab.analysis.continua import (
+    axis_extent,
+    exact_set_points,
+    numeric_sets,
+    on_exact_set,
+    ranges_text,
+    set_entry,
+)
+from losslab.analysis.exact_roots import ExactSolution, exact_stationary
+from losslab.analysis.kinds import (
+    StationaryPoint,
+    as_floats,
+    classify,
+    compare_around,
+    distinct_rows,
+    hessian_eigenvalues,
+    is_stationary,
+    snapped,
+    sphere_directions,
+)
+from losslab.analysis.kinks import kink_points, may_have_kinks, not_differentiable
+from losslab.analysis.newton import newton
 from losslab.errors import LosslabError, check_choice
 from losslab.objectives.domain import Domain
 from losslab.objectives.objective import Objective
-from losslab.serialize import Readable
 
-_MAX_BEZOUT = 64  # exact solving only for polynomial systems of modest degree (Groebner can blow up)
+__all__ = [
+    "MAX_NUMERIC_PARAMETERS",
+    "StationaryPoint",
+    "as_floats",
+    "classify",
+    "hessian_eigenvalues",
+    "search_box",
+    "stationary_points",
+]
 
-
-def as_floats(t: Tensor) -> list[float]:
-    """A tensor's entries as a flat list of Python floats (non-finite ones kept)."""
-    return [float(v) for v in t.reshape(-1).tolist()]
+MAX_NUMERIC_PARAMETERS = 12  # the starts cannot cover more dimensions in reasonable time
 
 
 def search_box(objective: Objective, domain: Domain | str | None) -> Domain:
@@ -39,185 +71,6 @@ def search_box(objective: Objective, domain: Domain | str | None) -> Domain:
     return objective.domain if objective.domain is not None else Domain.box(objective.names, -5.0, 5.0)
 
 
-def hessian_eigenvalues(hessians: Tensor) -> Tensor:
-    """Eigenvalues (ascending) of each Hessian in a stack, symmetrized first: :math:`\\tfrac12(H + H^T)`."""
-    return torch.linalg.eigvalsh(0.5 * (hessians + hessians.transpose(-1, -2)))
-
-
-def classify(eigenvalues: Tensor | list[float], tol: float | None = None) -> str:
-    """The kind of a stationary point from its Hessian eigenvalues.
-
-    Args:
-        eigenvalues: Hessian eigenvalues there.
-        tol: what counts as zero; default :math:`10^{-10}\\max(1, \\max|\\lambda|)`.
-
-    >>> classify([2.0, 5.0]), classify([-1.0, 3.0]), classify([-2.0, -1.0]), classify([0.0, 1.0])
-    ('minimum', 'saddle', 'maximum', 'degenerate')
-    """
-    lam = torch.as_tensor(eigenvalues, dtype=torch.float64).reshape(-1)
-    if lam.numel() == 0 or not torch.isfinite(lam).all():
-        raise LosslabError(f"eigenvalues {lam.tolist()} must be a nonempty list of finite numbers")
-    tol = 1e-10 * max(1.0, float(lam.abs().max())) if tol is None else tol
-    if bool((lam > tol).any()) and bool((lam < -tol).any()):
-        return "saddle"
-    if bool((lam.abs() <= tol).any()):
-        return "degenerate"
-    return "minimum" if bool((lam > 0).all()) else "maximum"
-
-
-@dataclass
-class StationaryPoint(Readable):
-    """A point where ∇L = 0, with L there, its kind and the Hessian eigenvalues.
-
-    ``method`` is ``exact`` (algebraic elimination with SymPy, roots to 40 digits) or
-    ``numeric`` (multi-start Newton on ∇L = 0).
-    """
-
-    point: Tensor
-    value: float
-    kind: str
-    hessian_eigenvalues: Tensor
-    method: str
-
-    def to_dict(self, names: tuple[str, ...] | None = None) -> dict[str, object]:
-        coords = as_floats(self.point)
-        keys = names if names is not None else tuple(f"θ{i}" for i in range(len(coords)))
-        return {
-            "point": dict(zip(keys, coords, strict=True)),
-            "value": self.value,
-            "kind": self.kind,
-            "hessian_eigenvalues": as_floats(self.hessian_eigenvalues),
-            "method": self.method,
-        }
-
-    def __str__(self) -> str:
-        at = ", ".join(f"{v:.10g}" for v in as_floats(self.point))
-        lam = ", ".join(f"{v:.6g}" for v in as_floats(self.hessian_eigenvalues))
-        return f"({at})  L = {self.value:.10g}  {self.kind}  λ = [{lam}]  ({self.method})"
-
-
-def _real_solutions(polys: list[sympy.Expr], symbols: tuple[sympy.Symbol, ...]) -> list[list[float]] | None:
-    """Real solutions of a zero-dimensional polynomial system by a lex Groebner basis and
-    back-substitution of high-precision roots; None for a positive-dimensional family."""
-    basis = sympy.groebner(polys, *symbols, order="lex")
-    if list(basis.exprs) == [sympy.Integer(1)]:
-        return []
-    if not basis.is_zero_dimensional:
-        return None
-    partial: list[dict[sympy.Symbol, sympy.Expr]] = [{}]
-    for k in range(len(symbols) - 1, -1, -1):
-        s, tail = symbols[k], set(symbols[k:])
-        triangle = [g for g in basis.exprs if g.free_symbols <= tail and s in g.free_symbols]
-        partial = [{**known, s: root} for known in partial for root in _common_real_roots(triangle, known, s)]
-    return [[float(sol[s]) for s in symbols] for sol in partial]
-
-
-def _substituted(g: sympy.Expr, known: dict[sympy.Symbol, sympy.Expr], s: sympy.Symbol) -> sympy.Poly:
-    """``g`` with the later variables substituted, as a polynomial in ``s``, with coefficients
-    that are rounding noise (below 1e-25 of the terms' size before cancellation) set to 0 —
-    so a polynomial that vanishes at ``known`` becomes zero instead of a spurious equation."""
-    poly = sympy.Poly(g, s, *known)
-    size = sum(
-        abs(float(c)) * math.prod(abs(float(known[v])) ** e for v, e in zip(known, m[1:], strict=True))
-        for m, c in poly.terms()
-    )
-    reduced = sympy.Poly(g.xreplace(known), s)
-    kept = [c if abs(complex(c)) > 1e-25 * size else 0 for c in reduced.all_coeffs()]
-    return sympy.Poly(kept, s)
-
-
-def _common_real_roots(
-    triangle: list[sympy.Expr], known: dict[sympy.Symbol, sympy.Expr], s: sympy.Symbol
-) -> list[sympy.Expr]:
-    """Real roots shared by every basis polynomial once the later variables are substituted.
-
-    Roots are taken from *each* polynomial, not only the lowest-degree one: when the basis
-    is not in shape position, one value of the later variables can carry several values of
-    ``s`` (Goldstein–Price has two stationary points with y = 0.2), and the lowest-degree
-    polynomial can degenerate there.
-    """
-    here = [_substituted(g, known, s) for g in triangle]
-    here = [p for p in here if not p.is_zero]
-    scale = [1 + max(abs(complex(c)) for c in p.all_coeffs()) for p in here]
-    found: list[sympy.Expr] = []
-    for poly in (p for p in here if p.degree() >= 1):
-        for root in poly.nroots(n=40, maxsteps=200):
-            re, im = (float(v) for v in root.as_real_imag())
-            if abs(im) > 1e-12 * (1 + abs(re)) or any(abs(float(sympy.re(root)) - float(f)) < 1e-10 for f in found):
-                continue
-            # loose on purpose: the final |∇L| check in stationary_points is the arbiter
-            if all(abs(complex(p.eval(sympy.re(root)))) <= 1e-8 * m for p, m in zip(here, scale, strict=True)):
-                found.append(sympy.re(root))
-    return found
-
-
-def _exact_candidates(objective: Objective) -> Tensor | None:
-    """Stationary points by SymPy when ∇L is polynomial/rational of modest degree, else None."""
-    gradient = symbolic_gradient(objective)
-    if gradient is None or objective.dim > 3:
-        return None
-    fractions = [sympy.together(g).as_numer_denom() for g in gradient]
-    numerators = [n for n, _ in fractions if n != 0]
-    if not numerators or not all(e.is_polynomial(*objective.symbols) for pair in fractions for e in pair):
-        return None
-    bezout = math.prod(max(sympy.Poly(n, *objective.symbols).total_degree(), 1) for n in numerators)
-    if bezout > _MAX_BEZOUT:
-        return None
-    try:
-        solutions = _real_solutions(numerators, objective.symbols)
-    except (NotImplementedError, sympy.PolynomialError, NoConvergence):
-        return None
-    if solutions is None:
-        return None
-    points = torch.tensor(solutions, dtype=torch.float64).reshape(-1, objective.dim)
-    denominators = [sympy.lambdify(objective.symbols, d, modules="math") for _, d in fractions]
-    keep = [all(abs(d(*p)) > 1e-12 for d in denominators) for p in points.tolist()]
-    return points[torch.tensor(keep, dtype=torch.bool)] if points.numel() else points
-
-
-def _starts(box: Domain, starts: int, generator: torch.Generator | None) -> Tensor:
-    """A grid plus scrambled Sobol points over the box (unscrambled without a generator)."""
-    per_axis = max(2, int((starts / 2) ** (1 / len(box.names))))
-    seed = None if generator is None else int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
-    sobol = torch.quasirandom.SobolEngine(len(box.names), scramble=generator is not None, seed=seed)
-    unit = sobol.draw(max(starts - per_axis ** len(box.names), 1), dtype=torch.float64)
-    return torch.cat([box.grid(per_axis), box.lower + unit * (box.upper - box.lower)])
-
-
-def _newton(objective: Objective, thetas: Tensor, iterations: int) -> Tensor:
-    """Damped Newton on ∇L = 0 for all rows at once: pinv for singular Hessians, and per row the
-    step fraction 2^-k (k = 0..7) that most reduces |∇L|."""
-    fractions = 2.0 ** -torch.arange(8, dtype=torch.float64)
-    rows = torch.arange(thetas.shape[0])
-    for _ in range(iterations if thetas.shape[0] else 0):
-        step = (torch.linalg.pinv(objective.hessians(thetas)) @ objective.grads(thetas)[..., None])[..., 0]
-        step = torch.nan_to_num(step, nan=0.0, posinf=0.0, neginf=0.0)
-        trial = thetas[None] - fractions[:, None, None] * step[None]
-        norms = torch.linalg.vector_norm(objective.grads(trial.reshape(-1, objective.dim)), dim=-1)
-        norms = torch.nan_to_num(norms.reshape(len(fractions), -1), nan=math.inf)
-        thetas = trial[norms.argmin(0), rows]
-    return thetas
-
-
-def _is_stationary(objective: Objective, points: Tensor) -> Tensor:
-    """|∇L| < 1e-8, scaled by the curvature so rounding in θ cannot fail a true root."""
-    if points.shape[0] == 0:
-        return torch.zeros(0, dtype=torch.bool)
-    g = torch.linalg.vector_norm(objective.grads(points), dim=-1)
-    h = torch.linalg.matrix_norm(objective.hessians(points), ord=2)
-    scale = torch.clamp(h * torch.linalg.vector_norm(points, dim=-1).clamp(min=1.0), min=1.0)
-    return torch.isfinite(g) & (g < 1e-8 * torch.nan_to_num(scale, nan=1.0))
-
-
-def _distinct(points: Tensor) -> Tensor:
-    keep: list[int] = []
-    for i, p in enumerate(points):
-        tol = 1e-6 * (1 + float(p.abs().max()))
-        if all(float((p - points[j]).abs().max()) > tol for j in keep):
-            keep.append(i)
-    return points[keep]
-
-
 def stationary_points(
     objective: Objective,
     domain: Domain | str | None = None,
@@ -226,37 +79,180 @@ def stationary_points(
     generator: torch.Generator | None = None,
     method: str = "auto",
 ) -> list[StationaryPoint]:
-    """All stationary points (∇L = 0) in the domain, sorted by L, each with its kind.
+    """All stationary points (∇L = 0) in the domain, sorted by L, each with its kind; a set of
+    them (a line, a plane) as one entry; minima and maxima where L is not differentiable.
 
-    Exact (SymPy, Groebner basis) when ∇L is a polynomial or rational system of modest
-    degree; otherwise damped Newton on ∇L = 0 from ``starts`` points (grid + Sobol) at once,
-    keeping roots with |∇L| < 1e-8 inside the domain (default ``objective.domain``, else ±5).
+    Exact (SymPy) when ∇L is a linear system, or a polynomial or rational one of modest degree
+    in up to three parameters; otherwise damped Newton on ∇L = 0 from ``starts`` points (grid +
+    Sobol) at once, keeping roots with |∇L| < 1e-8 inside the domain (default
+    ``objective.domain``, else ±5), for up to :data:`MAX_NUMERIC_PARAMETERS` parameters.
     ``method`` forces one path: ``"exact"`` (error when SymPy cannot solve) or ``"numeric"``.
 
     >>> from losslab.objectives.objective import formula
     >>> [str(p) for p in stationary_points(formula("0.5*((w0 + w1 - 2)**2 + (w0 + 2*w1 - 2)**2)"))]
     ['(2, 0)  L = 0  minimum  λ = [0.145898, 6.8541]  (exact)']
+    >>> [str(p) for p in stationary_points(formula("sqrt(w0**2 + w1**2)"))]
+    ['(0, 0)  L = 0  minimum, not differentiable here: L is higher all around (a kink or cusp)  (numeric)']
+    >>> (cylinder,) = stationary_points(formula("w0**2 + w1**2", ["w0", "w1", "w2"]))
+    >>> cylinder.equations, cylinder.dimension, cylinder.kind, cylinder.point.tolist()
+    (('w0 = 0', 'w1 = 0', 'w2 free'), 1, 'minimum', [0.0, 0.0, 0.0])
     """
     if starts < 1:
         raise LosslabError(f"starts = {starts}; give a positive number of starting points")
     check_choice("method", method, ("auto", "exact", "numeric"))
     box = search_box(objective, domain)
-    exact = None if method == "numeric" else _exact_candidates(objective)
+    exact = None if method == "numeric" else exact_stationary(objective)
     if method == "exact" and exact is None:
         raise LosslabError("SymPy cannot solve ∇L = 0 for this objective exactly; use method='numeric'")
+    found: list[StationaryPoint] = []
     if exact is not None:
-        inside = exact if domain is None and objective.domain is None else exact[box.contains(exact)]
-        candidates, method = inside, "exact"
-    else:
-        found = _newton(objective, _starts(box, starts, generator), iterations=60)
-        found = found[_is_stationary(objective, found) & box.contains(found)]
-        candidates, method = _newton(objective, _distinct(found), iterations=3), "numeric"
-    return _describe(objective, _distinct(candidates[_is_stationary(objective, candidates)]), method)
+        points = (
+            exact.points if domain is None and objective.domain is None else exact.points[box.contains(exact.points)]
+        )
+        found += _describe(objective, distinct_rows(points[is_stationary(objective, points)]), "exact")
+        found += _exact_sets(objective, box, exact)
+    if exact is None or not exact.complete:
+        found += _numeric(objective, box, starts, generator, exact)
+    found += _known_kinks(objective, box, found)
+    return sorted(found, key=lambda s: (s.value, s.dimension, as_floats(s.point)))
+
+
+def _exact_sets(objective: Objective, box: Domain, exact: ExactSolution) -> list[StationaryPoint]:
+    entries = []
+    for family in exact.sets:
+        members = exact_set_points(objective, box, family)
+        if members.shape[0]:
+            dimension, equations = len(family.free), family.equations()
+            entries.append(set_entry(objective, members, box, dimension, equations, "exact", linear=family.linear))
+    return entries
+
+
+def _too_many(objective: Objective) -> str:
+    return (
+        f"the numeric search for stationary points is skipped above {MAX_NUMERIC_PARAMETERS} parameters "
+        f"(this loss has {objective.dim}) and SymPy cannot solve ∇L = 0 for it; examine a point instead "
+        f"(--at in the CLI, at= in Python), or fix some parameters to numbers"
+    )
+
+
+def _numeric(
+    objective: Objective, box: Domain, starts: int, generator: torch.Generator | None, exact: ExactSolution | None
+) -> list[StationaryPoint]:
+    """Newton's points (less those SymPy found), joined into sets where they lie on one, and the kinks."""
+    if objective.dim > MAX_NUMERIC_PARAMETERS:
+        if exact is not None:
+            return []  # SymPy's families stand alone
+        raise LosslabError(_too_many(objective))
+    thetas = _starts(box, starts, generator)
+    values = objective.values(thetas)
+    thetas, values = thetas[torch.isfinite(values)], values[torch.isfinite(values)]
+    if thetas.shape[0] == 0:
+        return []  # L is not finite anywhere in the box
+    points = _newton_points(objective, box, thetas)
+    if exact is not None:
+        points = points[~_on_exact(objective, exact, points)]
+    kinky = may_have_kinks(objective)
+    smooth = ~not_differentiable(objective, points) if kinky else torch.ones(points.shape[0], dtype=torch.bool)
+    # what "the same value" means along a set: the spread of L over the box, robust to a pole's huge values
+    spread = float(values.quantile(0.9) - values.quantile(0.1))
+    found, sets, members = _joined(objective, box, points[smooth], spread)
+    if kinky:
+        generator = generator if generator is not None else torch.Generator().manual_seed(0)
+        found += kink_points(objective, thetas, box, generator, points[~smooth], spread, members)
+    return found + sets
+
+
+def _joined(
+    objective: Objective, box: Domain, points: Tensor, spread: float
+) -> tuple[list[StationaryPoint], list[StationaryPoint], list[Tensor]]:
+    """Isolated points, one entry per set of points found numerically, and each set's points."""
+    groups, repeats = numeric_sets(objective, points, box, spread)
+    grouped = {i for g in groups for i in g} | set(repeats)
+    alone = [i for i in range(points.shape[0]) if i not in grouped]
+    sets, members = [], []
+    for group in groups:
+        found = points[group]
+        found = found[torch.linalg.vector_norm(found - found.mean(0), dim=-1).argsort()]  # the central one first
+        ranges = ranges_text(objective.names, *axis_extent(objective, found, box, spread))
+        sets.append(set_entry(objective, found, box, _dimension(objective, found), ranges, "numeric"))
+        members.append(found)
+    return _describe(objective, points[alone], "numeric"), sets, members
+
+
+def _dimension(objective: Objective, members: Tensor) -> int:
+    """The flat directions of the Hessian there, at most the rank of the points' spread."""
+    lam = hessian_eigenvalues(objective.hessian(members[0])).abs()
+    flat = int((lam <= 1e-6 * max(1.0, float(lam.max()))).sum())
+    spread = torch.linalg.svdvals(members - members.mean(0))
+    rank = int((spread > 1e-6 * max(1e-300, float(spread.max()))).sum())
+    return max(1, min(flat, rank))
+
+
+def _on_exact(objective: Objective, exact: ExactSolution, points: Tensor) -> Tensor:
+    near = torch.zeros(points.shape[0], dtype=torch.bool)
+    for family in exact.sets:
+        near |= on_exact_set(objective, family, points)
+    if exact.points.shape[0] and points.shape[0]:
+        gaps = torch.cdist(points, exact.points, p=float("inf")).amin(-1)
+        near |= gaps <= 1e-6 * (1 + points.abs().amax(-1))
+    return near
+
+
+def _starts(box: Domain, starts: int, generator: torch.Generator | None) -> Tensor:
+    """A grid (where it has at least 3 points per axis within half the budget) plus scrambled Sobol
+    points over the box (unscrambled without a generator): ``starts`` points whatever the dimension."""
+    n = len(box.names)
+    per_axis = int((starts / 2) ** (1 / n))
+    grid = box.grid(per_axis) if per_axis >= 3 else torch.zeros(0, n, dtype=torch.float64)
+    seed = None if generator is None else int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
+    sobol = torch.quasirandom.SobolEngine(n, scramble=generator is not None, seed=seed)
+    unit = sobol.draw(max(starts - grid.shape[0], 1), dtype=torch.float64)
+    return torch.cat([grid, box.lower + unit * (box.upper - box.lower)])
+
+
+def _newton_points(objective: Objective, box: Domain, thetas: Tensor) -> Tensor:
+    found = newton(objective, thetas, iterations=60)
+    found = found[is_stationary(objective, found) & box.contains(found)]
+    found = newton(objective, distinct_rows(found), iterations=3)
+    return distinct_rows(_snapped(objective, found[is_stationary(objective, found)]))
+
+
+def _snapped(objective: Objective, roots: Tensor) -> Tensor:
+    """Each root's coordinates rounded where |∇L| is no larger there: a degenerate root, which
+    Newton approaches only linearly (x⁴ + sin y: x ≈ 5e-9), reads 0; a regular one is kept."""
+    if roots.shape[0] == 0:
+        return roots
+    return snapped(roots, lambda trial: torch.linalg.vector_norm(objective.grads(trial), dim=-1))
 
 
 def _describe(objective: Objective, points: Tensor, method: str) -> list[StationaryPoint]:
+    """Entries for isolated stationary points: kind from the Hessian, or from the values around
+    where the Hessian is not finite (x**(4/3) at 0)."""
     if points.shape[0] == 0:
         return []
-    values, eigs = objective.values(points), hessian_eigenvalues(objective.hessians(points))
-    found = [StationaryPoint(p, float(v), classify(e), e, method) for p, v, e in zip(points, values, eigs, strict=True)]
-    return sorted(found, key=lambda s: (s.value, as_floats(s.point)))
+    values, hessians = objective.values(points), objective.hessians(points)
+    found = []
+    for p, v, h in zip(points, values, hessians, strict=True):
+        if bool(torch.isfinite(h).all()):
+            lam = hessian_eigenvalues(h)
+            found.append(StationaryPoint(p, float(v), classify(lam), lam, method))
+            continue
+        around = objective.values(p + 1e-5 * max(1.0, float(p.abs().max())) * sphere_directions(objective.dim))
+        note = "the Hessian is not finite here; the kind comes from the values around"
+        unknown = torch.full((objective.dim,), math.nan, dtype=torch.float64)
+        found.append(StationaryPoint(p, float(v), compare_around(float(v), around), unknown, method, note=note))
+    return found
+
+
+def _known_kinks(objective: Objective, box: Domain, found: list[StationaryPoint]) -> list[StationaryPoint]:
+    """Points the objective lists as not differentiable (the gallery's cone), when not found already."""
+    extra = []
+    for known in (k for k in objective.known_points if not k.differentiable):
+        point = torch.tensor(known.point, dtype=torch.float64)
+        seen = any(float((e.point - point).abs().max()) <= 1e-6 * (1 + float(point.abs().max())) for e in found)
+        if box.contains(point[None])[0] and not seen:
+            note = "listed with the objective: L is not differentiable here"
+            empty = torch.zeros(0, dtype=torch.float64)
+            value = float(objective.value(point))
+            extra.append(StationaryPoint(point, value, known.kind, empty, "known", differentiable=False, note=note))
+    return extra

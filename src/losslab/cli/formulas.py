@@ -9,6 +9,39 @@ import torch
 import typer
 
 from losslab.cli.common import DomainOpt, Json, Vars, emit, err, formula_objective, friendly, out
+from losslab.errors import LosslabError, check_int
+
+
+def whole_steps(text: Any) -> int:
+    """``--steps`` as a whole number from 1 to 10⁸; ``1e8`` is refused with how to write it.
+
+    Parsed here, not by Click's int, so the refusal names the rule (the library's own
+    :func:`losslab.descent.run.check_count` for a whole number) on one line.
+    """
+    from losslab.descent.run import MAX_STEPS, check_count
+
+    raw = str(text).strip()
+    try:
+        count = int(raw)
+    except ValueError:
+        number = _float(raw)
+        fits = number is not None and number.is_integer() and 1 <= number <= MAX_STEPS
+        hint = f"; write {int(number)}" if fits and number is not None else ""
+        raise typer.BadParameter(f"steps must be a whole number from 1 to {MAX_STEPS}, got {raw!r}{hint}") from None
+    try:
+        return check_count(count)
+    except LosslabError as error:
+        raise typer.BadParameter(str(error)) from None
+
+
+def _float(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+Steps = Annotated[int, typer.Option(parser=whole_steps, help="Maximum number of steps, 1 to 100000000.")]
 
 
 @friendly
@@ -36,7 +69,7 @@ def descend(
     formula: Annotated[str, typer.Argument(help="A formula or a gallery name.")],
     start: Annotated[str, typer.Option(help="Start point, e.g. 'w=0' or 'w0=0,w1=0'.")],
     lr: Annotated[float | None, typer.Option(help="Learning rate (default: the optimizer's).")] = None,
-    steps: Annotated[int, typer.Option(help="Maximum number of steps.")] = 100,
+    steps: Steps = 100,
     optimizer: Annotated[
         str,
         typer.Option(
@@ -89,7 +122,7 @@ def fit(
     target: Annotated[str, typer.Option(help="The column the model predicts.")] = "y",
     optimizer: Annotated[str, typer.Option(help="Optimizer for the descent, as in 'descend'.")] = "gd",
     lr: Annotated[float | None, typer.Option(help="Learning rate.")] = None,
-    steps: Annotated[int, typer.Option(help="Descent steps.")] = 2000,
+    steps: Steps = 2000,
     start: Annotated[str | None, typer.Option(help="Start point (default: all zeros).")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Mini-batch size for sgd.")] = None,
     seed: Annotated[int, typer.Option(help="Seed for mini-batch sampling.")] = 0,
@@ -98,6 +131,7 @@ def fit(
     """Fit a model to data: the closed form when the model is linear, and a descent."""
     from losslab.descent.fit import fit as run_fit
 
+    check_int("seed", seed, least=0, most=2**63 - 1)  # torch.Generator.manual_seed overflows beyond
     result = run_fit(
         data,
         model,
@@ -138,6 +172,10 @@ def tour(
     """Walk through the seeds' worked examples, each result beside the seed's value."""
     from losslab.course.tour import run_tour
 
+    if out_dir is not None:
+        from losslab.course.figures import check_figures_folder
+
+        check_figures_folder(out_dir)  # before the tour runs
     report = run_tour()
     emit(report, as_json)
     if out_dir is not None:

@@ -63,13 +63,17 @@ def landscape(
     ] = None,
     out: Annotated[Path, typer.Option(help="The HDF5 file to write.")] = Path("surface.h5"),
     resume: Annotated[bool, typer.Option(help="Continue an interrupted survey in --out.")] = False,
+    force: Annotated[
+        bool, typer.Option(help="Replace an --out that is not a surface or holds another survey (else refused).")
+    ] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Survey a network's loss (and accuracy) on a line or plane through its parameters; write HDF5."""
     from losslab.cli.common import emit, err
     from losslab.landscape import SurveyOptions, distributed, survey
-    from losslab.landscape.surface import writable
+    from losslab.landscape.limits import survey_grid
+    from losslab.landscape.target import check_target
     from losslab.networks.build import network_objective
 
     check_choice("dtype", dtype, DTYPES)
@@ -77,9 +81,12 @@ def landscape(
     sizes, ranges = _grid(grid), _ranges(range_)
     budget = None if memory is None else memory_bytes(memory)
     options = SurveyOptions(
-        method=method, memory_budget=budget, chunk_size=chunk_size, out=out, resume=resume, progress=progress
-    )
-    writable(out)  # like the options, checked before the model is built or trained
+        method=method, memory_budget=budget, chunk_size=chunk_size, out=out, resume=resume, force=force,
+        progress=progress,
+    )  # fmt: skip
+    # like the options, checked before the model is built or trained
+    survey_grid(sizes, ranges, len(sizes), DTYPES[dtype])
+    check_target(out, force=force)
     device = distributed.local_device() if distributed.launched() else None
     built = network_objective(
         demo_name=demo, model=model, weights=weights, data=data, loss=loss, dtype=DTYPES[dtype], seed=seed,
@@ -95,10 +102,15 @@ def landscape(
         surface = run(objective, slice_, sizes, ranges, options=options)
     except KeyboardInterrupt:
         if distributed.rank_zero():
-            err.print(f"interrupted: the finished chunks are in {out}; rerun with --resume to continue")
+            err.print(
+                f"interrupted: the finished chunks are in {out} (as it was, if none had finished); "
+                "rerun with --resume to continue"
+            )
         raise typer.Exit(code=130) from None
     if surface is None:  # a rank other than 0: rank 0 reports
         return
+    for line in surface.notes:
+        err.print(f"note: {line}", highlight=False, markup=False)
     note = f"\n{_trajectory_note(slice_, trajectory, objective)}" if directions == "pca" else ""
     emit(surface if as_json else f"{surface}{note}\nwritten to {out}", as_json)
 
@@ -117,13 +129,15 @@ def plot_surface(
 SURFACE_SUFFIXES = (".h5", ".hdf5")
 
 
-def draw_saved_surface(file: Path, out: Path, kind: str) -> None:
-    """``file`` (written by ``losslab landscape``) drawn to ``out``: contour or 3-D still, or an html page."""
+def draw_saved_surface(file: Path, out: Path, kind: str, levels: int = 20) -> None:
+    """``file`` (written by ``losslab landscape``) drawn to ``out``: contour (with ``levels``) or 3-D
+    still, or an html page."""
     from losslab import plot
     from losslab.cli.common import out as console
     from losslab.landscape import load_surface
+    from losslab.plot.save import picture_target
 
-    shape = plot.format_of(out)
+    shape = picture_target(out)  # before the file is read
     if shape == "animation":
         still_or_page = "a still (.png, .svg, .pdf) or a page (.html)"
         raise LosslabError(f"cannot write '{out.name}': a saved surface is {still_or_page}")
@@ -132,7 +146,7 @@ def draw_saved_surface(file: Path, out: Path, kind: str) -> None:
     if shape == "interactive":
         picture: Any = plot.interactive_surface(surface, title=title)
     elif kind == "contour":
-        picture = plot.contour(surface, title=title, stationary=False)
+        picture = plot.contour(surface, title=title, stationary=False, levels=levels)
     elif kind == "3d":
         picture = plot.surface(surface, title=title)
     else:

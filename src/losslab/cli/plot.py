@@ -39,11 +39,17 @@ def register(app: typer.Typer) -> None:
 
 
 def _objective(formula: str, variables: str | None, domain: str | None) -> Any:
-
     return formula_objective(formula, variables, domain)
 
 
-def _saved_surface(source: str, out_file: Path, kind: str, *formula_only: object) -> bool:
+def picture_target(out_file: Path) -> str:
+    """The kind of picture ``--out`` asks for, once its folder is known to be writable (before any work)."""
+    from losslab.plot.save import picture_target as checked
+
+    return checked(out_file)
+
+
+def _saved_surface(source: str, out_file: Path, kind: str, *formula_only: object, levels: int = 20) -> bool:
     """Draw ``source`` when it names a saved surface file (.h5/.hdf5); False when it is a formula."""
     from losslab.cli.landscape import SURFACE_SUFFIXES, draw_saved_surface
 
@@ -55,7 +61,7 @@ def _saved_surface(source: str, out_file: Path, kind: str, *formula_only: object
         raise LosslabError(f"surface file '{source}' does not exist ({hint})")
     if any(option not in (None, [], ()) for option in formula_only):
         raise LosslabError("--start, --optimizer and --field apply to formulas, not to a saved surface")
-    draw_saved_surface(path, out_file, kind)
+    draw_saved_surface(path, out_file, kind, levels)
     return True
 
 
@@ -80,7 +86,7 @@ def _landscape(objective: Any, runs: list[Any], target: Path, still: Any, view: 
     """Write a still picture, a film (gif/mp4) or a page (html) of the runs on the objective."""
     from losslab import plot
 
-    kind = plot.format_of(target)
+    kind = picture_target(target)
     if kind == "still":
         picture = still()
     elif kind == "animation":
@@ -105,7 +111,7 @@ def curve(
     from losslab import plot
 
     objective = _objective(formula, variables, domain)
-    plot.format_of(out_file)
+    picture_target(out_file)
     runs = _runs(objective, start, optimizer, steps)
     still = lambda: plot.curve(objective, runs, at=at, orders=(1, 2))  # noqa: E731
     _landscape(objective, runs, out_file, still, "curve")
@@ -125,10 +131,10 @@ def contour(
     """
     from losslab import plot
 
-    if _saved_surface(formula, out_file, "contour", start, optimizer, field):
+    if _saved_surface(formula, out_file, "contour", start, optimizer, field, levels=levels):
         return
     objective = _objective(formula, variables, domain)
-    plot.format_of(out_file)
+    picture_target(out_file)
     runs = _runs(objective, start, optimizer, steps)
     still = lambda: plot.contour(objective, runs, field=field, levels=levels)  # noqa: E731
     _landscape(objective, runs, out_file, still, "contour")
@@ -149,7 +155,7 @@ def surface(
     if _saved_surface(formula, out_file, "3d", start, optimizer):
         return
     objective = _objective(formula, variables, domain)
-    plot.format_of(out_file)
+    picture_target(out_file)
     runs = _runs(objective, start, optimizer, steps)
     _landscape(objective, runs, out_file, lambda: plot.surface(objective, runs), "surface")
 
@@ -165,7 +171,7 @@ def race(
     from losslab import plot
 
     objective = _objective(formula, variables, domain)
-    plot.format_of(out_file)
+    picture_target(out_file)
     runs = _runs(objective, start, optimizer or ["gd", "momentum", "adam"], steps)
     shown = view if objective.dim == 2 else "curve"
     _landscape(objective, runs, out_file, lambda: plot.race(objective, runs), shown)
@@ -227,9 +233,7 @@ def _demo_objective(name: str, steps: int | None) -> Any:
 
 
 def _still_only(target: Path) -> None:
-    from losslab.plot import format_of
-
-    if format_of(target) != "still":
+    if picture_target(target) != "still":
         raise LosslabError(f"this picture is a still one: save it as .png, .svg or .pdf, not {target.suffix}")
 
 

@@ -46,6 +46,7 @@ from losslab.plot import (
     surface,
 )
 from losslab.plot._style import new_figure
+from losslab.plot.save import unwritable_folder
 
 HAND_LRS = ((0.3, 8), (1.5, 8), (0.05, 60))  # lr 1.5 stops where it is seen to diverge (step 3)
 RACERS = ("gd:lr=0.001", "momentum:lr=0.001", "adam:lr=0.05", "rmsprop:lr=0.01")
@@ -162,13 +163,29 @@ FIGURES: dict[str, Callable[[], Figure]] = {
 }
 
 
+def check_figures_folder(out_dir: str | Path) -> Path:
+    """``out_dir`` when the tour's figures can be written there — a folder this process can write in,
+    or a missing one below such a folder (it will be made) — else one LosslabError line.
+
+    >>> check_figures_folder(Path(__file__) / "tour")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    losslab.errors.LosslabError: --out .../figures.py/tour: '.../figures.py' is a file, not a folder; give a folder ...
+    """
+    folder = Path(out_dir)
+    reason = unwritable_folder(folder, create=True)
+    if reason is not None:
+        raise LosslabError(f"--out {folder}: {reason}; give a folder for the tour's figures")
+    return folder
+
+
 def write_tour_figures(out_dir: str | Path, dpi: int = 110) -> list[Path]:
     """Draw every seed example's figure into ``out_dir`` (created if missing); returns the files.
 
     >>> write_tour_figures("/tmp/tour")  # doctest: +SKIP
     """
-    folder = Path(out_dir)
-    if folder.exists() and not folder.is_dir():
-        raise LosslabError(f"--out {folder} is a file; give a folder for the tour's figures")
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = check_figures_folder(out_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LosslabError(f"--out {folder}: cannot make the folder ({exc.strerror or exc})") from None
     return [save(draw(), folder / name, dpi=dpi) for name, draw in FIGURES.items()]

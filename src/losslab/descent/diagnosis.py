@@ -18,6 +18,7 @@ from torch import Tensor
 
 from losslab.analysis.stability import lambda_max
 from losslab.analysis.stationary import classify, hessian_eigenvalues
+from losslab.descent.record import Seen
 from losslab.descent.stopping import StopRules, negligible, steady_growth, within_words
 from losslab.descent.trajectory import Diagnosis
 from losslab.objectives.objective import Objective
@@ -45,28 +46,29 @@ class Stability:
 
 def diagnose(
     objective: Objective,
-    params: Tensor,
-    losses: Tensor,
-    grads: Tensor,
-    lrs: Tensor,
+    seen: Seen,
     stop: Diagnosis | None,
     plain: bool,
     rules: StopRules | None = None,
 ) -> Diagnosis:
-    """The status and its reason; plain gd/sgd failures are explained by 2/λmax."""
-    lr = float(lrs.max()) if lrs.numel() else None
-    why = _stability(objective, params, lr, equal_ok=False) if plain and lr is not None else None
+    """The status and its reason; plain gd/sgd failures are explained by 2/λmax.
+
+    ``seen`` is the start and the run's last steps, exactly, however much of the run its record
+    kept (:class:`losslab.descent.record.Seen`: ``Seen.of(params, losses, grads, lrs)`` for a whole one).
+    """
+    lr = seen.lr_max
+    why = _stability(objective, seen, lr, equal_ok=False) if plain and lr is not None else None
     if stop is not None and stop.status == "diverged":
         reason = _joined(stop.reason, why)
-        if why is not None and steady_growth(losses.tolist()) is not None:
+        if why is not None and steady_growth(seen.losses.tolist()) is not None:
             reason += f", and {why.predicted_growth()}"
         return Diagnosis("diverged", f"diverged at step {stop.step}: {reason}", stop.step)
     if stop is not None and stop.status == "unbounded":
         return Diagnosis("unbounded", f"unbounded below at step {stop.step}: {stop.reason}", stop.step)
-    found = stop or _from_the_last_steps(objective, params, losses, grads, lr, plain, why)
+    found = stop or _from_the_last_steps(objective, seen, lr, plain, why)
     if found.status == "converged":
-        found = _not_a_minimum(objective, params[-1], found)
-    return _with_distance(found, params, rules)
+        found = _not_a_minimum(objective, seen.params[-1], found)
+    return _with_distance(found, seen.params[-1], rules)
 
 
 def _not_a_minimum(objective: Objective, theta: Tensor, found: Diagnosis) -> Diagnosis:
@@ -90,16 +92,14 @@ def _not_a_minimum(objective: Objective, theta: Tensor, found: Diagnosis) -> Dia
 
 def _from_the_last_steps(
     objective: Objective,
-    params: Tensor,
-    losses: Tensor,
-    grads: Tensor,
+    seen: Seen,
     lr: float | None,
     plain: bool,
     why: Stability | None,
 ) -> Diagnosis:
     """The diagnosis of a run that used its whole step budget: converged, diverging, oscillating, stalled or going."""
-    last = params.shape[0] - 1
-    if negligible(params, grads):
+    params, losses, grads, last = seen.params, seen.losses, seen.grads, seen.last
+    if negligible(params, grads, seen.start_grad_norm):
         size = float(torch.linalg.vector_norm(params[-1] - params[-2]))
         gnorm = float(torch.linalg.vector_norm(grads[-1]))
         return Diagnosis(
@@ -118,17 +118,17 @@ def _from_the_last_steps(
             float(losses[-2 * window : -window].mean()),
         )
         flat = recent >= earlier - 1e-12 * abs(earlier)
-    rising = _rises_at_the_end(losses)
-    if window >= 2 and rising >= window and float(losses[-1]) > 10.0 * float(losses[-rising - 1]):
+    rising = seen.rises
+    if window >= 2 and rising >= window and float(losses[-1]) > 10.0 * seen.risen_from:
         every = " (every step of the run)" if rising == last else ""
         reason = (
             f"diverging: L grew at each of the last {rising} steps{every}, "
-            f"from {_g(float(losses[-rising - 1]))} to {_g(float(losses[-1]))}"
+            f"from {_g(seen.risen_from)} to {_g(float(losses[-1]))}"
         )
         return Diagnosis("diverged", _joined(reason, why), last)
     if flat and _alternating(params[-window - 1 :]):
         if plain and lr is not None:
-            why = _stability(objective, params, lr, equal_ok=True)
+            why = _stability(objective, seen, lr, equal_ok=True)
         reason = (
             f"oscillating: over the last {window} steps each step reverses the previous one and L makes "
             f"no new low (L = {_g(float(losses[-1]))}; θ alternates between {_vec(params[-2])} and {_vec(params[-1])})"
@@ -141,18 +141,18 @@ def _from_the_last_steps(
     falling = window >= 2 and bool((losses[-window - 1 :].diff() < 0).all())
     reason = (
         f"stopped after {last} step{'s' if last != 1 else ''} (the step budget)"
-        f"{' with L still falling at every step' if falling else ''}: L went from {_g(float(losses[0]))} to "
+        f"{' with L still falling at every step' if falling else ''}: L went from {_g(seen.start_loss)} to "
         f"{_g(float(losses[-1]))}, ‖∇L‖ = {gnorm:.3g}"
     )
     return Diagnosis("max_steps", _joined(reason, why), last)
 
 
-def _with_distance(found: Diagnosis, params: Tensor, rules: StopRules | None) -> Diagnosis:
+def _with_distance(found: Diagnosis, final: Tensor, rules: StopRules | None) -> Diagnosis:
     """A run asked to get ``within`` a minimum and not stopped for that: how far it ended."""
     target = rules.target if rules is not None else None
-    if target is None or found.reason.startswith("within") or not torch.isfinite(params[-1]).all():
+    if target is None or found.reason.startswith("within") or not torch.isfinite(final).all():
         return found
-    distance, index = target.nearest(params[-1])
+    distance, index = target.nearest(final)
     if distance <= target.tol:  # the rule is checked at every step; this is a run that began there
         return Diagnosis(
             found.status, f"{found.reason}; {within_words(target, found.step, distance, index)}", found.step
@@ -168,22 +168,23 @@ def _joined(reason: str, why: Stability | None) -> str:
     return reason if why is None else f"{reason}; {why.words}"
 
 
-def _rises_at_the_end(losses: Tensor) -> int:
-    """How many of the last steps in a row raised L."""
-    falls = torch.nonzero(~(losses.diff() > 0)).flatten()
-    return losses.numel() - 1 if falls.numel() == 0 else losses.numel() - 2 - int(falls[-1])
-
-
 def _alternating(params: Tensor) -> bool:
     moves = params.diff(dim=0)
     return bool(((moves[1:] * moves[:-1]).sum(-1) < 0).all())
 
 
-def _stability(objective: Objective, params: Tensor, lr: float, *, equal_ok: bool) -> Stability | None:
-    """``"lr … is above 2/λmax = …"`` at the start or the last finite point, when that is why."""
-    last = int(torch.isfinite(params).all(dim=-1).nonzero()[-1])  # θ_0 is finite: the start was checked
-    for k, where in ((0, "at the start"), (last, f"at step {last}")):
-        top = affordable_lambda_max(objective, params[k])
+def _stability(objective: Objective, seen: Seen, lr: float, *, equal_ok: bool) -> Stability | None:
+    """``"lr … is above 2/λmax = …"`` at the start or the last finite point, when that is why.
+
+    A run stops at its first non-finite θ, so the last finite point is among the last steps ``seen`` holds.
+    """
+    finite = torch.isfinite(seen.params).all(dim=-1).nonzero()
+    points = [(seen.start, "at the start")]
+    if finite.numel():
+        at = int(finite[-1])
+        points.append((seen.params[at], f"at step {seen.first + at}"))
+    for theta, where in points:
+        top = affordable_lambda_max(objective, theta)
         if top is None or top <= 0:
             continue
         limit = 2.0 / top
@@ -194,8 +195,9 @@ def _stability(objective: Objective, params: Tensor, lr: float, *, equal_ok: boo
             )
             return Stability(words, lr, top)
         if lr > limit and not math.isclose(lr, limit, rel_tol=1e-9):
+            shown_lr, shown_limit = _apart(lr, limit)
             return Stability(
-                f"lr {_num(lr)} is above 2/λmax = {_num(limit)} (λmax = {_num(top)} of the Hessian {where})", lr, top
+                f"lr {shown_lr} is above 2/λmax = {shown_limit} (λmax = {_num(top)} of the Hessian {where})", lr, top
             )
     return None
 
@@ -208,6 +210,19 @@ def affordable_lambda_max(objective: Objective, theta: Tensor) -> float | None:
 def _num(x: float) -> str:
     """Four significant digits, written as a float (``1.0``, ``0.09091``, ``22.0``)."""
     return repr(float(f"{x:.4g}"))
+
+
+def _apart(a: float, b: float) -> tuple[str, str]:
+    """``a`` and ``b`` to four significant digits, or as many more as tell them apart (lr 1.0005 above 2/λmax 1.0).
+
+    >>> _apart(1.0005, 1.0), _apart(1.5, 1.0)
+    (('1.0005', '1.0'), ('1.5', '1.0'))
+    """
+    for digits in range(4, 18):
+        shown = repr(float(f"{a:.{digits}g}")), repr(float(f"{b:.{digits}g}"))
+        if shown[0] != shown[1]:
+            return shown
+    return repr(a), repr(b)
 
 
 def _g(x: float) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from losslab.descent.run import OptimizerLike, descend
+from losslab.descent.run import OptimizerLike, check_run, descend
 from losslab.descent.trajectory import Trajectory
 from losslab.objectives.data import DataObjective, closed_form, data_objective
 from losslab.objectives.domain import PointLike
@@ -86,13 +86,15 @@ def fit(
         model: e.g. ``"m*x"``, ``"w0 + w1*x"``, ``"sigmoid(w0 + w1*x1 + w2*x2)"``.
         loss: ``mse``, ``sse``, ``half_sse`` or ``bce``.
         target: the predicted column.
-        optimizer, lr, steps, batch_size, generator: as in :func:`losslab.descent.run.descend`.
+        optimizer, lr, steps, batch_size, generator: as in :func:`losslab.descent.run.descend`; the
+            optimizer, lr and steps are checked before the data is read.
         start: θ_0 (default: all parameters 0).
 
     >>> r = fit({"x": [1, 2, 3, 4, 5], "y": [2.1, 3.9, 6.1, 8.0, 9.9]}, "m*x", lr=0.01)
     >>> round(float(r.closed_form.params[0]), 6), round(float(r.descent.final[0]), 6)
     (1.994545, 1.994545)
     """
+    check_run(optimizer, lr, steps, {})  # before the data is read: a bad value costs no load
     objective = data_objective(data, model, loss=loss, target=target)
     theta0 = objective.point(start) if start is not None else torch.zeros(objective.dim, dtype=objective.dtype)
     trajectory = descend(objective, theta0, optimizer, lr=lr, steps=steps, batch_size=batch_size, generator=generator)

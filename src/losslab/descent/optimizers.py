@@ -4,8 +4,10 @@ Every name maps to a real ``torch.optim.Optimizer`` with losslab's defaults (cho
 small textbook losses, not for networks); each entry's docstring states its update rule
 with :math:`g_k = \nabla L(\theta_k)` and learning rate :math:`\eta`. Text such as
 ``"adam:lr=0.05,betas=0.9;0.999"`` becomes an :class:`OptimizerSpec`; the accepted
-hyper-parameters are read from the torch class signature, so a misspelt one is refused.
-Learning-rate schedulers are in :mod:`losslab.descent.schedules`.
+hyper-parameters are read from the torch class signature, so a misspelt one is refused, and each
+value is checked against its rule in :mod:`losslab.descent.hyperparameters` (kind and range) when
+the spec is made, before anything runs. Learning-rate schedulers are in
+:mod:`losslab.descent.schedules`.
 
 >>> spec = parse_optimizer("adam:lr=0.05,betas=0.9;0.999")
 >>> spec.name, spec.hyperparameters
@@ -28,7 +30,8 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
-from losslab.errors import LosslabError, check_choice
+from losslab.descent.hyperparameters import RULES, Rule, check_hyperparameter, check_together
+from losslab.errors import LosslabError, check_choice, first_line
 
 Params = Iterable[Tensor]
 HessianFn = Callable[[Tensor], Tensor]
@@ -58,9 +61,8 @@ class Newton(Optimizer):
     """
 
     def __init__(self, params: Params, lr: float = 1.0, *, hessian: HessianFn, damping: float = 0.0) -> None:
-        check_lr(lr)
-        if not (math.isfinite(damping) and damping >= 0):
-            raise LosslabError(f"Invalid damping: {damping}; accepted: a finite number >= 0")
+        lr = check_hyperparameter("newton", "lr", lr)
+        damping = check_hyperparameter("newton", "damping", damping)
         super().__init__(params, {"lr": lr, "damping": damping})
         self.hessian = hessian
         found = [p for group in self.param_groups for p in group["params"]]
@@ -84,6 +86,8 @@ class Newton(Optimizer):
 
 def newton_direction(hess: Tensor, grad: Tensor, damping: float = 0.0) -> Tensor:
     r"""Solve :math:`(H + \mu I)\,d = g` for the smallest tried μ ≥ ``damping`` that makes H + μI positive definite."""
+    if not (torch.isfinite(hess).all() and torch.isfinite(grad).all()):
+        return torch.full_like(grad, math.nan)  # no Newton step where L has no Hessian: the run ends, said why
     eye = torch.eye(hess.shape[0], dtype=hess.dtype)
     mu, floor = damping, 1e-8 * max(1.0, float(torch.linalg.matrix_norm(hess)))
     if math.isfinite(floor):
@@ -112,6 +116,11 @@ class OptimizerEntry:
         """Hyper-parameters accepted: the torch signature less implementation switches."""
         names = inspect.signature(self.cls).parameters
         return tuple(n for n in names if n not in _IMPLEMENTATION_FLAGS | self.excluded | {"hessian"})
+
+    @property
+    def rules(self) -> dict[str, Rule]:
+        """What each accepted hyper-parameter takes (:data:`losslab.descent.hyperparameters.RULES`)."""
+        return {n: RULES[n] for n in self.accepted if n in RULES}
 
     @property
     def doc(self) -> str:
@@ -282,15 +291,24 @@ def entry(name: str) -> OptimizerEntry:
     return OPTIMIZERS[check_choice("optimizer", name, OPTIMIZERS)]
 
 
-def check_lr(lr: Any) -> float:
-    """``lr`` as a float if it is finite and > 0, else LosslabError."""
-    if isinstance(lr, bool) or not isinstance(lr, int | float) or not math.isfinite(lr) or lr <= 0:
-        raise LosslabError(f"Invalid learning rate: {lr}; accepted: a finite number > 0")
-    return float(lr)
+def check_lr(lr: Any, optimizer: str = "gd") -> float:
+    """``lr`` as a float if it is a finite number > 0 (not a bool), else LosslabError naming ``optimizer``.
+
+    >>> check_lr(0, "adam")
+    Traceback (most recent call last):
+    losslab.errors.LosslabError: optimizer 'adam': lr must be a finite number > 0 (the learning rate), got 0
+    """
+    result: float = check_hyperparameter(optimizer, "lr", lr)
+    return result
 
 
 def resolve(name: str, hyperparameters: Mapping[str, Any]) -> dict[str, Any]:
-    """losslab's defaults for ``name`` overridden by ``hyperparameters``, checked."""
+    """losslab's defaults for ``name`` overridden by ``hyperparameters``, each checked against its rule.
+
+    >>> resolve("lbfgs", {"history_size": 0})
+    Traceback (most recent call last):
+    losslab.errors.LosslabError: optimizer 'lbfgs': history_size must be a whole number in [1, 1000000], got 0
+    """
     spec = entry(name)
     unknown = [k for k in hyperparameters if k not in spec.accepted]
     if unknown:
@@ -298,10 +316,29 @@ def resolve(name: str, hyperparameters: Mapping[str, Any]) -> dict[str, Any]:
             f"optimizer {name!r} has no hyper-parameter {', '.join(map(repr, unknown))}; "
             f"accepted: {', '.join(spec.accepted)}"
         )
-    merged = {**spec.defaults, **hyperparameters}
-    if "lr" in merged:
-        merged["lr"] = check_lr(merged["lr"])
+    merged = {**spec.defaults, **{k: check_hyperparameter(name, k, v) for k, v in hyperparameters.items()}}
+    check_together(name, {**signature_defaults(spec.cls), **merged})
     return merged
+
+
+def resolve_class(cls: type[Optimizer], hyperparameters: Mapping[str, Any]) -> dict[str, Any]:
+    """The hyper-parameters given with an optimizer class, checked by the rules when it is a registry class.
+
+    A class of the registry (``torch.optim.LBFGS``) takes the same checks as its name; any other
+    class is left to check its own arguments.
+    """
+    if cls not in {spec.cls for spec in OPTIMIZERS.values()}:
+        return dict(hyperparameters)
+    named = set(inspect.signature(cls).parameters)
+    checked = {k: check_hyperparameter(cls.__name__, k, v) if k in named else v for k, v in hyperparameters.items()}
+    check_together(cls.__name__, {**signature_defaults(cls), **checked})
+    return checked
+
+
+def signature_defaults(cls: type[Optimizer]) -> dict[str, Any]:
+    """The defaults of a torch optimizer's constructor (``LBFGS``: ``max_iter=20``, ``max_eval=None``, …)."""
+    parameters = inspect.signature(cls).parameters.values()
+    return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
 
 
 def build(name: str, params: Params, hyperparameters: Mapping[str, Any]) -> Optimizer:
@@ -313,7 +350,7 @@ def build(name: str, params: Params, hyperparameters: Mapping[str, Any]) -> Opti
     try:
         return spec.cls(params, **merged)
     except (ValueError, TypeError) as error:
-        raise LosslabError(f"optimizer {name!r} with {merged}: {error}") from None
+        raise LosslabError(f"optimizer {name!r}: {first_line(error)}") from None
 
 
 @dataclass(frozen=True)
@@ -342,12 +379,16 @@ def parse_optimizer(text: str) -> OptimizerSpec:
 
 def parse_spec(text: str, *, what: str) -> tuple[str, dict[str, Any]]:
     """Split ``"name:k=v,k=v"`` into the name and typed values (int, float, bool, None, str, tuple)."""
-    name, _, rest = text.strip().partition(":")
+    name, colon, rest = text.strip().partition(":")
+    if not colon and "=" in name:  # 'adam,lr=0.1': the colon forgotten
+        raise LosslabError(f"{what} '{text}' is not of the form name:key=value,key=value")
     values: dict[str, Any] = {}
     for part in filter(None, (p.strip() for p in rest.split(","))):
         key, eq, value = part.partition("=")
         if not eq or not key.strip():
             raise LosslabError(f"{what} '{text}' is not of the form name:key=value,key=value")
+        if key.strip() in values:
+            raise LosslabError(f"{what} '{text}' gives {key.strip()} twice; give each hyper-parameter once")
         items = [_value(v.strip()) for v in value.split(";")]
         values[key.strip()] = tuple(items) if ";" in value else items[0]
     return name.strip().lower(), values

@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 from losslab.descent.lockstep import lockstep, shares_steps
-from losslab.descent.run import descend
+from losslab.descent.run import check_run, descend
 from losslab.descent.trajectory import Trajectory, plain_hyperparameters, run_label
 from losslab.errors import LosslabError
 from losslab.objectives.domain import PointLike
@@ -69,7 +69,8 @@ def race(
     """Each runner's descent from ``start``, as :func:`losslab.descend` would run it.
 
     The full-batch runners step together (:func:`losslab.descent.lockstep.lockstep`: one vectorized
-    evaluation per step for all of them); L-BFGS and mini-batch runners run one by one.
+    evaluation per step for all of them); L-BFGS and mini-batch runners run one by one. Every
+    runner's hyper-parameters are checked before the first one runs.
     ``should_stop`` is asked between runs and every 64 lock-step steps.
 
     >>> from losslab.objectives.objective import formula
@@ -80,6 +81,8 @@ def race(
     """
     if not runners:
         raise LosslabError("a race needs at least one optimizer")
+    for runner in runners:  # every runner's hyper-parameters, before the first one runs
+        check_run(runner.optimizer, None, steps, dict(runner.hyperparameters))
     theta = objective.point(start)
     together = [i for i, r in enumerate(runners) if shares_steps(objective, r.optimizer, r.batch_size)]
     shared = (

@@ -10,6 +10,11 @@ by a steady factor), L unbounded below, :math:`L \le` ``loss_threshold`` (Algori
 diagnosis (:mod:`losslab.descent.diagnosis`) explains a plain-gradient-descent failure with
 the stability limit :math:`\eta < 2/\lambda_{\max}`.
 
+A run takes at most :data:`MAX_STEPS` = 10⁸ steps. Its record is bounded
+(:mod:`losslab.descent.record`: a run of more than 19 999 steps keeps the first 10 000, every
+s-th after them and the last), written in place into buffers allocated once, so memory stays flat
+however long it runs; the stop rules and the diagnosis still see every step.
+
 >>> from losslab.objectives.objective import formula
 >>> t = descend(formula("w**2 - 4*w + 5"), "w=0", lr=0.3, steps=3)
 >>> [round(w, 6) for w in t.params[:, 0].tolist()]
@@ -18,6 +23,7 @@ the stability limit :math:`\eta < 2/\lambda_{\max}`.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
@@ -34,16 +40,20 @@ from losslab.descent.optimizers import (
     check_lr,
     entry,
     parse_optimizer,
+    resolve,
+    resolve_class,
 )
+from losslab.descent.record import Recorder, Seen
 from losslab.descent.schedules import SchedulerLike, make_scheduler
 from losslab.descent.stopping import GROWTH_RISES, Start, StopRules, stop_rule, stop_rules
 from losslab.descent.trajectory import Diagnosis, LrSweep, Trajectory
-from losslab.errors import LosslabError, check_int
+from losslab.errors import LosslabError, check_int, first_line
 from losslab.objectives.domain import PointLike
 from losslab.objectives.objective import KnownPoint, Objective
 
 OptimizerLike = str | OptimizerSpec | type[Optimizer]
 DEFAULT_BATCH_SIZE = 32
+MAX_STEPS = 10**8  # hours at ~0.1 ms a step on a formula: beyond it a run is a mistake (1e9 typed for 1e5)
 
 
 def descend(
@@ -70,7 +80,7 @@ def descend(
         optimizer: a registry name (``"adam"``, or ``"adam:lr=0.05"``), an
             :class:`OptimizerSpec`, or any ``torch.optim.Optimizer`` subclass.
         lr: the learning rate (default: the optimizer's).
-        steps: the most updates to take.
+        steps: the most updates to take, 1 to :data:`MAX_STEPS` (10⁸).
         batch_size: mini-batch size for objectives with data (``sgd`` defaults to 32,
             capped at the number of samples); batches are reshuffled each epoch.
         scheduler: an LR scheduler name (``"step:step_size=10,gamma=0.5"``,
@@ -93,10 +103,10 @@ def descend(
     within 0.01 of the minimum w = 2 after 51 steps: |w − 2| = 0.00928 (the minimum found by losslab.analysis)
     """
     steps = check_count(steps)
-    rules = stop_rules(objective, loss_threshold, grad_tol, divergence_factor, within)
     theta = objective.point(start).detach().clone().requires_grad_(True)
     current = [objective]  # the (mini-batch) objective the next update uses
     opt, name, hyper, needs_closure, wants_batches = make_optimizer(optimizer, theta, lr, hyperparameters, current)
+    rules = stop_rules(objective, loss_threshold, grad_tol, divergence_factor, within)
     notes, batches = _batches(objective, name, wants_batches, batch_size, generator, hyper)
     schedule = make_scheduler(scheduler, opt) if scheduler is not None else None
 
@@ -106,33 +116,52 @@ def descend(
         loss.backward()
         return loss
 
-    params, losses, grads, lrs = [], [], [], []
-    values: list[float] = []  # L as Python floats, for the stop rules
+    recorder = Recorder(objective.dim, theta.dtype, steps)
+    recent: deque[float] = deque(maxlen=GROWTH_RISES + 1)  # the last values of L, for the stop rules
+    previous = torch.empty_like(theta.detach())  # θ_{k−1}, written in place
     stop: Diagnosis | None = None
     first = Start(0.0, 0.0)  # L_0 and ‖∇L(θ_0)‖, set at step 0
     for k in range(steps + 1):
         current[0] = objective
-        loss = closure()
-        params.append(theta.detach().clone())
-        losses.append(loss.detach().clone())
-        grads.append(theta.grad.detach().clone() if theta.grad is not None else torch.zeros_like(theta))
-        values.append(float(losses[k]))
+        loss = closure().detach()
+        point = theta.detach()
+        grad = theta.grad.detach() if theta.grad is not None else torch.zeros_like(point)
+        recorder.add(point, loss, grad)
+        recent.append(float(loss))
         if k == 0:
-            first = Start(values[0], float(torch.linalg.vector_norm(grads[0])))
-        previous = params[k - 1] if k else None
-        stop = stop_rule(k, values[-GROWTH_RISES - 1 :], params[k], previous, grads[k], first, rules)
+            first = Start(recent[0], float(torch.linalg.vector_norm(grad)))
+        stop = stop_rule(k, list(recent), point, previous if k else None, grad, first, rules)
         if stop is not None or k == steps:
             break
+        previous.copy_(point)
         if batches is not None:
             current[0] = objective.subset(next(batches))
             if not needs_closure:
                 closure()
-        lrs.append(float(opt.param_groups[0]["lr"]))
-        opt.step(closure) if needs_closure else opt.step()  # type: ignore[arg-type]
+        recorder.set_lr(float(opt.param_groups[0]["lr"]))
+        try:
+            opt.step(closure) if needs_closure else opt.step()  # type: ignore[arg-type]
+        except IndexError:  # torch's strong-Wolfe search indexes an empty bracket when L is nan along the line
+            if not needs_closure:
+                raise
+            reason = f"stalled at step {k}: the line search met points where L is not defined (nan) and found no step"
+            stop = Diagnosis("stalled", reason, k)
+            break
         if schedule is not None:
             schedule.step()
-    record = (torch.stack(params), torch.stack(losses), torch.stack(grads), torch.tensor(lrs, dtype=torch.float64))
-    return finish(objective, record, stop, rules, optimizer, name, hyper, notes)
+    kept = recorder.note()
+    return finish(
+        objective,
+        recorder.record(),
+        stop,
+        rules,
+        optimizer,
+        name,
+        hyper,
+        [*notes, *([kept] if kept else [])],
+        seen=recorder.seen(),
+        kept_steps=recorder.kept_steps(),
+    )
 
 
 def finish(
@@ -144,10 +173,17 @@ def finish(
     name: str,
     hyper: dict[str, Any],
     notes: Sequence[str] = (),
+    *,
+    seen: Seen | None = None,
+    kept_steps: Tensor | None = None,
 ) -> Trajectory:
-    """The :class:`Trajectory` of a finished run: its (params, losses, grads, lrs) record and diagnosis."""
+    """The :class:`Trajectory` of a finished run: its (params, losses, grads, lrs) record and diagnosis.
+
+    ``seen`` is what the diagnosis reads (default: the whole record, every step); ``kept_steps``
+    numbers the rows of a thinned record.
+    """
     plain = name in ("gd", "sgd") or (optimizer is torch.optim.SGD and not hyper.get("momentum"))
-    diagnosis = diagnose(objective, *record, stop, plain, rules)
+    diagnosis = diagnose(objective, Seen.of(*record) if seen is None else seen, stop, plain, rules)
     return Trajectory(
         *record,
         optimizer=name,
@@ -155,11 +191,43 @@ def finish(
         names=tuple(objective.names),
         diagnosis=diagnosis,
         notes=tuple(notes),
+        kept_steps=kept_steps,
     )
 
 
-def check_count(steps: int) -> int:
-    return check_int("steps", steps, least=1)
+def check_count(steps: Any) -> int:
+    """``steps`` when it is a whole number from 1 to :data:`MAX_STEPS`; else one LosslabError line.
+
+    >>> check_count(1e8)
+    Traceback (most recent call last):
+    losslab.errors.LosslabError: steps must be a whole number ≥ 1, got 100000000.0 (a float: write 100000000)
+    """
+    try:
+        return check_int("steps", steps, least=1, most=MAX_STEPS)
+    except LosslabError as error:
+        if isinstance(steps, float) and steps.is_integer() and 1 <= steps <= MAX_STEPS:
+            raise LosslabError(f"{error} (a float: write {int(steps)})") from None
+        raise
+
+
+def check_run(optimizer: OptimizerLike, lr: float | None, steps: int, hyperparameters: dict[str, Any]) -> None:
+    """What :func:`descend` checks of a run before it has an objective: the step count and the optimizer's
+    hyper-parameters (``fit`` calls it before reading the data, so a bad value costs no load).
+
+    >>> check_run("lbfgs:history_size=0", None, 10, {})
+    Traceback (most recent call last):
+    losslab.errors.LosslabError: optimizer 'lbfgs': history_size must be a whole number in [1, 1000000], got 0
+    """
+    check_count(steps)
+    if isinstance(optimizer, type) and issubclass(optimizer, Optimizer):
+        resolve_class(optimizer, hyperparameters if lr is None else {**hyperparameters, "lr": lr})
+        return
+    spec = parse_optimizer(optimizer) if isinstance(optimizer, str) else optimizer
+    if not isinstance(spec, OptimizerSpec):
+        raise LosslabError(
+            f"optimizer {optimizer!r} is not a name, an OptimizerSpec or a torch.optim.Optimizer subclass"
+        )
+    resolve(spec.name, {**spec.hyperparameters, **hyperparameters, **({} if lr is None else {"lr": lr})})
 
 
 def make_optimizer(
@@ -175,12 +243,12 @@ def make_optimizer(
         return current[0].hessian(point)
 
     if isinstance(optimizer, type) and issubclass(optimizer, Optimizer):
-        hyper = dict(given) if lr is None else {**given, "lr": check_lr(lr)}
+        hyper = resolve_class(optimizer, given if lr is None else {**given, "lr": check_lr(lr, optimizer.__name__)})
         extra: dict[str, Any] = {"hessian": hessian} if issubclass(optimizer, Newton) else {}
         try:
             opt = optimizer([theta], **hyper, **extra)
         except (ValueError, TypeError) as error:
-            raise LosslabError(f"{optimizer.__name__}({hyper}): {error}") from None
+            raise LosslabError(f"optimizer {optimizer.__name__!r}: {first_line(error)}") from None
         hyper.setdefault("lr", opt.param_groups[0].get("lr"))
         return opt, optimizer.__name__, hyper, True, False
     if isinstance(optimizer, str):
@@ -274,7 +342,9 @@ def lr_sweep(
     """
     if not lrs:
         raise LosslabError("lr_sweep needs at least one learning rate")
-    runs = tuple(descend(objective, start, optimizer, lr=check_lr(lr), steps=steps, **kwargs) for lr in lrs)
+    label = optimizer.__name__ if isinstance(optimizer, type) else str(optimizer).partition(":")[0]
+    checked = [check_lr(lr, label) for lr in lrs]  # every rate, before the first run
+    runs = tuple(descend(objective, start, optimizer, lr=lr, steps=steps, **kwargs) for lr in checked)
     top = affordable_lambda_max(objective, objective.point(start))
     return LrSweep(
         lrs=tuple(float(lr) for lr in lrs),

@@ -221,11 +221,8 @@ def _runaway(k: int, recent: Sequence[float], start: Start, factor: float) -> Di
             k,
         )
     if loss < -limit and len(recent) >= 3 and recent[-3] > recent[-2] > loss:
-        return Diagnosis(
-            "unbounded",
-            f"L fell from {start.loss + 0.0:.6g} to {loss:.4g} and keeps falling (×{loss / recent[-2]:.4g} per step)",
-            k,
-        )
+        pace = f" (×{loss / recent[-2]:.4g} per step)" if recent[-2] < 0 and math.isfinite(loss) else ""
+        return Diagnosis("unbounded", f"L fell from {start.loss + 0.0:.6g} to {loss:.4g} and keeps falling{pace}", k)
     return None
 
 
@@ -274,13 +271,14 @@ def _converged(
     return None
 
 
-def negligible(params: Tensor, grads: Tensor) -> bool:
-    """The last step and gradient below :data:`NEGLIGIBLE` (relative): converged, though θ still moves a little."""
+def negligible(params: Tensor, grads: Tensor, start_grad_norm: float) -> bool:
+    """The last step and gradient below :data:`NEGLIGIBLE` (relative to 1 and to ‖∇L(θ_0)‖): converged, though θ
+    still moves a little. ``params`` and ``grads`` end with the run's last steps."""
     if params.shape[0] < 2:
         return False
     size = float(torch.linalg.vector_norm(params[-1] - params[-2]))
     gnorm = float(torch.linalg.vector_norm(grads[-1]))
-    small_g = gnorm <= NEGLIGIBLE * max(1.0, float(torch.linalg.vector_norm(grads[0])))
+    small_g = gnorm <= NEGLIGIBLE * max(1.0, start_grad_norm)
     return small_g and size <= NEGLIGIBLE * max(1.0, float(torch.linalg.vector_norm(params[-1])))
 
 

@@ -53,18 +53,25 @@ class Trajectory(Readable):
 
     Non-finite values are kept as they happened. For mini-batch runs ``losses`` and
     ``grads`` are those of the full objective at θ_k; the update used the mini-batch gradient.
+    A run of more than 19 999 steps keeps a bounded record (:mod:`losslab.descent.record`): the
+    first 10 000 steps, every s-th after them and the last; its rows are then the steps
+    ``kept_steps`` and a note says so.
 
     Attributes:
-        params: ``(K+1, n)``, starting point included.
-        losses: ``(K+1,)``.
-        grads: ``(K+1, n)``, the gradient at every recorded θ (the last one too).
-        lrs: ``(K,)``, the learning rate used by update k (θ_k → θ_{k+1}).
+        params: ``(R, n)``, one row per recorded step, starting point included (R = K+1 when
+            every step was kept).
+        losses: ``(R,)``.
+        grads: ``(R, n)``, the gradient at every recorded θ (the last one too).
+        lrs: ``(R-1,)``, the learning rate used by the update that left each recorded step but
+            the last (θ_k → θ_{k+1}).
         optimizer: the optimizer's name (registry name or class name).
         hyperparameters: the values it ran with, defaults included.
         names: parameter names.
         diagnosis: how it ended.
         notes: remarks about the run (e.g. ``sgd`` on an objective without data).
         reached: the known minimum the final θ lies near (set by ``multistart``).
+        kept_steps: ``(R,)``, the step number of each row when the record was thinned; None when
+            row k is step k.
     """
 
     params: Tensor
@@ -77,6 +84,7 @@ class Trajectory(Readable):
     diagnosis: Diagnosis
     notes: tuple[str, ...] = ()
     reached: KnownPoint | None = field(default=None)
+    kept_steps: Tensor | None = field(default=None, repr=False)
 
     @property
     def final(self) -> Tensor:
@@ -86,7 +94,24 @@ class Trajectory(Readable):
     @property
     def steps(self) -> int:
         """The number of updates taken (K)."""
-        return self.params.shape[0] - 1
+        return self.params.shape[0] - 1 if self.kept_steps is None else int(self.kept_steps[-1])
+
+    @property
+    def step_numbers(self) -> Tensor:
+        """The step number of each row: ``0, 1, …, K``, or the kept steps of a thinned record."""
+        return torch.arange(self.params.shape[0]) if self.kept_steps is None else self.kept_steps
+
+    def row(self, step: int) -> int:
+        """The row holding step ``step``, or the last kept step before it (a picture's frame at step k).
+
+        >>> t = Trajectory(torch.zeros(4, 1), torch.zeros(4), torch.zeros(4, 1), torch.ones(3), "gd", {}, ("w",),
+        ...     Diagnosis("max_steps", "", 40), kept_steps=torch.tensor([0, 1, 20, 40]))
+        >>> [t.row(k) for k in (0, 1, 19, 20, 39, 40, 99)]
+        [0, 1, 1, 2, 2, 3, 3]
+        """
+        if self.kept_steps is None:
+            return max(0, min(step, self.steps))
+        return max(0, int(torch.searchsorted(self.kept_steps, torch.tensor(step), right=True)) - 1)
 
     def first_step_within(self, point: PointLike, tol: float) -> int | None:
         r"""The first k with :math:`\lVert\theta_k - p\rVert_2 \le` ``tol``, or None.
@@ -100,7 +125,7 @@ class Trajectory(Readable):
         target = as_point(point, self.names, self.params.dtype)
         close = torch.linalg.vector_norm(self.params - target, dim=-1) <= tol
         hits = torch.nonzero(close).flatten()
-        return int(hits[0]) if hits.numel() else None
+        return int(self.step_numbers[hits[0]]) if hits.numel() else None
 
     def table(self, max_rows: int | None = 40) -> str:
         """The hand-simulation table: step, each parameter, L, each gradient component, lr.
@@ -108,7 +133,7 @@ class Trajectory(Readable):
         With more than ``max_rows`` rows the middle is elided.
         """
         header = ["step", *self.names, "L", *(f"dL/d{n}" for n in self.names), "lr"]
-        rows = [self._row(k) for k in range(self.steps + 1)]
+        rows = [self._row(i, k) for i, k in enumerate(self.step_numbers.tolist())]
         if max_rows is not None and len(rows) > max_rows:
             half = max_rows // 2
             rows = [*rows[:half], ["…"] * len(header), *rows[-half:]]
@@ -117,13 +142,13 @@ class Trajectory(Readable):
         title = f"{self.optimizer} {_hyper_text(self.hyperparameters)}".rstrip()
         return "\n".join([title, *lines, *self.notes, self.diagnosis.reason])
 
-    def _row(self, k: int) -> list[str]:
-        lr = _num(float(self.lrs[k])) if k < self.steps else ""
+    def _row(self, i: int, k: int) -> list[str]:
+        lr = _num(float(self.lrs[i])) if i < self.lrs.numel() else ""
         return [
             str(k),
-            *map(_num, self.params[k].tolist()),
-            _num(float(self.losses[k])),
-            *map(_num, self.grads[k].tolist()),
+            *map(_num, self.params[i].tolist()),
+            _num(float(self.losses[i])),
+            *map(_num, self.grads[i].tolist()),
             lr,
         ]
 
@@ -135,12 +160,12 @@ class Trajectory(Readable):
         steps = [
             {
                 "step": k,
-                "params": dict(zip(self.names, self.params[k].tolist(), strict=True)),
-                "loss": float(self.losses[k]),
-                "gradient": dict(zip(self.names, self.grads[k].tolist(), strict=True)),
-                "lr": float(self.lrs[k]) if k < self.steps else None,
+                "params": dict(zip(self.names, self.params[i].tolist(), strict=True)),
+                "loss": float(self.losses[i]),
+                "gradient": dict(zip(self.names, self.grads[i].tolist(), strict=True)),
+                "lr": float(self.lrs[i]) if i < self.lrs.numel() else None,
             }
-            for k in range(self.steps + 1)
+            for i, k in enumerate(self.step_numbers.tolist())
         ]
         reached = (
             None

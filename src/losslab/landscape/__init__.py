@@ -22,10 +22,11 @@ from losslab.landscape.directions import (
 )
 from losslab.landscape.distributed import distributed_survey
 from losslab.landscape.engine import SliceEvaluator
+from losslab.landscape.fingerprints import data_fingerprint, model_fingerprint
 from losslab.landscape.projection import Projection, project
 from losslab.landscape.slices import LineObjective, PlaneObjective, SliceObjective
 from losslab.landscape.surface import Surface, load_surface
-from losslab.landscape.survey import SurveyOptions, model_fingerprint, plan_survey, survey
+from losslab.landscape.survey import SurveyOptions, plan_survey, survey
 
 __all__ = [
     "Directions",
@@ -36,6 +37,7 @@ __all__ = [
     "SliceObjective",
     "Surface",
     "SurveyOptions",
+    "data_fingerprint",
     "distributed_survey",
     "hessian_directions",
     "interpolation",

@@ -72,7 +72,7 @@ class Directions(Readable):
 
     def fingerprint(self) -> str:
         """sha256 of the center and the directions (float64 bytes)."""
-        return _sha256(torch.cat([self.center.reshape(1, -1), self.vectors]))
+        return tensor_sha256(torch.cat([self.center.reshape(1, -1), self.vectors]))
 
     def provenance(self) -> dict[str, Any]:
         """How these directions were made, for the surface file."""
@@ -106,7 +106,8 @@ class Directions(Readable):
         )
 
 
-def _sha256(tensor: Tensor) -> str:
+def tensor_sha256(tensor: Tensor) -> str:
+    """sha256 of a tensor's values as float64 bytes (the fingerprint of directions and of a surface's slice)."""
     return hashlib.sha256(tensor.detach().to("cpu", torch.float64).contiguous().numpy().tobytes()).hexdigest()
 
 

@@ -26,12 +26,13 @@ from torch import Tensor
 
 from losslab.errors import LosslabError
 from losslab.landscape.directions import Directions
+from losslab.landscape.limits import Ranges
 from losslab.landscape.surface import Surface
 from losslab.landscape.survey import (
     ChunkRecorder,
-    Ranges,
     SurveyOptions,
     SurveyPlan,
+    SurveyStart,
     begin_survey,
     plan_survey,
     survey_options,
@@ -108,10 +109,9 @@ def distributed_survey(
         if options.chunk_size is None:
             plan.chunk_size = balanced_chunk(plan.size, plan.chunk_size, world)
         plan.provenance.update(chunk_size=plan.chunk_size, world_size=world)  # what rank 0 lays out in a new file
-        surface, start = _begin_on_rank_zero(plan, options, rank, objective.device)
-        plan.chunk_size, pending = start  # rank 0's (from the file, when resuming)
-        done = plan.n_chunks - len(pending)
-        recorder = None if surface is None else ChunkRecorder(plan, surface, options, done=done)
+        start, (plan.chunk_size, pending) = _begin_on_rank_zero(plan, options, rank, objective.device)
+        surface = None if start is None else start.surface  # rank 0's; chunk size from the file when resuming
+        recorder = None if start is None else ChunkRecorder(plan, start, options)
         counts = [0] * world
         with recorder or contextlib.nullcontext():
             for first in range(0, len(pending), world):
@@ -174,21 +174,21 @@ def _unpack(plan: SurveyPlan, row: Tensor) -> tuple[int, Tensor, Tensor | None] 
 
 def _begin_on_rank_zero(
     plan: SurveyPlan, options: SurveyOptions, rank: int, device: torch.device
-) -> tuple[Surface | None, tuple[int, list[int]]]:
+) -> tuple[SurveyStart | None, tuple[int, list[int]]]:
     """Rank 0 opens (or resumes) the survey; every rank gets its chunk size and pending chunks,
     or every rank raises rank 0's error (a mismatched file must not leave the others waiting)."""
-    surface = None
+    start = None
     message: list[Any] = [None, None, None]  # chunk size, pending chunks, rank 0's error
     if rank == 0:
         try:
-            surface, pending = begin_survey(plan, options)
-            message = [plan.chunk_size, pending, None]
+            start = begin_survey(plan, options)
+            message = [plan.chunk_size, start.pending, None]
         except LosslabError as error:
             message = [None, None, str(error)]
     dist.broadcast_object_list(message, src=0, device=device)
     if message[2] is not None:
         raise LosslabError(message[2])
-    return surface, (int(message[0]), list(message[1]))
+    return start, (int(message[0]), list(message[1]))
 
 
 def _broadcast_directions(directions: Directions, device: torch.device) -> Directions:

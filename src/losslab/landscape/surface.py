@@ -7,16 +7,28 @@ dimension scales)::
     /loss, /accuracy  values on the grid, float64, values[i, j] at (a_i, b_j); NaN where not computed
     /computed         uint8 mask, 1 where the value has been computed
     /center, /directions   θ at the origin and the (k, P) directions (for resuming and projecting)
-    attrs             provenance: model_sha256, directions kind, normalization, BatchNorm policy,
-                      seed, data size, dtype, method, losslab version (also as one JSON string)
+    attrs             provenance: model_sha256, data_sha256, values, directions kind, normalization, BatchNorm
+                      policy, seed, data size, dtype, method, losslab version (also as one JSON string,
+                      ``provenance_json``, and its sha256, ``provenance_sha256``)
 
-Chunks are written as they complete and the file is flushed after each one, so an
-interrupted survey (Ctrl-C or SIGKILL) keeps everything finished before the interruption.
+Every array is allocated and written when the file is laid out, so a finished chunk changes
+only the bytes of its values and then of its mask (flushed in that order): an interrupted survey
+(Ctrl-C or SIGKILL) keeps everything finished before the interruption, and a value is marked
+computed only once it is on disk.
+
+Reading checks what can be checked (:func:`load_surface`): the shapes and types of the datasets,
+the mask, the provenance's checksum, the coordinates against the grid and ranges it records and
+the center and directions against their sha256. A damaged file is refused in one line naming it;
+values themselves carry no checksum (a flipped bit in a loss value cannot be seen).
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
+import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,10 +38,18 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from losslab.errors import LosslabError
+from losslab.errors import LosslabError, first_line
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: a file another process writes is not detected
+    fcntl = None  # type: ignore[assignment]
+from losslab.landscape.directions import tensor_sha256
+from losslab.landscape.limits import MAX_POINTS, free_memory, grid_axis
 from losslab.objectives.grid import Grid
 
 AXIS_NAMES = ("a", "b")
+VALUE_NAMES = ("loss", "accuracy")
 
 
 @dataclass
@@ -45,20 +65,24 @@ class Surface(Grid):
         computed: boolean mask of the grid points evaluated so far.
         provenance: how the surface was made (see the module docstring).
         center, directions: the slice, ``θ(a, b) = center + a·d1 + b·d2``.
+        notes: what the user should know about how this run went (a resumed file that predates
+            data fingerprints, a file replaced with ``force``); not stored in the file.
     """
 
     computed: Tensor
     provenance: dict[str, Any] = field(default_factory=dict)
     center: Tensor | None = None
     directions: Tensor | None = None
+    notes: list[str] = field(default_factory=list, compare=False)
 
     @property
     def complete(self) -> bool:
         return bool(self.computed.all())
 
     def minimum(self) -> tuple[float, tuple[float, ...]]:
-        """The smallest computed loss and its coordinates."""
-        loss = torch.where(self.computed, self.values["loss"], torch.inf)
+        """The smallest computed loss (NaN where no loss is a number) and its coordinates."""
+        usable = self.computed & ~torch.isnan(self.values["loss"])
+        loss = torch.where(usable if bool(usable.any()) else self.computed, self.values["loss"], torch.inf)
         flat = int(torch.argmin(loss))
         index = np.unravel_index(flat, self.shape)
         return float(loss.reshape(-1)[flat]), tuple(float(c[i]) for c, i in zip(self.coordinates, index, strict=True))
@@ -123,7 +147,10 @@ class Surface(Grid):
 
 
 def writable(path: str | Path) -> Path:
-    """``path`` as a Path if a surface file can be written there, else a LosslabError saying why.
+    """``path`` as a Path if a surface file can be written there (a symbolic link: the file it names),
+    else a LosslabError saying why: it is a folder or not a regular file (``/dev/null``); its folder
+    is missing, is a file, or cannot be written by this process (tried by creating and removing a
+    file there: permissions, a read-only disk); or another process holds the file open for writing.
 
     >>> writable("/no/such/s.h5")
     Traceback (most recent call last):
@@ -132,9 +159,52 @@ def writable(path: str | Path) -> Path:
     target = Path(path)
     if target.is_dir():
         raise LosslabError(f"cannot write a surface to '{target}': it is a folder; give a file name such as surface.h5")
-    if not target.parent.exists():
-        raise LosslabError(f"cannot write a surface to '{target}': folder '{target.parent}' does not exist")
+    if target.exists() and not target.is_file():
+        raise LosslabError(f"cannot write a surface to '{target}': it is not a regular file (a device, a pipe…)")
+    target = target.resolve() if target.is_symlink() else target  # the file it names is written, the link kept
+    reason = unwritable_folder(target.parent)
+    if reason is not None:
+        raise LosslabError(f"cannot write a surface to '{target}': {reason}")
+    if held_open(target):
+        raise LosslabError(f"cannot write a surface to '{target}': another process has it open for writing")
     return target
+
+
+def unwritable_folder(folder: Path) -> str | None:
+    """Why no file can be created in ``folder``, or None when one can (a file is made and removed to find out)."""
+    if not folder.exists():
+        above = next((parent for parent in folder.parents if parent.exists()), None)
+        if above is not None and not above.is_dir():
+            return f"'{above}' is a file, not a folder"
+        return f"folder '{folder}' does not exist"
+    if not folder.is_dir():
+        return f"'{folder}' is a file, not a folder"
+    try:
+        handle, probe = tempfile.mkstemp(dir=folder, prefix=".losslab-probe-")
+    except OSError as exc:
+        return f"folder '{folder}' cannot be written ({exc.strerror or first_line(exc)})"
+    os.close(handle)
+    os.unlink(probe)
+    return None
+
+
+def held_open(path: Path) -> bool:
+    """Whether a process holds ``path`` open for writing: HDF5 takes an exclusive ``flock`` on a file it writes."""
+    if fcntl is None:
+        return False
+    try:
+        handle = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(handle)  # and with it the shared lock
+    return False
 
 
 def open_for_writing(path: str | Path, mode: str) -> h5py.File:
@@ -167,19 +237,23 @@ def create_file(file: h5py.File, surface: Surface) -> None:
 
 
 def write_provenance(file: h5py.File, provenance: dict[str, Any]) -> None:
-    """The provenance as attributes (lists and dicts as JSON) and as one JSON string, ``provenance_json``;
-    attributes of an earlier run that this provenance lacks are removed."""
+    """The provenance as attributes (lists and dicts as JSON), as one JSON string, ``provenance_json``,
+    and its sha256, ``provenance_sha256``; attributes of an earlier run that this provenance lacks are removed."""
     for key in set(file.attrs) - set(provenance):
         del file.attrs[key]
     for key, value in provenance.items():
         file.attrs[key] = json.dumps(value) if isinstance(value, list | dict) else value
-    file.attrs["provenance_json"] = json.dumps(provenance)
+    text = json.dumps(provenance)
+    file.attrs["provenance_json"] = text
+    file.attrs["provenance_sha256"] = _text_sha256(text)
 
 
 def write_points(file: h5py.File, surface: Surface, where: slice) -> None:
-    """Write the values and mask of the flat grid indices ``where`` and flush the file."""
+    """Write the values of the flat grid indices ``where``, flush, then their mask, flush: a point is
+    marked computed on disk only after its values are there."""
     for key, values in surface.values.items():
         _write_flat(file[key], values.reshape(-1)[where].to(torch.float64).numpy(), where, surface.shape)
+    file.flush()
     _write_flat(file["computed"], surface.computed.reshape(-1)[where].numpy().astype(np.uint8), where, surface.shape)
     file.flush()
 
@@ -202,23 +276,137 @@ def _write_flat(dataset: h5py.Dataset, data: np.ndarray, where: slice, shape: tu
         index = end
 
 
-def load_surface(path: str | Path) -> Surface:
-    """Read a surface written by :meth:`Surface.save` or by an (interrupted) survey."""
+def read_provenance(path: str | Path) -> dict[str, Any]:
+    """The provenance of the surface file at ``path`` (its attributes only: cheap), checked against its
+    sha256; a LosslabError naming the file when it is not a readable losslab surface."""
     path = Path(path)
+    with _reading(path) as file:
+        if "loss" not in file:
+            raise LosslabError(f"{path} is not a losslab surface file (it has no 'loss' dataset)")
+        return _provenance_of(file, path)
+
+
+def load_surface(path: str | Path) -> Surface:
+    """Read a surface written by :meth:`Surface.save` or by an (interrupted) survey.
+
+    Raises:
+        LosslabError: naming the file, when it is missing, not HDF5, not a surface, or damaged —
+            a dataset missing or of the wrong type or shape, a mask other than 0/1, a provenance
+            that fails its checksum, coordinates other than its grid and ranges, a center and
+            directions other than their sha256 (see the module docstring).
+    """
+    path = Path(path)
+    with _reading(path) as file:
+        axes = tuple(name for name in AXIS_NAMES if name in file)
+        if "loss" not in file or axes not in (("a",), ("a", "b")):
+            raise LosslabError(f"{path} has no 'loss' dataset with axes a/b; was it written by losslab?")
+        coordinates = tuple(torch.from_numpy(_array(file, name, path, "f", ndim=1, width=8)) for name in axes)
+        shape = tuple(len(c) for c in coordinates)
+        values = {k: torch.from_numpy(_array(file, k, path, "f", shape, width=8)) for k in VALUE_NAMES if k in file}
+        mask = _array(file, "computed", path, "ub", shape, width=1)
+        if not np.isin(mask, (0, 1)).all():
+            raise _damaged(path, "its 'computed' mask holds values other than 0 and 1")
+        computed = torch.from_numpy(mask.astype(bool))
+        for value in values.values():
+            value[~computed] = torch.nan  # what is not computed is NaN, whatever the file holds there
+        center, directions = _slice_of(file, path, len(axes))
+        surface = Surface(axes, coordinates, values, computed, _provenance_of(file, path), center, directions)
+        _check_against_provenance(surface, path)
+    return surface
+
+
+@contextlib.contextmanager
+def _reading(path: Path) -> Any:
+    """The HDF5 file at ``path`` open for reading; whatever h5py raises on a damaged file as one LosslabError."""
     if not path.exists():
         raise LosslabError(f"surface file {path} does not exist")
+    if path.is_dir():
+        raise LosslabError(f"surface file {path} is a folder; give an .h5 file written by 'losslab landscape'")
     try:
         file = h5py.File(path, "r")
     except OSError as exc:
-        raise LosslabError(f"{path} is not a readable HDF5 surface file ({exc})") from None
-    with file:
-        axes = tuple(name for name in AXIS_NAMES if name in file)
-        if "loss" not in file or not axes:
-            raise LosslabError(f"{path} has no 'loss' dataset with axes a/b; was it written by losslab?")
-        coordinates = tuple(torch.from_numpy(file[name][()]) for name in axes)
-        values = {key: torch.from_numpy(file[key][()]) for key in ("loss", "accuracy") if key in file}
-        computed = torch.from_numpy(file["computed"][()].astype(bool))
-        provenance = json.loads(file.attrs.get("provenance_json", "{}"))
-        center = torch.from_numpy(file["center"][()]) if "center" in file else None
-        directions = torch.from_numpy(file["directions"][()]) if "directions" in file else None
-    return Surface(axes, coordinates, values, computed, provenance, center, directions)
+        if held_open(path):
+            raise LosslabError(f"{path} is being written by another process (a survey still running?)") from None
+        raise LosslabError(f"{path} is not a readable HDF5 surface file ({first_line(exc)})") from None
+    try:
+        with file:
+            yield file
+    except LosslabError:
+        raise
+    except Exception as exc:  # a damaged file makes h5py raise OSError, KeyError, ValueError, TypeError, RuntimeError…
+        raise _damaged(path, f"{type(exc).__name__}: {first_line(exc)}") from None
+
+
+def _damaged(path: Path, reason: str) -> LosslabError:
+    return LosslabError(f"{path} is damaged ({reason}); write it again with 'losslab landscape'")
+
+
+def _array(file: h5py.File, name: str, path: Path, kinds: str, shape: tuple[int, ...] | None = None,
+           ndim: int | None = None, width: int = 0) -> np.ndarray:  # fmt: skip
+    """Dataset ``name`` as a native-order numpy array, once its type (a kind in ``kinds`` and, unless 0,
+    ``width`` bytes), shape and size are as they must be."""
+    item = file.get(name)
+    if not isinstance(item, h5py.Dataset):
+        raise _damaged(path, f"'{name}' is missing or not a dataset")
+    if item.dtype.kind not in kinds or item.dtype.fields is not None or (width and item.dtype.itemsize != width):
+        wanted = "a 0/1 mask of bytes" if "u" in kinds else "float64" if width else "floats"
+        raise _damaged(path, f"'{name}' holds {item.dtype}, not {wanted}")
+    if (shape is not None and item.shape != shape) or (ndim is not None and len(item.shape) != ndim):
+        expected = shape if shape is not None else f"{ndim} axis"
+        raise _damaged(path, f"'{name}' has shape {item.shape}, not {expected}")
+    free = free_memory()
+    if (ndim == 1 and item.size > MAX_POINTS) or (free is not None and item.size * item.dtype.itemsize > free // 2):
+        raise _damaged(path, f"'{name}' claims {item.size} values, more than can be read")
+    data = np.asarray(item[()])
+    return data.astype(data.dtype.newbyteorder("="), copy=False) if "f" in kinds else data
+
+
+def _provenance_of(file: h5py.File, path: Path) -> dict[str, Any]:
+    text = file.attrs.get("provenance_json")
+    if text is None:
+        raise _damaged(path, "it has no provenance_json attribute")
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    stored_sha = file.attrs.get("provenance_sha256")  # files written before it was recorded have none
+    if not isinstance(text, str) or (stored_sha is not None and stored_sha != _text_sha256(text)):
+        raise _damaged(path, "its provenance does not match its sha256")
+    provenance = json.loads(text)
+    if not isinstance(provenance, dict):
+        raise _damaged(path, "its provenance is not a JSON object")
+    return provenance
+
+
+def _slice_of(file: h5py.File, path: Path, k: int) -> tuple[Tensor | None, Tensor | None]:
+    if "center" not in file and "directions" not in file:
+        return None, None
+    center = _array(file, "center", path, "f", ndim=1)
+    directions = _array(file, "directions", path, "f", (k, len(center)))
+    return torch.from_numpy(center), torch.from_numpy(directions)
+
+
+def _check_against_provenance(surface: Surface, path: Path) -> None:
+    """The values and coordinates are those the provenance records (its ``values``, ``grid`` and
+    ``ranges``), the center and directions hash to its ``directions_sha256``, accuracies lie in [0, 1]."""
+    p = surface.provenance
+    if "values" in p and sorted(p["values"]) != sorted(surface.values):
+        raise _damaged(path, f"it holds {', '.join(sorted(surface.values))}, but its provenance says {p['values']}")
+    if "grid" in p and p["grid"] != list(surface.shape):
+        raise _damaged(path, f"its arrays are {list(surface.shape)} but its provenance says grid {p['grid']}")
+    if {"ranges", "dtype", "grid"} <= set(p):
+        dtype = getattr(torch, str(p["dtype"]), None)
+        ranges = p["ranges"]
+        if not isinstance(dtype, torch.dtype) or not isinstance(ranges, list) or len(ranges) != len(surface.shape):
+            raise _damaged(path, f"its provenance's dtype {p['dtype']!r} or ranges {ranges!r} cannot be read")
+        for name, coords, n, pair in zip(surface.axis_names, surface.coordinates, surface.shape, ranges, strict=True):
+            if not torch.equal(coords, grid_axis(float(pair[0]), float(pair[1]), n, dtype)):
+                raise _damaged(path, f"its coordinates '{name}' are not the {n} points over {pair} it records")
+    if "directions_sha256" in p and surface.center is not None and surface.directions is not None:
+        if tensor_sha256(torch.cat([surface.center.reshape(1, -1), surface.directions])) != p["directions_sha256"]:
+            raise _damaged(path, "its center and directions do not match their sha256")
+    accuracy = surface.values.get("accuracy")
+    if accuracy is not None and not bool(((accuracy >= 0) & (accuracy <= 1))[surface.computed].all()):
+        raise _damaged(path, "it holds accuracies outside [0, 1]")
+
+
+def _text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -8,7 +8,12 @@ parameters and activations over the data; a point-by-point chunk (the image path
 point's activations at a time, and at most :data:`POINT_BY_POINT_CHUNK` points. With ``out=``,
 every finished chunk is written to the HDF5 file and flushed, and ``resume=True`` computes
 only the chunks not yet in the file — with the same chunk size, so resumed values equal
-uninterrupted ones bit for bit. How a survey runs (method, chunking, file, progress) is one
+uninterrupted ones bit for bit. The file is written beside ``out`` and renamed over it once its
+first chunk is on disk, and an existing ``out`` that is not the same survey is left alone unless
+``force=True`` (:mod:`losslab.landscape.target`). The grid is checked before anything is
+allocated: finite ranges lo < hi whose points are distinct and finite in the survey's dtype (and
+θ along them finite), at most :data:`~losslab.landscape.limits.MAX_POINTS` points, arrays that fit
+in the free memory. How a survey runs (method, chunking, file, progress) is one
 :class:`SurveyOptions`, shared by :func:`survey`, :func:`plan_survey` and
 :func:`~losslab.landscape.distributed.distributed_survey`.
 """
@@ -16,33 +21,25 @@ uninterrupted ones bit for bit. How a survey runs (method, chunking, file, progr
 from __future__ import annotations
 
 import contextlib
-import functools
-import hashlib
 import math
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-import h5py
 import torch
 from torch import Tensor
 
 from losslab.errors import LosslabError, check_choice, check_int
 from losslab.landscape.directions import Directions
 from losslab.landscape.engine import METHODS, SliceEvaluator
-from losslab.landscape.surface import (
-    Surface,
-    create_file,
-    load_surface,
-    open_for_writing,
-    write_points,
-    write_provenance,
-)
+from losslab.landscape.fingerprints import data_fingerprint, model_fingerprint
+from losslab.landscape.limits import Ranges, check_reach, survey_grid
+from losslab.landscape.surface import Surface, load_surface, read_provenance
+from losslab.landscape.target import NEW_KEYS, SurveyTarget, check_target, first_difference
 from losslab.objectives.network import NetworkObjective
 
-Ranges = Sequence[tuple[float, float]] | tuple[float, float]
 ChunkCallback = Callable[[int, int], None]
 # bytes per chunk on a CPU. Measured (benchmarks/bench_landscape.py): the digits MLP is fastest at
 # 16–64 points per chunk (1–4 points: 10–100× slower); with the sample-tiled chain, 25 points (this
@@ -55,7 +52,6 @@ CPU_BUDGET = 48 * 2**20
 # 4, 2.03 at 16, 1.93–1.96 at 32 and 64, 1.91–1.92 at 128 and 256. More than 64 gains nothing
 # measurable and coarsens the progress bar and what an interruption loses.
 POINT_BY_POINT_CHUNK = 64
-_CHECKED = ("model_sha256", "directions_sha256", "batchnorm", "data_size", "dtype", "grid", "ranges")
 
 
 @dataclass(frozen=True)
@@ -77,8 +73,12 @@ class SurveyOptions:
             point's activations and each point's parameters and outputs).
         chunk_size: grid points per chunk (overrides the budget; a resumed survey keeps its file's).
         out: an HDF5 file to write chunks to as they finish (None: keep the surface in memory only).
-        resume: continue the survey already in ``out`` (same model, directions and grid); where
-            ``out`` does not exist yet, start afresh.
+            It is written beside ``out`` and renamed over it once the first chunk is on disk. An
+            existing ``out`` must be the same survey — model, data, directions, method, BatchNorm
+            policy, dtype, grid and ranges (see :mod:`losslab.landscape.target`) — unless ``force``.
+        resume: continue the survey already in ``out``; where ``out`` does not exist yet, start
+            afresh. Without it the same survey in ``out`` is computed afresh.
+        force: replace an ``out`` that is not a readable surface or holds another survey.
         progress: show a rich progress bar.
         on_chunk: called as ``on_chunk(done, total)`` after each chunk (counted in chunks).
 
@@ -98,6 +98,7 @@ class SurveyOptions:
     chunk_size: int | None = None
     out: str | Path | None = None
     resume: bool = False
+    force: bool = False
     progress: bool = False
     on_chunk: ChunkCallback | None = None
 
@@ -148,11 +149,15 @@ class SurveyPlan:
     provenance: dict[str, Any]
     directions: Directions
 
-    @functools.cached_property
-    def points(self) -> Tensor:
-        """Flat grid coordinates ``(n, k)``, row-major (made once: the chunks slice it)."""
-        mesh = torch.meshgrid(*self.coordinates, indexing="ij")
-        return torch.stack([m.reshape(-1) for m in mesh], dim=-1)
+    def chunk_points(self, index: int) -> Tensor:
+        """Grid coordinates ``(m, k)`` of chunk ``index`` (flat indices in row-major order: the last axis fastest)."""
+        where = self.chunk(index)
+        flat = torch.arange(where.start, where.stop)
+        columns = []
+        for coords in reversed(self.coordinates):
+            columns.append(coords[flat % len(coords)])
+            flat = flat // len(coords)
+        return torch.stack(columns[::-1], dim=-1)
 
     @property
     def size(self) -> int:
@@ -168,7 +173,7 @@ class SurveyPlan:
 
     def evaluate(self, index: int) -> tuple[Tensor, Tensor | None]:
         """(loss, accuracy) of chunk ``index`` in float64 on the CPU."""
-        loss, accuracy = self.evaluator(self.points[self.chunk(index)])
+        loss, accuracy = self.evaluator(self.chunk_points(index))
         return loss.detach().to("cpu", torch.float64), (
             None if accuracy is None else accuracy.detach().to("cpu", torch.float64)
         )
@@ -212,11 +217,8 @@ def plan_survey(
     options = survey_options(options, **keywords)
     if not isinstance(objective, NetworkObjective):
         raise LosslabError(f"survey needs a NetworkObjective (losslab.network), not a {type(objective).__name__}")
-    k = directions.k
-    sizes = _grid(grid, k)
-    bounds = _ranges(ranges, k)
-    dtype = objective.dtype
-    coordinates = tuple(_axis(lo, hi, n, dtype) for n, (lo, hi) in zip(sizes, bounds, strict=True))
+    sizes, bounds, coordinates = survey_grid(grid, ranges, directions.k, objective.dtype)
+    check_reach(directions, bounds, objective.dtype)
     evaluator = SliceEvaluator(objective, directions, options.method)
     chunk_size = options.chunk_size
     if chunk_size is None:
@@ -259,80 +261,135 @@ def survey(
     """
     options = survey_options(options, **keywords)
     plan = plan_survey(objective, directions, grid, ranges, options=options)
-    surface, pending = begin_survey(plan, options)
-    done = plan.n_chunks - len(pending)
-    with ChunkRecorder(plan, surface, options, done=done) as recorder:
-        for index in pending:
+    start = begin_survey(plan, options)
+    with ChunkRecorder(plan, start, options) as recorder:
+        for index in start.pending:
             recorder.record(index, *plan.evaluate(index))
-    return surface
+    return start.surface
 
 
-def begin_survey(plan: SurveyPlan, options: SurveyOptions) -> tuple[Surface, list[int]]:
-    """The surface to fill and the chunks still to compute.
+@dataclass
+class SurveyStart:
+    """Where a survey begins: the surface to fill, the chunks still to compute and, with a file, the
+    temporary file it is written to (:class:`~losslab.landscape.target.SurveyTarget`)."""
 
-    Without ``options.resume`` (or without a file yet) a fresh surface, laid out in
-    ``options.out``; with it, the surface in ``out`` — checked against this survey's model,
-    directions, data and grid — and the plan's chunk size set to the file's, so resumed chunks
-    are the very same chunks.
+    surface: Surface
+    pending: list[int]
+    target: SurveyTarget | None = field(default=None, repr=False)
+
+
+def begin_survey(plan: SurveyPlan, options: SurveyOptions) -> SurveyStart:
+    """The surface to fill, the chunks still to compute and the file being written.
+
+    Without ``options.resume`` (or without a file yet) a fresh surface; with it, the surface in
+    ``out`` — checked against this survey's provenance (:data:`~losslab.landscape.target.CHECKED`)
+    — and the plan's chunk size set to the file's, so resumed chunks are the very same chunks. An
+    ``out`` holding anything but this survey is refused, unless ``options.force``; what the user
+    should know (a file replaced, a resumed file without a data fingerprint) is in ``surface.notes``.
     """
-    surface, plan = _start(plan, options.out, options.resume)
+    notes: list[str] = []
+    surface = None
+    out = None if options.out is None else check_target(options.out, force=options.force)
+    if out is not None and out.exists() and options.resume:
+        surface = _resumed(plan, out, options, notes)
+    elif out is not None and out.exists():
+        _check_replaced(plan, out, options, notes)
+    surface = surface if surface is not None else plan.empty_surface()
+    surface.notes = notes
     pending = [t for t in range(plan.n_chunks) if not bool(surface.computed.view(-1)[plan.chunk(t)].all())]
-    return surface, pending
+    target = None if out is None else SurveyTarget(out, surface)
+    return SurveyStart(surface, pending, target)
+
+
+def _resumed(plan: SurveyPlan, out: Path, options: SurveyOptions, notes: list[str]) -> Surface | None:
+    """The survey in ``out`` when it is this one (the plan takes its chunk size); None when ``force`` replaces it."""
+    try:
+        stored = load_surface(out)
+        difference = first_difference(stored.provenance, plan.provenance, tolerate=NEW_KEYS)
+        chunk = stored.provenance.get("chunk_size")
+        if difference is None and (isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1):
+            difference = f"its chunk_size {chunk!r} is not a whole number ≥ 1"
+    except LosslabError as exc:
+        difference = str(exc)
+    if difference is not None:
+        if not options.force:
+            raise LosslabError(
+                f"cannot resume {out}: {difference}; it is left as it is: use a new --out, or --force to replace it"
+            )
+        notes.append(f"{out} was not this survey ({difference}); it was replaced (--force)")
+        return None
+    plan.chunk_size = int(stored.provenance["chunk_size"])  # the same chunks give the same bits
+    plan.provenance["chunk_size"] = plan.chunk_size
+    unknown = [key for key in NEW_KEYS if key not in stored.provenance]
+    for key in unknown:  # not known for the chunks computed before, so not claimed for the file
+        plan.provenance.pop(key, None)
+    if unknown:
+        notes.append(
+            f"{out} was written before losslab recorded {', '.join(unknown)}: resumed without checking "
+            "that the data is the same"
+        )
+    stored.provenance = dict(plan.provenance)
+    return stored
+
+
+def _check_replaced(plan: SurveyPlan, out: Path, options: SurveyOptions, notes: list[str]) -> None:
+    """Without ``resume``: an ``out`` of this very survey is computed afresh; anything else only with ``force``."""
+    if options.force:
+        notes.append(f"{out} was replaced (--force)")
+        return
+    difference = first_difference(read_provenance(out), plan.provenance)
+    if difference is not None:
+        raise LosslabError(
+            f"{out} holds another survey ({difference}); it is left as it is: --force replaces it, "
+            "--resume continues only the same survey, or choose another --out"
+        )
+    notes.append(f"{out} held this same survey; it was computed afresh (--resume continues a survey instead)")
 
 
 class ChunkRecorder:
-    """Stores finished chunks in the surface; with a file (``options.out``), writes and flushes each
-    one (and, at a normal end, the run's provenance); shows progress (``options.progress``) and
-    calls ``options.on_chunk(done, total)``."""
+    """Stores finished chunks in the surface; with a file (``start.target``), writes each one — the
+    first puts the file at ``out`` — and at a normal end the run's provenance; shows progress
+    (``options.progress``) and calls ``options.on_chunk(done, total)``."""
 
-    def __init__(self, plan: SurveyPlan, surface: Surface, options: SurveyOptions, *, done: int = 0):
-        self.plan, self.surface, self.options = plan, surface, options
-        self.done = done  # chunks finished before (a resumed survey's)
+    def __init__(self, plan: SurveyPlan, start: SurveyStart, options: SurveyOptions):
+        self.plan, self.surface, self.options = plan, start.surface, options
+        self.target = start.target
+        self.done = plan.n_chunks - len(start.pending)  # chunks finished before (a resumed survey's)
         self._stack = contextlib.ExitStack()
-        self._file: h5py.File | None = None
         self._advance: Callable[[], None] = lambda: None
 
     def __enter__(self) -> ChunkRecorder:
-        if self.options.out is not None:
-            self._file = self._stack.enter_context(open_for_writing(self.options.out, "a"))
         self._advance = self._stack.enter_context(_bar(self.options.progress, self.plan.n_chunks, self.done))
         return self
 
     def record(self, index: int, loss: Tensor, accuracy: Tensor | None) -> None:
         self.plan.store(self.surface, index, loss, accuracy)
-        if self._file is not None:
-            write_points(self._file, self.surface, self.plan.chunk(index))
+        if self.target is not None:
+            self.target.write(self.surface, self.plan.chunk(index))
         self.done += 1
         self._advance()
         if self.options.on_chunk is not None:
             self.options.on_chunk(self.done, self.plan.n_chunks)
 
     def __exit__(self, kind: object, *_: object) -> None:
+        if kind is None:
+            _note_overflow(self.surface)
         try:
-            if kind is None and self._file is not None:
-                write_provenance(self._file, self.surface.provenance)
+            if self.target is not None:
+                self.target.close(self.surface.provenance if kind is None else None)
         finally:
             self._stack.close()
 
 
-def _start(plan: SurveyPlan, out: str | Path | None, resume: bool) -> tuple[Surface, SurveyPlan]:
-    if not (resume and out is not None and Path(out).exists()):
-        surface = plan.empty_surface()
-        if out is not None:
-            with open_for_writing(out, "w") as file:
-                create_file(file, surface)
-        return surface, plan
-    stored = load_surface(out)
-    for key in _CHECKED:
-        if stored.provenance.get(key) != plan.provenance.get(key):
-            raise LosslabError(
-                f"cannot resume {out}: its {key} is {stored.provenance.get(key)!r}, this survey's "
-                f"{plan.provenance.get(key)!r}; use a new --out or drop --resume"
-            )
-    plan.chunk_size = int(stored.provenance["chunk_size"])  # the same chunks give the same bits
-    plan.provenance["chunk_size"] = plan.chunk_size
-    stored.provenance = dict(plan.provenance)
-    return stored, plan
+def _note_overflow(surface: Surface) -> None:
+    """A note where a computed loss is not finite: at these ranges θ or the activations overflow."""
+    loss = surface.values["loss"][surface.computed]
+    bad = int((~torch.isfinite(loss)).sum())
+    if bad:
+        surface.notes.append(
+            f"the loss is not finite at {bad} of {loss.numel()} points (the network overflows there): "
+            "choose smaller ranges, or float64"
+        )
 
 
 @contextlib.contextmanager
@@ -346,33 +403,6 @@ def _bar(show: bool, total: int, done: int) -> Iterator[Callable[[], None]]:
     with Progress(*columns, transient=True) as bar:
         task = bar.add_task("survey", total=total, completed=done)
         yield lambda: bar.advance(task)
-
-
-def _grid(grid: int | Sequence[int], k: int) -> tuple[int, ...]:
-    sizes = (grid,) * k if isinstance(grid, int) else tuple(grid)
-    if len(sizes) != k or any(not isinstance(n, int) or n < 1 for n in sizes):
-        raise LosslabError(f"grid {grid!r}: need {k} positive integer(s), one per direction (e.g. 51 or (51, 51))")
-    return sizes
-
-
-def _ranges(ranges: Ranges, k: int) -> tuple[tuple[float, float], ...]:
-    items = list(ranges)
-    pairs = [items] * k if len(items) == 2 and all(isinstance(v, int | float) for v in items) else items
-    try:
-        out = tuple((float(pair[0]), float(pair[1])) for pair in pairs if len(pair) == 2)  # type: ignore[index,arg-type]
-    except (TypeError, ValueError):
-        out = ()
-    if len(out) != k or any(not lo < hi for lo, hi in out):
-        raise LosslabError(f"ranges {ranges!r}: need {k} pair(s) lo < hi, e.g. (-1, 1)")
-    return out
-
-
-def _axis(lo: float, hi: float, n: int, dtype: torch.dtype) -> Tensor:
-    """n evenly spaced points, exactly representable in ``dtype``; the middle of a symmetric range is exactly 0."""
-    if n == 1:
-        return torch.tensor([(lo + hi) / 2], dtype=torch.float64)
-    steps = torch.arange(n, dtype=torch.float64)
-    return (lo + (hi - lo) * steps / (n - 1)).to(dtype).to(torch.float64)
 
 
 def _chunk_within(budget: int, evaluator: SliceEvaluator) -> int:
@@ -403,11 +433,6 @@ def _default_budget(device: torch.device) -> int:
     return CPU_BUDGET
 
 
-def model_fingerprint(objective: NetworkObjective) -> str:
-    """sha256 of the model's parameters θ* (float64 bytes, in ``named_parameters`` order)."""
-    return hashlib.sha256(objective.center.detach().to("cpu", torch.float64).numpy().tobytes()).hexdigest()
-
-
 def _provenance(
     objective: NetworkObjective,
     directions: Directions,
@@ -419,6 +444,7 @@ def _provenance(
     loss = objective.loss_fn
     return {
         "model_sha256": model_fingerprint(objective),
+        "data_sha256": data_fingerprint(objective),
         "model": objective.title,
         "parameters": objective.dim,
         **directions.provenance(),
@@ -428,6 +454,7 @@ def _provenance(
         "dtype": str(objective.dtype).removeprefix("torch."),
         "device": objective.device.type,
         "method": evaluator.method,
+        "values": ["loss", "accuracy"] if evaluator.classifier else ["loss"],
         "grid": list(sizes),
         "ranges": [list(b) for b in bounds],
         "chunk_size": chunk_size,

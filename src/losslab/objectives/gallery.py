@@ -47,6 +47,8 @@ class GalleryEntry(Readable):
         source: where it comes from.
         family: ``"seed"`` for the worked examples of the seed chapters (and surfaces made after
             them), ``"test function"`` for the standard optimization test functions.
+        start: where a descent classically starts (Rosenbrock's (−1.2, 1)); empty: no such
+            custom, and :func:`losslab.objectives.data_models.suggest_defaults` picks one.
     """
 
     name: str
@@ -58,10 +60,13 @@ class GalleryEntry(Readable):
     description: str
     source: str
     family: str = "test function"
+    start: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         if not _SNAKE.match(self.name):
             raise LosslabError(f"gallery name {self.name!r} is not a snake_case identifier")
+        if self.start and len(self.start) != len(self.variables):
+            raise LosslabError(f"start {self.start} of {self.name} does not match variables {self.variables}")
         for p in self.points:
             if len(p.point) != len(self.variables):
                 raise LosslabError(f"point {p.point} of {self.name} does not match variables {self.variables}")
@@ -82,6 +87,7 @@ class GalleryEntry(Readable):
             "description": self.description,
             "source": self.source,
             "family": self.family,
+            "start": list(self.start) or None,
             "points": [
                 {
                     "point": dict(zip(self.variables, map(float, p.point), strict=True)),
@@ -226,6 +232,7 @@ _TEST_FUNCTIONS = (
         "A curved, flat-bottomed valley along y = x²; the only stationary point is the minimum"
         " (1, 1), where the Hessian [[802, −400], [−400, 200]] has condition number ≈ 2508.",
         "Rosenbrock (1960), The Computer Journal 3(3); " + _SFU,
+        start=(-1.2, 1.0),
     ),
     GalleryEntry(
         "himmelblau",
@@ -365,7 +372,7 @@ _TEST_FUNCTIONS = (
         "styblinski_tang",
         "0.5*(x**4 - 16*x**2 + 5*x + y**4 - 16*y**2 + 5*y)",
         ("x", "y"),
-        "Styblinski-Tang function (2-D)",
+        "Styblinski-Tang function",
         "x=-5:5,y=-5:5",
         (
             _at("minimum", -78.33233140754283, _ST_LOW, _ST_LOW, is_global=True),
@@ -386,7 +393,7 @@ _TEST_FUNCTIONS = (
         "rastrigin",
         "20 + x**2 - 10*cos(2*pi*x) + y**2 - 10*cos(2*pi*y)",
         ("x", "y"),
-        "Rastrigin function (2-D)",
+        "Rastrigin function",
         "x=-5.12:5.12,y=-5.12:5.12",
         (_at("minimum", 0.0, 0.0, 0.0, is_global=True),),
         "An egg-crate of about a hundred local minima near the integer points on a bowl; only"
@@ -397,7 +404,7 @@ _TEST_FUNCTIONS = (
         "ackley",
         "-20*exp(-0.2*sqrt(0.5*(x**2 + y**2))) - exp(0.5*(cos(2*pi*x) + cos(2*pi*y))) + e + 20",
         ("x", "y"),
-        "Ackley function (2-D)",
+        "Ackley function",
         "x=-5:5,y=-5:5",
         (_at("minimum", 0.0, 0.0, 0.0, is_global=True, smooth=False),),
         "A bumpy plain with a deep funnel at the origin; only the global minimum is listed."
@@ -413,8 +420,10 @@ _TEST_FUNCTIONS = (
         "x=-2:2,y=-2:2",
         (_at("saddle", 0.0, 0.0, 0.0),),
         "Up along x, down along y: ∇L = 0 at the origin but it is not a minimum (Hessian"
-        " eigenvalues 2 and −2). No minimum inside the box.",
+        " eigenvalues 2 and −2). No minimum inside the box. The start lies just off the line"
+        " y = 0, so a descent first heads for the saddle, slows down there, then escapes along y.",
         "textbook saddle (hyperbolic paraboloid)",
+        start=(-1.5, 0.001),
     ),
     GalleryEntry(
         "monkey_saddle",

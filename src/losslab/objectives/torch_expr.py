@@ -86,8 +86,19 @@ def compile_exprs(exprs: Sequence[sympy.Expr], names: Sequence[str]) -> Callable
 def _compile(expr: sympy.Basic, allowed: set[str]) -> Compiled:
     node = _node(expr, allowed)
     if isinstance(node, float):  # a constant formula: still a tensor of the inputs' dtype
-        return lambda env: _constant(node, env)
+        return lambda env: _tied_constant(node, env)
     return node
+
+
+def _tied_constant(value: float, env: Mapping[str, Tensor]) -> Tensor:
+    """``value`` shaped like the inputs and tied to them, so autograd sees L depend on θ (with
+    derivative 0): ``(x - x)**2`` simplifies to 0, and a descent on it must get ∇L = 0, not
+    "element 0 of tensors does not require grad". ``where`` with an all-false mask adds an exact 0
+    whose gradient is 0 even where an input is ±∞ (``0 * x`` would give nan)."""
+    out = _constant(value, env)
+    for t in env.values():
+        out = out + torch.where(torch.zeros_like(t, dtype=torch.bool), t, 0.0)
+    return out
 
 
 # A node is a function of the inputs, or a plain float for a constant: torch's ops take Python

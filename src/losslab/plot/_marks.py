@@ -1,4 +1,7 @@
-"""Stationary points on a picture, one marker shape per kind (greyscale-safe)."""
+"""Stationary points and kinks on a picture, one marker shape per kind (greyscale-safe).
+
+The shapes are :data:`losslab.plot._style.MARKERS`, the marker language the explorer uses too.
+"""
 
 from __future__ import annotations
 
@@ -22,23 +25,29 @@ def stationary_in(
 ) -> list[tuple[Tensor, str]]:
     """(point, kind) pairs inside the frame: ``objective.known_points``, else ``stationary_points``.
 
-    ``points`` is True (find them), False (none) or the points to mark.
+    ``points`` is True (find them), False (none) or the points to mark. A point without a
+    gradient (``differentiable`` False: the tip of a cone) has the kind ``"kink"``.
     """
     if points is False or (points is True and objective is None):
         return []
     if points is True and objective is not None:
         if objective.known_points:
             found: list[tuple[Tensor, str]] = [
-                (torch.tensor(p.point, dtype=torch.float64), p.kind) for p in objective.known_points
+                (torch.tensor(p.point, dtype=torch.float64), _kind(p)) for p in objective.known_points
             ]
         else:
             box = Domain(tuple(objective.names), tuple(zip(lower.tolist(), upper.tolist(), strict=True)))
-            found = [(p.point, p.kind) for p in stationary_points(objective, box)]
+            found = [(p.point, _kind(p)) for p in stationary_points(objective, box)]
     elif not isinstance(points, bool):
-        found = [(_coords(p), p.kind) for p in points]
+        found = [(_coords(p), _kind(p)) for p in points]
     else:
         return []
     return [(p.to(torch.float64), kind) for p, kind in found if bool(((p >= lower) & (p <= upper)).all())]
+
+
+def _kind(point: KnownPoint | StationaryPoint) -> str:
+    """The mark of a point: its kind, or ``"kink"`` where L has no gradient (whatever its kind)."""
+    return point.kind if getattr(point, "differentiable", True) else "kink"
 
 
 def _coords(point: KnownPoint | StationaryPoint) -> Tensor:
@@ -46,7 +55,7 @@ def _coords(point: KnownPoint | StationaryPoint) -> Tensor:
 
 
 def draw_stationary(ax: Axes, marked: list[tuple[Tensor, str]], heights: Sequence[float] | None = None) -> None:
-    """One marker per kind (star min, triangle max, cross saddle, diamond degenerate), ``gid='stationary:kind'``.
+    """One marker per kind, ``gid='stationary:kind'``: ★ minimum, ▲ maximum, ✖ saddle, ◆ degenerate, ⬢ kink.
 
     ``heights`` gives a y (1-D curve: the loss) when the points have one coordinate.
     """

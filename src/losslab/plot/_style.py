@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from matplotlib import patheffects
@@ -23,12 +24,31 @@ from losslab.errors import LosslabError
 CMAP = "viridis"
 PATH_COLORS = ("#e4572e", "#33bbee", "#f6ae2d", "#ff66cc", "#9be564", "#b07aa1", "#ffffff")
 OUTLINE = [patheffects.withStroke(linewidth=3.2, foreground="#1a1a1a")]
-KIND_MARKERS: dict[str, tuple[str, float]] = {
-    "minimum": ("*", 16.0),
-    "maximum": ("^", 10.0),
-    "saddle": ("X", 11.0),
-    "degenerate": ("D", 8.0),
+
+
+@dataclass(frozen=True)
+class Marker:
+    """One mark of the marker language: its matplotlib and Plotly symbols, size, and legend words."""
+
+    matplotlib: str
+    plotly: str
+    size: float  # matplotlib points
+    words: str
+
+
+# The one marker language of every picture: the CLI's (matplotlib), the explorer's (Plotly, via
+# /api/catalog) and the explorer's legend. The start is a circle with a dark edge (a still picture
+# fills it with the run's colour, the explorer white: there every run starts there); a point where
+# L has no gradient (the tip of a cone) is a hexagon whatever its kind.
+MARKERS: dict[str, Marker] = {
+    "start": Marker("o", "circle", 8.0, "start θ₀"),
+    "minimum": Marker("*", "star", 16.0, "minimum"),
+    "maximum": Marker("^", "triangle-up", 10.0, "maximum"),
+    "saddle": Marker("X", "x", 11.0, "saddle point"),
+    "degenerate": Marker("D", "diamond", 8.0, "degenerate (flat) point"),
+    "kink": Marker("h", "hexagon", 11.0, "no gradient (kink)"),
 }
+KIND_MARKERS: dict[str, tuple[str, float]] = {k: (m.matplotlib, m.size) for k, m in MARKERS.items() if k != "start"}
 _SYMBOL = re.compile(r"^([A-Za-z]+)(\d*)$")
 
 

@@ -165,7 +165,7 @@ def _updater(figure: Figure, runs: list[Trajectory], view: str) -> Callable[[int
     def update(step: int) -> Sequence[Artist]:
         words = [f"{heading} — step {step}"]
         for i, run in enumerate(runs):
-            k = min(step, run.steps)
+            k = run.row(min(step, run.steps))  # a long run keeps a thinned record: the last kept row at or before step
             data = [column[: k + 1] for column in full[i]]
             paths[i](data)
             shown = len(data[0])

@@ -7,16 +7,18 @@ with :math:`z_{\min}` the smallest value and :math:`q` the 10 % quantile of
 then the levels are :math:`z_{\min}` followed by :math:`z_{\min} + r_i` with :math:`r_i`
 geometric from :math:`\max(10^{-5} (z_{\max}-z_{\min}), \text{0.1 \% quantile})` to
 :math:`z_{\max} - z_{\min}`. Each band gets its own colour (a ``BoundaryNorm``), so log
-levels use the whole colour map.
+levels use the whole colour map (resampled to as many colours as there are bands). At most
+:data:`MAX_LEVELS` levels are drawn: checked before anything is computed.
 """
 
 from __future__ import annotations
 
+import matplotlib as mpl
 import numpy as np
 import plotly.graph_objects as go
 import torch
 from matplotlib.axes import Axes
-from matplotlib.colors import BoundaryNorm
+from matplotlib.colors import BoundaryNorm, Colormap
 from matplotlib.contour import ContourSet
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
@@ -31,6 +33,8 @@ from losslab.plot.grid import DEFAULT_RESOLUTION, SurfaceLike, as_surface, frame
 
 FIELDS = ("gradient", "descent")
 WIDE_RANGE = 100.0
+# more bands than this are narrower than a pixel of a saved figure; 10⁸ levels allocated 1.9 GB first
+MAX_LEVELS = 1000
 
 
 def contour_levels(values: np.ndarray, count: int = 20, log: bool | None = None) -> np.ndarray:
@@ -40,8 +44,11 @@ def contour_levels(values: np.ndarray, count: int = 20, log: bool | None = None)
 
     >>> contour_levels(np.array([0.0, 1.0, 10.0, 100.0, 1e4] + [2e4] * 20), count=6, log=True).round(3).tolist()
     [0.0, 0.2, 2.0, 20.0, 200.0, 2000.0, 20000.0]
+    >>> contour_levels(np.array([0.0, 1.0]), count=100_000_000)
+    Traceback (most recent call last):
+    losslab.errors.LosslabError: levels must be at most 1000, got 100000000
     """
-    check_int("levels", count, least=2)
+    check_int("levels", count, least=2, most=MAX_LEVELS)
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         raise LosslabError("the loss is not finite anywhere in the frame; choose another domain")
@@ -83,7 +90,7 @@ def contour(
         ax: draw into these axes (default: a new figure).
         domain: the frame (default: the objective's, else around the paths, see :mod:`.grid`).
         resolution: grid points per axis; the grid is one batched ``values`` call.
-        levels: number of contour levels.
+        levels: number of contour levels, 2 to :data:`MAX_LEVELS`.
         log: force log-spaced (True) or linear (False) levels; None decides from the range.
         field: ``"gradient"`` (arrows along ∇L, normal to the level curves), ``"descent"``
             (along −∇L) or None; needs an objective.
@@ -101,6 +108,7 @@ def contour(
         from losslab.plot.interactive import interactive_contour
 
         return interactive_contour(source, trajectories, domain=domain, resolution=resolution, title=title)
+    check_int("levels", levels, least=2, most=MAX_LEVELS)  # before the grid is computed
     surface = as_surface(source, domain, resolution=resolution, trajectories=trajectories)
     objective = source if isinstance(source, Objective) else None
     ax = new_axes(ax)
@@ -163,8 +171,9 @@ def _filled(ax: Axes, surface: SurfaceLike, count: int, log: bool | None, gid: s
     x, y = (c.numpy() for c in surface.coordinates)
     z = np.ma.masked_invalid(surface.values["loss"].numpy().T)
     levels = contour_levels(np.asarray(z.filled(np.nan)), count, log)
-    norm = BoundaryNorm(levels, ncolors=256)
-    filled = ax.contourf(x, y, z, levels=levels, cmap=CMAP, norm=norm, extend="neither")
+    colours = _colours(len(levels) - 1)
+    norm = BoundaryNorm(levels, ncolors=colours.N)
+    filled = ax.contourf(x, y, z, levels=levels, cmap=colours, norm=norm, extend="neither")
     filled.set_gid(gid)
     inner = levels[1:-1]
     # light lines on the dark (low) bands, dark ones on the bright (high) bands
@@ -172,6 +181,12 @@ def _filled(ax: Axes, surface: SurfaceLike, count: int, log: bool | None, gid: s
     lines = ax.contour(x, y, z, levels=inner, colors=shades, linewidths=0.5, alpha=0.7)
     ax.clabel(lines, levels=np.asarray(lines.levels)[::2], fmt=short_number, fontsize=7)
     return filled
+
+
+def _colours(bands: int) -> Colormap:
+    """The colour map with at least one colour per band (a BoundaryNorm needs as many)."""
+    colours = mpl.colormaps[CMAP]
+    return colours if bands <= colours.N else colours.resampled(bands)
 
 
 def _field(ax: Axes, objective: Objective | None, field: str, normalize: bool, lower: torch.Tensor,

@@ -11,13 +11,15 @@ html          a rotatable page, plotly.js inline     a plotly ``Figure``
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import plotly.graph_objects as go
 from matplotlib.figure import Figure
 
-from losslab.errors import LosslabError
+from losslab.errors import LosslabError, first_line
 from losslab.plot.animate import Animation
 from losslab.plot.interactive import write_html
 
@@ -54,23 +56,68 @@ def format_of(path: str | Path) -> str:
     return FORMATS[suffix]
 
 
+def picture_target(path: str | Path) -> str:
+    """The kind of picture ``path`` asks for (:func:`format_of`), once it is known that it can be
+    written there: cheap, so a command checks it before drawing anything.
+
+    >>> picture_target("/no/such/folder/x.png")
+    Traceback (most recent call last):
+    ...
+    losslab.errors.LosslabError: cannot save '/no/such/folder/x.png': folder '/no/such/folder' does not exist
+    """
+    kind = format_of(path)
+    target = Path(path)
+    if target.is_dir():
+        raise LosslabError(f"cannot save '{target}': it is a folder; give a file name such as picture.png")
+    reason = unwritable_folder(target.parent)
+    if reason is not None:
+        raise LosslabError(f"cannot save '{target}': {reason}")
+    return kind
+
+
+def unwritable_folder(folder: Path, *, create: bool = False) -> str | None:
+    """Why files cannot be written in ``folder``, or None when they can: it is missing (unless
+    ``create``: then the nearest existing folder above it must be writable), it is a file, or this
+    process cannot create a file in it (tried: permissions, a read-only disk).
+
+    >>> unwritable_folder(Path("/no/such"))
+    "folder '/no/such' does not exist"
+    """
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing != folder and not create and existing.is_dir():
+        return f"folder '{folder}' does not exist"
+    if not existing.is_dir():
+        return f"'{existing}' is a file, not a folder"
+    try:
+        handle, probe = tempfile.mkstemp(dir=existing, prefix=".losslab-probe-")
+    except OSError as exc:
+        return f"folder '{existing}' cannot be written ({exc.strerror or first_line(exc)})"
+    os.close(handle)
+    os.unlink(probe)
+    return None
+
+
 def save(picture: Any, path: str | Path, *, dpi: int = 150) -> Path:
     """Write ``picture`` to ``path`` in the format its extension names; returns the path.
 
     Raises:
-        LosslabError: for an unknown extension (naming the accepted ones), or a picture of
-            the wrong kind for it (a still figure to ``.gif``), or ``.mp4`` without ffmpeg.
+        LosslabError: for an unknown extension (naming the accepted ones), a folder that cannot be
+            written (:func:`picture_target`), a picture of the wrong kind for it (a still figure to
+            ``.gif``), ``.mp4`` without ffmpeg, or what the system refuses while writing (a full disk).
     """
-    kind = format_of(path)
+    kind = picture_target(path)
     target = Path(path)
-    if target.parent and not target.parent.exists():
-        raise LosslabError(f"cannot save '{target}': folder '{target.parent}' does not exist")
-    if kind == "still" and isinstance(picture, Figure):
-        picture.savefig(target, dpi=dpi)
-    elif kind == "animation" and isinstance(picture, Animation):
-        picture.save(target, dpi=min(dpi, 100))
-    elif kind == "interactive" and isinstance(picture, go.Figure):
-        write_html(picture, target)
-    else:
-        raise LosslabError(f"'{target.name}' needs {_EXPECTS[kind]}; got {type(picture).__name__}")
+    try:
+        if kind == "still" and isinstance(picture, Figure):
+            picture.savefig(target, dpi=dpi)
+        elif kind == "animation" and isinstance(picture, Animation):
+            picture.save(target, dpi=min(dpi, 100))
+        elif kind == "interactive" and isinstance(picture, go.Figure):
+            write_html(picture, target)
+        else:
+            raise LosslabError(f"'{target.name}' needs {_EXPECTS[kind]}; got {type(picture).__name__}")
+    except OSError as exc:
+        raise LosslabError(f"cannot save '{target}': {exc.strerror or first_line(exc)}") from None
     return target

@@ -156,6 +156,13 @@ async def analyze(body: schemas.ObjectiveRequest, request: Request) -> Response:
     return await answered(request, service.analysis, body.objective, bounds)
 
 
+@router.post("/suggest", response_model=schemas.SuggestionResponse)
+async def suggest(body: schemas.ObjectiveRequest, request: Request) -> Response:
+    """A start and learning rates that suit the loss: off its stationary points and kinks, lr below 2/λmax."""
+    bounds = request.app.state.config.bounds
+    return await answered(request, service.suggestion, body.objective, bounds)
+
+
 @router.post("/surface", response_model=schemas.GridOut)
 async def surface(body: schemas.SurfaceRequest, request: Request) -> Response:
     """L on a grid: a curve for one parameter, a surface (rows = second parameter) for two."""

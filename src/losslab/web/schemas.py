@@ -134,6 +134,7 @@ class GalleryItem(BaseModel):
     description: str
     source: str
     family: Literal["seed", "test function"]
+    start: list[float] | None = Field(None, description="the start a descent classically takes, if any")
     points: list[GalleryPoint]
 
 
@@ -159,12 +160,22 @@ class ModelInfo(BaseModel):
     formula: str
     loss: str
     title: str
+    data: str = Field(description="the synthetic data set the model starts on")
+    suitable: list[str] = Field(description="the synthetic data sets that fit the model")
+
+
+class MarkerInfo(BaseModel):
+    """A mark of the marker language every picture uses (``losslab.plot._style.MARKERS``)."""
+
+    symbol: str = Field(description="Plotly's marker symbol")
+    words: str = Field(description="what the legend says")
 
 
 class Catalog(BaseModel):
     models: list[ModelInfo]
     synthetic: list[str]
     bounds: dict[str, float]
+    markers: dict[str, MarkerInfo] = Field(description="start, minimum, maximum, saddle, degenerate, kink")
 
 
 class MathML(BaseModel):
@@ -179,6 +190,7 @@ class ObjectiveInfo(BaseModel):
     dim: int
     domain: list[tuple[float, float]]
     formula: str | None
+    understood: str | None = Field(None, description="a typed formula as the parser read it, e.g. x**2 for x^2")
     mathml: MathML | None
     data: dict[str, list[float]] | None = Field(None, description="x and y of a data objective")
 
@@ -189,6 +201,7 @@ class StationaryOut(BaseModel):
     kind: str
     hessian_eigenvalues: list[Num]
     method: str
+    differentiable: bool = Field(True, description="False at a kink: no gradient there (the page marks it so)")
 
 
 class AnalysisResponse(BaseModel):
@@ -203,6 +216,17 @@ class AnalysisResponse(BaseModel):
     max_stable_lr: Num | None
     notes: list[str]
     mathml: MathML | None
+
+
+class SuggestionResponse(BaseModel):
+    """Defaults that suit a loss (``losslab.objectives.data_models.suggest_defaults``)."""
+
+    start: list[float] = Field(description="a start away from stationary points and kinks, with ∇L finite and ≠ 0")
+    lr: float = Field(description="gradient descent's learning rate: at most half of 2/λmax")
+    max_stable_lr: Num | None = Field(description="2/λmax at the reference minimum")
+    step: float = Field(description="the step length of the adaptive optimizers (Adam, AdaGrad)")
+    reason: str
+    lrs: dict[str, float] = Field(description="each optimizer's learning rate, its other knobs at their defaults")
 
 
 class GridOut(BaseModel):

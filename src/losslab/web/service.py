@@ -22,26 +22,30 @@ import torch
 
 from losslab.analysis.derivatives import symbolic_gradient, symbolic_hessian
 from losslab.analysis.point_curvature import curvature_at
-from losslab.analysis.report import analyze
+from losslab.analysis.report import Analysis, analyze
 from losslab.descent.optimizers import OPTIMIZERS, build
 from losslab.descent.race import Race, Runner, race
 from losslab.errors import LosslabError
 from losslab.objectives.data_models import (
+    MODEL_DATA,
     MODELS,
     SYNTHETIC,
     ModelFits,
     model_fits,
     model_objective,
     parse_points,
+    suggest_defaults,
+    suitable_data,
     synthetic_points,
 )
 from losslab.objectives.domain import Domain
 from losslab.objectives.from_text import objective_from_text
-from losslab.objectives.gallery import ENTRIES
+from losslab.objectives.gallery import ENTRIES, gallery_entry
 from losslab.objectives.gallery import gallery as gallery_objective
 from losslab.objectives.grid import Grid, evaluate_grid, plotly_layout, view_domain
 from losslab.objectives.objective import FormulaObjective, KnownPoint, Objective
 from losslab.plot import animate
+from losslab.plot._style import MARKERS
 from losslab.serialize import jsonable
 from losslab.web.config import Bounds
 from losslab.web.schemas import (
@@ -153,8 +157,13 @@ def optimizers() -> list[dict[str, Any]]:
 
 
 def catalog(bounds: Bounds) -> dict[str, Any]:
-    models = [{"name": n, "formula": f, "loss": loss, "title": t} for n, (f, loss, t) in MODELS.items()]
-    return {"models": models, "synthetic": list(SYNTHETIC), "bounds": dict(vars(bounds))}
+    """Data models (with the data sets that fit each), synthetic data sets, bounds, and the marker language."""
+    models = [
+        {"name": n, "formula": f, "loss": loss, "title": t, "data": MODEL_DATA[n], "suitable": list(suitable_data(n))}
+        for n, (f, loss, t) in MODELS.items()
+    ]
+    markers = {kind: {"symbol": m.plotly, "words": m.words} for kind, m in MARKERS.items()}
+    return {"models": models, "synthetic": list(SYNTHETIC), "bounds": dict(vars(bounds)), "markers": markers}
 
 
 # -- objectives --------------------------------------------------------------------------------
@@ -224,8 +233,33 @@ def analysis(spec: ObjectiveSpec, bounds: Bounds) -> dict[str, Any]:
 @functools.lru_cache(maxsize=64)
 def _cached_analysis(key: str) -> dict[str, Any]:
     obj = _cached_objective(key)
-    found = analyze(obj, domain=view_domain(obj), generator=torch.Generator().manual_seed(0))
-    return jsonable({**found.to_dict(), "mathml": formula_mathml(obj)})
+    return jsonable({**_analysed(key).to_dict(), "mathml": formula_mathml(obj)})
+
+
+@functools.lru_cache(maxsize=64)
+def _analysed(key: str) -> Analysis:
+    obj = _cached_objective(key)
+    return analyze(obj, domain=view_domain(obj), generator=torch.Generator().manual_seed(0))
+
+
+def suggestion(spec: ObjectiveSpec, bounds: Bounds) -> dict[str, Any]:
+    """The start and learning rates that suit the loss (:func:`losslab.objectives.data_models.suggest_defaults`),
+    with each optimizer's rate at its other knobs' defaults (``lrs``)."""
+    obj = objective(spec, bounds)
+    preferred = gallery_entry(spec.name).start if isinstance(spec, GallerySource) else None
+    # A gallery surface lists its stationary points and the explorer's data models are convex (their one
+    # stationary point is the minimum): only a typed formula needs its analysis, which for a logistic
+    # loss takes seconds that the first race would wait for.
+    analysed = None
+    if isinstance(spec, FormulaSource):
+        try:
+            analysed = _analysed(spec.model_dump_json())
+        except LosslabError:  # no analysis (its own 4xx says why): the start still avoids L's known points
+            analysed = None
+    found = suggest_defaults(obj, analysed, preferred)
+    knobs = {o["name"]: {k["name"]: k["default"] for k in o["knobs"] if k["index"] is None} for o in optimizers()}
+    lrs = {name: found.lr_for(name, knobs[name]) for name in OPTIMIZERS}
+    return jsonable({**vars(found), "start": list(found.start), "lrs": lrs})
 
 
 # -- surfaces, races, curvature ---------------------------------------------------------------
@@ -316,7 +350,12 @@ def _marked(objective: Objective, spec: ObjectiveSpec, bounds: Bounds) -> Object
     found = analysis(spec, bounds)["stationary_points"]
     marked = copy.copy(objective)
     marked.known_points = tuple(
-        KnownPoint(tuple(float(p["point"][name]) for name in objective.names), p["kind"], float(p["value"]))
+        KnownPoint(
+            tuple(float(p["point"][name]) for name in objective.names),
+            p["kind"],
+            float(p["value"]),
+            differentiable=p.get("differentiable", True),  # a kink keeps its own mark in the film too
+        )
         for p in found
     )
     return marked

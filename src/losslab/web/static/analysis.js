@@ -2,17 +2,19 @@
 import { isStale, latest } from "./api.js";
 import { $ } from "./dom.js";
 import { escapeHtml, fmt, vec } from "./format.js";
-import { live, objectiveSpec } from "./state.js";
+import { live } from "./state.js";
 import { drawLandscape } from "./plots.js";
+import { refreshLrHints } from "./controls.js";
 
 export async function loadAnalysis(version) {
   $("analysis").innerHTML = '<p class="hint">Analysing…</p>';
   live.analysis = null;
   try {
-    const analysis = await latest("analysis", "/api/analyze", { objective: objectiveSpec() });
+    const analysis = await latest("analysis", "/api/analyze", { objective: live.spec });
     if (version !== live.version) return;
     live.analysis = analysis;
     renderAnalysis(analysis);
+    refreshLrHints(); // its 2/λmax beside each learning rate
     drawLandscape();
   } catch (error) {
     if (version === live.version && !isStale(error)) $("analysis").textContent = `Analysis unavailable: ${error.message}`;
@@ -33,7 +35,8 @@ function renderAnalysis(a) {
     parts.push('<p class="hint">No formula to print (the loss is evaluated numerically).</p>');
   }
   const rows = a.stationary_points.slice(0, 12).map((p) => `<tr><td>${vec(names.map((n) => p.point[n]))}</td><td>${fmt(p.value)}</td>
-    <td class="kind-${escapeHtml(p.kind)}">${escapeHtml(p.kind)}</td><td>${vec(p.hessian_eigenvalues)}</td></tr>`).join("");
+    <td class="kind-${escapeHtml(p.kind)}">${escapeHtml(p.kind)}${p.differentiable === false ? " (kink: no gradient)" : ""}</td>
+    <td>${p.hessian_eigenvalues.length ? vec(p.hessian_eigenvalues) : "—"}</td></tr>`).join("");
   parts.push(`<h4>Stationary points (∇L = 0) in view</h4>` + (rows
     ? `<div class="scroll"><table><tr><th>θ</th><th>L</th><th>kind</th><th>Hessian eigenvalues</th></tr>${rows}</table></div>`
     : '<p class="hint">None found in the box.</p>'));

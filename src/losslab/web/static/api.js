@@ -6,11 +6,34 @@ export class ApiError extends Error {
 
 export const post = (body, signal) => ({ method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body), signal });
 
+// What the page is waiting for: requests in flight and debounced work (later()). The page is idle when
+// both are none; the browser tests wait for that before they compare what is shown with what was computed.
+const inFlight = new Set();
+const timers = new Map();
+export const busy = () => inFlight.size > 0 || timers.size > 0;
+export const pending = () => ({ requests: [...inFlight].map((r) => r.path), waiting: [...timers.keys()] });
+
 export async function api(path, body, signal) {
-  const response = await fetch(path, body === undefined ? { signal } : post(body, signal));
-  const json = await response.json();
-  if (!response.ok) throw new ApiError(json, response.status);
-  return json;
+  const request = { path };
+  inFlight.add(request);
+  try {
+    const response = await fetch(path, body === undefined ? { signal } : post(body, signal));
+    const json = await response.json();
+    if (!response.ok) throw new ApiError(json, response.status);
+    return json;
+  } finally {
+    inFlight.delete(request);
+  }
+}
+
+// Debounced work by name: a newer call for the same name replaces the one waiting.
+export function later(name, work, ms) {
+  clearTimeout(timers.get(name));
+  timers.set(name, setTimeout(() => { timers.delete(name); work(); }, ms));
+}
+export function dropLater(name) {
+  clearTimeout(timers.get(name));
+  timers.delete(name);
 }
 
 // The newest request on a channel ("race", "surface", …) wins: starting one aborts the one before

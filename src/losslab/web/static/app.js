@@ -2,9 +2,9 @@
 // It loads the catalogues, fills and wires the controls, connects the plots to the race, the controls and
 // the inspector, and loads the first loss. The other modules sit beside it in /static/, one concern each.
 /* global Plotly */
-import { api } from "./api.js";
+import { api, busy, pending } from "./api.js";
 import { $, say } from "./dom.js";
-import { live, loadUrl } from "./state.js";
+import { live, loadUrl, state } from "./state.js";
 import { onLandscape } from "./plots.js";
 import { renderFrame } from "./race.js";
 import { inspect } from "./inspector.js";
@@ -24,5 +24,9 @@ async function main() {
   await loadObjective();
   document.body.dataset.ready = "1";
 }
+
+// For the browser tests and the console: the state, what the page holds, and whether it waits for anything
+// (a request, debounced work, a drawing). Reading it changes nothing.
+window.losslab = { state, live, idle: () => !busy() && live.drawing === 0, pending: () => ({ ...pending(), drawing: live.drawing }) };
 
 main().catch((error) => say(`The explorer could not start: ${error.message}`, true));

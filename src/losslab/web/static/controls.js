@@ -1,11 +1,12 @@
 // The controls: the loss's source, start inputs, optimizer cards and their knobs, steps, speed, playback
 // buttons, and the view tabs — filled from the catalogues and wired to what they change.
+import { dropLater, later } from "./api.js";
 import { $, say } from "./dom.js";
-import { escapeHtml } from "./format.js";
+import { escapeHtml, fmt, round } from "./format.js";
 import { live, saveUrl, state } from "./state.js";
 import { colorOf } from "./plot-style.js";
-import { drawLandscape, redrawOverlay } from "./plots.js";
-import { goTo, pause, play, scheduleRace } from "./race.js";
+import { redrawOverlay } from "./plots.js";
+import { goTo, pause, play, renderFrame, scheduleRace } from "./race.js";
 import { loadFits } from "./data-fit.js";
 import { downloadCsv, fillTable } from "./table.js";
 import { copyLink, exportGif, exportPng } from "./share.js";
@@ -15,7 +16,7 @@ import { computeLandscapes } from "./compare.js";
 export function fillControls(gallery, optimizers, catalog) {
   const seeds = gallery.filter((g) => g.family === "seed");
   const tests = gallery.filter((g) => g.family !== "seed");
-  const option = (g) => `<option value="${escapeHtml(g.name)}">${escapeHtml(g.title)} (${g.variables.length}-D)</option>`;
+  const option = (g) => `<option value="${escapeHtml(g.name)}">${escapeHtml(g.title)} (${g.variables.length}-D)</option>`; // titles name no dimension
   $("gallery-select").innerHTML = `<optgroup label="From the lessons">${seeds.map(option).join("")}</optgroup>`
     + `<optgroup label="Test functions">${tests.map(option).join("")}</optgroup>`;
   $("gallery-select").value = state.gallery;
@@ -36,17 +37,26 @@ export function fillControls(gallery, optimizers, catalog) {
   showSource();
 }
 
+// Boxes about to be redrawn away. Chrome sends a focused box's pending change while it removes it, after
+// the newer value (a click on the map, a new loss's rates) is set: such a change is the older edit, dropped.
+function retire(container) {
+  for (const el of container.querySelectorAll("input")) el.dataset.retired = "1";
+}
+
 export function renderStartInputs() {
+  retire($("start-inputs"));
   const info = live.info;
+  if (!info || !state.start || state.start.length !== info.dim) { $("start-inputs").innerHTML = '<p class="hint">Choosing a start…</p>'; return; }
   $("start-inputs").innerHTML = info.names.map((n, i) =>
     `<label class="field">${escapeHtml(n)} <input type="number" step="any" data-index="${i}" value="${escapeHtml(state.start[i])}" aria-label="start ${escapeHtml(n)}"></label>`).join("");
   for (const input of $("start-inputs").querySelectorAll("input")) {
     input.addEventListener("change", () => {
+      if (input.dataset.retired || info !== live.info) return;
       const v = Number(input.value);
       if (!Number.isFinite(v)) { say(`start ${info.names[input.dataset.index]} must be a number`, true); return; }
       state.start[Number(input.dataset.index)] = v;
       scheduleRace();
-      if (info.dim === 2) drawLandscape();
+      renderFrame(); // the start's mark moves now, its race when it comes
     });
   }
 }
@@ -56,7 +66,7 @@ export function pickStart(point) {
   state.start = point;
   renderStartInputs();
   scheduleRace();
-  if (live.info.dim === 2) drawLandscape();
+  renderFrame();
 }
 
 function knobsOf(name) {
@@ -77,6 +87,7 @@ function setKnob(runner, knob, value) {
 
 export function renderRunners() {
   const list = $("runner-list");
+  retire(list);
   list.innerHTML = "";
   state.runners.forEach((runner, i) => {
     const card = document.createElement("div");
@@ -85,7 +96,7 @@ export function renderRunners() {
     const name = escapeHtml(runner.name);
     card.innerHTML = `<div class="runner-head"><strong>${name}</strong>
       <button type="button" class="remove" aria-label="remove ${name}" title="Remove">×</button></div>`;
-    for (const knob of knobsOf(runner.name)) card.append(knobControl(runner, knob, i));
+    for (const knob of knobsOf(runner.name)) card.append(...knobControl(runner, knob, i));
     card.querySelector(".remove").addEventListener("click", () => {
       state.runners.splice(i, 1);
       renderRunners();
@@ -108,23 +119,65 @@ function knobControl(runner, knob, i) {
     aria-label="${name} ${title}${knob.log ? " (log scale)" : ""}">
     <input type="number" step="any" value="${escapeHtml(value)}" aria-label="${name} ${title} value" data-testid="knob-${i}-${title}">`;
   const [slider, box] = label.querySelectorAll("input");
-  slider.addEventListener("input", () => { box.value = fromSlider(slider.value); setKnob(runner, knob, Number(box.value)); scheduleRace(); });
+  let hint = null; // the learning rate's hint, below
+  const set = (v) => { box.value = v; slider.value = toSlider(v); setKnob(runner, knob, v); showLrHint(runner, hint, v); scheduleRace(); };
+  slider.addEventListener("input", () => set(fromSlider(slider.value)));
   box.addEventListener("change", () => {
     const v = Number(box.value);
-    if (!Number.isFinite(v)) return;
-    slider.value = toSlider(v);
-    setKnob(runner, knob, v);
-    scheduleRace();
+    if (Number.isFinite(v) && !box.dataset.retired) set(v);
   });
-  return label;
+  if (knob.name !== "lr") return [label];
+  // Under the learning rate: the loss's 2/λmax and the rate suggested for this optimizer (a click takes it).
+  hint = document.createElement("p");
+  hint.className = "lr-hint";
+  hint.dataset.testid = `lr-hint-${i}`;
+  hint.addEventListener("click", (event) => { if (event.target.closest("button")) set(Number(event.target.closest("button").dataset.lr)); });
+  showLrHint(runner, hint, value);
+  return [label, hint];
+}
+
+// The hints again (the analysis or the suggestion arrived), in place: a box being typed into keeps its text.
+export function refreshLrHints() {
+  state.runners.forEach((runner, i) => {
+    const hint = document.querySelector(`[data-testid="lr-hint-${i}"]`);
+    if (hint) showLrHint(runner, hint, runner.hyper.lr);
+  });
+}
+
+function showLrHint(runner, hint, lr) {
+  const found = live.suggestion;
+  if (!hint || !found) { if (hint) hint.innerHTML = ""; return; }
+  // 2/λmax: the analysis's figure (the one its panel shows) once it is there, else the suggestion's
+  const figure = live.analysis && live.analysis.max_stable_lr !== null ? live.analysis.max_stable_lr : found.max_stable_lr;
+  const stable = figure === null || figure === undefined ? null : Number(figure);
+  const suggested = found.lrs[runner.name];
+  const plain = runner.name === "gd" || runner.name === "sgd";
+  const over = plain && stable !== null && lr >= stable; // gradient descent diverges near the minimum
+  hint.classList.toggle("over", over);
+  hint.innerHTML = `<span title="the largest stable learning rate of gradient descent near the minimum">2/λmax ${stable === null ? "—" : fmt(round(stable))}</span>`
+    + (suggested === undefined ? "" : ` · <button type="button" class="link" data-lr="${escapeHtml(suggested)}" title="use the suggested learning rate">suggested ${fmt(suggested)}</button>`)
+    + (over ? " · above 2/λmax: diverges near the minimum" : "");
 }
 
 function addRunner(name) {
   const hyper = {};
   for (const knob of knobsOf(name)) setKnob({ name, hyper }, knob, knob.default);
+  const suggested = live.suggestion && live.suggestion.lrs[name];
+  if (suggested !== undefined && suggested !== null) hyper.lr = suggested; // the rate that suits the loss shown
   state.runners.push({ name, hyper });
   renderRunners();
   scheduleRace();
+}
+
+// A new model keeps the data set only if it fits the model (the catalogue says which do: a classifier
+// needs 0/1 labels); else the model's own data set comes with it. Pasted points stay (the server checks them).
+function fitDataToModel() {
+  const model = live.catalog.models.find((m) => m.name === state.data.model);
+  const chosen = $("synthetic-select").value;
+  if (!model || chosen === "pasted" || model.suitable.includes(chosen)) return;
+  $("synthetic-select").value = model.data;
+  $("data-note").textContent = `Data: ${model.data.replaceAll("_", " ")}, which fits the ${model.title.split("  ")[0]} `
+    + `(${chosen.replaceAll("_", " ")} does not).`;
 }
 
 function showSource() {
@@ -151,28 +204,34 @@ function showTab(name) {
 }
 
 // loadObjective: (re)loads the loss after its source changed (main passes it: the loss's loading renders these controls).
-let formulaTimer = null;
 export function wireControls(gallery, loadObjective) {
   $("compute-landscape").addEventListener("click", () => computeLandscapes());
   for (const radio of document.querySelectorAll('input[name="source"]')) {
-    radio.addEventListener("change", () => { state.source = radio.value; state.start = null; showSource(); loadObjective(); });
+    radio.addEventListener("change", () => { state.source = radio.value; showSource(); newLoss(); });
   }
   $("gallery-select").addEventListener("change", (e) => {
-    state.gallery = e.target.value; state.start = null; describeGallery(gallery); loadObjective();
+    state.gallery = e.target.value; describeGallery(gallery); newLoss();
   });
   $("formula-input").addEventListener("input", (e) => {
     state.formula = e.target.value;
-    clearTimeout(formulaTimer);
-    formulaTimer = setTimeout(() => { state.start = null; loadObjective(); }, 300);
+    later("formula", newLoss, 300);
   });
-  const dataChanged = () => {
+  // Another loss: its own start and learning rates (the server's suggestion), then everything else.
+  const newLoss = () => {
+    dropLater("formula");
+    state.start = null;
+    live.suggestLr = true;
+    loadObjective();
+  };
+  const dataChanged = (event) => {
+    $("data-note").textContent = "";
     state.data.model = $("model-select").value;
-    state.data.synthetic = $("synthetic-select").value;
     state.data.points = $("points-input").value;
+    if (event && event.target === $("model-select")) fitDataToModel();
+    state.data.synthetic = $("synthetic-select").value;
     $("points-input").hidden = state.data.synthetic !== "pasted";
     $("data-apply").hidden = state.data.synthetic !== "pasted";
-    state.start = null;
-    loadObjective();
+    newLoss();
   };
   $("model-select").addEventListener("change", dataChanged);
   $("synthetic-select").addEventListener("change", dataChanged);

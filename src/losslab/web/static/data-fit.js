@@ -5,14 +5,15 @@
 import { latest } from "./api.js";
 import { $, report } from "./dom.js";
 import { escapeHtml, fmt, plottable, runLabel } from "./format.js";
-import { live, objectiveSpec, state } from "./state.js";
-import { axisTitle, baseLayout, colorOf, config, paddedRange, superseded } from "./plot-style.js";
+import { live, state } from "./state.js";
+import { TOOLBAR, axisTitle, baseLayout, colorOf, config, paddedRange, superseded } from "./plot-style.js";
 
 const CLASS_COLORS = ["#3a6fb0", "#e08214"];
 
 function dataModel() {
-  if (!live.info || !live.info.data || !live.catalog || state.source !== "data") return null;
-  const model = live.catalog.models.find((m) => m.name === state.data.model);
+  const spec = live.spec;
+  if (!live.info || !live.info.data || !live.catalog || !spec || spec.source !== "data") return null;
+  const model = live.catalog.models.find((m) => m.name === spec.model);
   return model ? { ...model, classes: model.loss === "bce" } : null;
 }
 
@@ -28,7 +29,7 @@ export async function loadFits() {
   drawData();  // the points at once; the curve when its fits arrive
   const run = selectedRun();
   if (!dataModel() || !run) return;
-  const fits = await latest("fit", "/api/fit", { objective: objectiveSpec(), params: run.params }).catch(report);
+  const fits = await latest("fit", "/api/fit", { objective: live.spec, params: run.params }).catch(report);
   if (!fits || run !== selectedRun()) return;
   live.fits = fits;
   drawData();
@@ -61,7 +62,7 @@ function drawData() {
   live.dataFit = points.length;
   Plotly.react(el, [...points, fit], baseLayout({ showlegend: true,
     legend: { orientation: "h", x: 1, xanchor: "right", y: 1, yanchor: "bottom", font: { size: 11 } },
-    margin: { l: 50, r: 10, t: 22, b: 40 }, xaxis: { title: axisTitle("x"), zeroline: false },
+    margin: { l: 50, r: 10, t: TOOLBAR + 32, b: 40 }, xaxis: { title: axisTitle("x"), zeroline: false }, // legend: under the toolbar
     yaxis: { title: axisTitle(model.classes ? "y  and  P(y = 1)" : "y"), range: yRange, zeroline: false } }), config)
     .then(updateData, superseded);
 }

@@ -1,32 +1,58 @@
 // The inspector: the Hessian and curvature at the point under the mouse, and the Taylor model drawn there.
-import { isStale, latest } from "./api.js";
+import { cancel, dropLater, isStale, latest, later } from "./api.js";
 import { $ } from "./dom.js";
 import { escapeHtml, fmt, vec } from "./format.js";
-import { live, objectiveSpec } from "./state.js";
+import { live } from "./state.js";
 import { redrawOverlay } from "./plots.js";
 
-let inspectTimer = null;
+// One request at a time; the newest point under the mouse waits for it (the points in between are skipped).
 let inspectBusy = false;
+let waiting = null;
+let asked = ""; // the loss and point asked last: Plotly reports the same hover again after each overlay redraw
 export function inspect(point) {
-  clearTimeout(inspectTimer);
-  inspectTimer = setTimeout(async () => {
-    if (inspectBusy) return;
-    inspectBusy = true;
-    try {
-      const t = await latest("hessian", "/api/hessian", { objective: objectiveSpec(), point, points: 31 });
-      live.taylor = t;
-      renderInspector(t);
-      if ($("taylor-toggle").checked) redrawOverlay();
-    } catch (error) {
-      if (!isStale(error)) $("inspector-body").textContent = error.message;
-    } finally {
-      inspectBusy = false;
-    }
-  }, 120);
+  const key = JSON.stringify([live.version, point]);
+  if (key === asked) return;
+  later("hover", () => { asked = key; ask(point); }, 120);
+}
+
+async function ask(point) {
+  if (!live.spec) return;
+  if (inspectBusy) { waiting = point; return; }
+  inspectBusy = true;
+  const version = live.version;
+  try {
+    const t = await latest("hessian", "/api/hessian", { objective: live.spec, point, points: 31 });
+    if (version !== live.version) return; // asked about the previous loss
+    live.taylor = t;
+    renderInspector(t);
+    if ($("taylor-toggle").checked) redrawOverlay();
+  } catch (error) {
+    if (!isStale(error) && version === live.version) $("inspector-body").textContent = error.message;
+  } finally {
+    inspectBusy = false;
+    const next = waiting;
+    waiting = null;
+    if (next && version === live.version) ask(next);
+  }
+}
+
+// A new loss (or none): the panel forgets the previous loss's point, and says what to hover over.
+export function resetInspector() {
+  dropLater("hover");
+  asked = "";
+  waiting = null;
+  cancel("hessian");
+  live.taylor = null;
+  const dim = live.info ? live.info.dim : 0;
+  $("inspector-body").textContent = dim === 1 ? "Hover over the curve to see the second derivative there."
+    : dim === 2 ? "Hover over the map to see the Hessian there."
+      : dim > 2 ? "No map to hover over: the curvature at a point is shown for losses of 1 or 2 parameters." : "";
+  $("inspector-body").dataset.dim = "";
 }
 
 function renderInspector(t) {
   const names = t.names;
+  $("inspector-body").dataset.dim = String(names.length);
   const rows = t.hessian.map((row) => `<tr>${row.map((v) => `<td>${fmt(v)}</td>`).join("")}</tr>`).join("");
   $("inspector-body").innerHTML = `
     <p>at ${names.map((n, i) => `${escapeHtml(n)} = ${fmt(t.point[i])}`).join(", ")}: L = ${fmt(t.value)}, |∇L| = ${fmt(t.gradient_norm)}</p>

@@ -1,43 +1,110 @@
-// The loss shown: loading it (/api/objective) and, for each new loss, its surface, analysis, race and fits.
+// The loss shown: loading it (/api/objective), the start and learning rates that suit it (/api/suggest),
+// and, for each new loss, its surface, analysis, race and fits.
 import { cancel, isStale, latest } from "./api.js";
 import { $, report, say } from "./dom.js";
 import { live, objectiveSpec, state } from "./state.js";
-import { drawLandscape } from "./plots.js";
-import { runRace } from "./race.js";
+import { drawLandscape, drawLoss } from "./plots.js";
+import { pause, renderFrame, runRace } from "./race.js";
 import { loadFits } from "./data-fit.js";
 import { loadAnalysis } from "./analysis.js";
-import { renderRunners, renderStartInputs } from "./controls.js";
+import { refreshLrHints, renderRunners, renderStartInputs } from "./controls.js";
+import { resetInspector } from "./inspector.js";
+import { renderTable } from "./table.js";
 
 export async function loadObjective() {
   const version = ++live.version;
+  const spec = objectiveSpec();
+  pause();
   let info;
   try {
-    info = await latest("objective", "/api/objective", { objective: objectiveSpec() });
+    info = await latest("objective", "/api/objective", { objective: spec });
   } catch (error) {
-    if (!isStale(error)) showObjectiveError(error);
+    if (!isStale(error) && version === live.version) { showObjectiveError(error); clearStage(error.message); }
     return;
   }
   if (version !== live.version) return;
   showObjectiveError(null);
   live.info = info;
-  live.taylor = null;
+  live.spec = spec;
+  live.problem = "";
+  live.race = null;
+  live.step = 0;
+  resetInspector();
   $("objective-title").textContent = `L(${info.names.join(", ")}) — ${info.title}`;
-  if (!state.start || state.start.length !== info.dim) state.start = defaultStart(info);
-  renderStartInputs();
-  renderRunners();
+  showUnderstood(info);
   const gifButton = $("btn-gif");
   gifButton.disabled = info.dim > 2;
   gifButton.title = info.dim > 2 ? `A GIF shows a loss of 1 or 2 parameters; this one has ${info.dim}.` : "The race as an animated GIF, drawn on the server";
-  live.race = null;
+  live.suggestion = null;
+  renderStartInputs(); // "Choosing a start…" until the suggestion comes, for a new loss
+  refreshLrHints();
   loadFits();
-  const tasks = [loadSurface(version), runRace()];
+  renderTable();
+  drawLoss();
+  const surface = loadSurface(version);
+  renderFrame(); // no step, no numbers: this loss has no race yet
   loadAnalysis(version);
-  await Promise.all(tasks);
+  if (!(await suggest(version, info))) return;
+  renderStartInputs();
+  renderRunners();
+  await Promise.all([surface, runRace()]);
 }
 
-function defaultStart(info) {
-  const inside = info.domain.every(([lo, hi]) => lo <= 0 && 0 <= hi);
-  return info.domain.map(([lo, hi]) => (inside ? 0 : Number(((lo + hi) / 2).toPrecision(3))));
+// The server's defaults for this loss (a start off its stationary points and kinks, learning rates below
+// 2/λmax). They replace the start when there is none (a new loss), and the learning rates after the
+// loss was changed on the page (not those a link gave). False when a newer loss took over meanwhile.
+async function suggest(version, info) {
+  const needStart = !state.start || state.start.length !== info.dim;
+  const asked = latest("suggest", "/api/suggest", { objective: live.spec }).catch((error) => (isStale(error) ? null : error));
+  if (!needStart && !live.suggestLr) {
+    asked.then((found) => { if (version === live.version && found && !(found instanceof Error)) { live.suggestion = found; refreshLrHints(); } });
+    return true;
+  }
+  say("Choosing a start and learning rates that suit this loss…");
+  const found = await asked;
+  if (version !== live.version) return false;
+  say("");
+  if (found && !(found instanceof Error)) {
+    live.suggestion = found;
+    if (needStart) state.start = found.start;
+    if (live.suggestLr) {
+      for (const runner of state.runners) if (found.lrs[runner.name] !== undefined) runner.hyper.lr = found.lrs[runner.name];
+    }
+  } else {
+    if (found) say(`No suggested start (${found.message}); starting from the middle of the box.`, true);
+    if (needStart) state.start = middleOf(info);
+  }
+  live.suggestLr = false;
+  return true;
+}
+
+function middleOf(info) {
+  return info.domain.map(([lo, hi]) => Number(((lo + hi) / 2).toPrecision(3)));
+}
+
+// The formula as the parser read it, under the box, when it differs from what was typed (e.g. x^2 → x**2).
+function showUnderstood(info) {
+  const el = $("formula-understood");
+  const read = state.source === "formula" ? info.understood : null;
+  const typed = state.formula.replace(/\s+/g, "");
+  el.textContent = read && read.replace(/\s+/g, "") !== typed ? `read as: ${read}` : "";
+}
+
+// The loss could not be built: nothing of the previous loss stays on the page as if it were this one.
+function clearStage(problem) {
+  cancel("surface"); cancel("race"); cancel("analysis"); cancel("suggest"); cancel("fit");
+  Object.assign(live, { info: null, spec: null, problem, surface: null, race: null, analysis: null, suggestion: null, fits: null, step: 0 });
+  resetInspector();
+  $("objective-title").textContent = "No loss to show";
+  $("formula-understood").textContent = "";
+  $("start-inputs").innerHTML = "";
+  $("analysis").innerHTML = '<p class="hint">No loss to analyse.</p>';
+  renderRunners(); // without the previous loss's 2/λmax and suggested rates
+  drawLandscape();
+  drawLoss();
+  loadFits();
+  renderTable();
+  renderFrame();
 }
 
 function showObjectiveError(error) {
@@ -59,9 +126,10 @@ async function loadSurface(version) {
   const info = live.info;
   live.surface = null;
   cancel("surface");
+  drawLandscape(); // empties the previous loss's plots at once
   if (info.dim <= 2) {
     const points = info.dim === 1 ? 401 : 121;
-    const surface = await latest("surface", "/api/surface", { objective: objectiveSpec(), points }).catch(report);
+    const surface = await latest("surface", "/api/surface", { objective: live.spec, points }).catch(report);
     if (version !== live.version || !surface) return;
     live.surface = surface;
   }

@@ -2,10 +2,9 @@
 /* global Plotly */
 import { $ } from "./dom.js";
 import { num, plottable, round, runLabel } from "./format.js";
-import { live, state } from "./state.js";
-import { axisTitle, baseLayout, colorOf, config, paddedRange } from "./plot-style.js";
-
-const KIND_MARK = { minimum: "circle", maximum: "triangle-up", saddle: "x", degenerate: "diamond" };
+import { live } from "./state.js";
+import { axisTitle, baseLayout, chartTitle, colorOf, config, paddedRange } from "./plot-style.js";
+import { markerOf, renderLegend } from "./legend.js";
 
 // What the landscape calls back into; main wires these, so the plots import neither the race, the controls
 // nor the inspector. pick(point): a click sets the start; hover(point): the mouse is over point; drawn(): redrawn.
@@ -30,9 +29,16 @@ function pathTraces3d() {
 }
 
 // Draws run one after another: a purge or react while another react renders leaves an empty contour.
+// live.drawing counts the draws asked for and not finished: no animate() while react() renders (it would cut
+// the contour short), and no paths on a plot about to be redrawn; the last draw puts the step's paths back.
 let drawQueue = Promise.resolve();
 export function drawLandscape() {
-  drawQueue = drawQueue.then(drawLandscapeNow, drawLandscapeNow);
+  live.drawing += 1;
+  const draw = () => drawLandscapeNow().finally(() => {
+    live.drawing -= 1;
+    if (!live.drawing) hooks.drawn();
+  });
+  drawQueue = drawQueue.then(draw, draw);
   return drawQueue;
 }
 
@@ -41,38 +47,43 @@ async function drawLandscapeNow() {
   const main = $("plot-main");
   const side = $("plot-surface");
   $("plot-note").textContent = "";
-  if (!info) return;
-  if (info.dim > 2) {
-    Plotly.purge(main); Plotly.purge(side);
+  if (live.drawnFor !== live.version || !info) {
+    // A new loss starts from empty plots, at once (the old loss's picture is not this one's), and
+    // react() would keep the old size and trace types.
+    for (const el of [main, side]) { Plotly.purge(el); delete el.dataset.bound; }
+    live.drawnFor = live.version;
+  }
+  if (!info || info.dim > 2) {
     main.hidden = true; side.hidden = true;
-    $("plot-note").textContent = `${info.dim} parameters (${info.names.join(", ")}): no picture of the whole landscape, `
-      + "but the race, the numbers and the loss chart below work as for any loss.";
+    $("plot-note").textContent = info
+      ? `${info.dim} parameters (${info.names.join(", ")}): no picture of the whole landscape, `
+        + "but the race, the numbers and the loss chart below work as for any loss."
+      : `No loss to draw: ${live.problem}`;
+    renderLegend();
     return;
   }
   main.hidden = false;
   side.hidden = info.dim !== 2;
   if (!live.surface) return;
-  if (live.drawnFor !== live.version) {
-    // A new loss starts from empty plots: react() would keep the old size and trace types.
-    for (const el of [main, side]) { Plotly.purge(el); delete el.dataset.bound; }
-    live.drawnFor = live.version;
-  }
-  live.drawing += 1; // no animate() while react() renders: it would cut the contour short
-  try {
-    if (info.dim === 1) await drawCurve(main); else await drawMap(main, side);
-  } finally {
-    live.drawing -= 1;
-  }
-  hooks.drawn();
+  if (info.dim === 1) await drawCurve(main); else await drawMap(main, side);
 }
 
-function stationaryTraces(kindToXY) {
-  const points = live.analysis ? live.analysis.stationary_points : [];
+// The analysis's marks, one trace per kind in the marker language (legend.js): the stationary points by
+// kind, and the points where L has no gradient (kinks: the tip of a cone) as kinks, whatever their kind.
+export function markedPoints() {
+  const a = live.analysis;
+  if (!a) return [];
+  return a.stationary_points.map((p) => ({ ...p, mark: p.differentiable === false ? "kink" : p.kind }));
+}
+
+function markTraces(toXY) {
   const groups = {};
-  for (const p of points) (groups[p.kind] = groups[p.kind] || []).push(p);
-  return Object.entries(groups).map(([kind, ps]) => ({
-    ...kindToXY(ps), mode: "markers", name: kind, hovertemplate: `${kind}<extra></extra>`,
-    marker: { symbol: KIND_MARK[kind] || "circle-open", size: 11, color: "#111", line: { color: "#fff", width: 1.5 } } }));
+  for (const p of markedPoints()) (groups[p.mark] = groups[p.mark] || []).push(p);
+  return Object.entries(groups).map(([mark, ps]) => {
+    const { symbol, words, size } = markerOf(mark);
+    return { ...toXY(ps), mode: "markers", name: words, hovertemplate: `${words}<extra></extra>`,
+      marker: { symbol, size, color: "#111", line: { color: "#fff", width: 1.5 } } };
+  });
 }
 
 async function drawCurve(el) {
@@ -80,14 +91,28 @@ async function drawCurve(el) {
   const name = s.names[0];
   const y = s.values.map(plottable);
   const traces = [{ x: s.axes[0], y, mode: "lines", line: { color: "#444", width: 2 }, hovertemplate: `${name}=%{x:.4g}<br>L=%{y:.4g}<extra></extra>` }];
-  traces.push(...stationaryTraces((ps) => ({ x: ps.map((p) => num(p.point[name])), y: ps.map((p) => num(p.value)) })));
+  traces.push(...markTraces((ps) => ({ x: ps.map((p) => num(p.point[name])), y: ps.map((p) => num(p.value)) })));
   live.overlayIndex = traces.length;
   traces.push(taylorCurve());
   const finite = y.filter((v) => v !== null);
+  // Fixed ranges: a path that leaves the box (a divergence) is cut at the frame instead of rescaling it.
   await Plotly.react(el, traces, baseLayout({
-    xaxis: { title: axisTitle(name) }, yaxis: { title: axisTitle(`L(${name})`), range: paddedRange(finite) },
-    title: { text: "Click the curve to set the start", font: { size: 13 } } }), config);
+    xaxis: { title: axisTitle(name), range: [s.axes[0][0], s.axes[0].at(-1)] },
+    yaxis: { title: axisTitle(`L(${name})`), range: paddedRange(finite) },
+    title: chartTitle("Click the curve to set the start"), hovermode: "x" }), config); // any height over w reads L(w)
   bindPlot(el);
+  renderLegend(markedPoints());
+}
+
+// L on the curve at x, read off the drawn curve (the start's mark sits on it before its race arrives).
+export function curveAt(x) {
+  const s = live.surface;
+  if (!s || live.info.dim !== 1) return null;
+  const xs = s.axes[0];
+  const i = Math.min(Math.max(xs.findIndex((v) => v >= x), 1), xs.length - 1);
+  const [x0, x1, y0, y1] = [xs[i - 1], xs[i], plottable(s.values[i - 1]), plottable(s.values[i])];
+  if (y0 === null || y1 === null || x1 === x0) return y0 ?? y1;
+  return y0 + ((y1 - y0) * (x - x0)) / (x1 - x0);
 }
 
 function taylorCurve() {
@@ -106,22 +131,24 @@ async function drawMap(main, side) {
   const contour = { type: "contour", x: s.axes[0], y: s.axes[1], z: shaded.z, customdata: values, hovertemplate: hover,
     colorscale: "Viridis", ncontours: 30, contours: { coloring: "heatmap", showlines: true }, line: { width: 0.5, color: "rgba(255,255,255,0.5)" },
     colorbar: { title: { text: shaded.title, side: "right" }, thickness: 12 } };
-  const traces = [contour, ...stationaryTraces((ps) => ({ x: ps.map((p) => num(p.point[nx])), y: ps.map((p) => num(p.point[ny])) }))];
+  const traces = [contour, ...markTraces((ps) => ({ x: ps.map((p) => num(p.point[nx])), y: ps.map((p) => num(p.point[ny])) }))];
   live.overlayIndex = traces.length;
   traces.push(taylorContour());
-  traces.push({ x: [state.start[0]], y: [state.start[1]], mode: "markers", hoverinfo: "skip",
-    marker: { symbol: "star", size: 15, color: "#fff", line: { color: "#000", width: 1.5 } } });
-  await Plotly.react(main, traces, baseLayout({ title: { text: "Contour map — click to set the start", font: { size: 13 } },
+  await Plotly.react(main, traces, baseLayout({ title: chartTitle("Contour map — click to set the start"),
     xaxis: { title: axisTitle(nx), range: [s.axes[0][0], s.axes[0].at(-1)] },
     yaxis: { title: axisTitle(ny), range: [s.axes[1][0], s.axes[1].at(-1)] } }), config);
   const surface = { type: "surface", x: s.axes[0], y: s.axes[1], z: values, surfacecolor: shaded.z, colorscale: "Viridis",
     showscale: false, opacity: 0.95, hovertemplate: hover, customdata: values };
   const overlay = taylorSurface();
-  await Plotly.react(side, [surface, overlay, ...pathTraces3d()], baseLayout({ title: { text: "3-D surface", font: { size: 13 } },
-    margin: { l: 0, r: 0, t: 30, b: 0 }, scene: { xaxis: { title: axisTitle(nx) }, yaxis: { title: axisTitle(ny) },
-      zaxis: { title: axisTitle("L") }, camera: { eye: { x: 1.5, y: -1.5, z: 1.1 } }, aspectmode: "manual", aspectratio: { x: 1, y: 1, z: 0.7 } } }), config);
+  // The box is the surface's: a path that runs off it (a divergence) is cut there instead of rescaling the view.
+  const zRange = s.min === null ? undefined : paddedRange([s.min, s.max]);
+  await Plotly.react(side, [surface, overlay, ...pathTraces3d()], baseLayout({ title: chartTitle("3-D surface"),
+    margin: { l: 0, r: 0, t: 52, b: 0 }, scene: { xaxis: { title: axisTitle(nx), range: [s.axes[0][0], s.axes[0].at(-1)] },
+      yaxis: { title: axisTitle(ny), range: [s.axes[1][0], s.axes[1].at(-1)] }, zaxis: { title: axisTitle("L"), range: zRange },
+      camera: { eye: { x: 1.5, y: -1.5, z: 1.1 } }, aspectmode: "manual", aspectratio: { x: 1, y: 1, z: 0.7 } } }), config);
   bindPlot(main);
   bindPlot(side);
+  renderLegend(markedPoints());
 }
 
 function taylorContour() {
@@ -168,25 +195,32 @@ export function redrawOverlay() {
   }
 }
 
+// The loss chart's y axis for the finite losses: a log scale when every L ≥ 0 and some L > 0 (an L of exactly 0,
+// a minimum reached, is left out and the title says so); else linear, the title saying why.
+export function lossAxis(losses) {
+  const positive = losses.filter((v) => v > 0);
+  const negative = losses.some((v) => v < 0);
+  if (negative) return { type: "linear", title: "L (linear: some L < 0)" };
+  if (!positive.length) return { type: "linear", title: losses.length ? "L (every L = 0)" : "L" };
+  const zeros = positive.length < losses.length;
+  const decades = Math.log10(Math.max(...positive) / Math.min(...positive));
+  return { type: "log", title: `L (log scale${zeros ? "; L = 0 not drawn" : ""})`, dtick: Math.max(1, Math.ceil(decades / 6)) };
+}
+
 export function drawLoss() {
   const el = $("plot-loss");
   const race = live.race;
   if (!race) { Plotly.purge(el); return; }
-  const all = race.runs.flatMap((r) => r.losses.map(num)).filter(Number.isFinite);
-  const positive = all.filter((v) => v > 0);
-  // Log scale unless some L is negative; an L of exactly 0 (a minimum reached) is left out of a log plot.
-  const logScale = positive.length > 0 && all.every((v) => v >= 0);
-  const zeros = positive.length < all.length;
-  const shown = (v) => (logScale && num(v) <= 0 ? null : plottable(v));
+  const axis = lossAxis(race.runs.flatMap((r) => r.losses.map(num)).filter(Number.isFinite));
+  const shown = (v) => (axis.type === "log" && num(v) <= 0 ? null : plottable(v));
   const traces = race.runs.map((run, i) => ({ x: run.losses.map((_, k) => k), y: run.losses.map(shown), mode: "lines",
     name: runLabel(run), line: { color: colorOf(i), width: 2 } }));  // the legend label every picture uses
   traces.push({ x: [], y: [], mode: "markers", showlegend: false, hoverinfo: "skip",
     marker: { size: 9, color: race.runs.map((_, i) => colorOf(i)), line: { color: "#fff", width: 1 } } });
-  Plotly.react(el, traces, baseLayout({ showlegend: true, legend: { orientation: "h", y: 1.15 },
-    margin: { l: 60, r: 10, t: 10, b: 40 },
+  // The legend goes under the chart: its top belongs to Plotly's toolbar.
+  Plotly.react(el, traces, baseLayout({ showlegend: true,
+    legend: { orientation: "h", x: 0, xanchor: "left", y: -0.34, yanchor: "top" }, // below the axis title "step"
+    margin: { l: 60, r: 10, t: 30, b: 40 },
     xaxis: { title: axisTitle("step") },
-    yaxis: { title: axisTitle(logScale ? `L (log scale${zeros ? "; L = 0 not drawn" : ""})` : "L (linear: some L < 0)"),
-      type: logScale ? "log" : "linear",
-      dtick: logScale ? Math.max(1, Math.ceil(Math.log10(Math.max(...positive) / Math.min(...positive)) / 6)) : undefined,
-      exponentformat: "power" } }), config);
+    yaxis: { title: axisTitle(axis.title), type: axis.type, dtick: axis.dtick, exponentformat: "power" } }), config);
 }

@@ -15,9 +15,15 @@ export const state = {
 
 export const live = {
   info: null, // /api/objective's answer for the loss shown: names, dim, domain, title, data
+  spec: null, // the loss shown as the API names it: objectiveSpec() when it was loaded. Every request about the
+  //             loss shown sends this one, not the state's: that may have moved on (a formula being typed)
+  problem: "", // why there is no loss to show (the loss could not be built), else ""
   surface: null, // /api/surface's grid of the loss (losses of 1 or 2 parameters only)
   race: null, // /api/race's answer: one run per optimizer
-  analysis: null, // /api/analyze's answer: formulas, stationary points, convexity
+  analysis: null, // /api/analyze's answer: formulas, stationary points (and kinks), convexity
+  suggestion: null, // /api/suggest's answer for the loss shown: a start and each optimizer's learning rate that suit it
+  suggestLr: true, // whether the next suggestion sets the runners' learning rates: on a fresh page and after the
+  //                  loss changed on the page; not for the runners a link gave
   taylor: null, // /api/hessian's answer at the point under the mouse (inspector and Taylor overlay)
   fits: null, // /api/fit's answer: the model's prediction on a grid at every step of the data panel's run
   optimizers: [], // /api/optimizers' catalogue: names, summaries, knobs
@@ -51,7 +57,9 @@ export function saveUrl() {
 export function loadUrl() {
   if (location.hash.length < 2) return;
   try {
-    Object.assign(state, JSON.parse(decodeURIComponent(location.hash.slice(1))));
+    const saved = JSON.parse(decodeURIComponent(location.hash.slice(1)));
+    Object.assign(state, saved);
+    if (saved && saved.runners) live.suggestLr = false;
   } catch (error) {
     say(`The link's state could not be read (${error.message}); starting fresh.`, true);
   }

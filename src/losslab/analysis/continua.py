@@ -1,0 +1,352 @@
+r"""Sets of stationary points — a valley floor, a ridge, a flat stretch, all of space for a
+constant — as one entry each, not as hundreds of points.
+
+A set known exactly (:class:`~losslab.analysis.exact_roots.ExactSet`, e.g. ``w0 = 0, w1 = 0,
+w2 free`` for the cylinder :math:`w_0^2 + w_1^2`) is sampled inside the box for one point to
+show and to classify. Stationary points found numerically, where the Hessian has a flat
+direction, are joined to their nearest neighbours of the same value when the segment between
+them follows a set: a few Newton steps take its quarter points to stationary points at that value
+close by (a chord of a curved valley is pulled back onto it; a segment across a barrier, or
+between two saddles on a level line, is not). A line, a curve or a flat region becomes one
+entry; groups the near-neighbour joins leave apart are bridged at their closest points.
+
+The kind of a set comes from the Hessian across it — its eigenvalues less the ``dimension``
+smallest ones, which lie along the set — and where those say nothing (a flat region), from the
+values of L close around the set's points.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sympy
+import torch
+from torch import Tensor
+
+from losslab.analysis.exact_roots import ExactSet
+from losslab.analysis.kinds import (
+    StationaryPoint,
+    classify,
+    compare_around,
+    hessian_eigenvalues,
+    is_stationary,
+    sphere_directions,
+)
+from losslab.analysis.newton import newton
+from losslab.objectives.domain import Domain
+from losslab.objectives.objective import Objective
+
+NEIGHBOURS = 6  # a point is joined to at most this many nearest points of the same value
+MAX_BRIDGED = 60  # groups left apart by the near-neighbour joins are bridged when there are at most this many
+QUARTERS = torch.tensor([0.25, 0.5, 0.75], dtype=torch.float64)
+
+
+def exact_set_points(objective: Objective, box: Domain, family: ExactSet, count: int = 64) -> Tensor:
+    """Stationary points of ``family`` inside the box: its free parameters at the box's centre
+    (0 where the box holds 0), ±1 from there, then at ``count`` Sobol points of their ranges."""
+    symbols = list(objective.symbols)
+    free = [symbols.index(s) for s in family.free]
+    solved = [(symbols.index(s), sympy.lambdify(family.free, e, modules="math")) for s, e in family.solved]
+    lo, hi = box.lower[free], box.upper[free]
+    centre = torch.where((lo <= 0) & (hi >= 0), torch.zeros_like(lo), (lo + hi) / 2)
+    unit = torch.quasirandom.SobolEngine(len(free)).draw(count, dtype=torch.float64)
+    rows = []
+    for values in torch.cat([centre[None], centre[None] + 1, centre[None] - 1, lo + unit * (hi - lo)]).tolist():
+        point = [0.0] * objective.dim
+        for i, v in zip(free, values, strict=True):
+            point[i] = v
+        try:
+            for i, f in solved:
+                point[i] = float(f(*values))
+        except (ValueError, ZeroDivisionError, TypeError, OverflowError):  # outside the family's real part
+            continue
+        rows.append(point)
+    points = torch.tensor(rows, dtype=torch.float64).reshape(-1, objective.dim) + 0.0  # + 0.0: no -0
+    points = points[torch.isfinite(points).all(-1)]
+    points = points[box.contains(points)]
+    return points[is_stationary(objective, points)]
+
+
+def on_exact_set(objective: Objective, family: ExactSet, points: Tensor) -> Tensor:
+    """Which of ``points`` satisfy the family's equations (to 1e-6 of their size)."""
+    symbols = list(objective.symbols)
+    free = [symbols.index(s) for s in family.free]
+    near = torch.ones(points.shape[0], dtype=torch.bool)
+    for s, e in family.solved:
+        f = sympy.lambdify(family.free, e, modules="math")
+        for k, p in enumerate(points.tolist()):
+            try:
+                expected = float(f(*[p[i] for i in free]))
+            except (ValueError, ZeroDivisionError, TypeError, OverflowError):
+                near[k] = False
+                continue
+            near[k] &= abs(p[symbols.index(s)] - expected) <= 1e-6 * (1 + abs(expected))
+    return near
+
+
+def numeric_sets(objective: Objective, points: Tensor, box: Domain, spread: float) -> tuple[list[list[int]], list[int]]:
+    """Groups (indices into ``points``, two or more each) of stationary points that lie on one
+    set, and the indices of points that are repeats of another.
+
+    Only points with a flat direction (a Hessian eigenvalue ≈ 0) can lie on a set; they are
+    joined by :func:`level_groups`, with ``spread``, the range of L over the box, setting what "the
+    same value" means. Flat points of one value closer than 1e-3 of the box to each other are one
+    degenerate point found several times (Newton converges slowly there, or not at all on a tail
+    that is flat to rounding, exp(1/x) for x → 0⁻): all but the one of least |∇L| are repeats.
+    """
+    if points.shape[0] < 2:
+        return [], []
+    lam = hessian_eigenvalues(objective.hessians(points)).abs()
+    flat = torch.nonzero((lam <= 1e-6 * lam.amax(-1, keepdim=True).clamp(min=1.0)).any(-1)).reshape(-1)
+    if flat.numel() < 2:
+        return [], []
+    candidates, values = points[flat], objective.values(points[flat])
+    diameter = float(torch.linalg.vector_norm(box.upper - box.lower))
+    slopes = torch.linalg.vector_norm(objective.grads(candidates), dim=-1)
+    sets, repeats = [], []
+    for group in level_groups(objective, candidates, values, spread):
+        members = candidates[group]
+        if float(torch.linalg.vector_norm(members.amax(0) - members.amin(0))) >= 1e-3 * diameter:
+            sets.append(group)
+        else:
+            repeats += _all_but_best(group, slopes)
+    grouped = {i for g in sets for i in g} | set(repeats)
+    rest = [i for i in range(len(flat)) if i not in grouped]
+    close = torch.cdist(candidates[rest], candidates[rest]) < 1e-3 * diameter
+    close &= (values[rest][:, None] - values[rest][None]).abs() <= _level(values[rest], spread)[:, None]
+    for group in _components(len(rest), [(i, j) for i, j in torch.nonzero(close).tolist() if i < j]):
+        repeats += _all_but_best([rest[i] for i in group], slopes)
+    return [[int(flat[i]) for i in g] for g in sets], [int(flat[i]) for i in repeats]
+
+
+def _all_but_best(group: list[int], slopes: Tensor) -> list[int]:
+    best = min(group, key=lambda i: float(slopes[i]))
+    return [i for i in group if i != best]
+
+
+def level_groups(
+    objective: Objective, points: Tensor, values: Tensor, spread: float, *, smooth: bool = True
+) -> list[list[int]]:
+    """Groups (two or more indices each) of ``points`` joined through their nearest neighbours of
+    the same value by segments that stay level (and stationary when ``smooth``)."""
+    pairs = _neighbour_pairs(points, values, spread)
+    a = torch.tensor([i for i, _ in pairs], dtype=torch.long)
+    b = torch.tensor([j for _, j in pairs], dtype=torch.long)
+    joined = segments_stay(objective, points[a], points[b], values[a], spread, smooth=smooth)
+    edges = [p for p, ok in zip(pairs, joined.tolist(), strict=True) if ok]
+    groups = _components(points.shape[0], edges)
+    if 1 < len(groups) <= MAX_BRIDGED:  # near neighbours can miss a gap in a sampled line: bridge the groups
+        edges += _bridges(objective, points, values, groups, spread, smooth)
+        groups = _components(points.shape[0], edges)
+    return [g for g in groups if len(g) >= 2]
+
+
+def _bridges(
+    objective: Objective,
+    points: Tensor,
+    values: Tensor,
+    groups: list[list[int]],
+    spread: float,
+    smooth: bool,
+) -> list[tuple[int, int]]:
+    """For each two groups, the segment between their closest points, when it stays."""
+    distance = torch.cdist(points, points)
+    closest = []
+    for k, first in enumerate(groups):
+        for second in groups[k + 1 :]:
+            gaps = distance[first][:, second]
+            i, j = divmod(int(gaps.argmin()), len(second))
+            closest.append((first[i], second[j]))
+    a = torch.tensor([i for i, _ in closest], dtype=torch.long)
+    b = torch.tensor([j for _, j in closest], dtype=torch.long)
+    level = _level(values[a], spread)
+    same = (values[a] - values[b]).abs() <= level
+    stays = segments_stay(objective, points[a], points[b], values[a], spread, smooth=smooth) & same
+    return [pair for pair, ok in zip(closest, stays.tolist(), strict=True) if ok]
+
+
+def axis_extent(objective: Objective, members: Tensor, box: Domain, spread: float) -> tuple[Tensor, Tensor]:
+    """The range of each coordinate over a set found numerically: its points' range, pushed along
+    each axis from the outermost point as far (up to the box) as L stays at its value with ∇L ≈ 0,
+    for all 2n ends at once. A set that leaves along an axis (max(x, 0): x ≤ 0)
+    reaches its edge; a curved one (a circle) keeps its points' range."""
+    n = objective.dim
+    starts = members[torch.cat([members.argmax(0), members.argmin(0)])]  # the outermost point for each end
+    axes = torch.cat([torch.eye(n, dtype=torch.float64), -torch.eye(n, dtype=torch.float64)])
+    reach = torch.cat([box.upper - members.amax(0), members.amin(0) - box.lower]).clamp(min=0.0)
+    value = objective.values(starts[:1]).expand(2 * n)
+    # |∇L| small as in is_stationary, with the curvature taken once at the ends (Hessians are the costly part)
+    curvature = torch.linalg.matrix_norm(torch.nan_to_num(objective.hessians(starts), nan=0.0), ord=2)
+
+    def stays(distance: Tensor) -> Tensor:
+        points = starts + distance[:, None] * axes
+        slope = torch.linalg.vector_norm(objective.grads(points), dim=-1)
+        flat = slope < 1e-8 * (curvature * torch.linalg.vector_norm(points, dim=-1).clamp(min=1.0)).clamp(min=1.0)
+        return _level_here(objective, points, value, spread) & flat
+
+    # the first of 32 even steps out that leaves the set, then 30 bisections before it (a gap, then
+    # the set again further out — min(x², 1) between its two flat stretches — does not join them)
+    fractions = torch.linspace(0.0, 1.0, 33, dtype=torch.float64)[1:]
+    inside = torch.stack([stays(f * reach) for f in fractions])
+    first_out = torch.where(inside.all(0), 32, (~inside).int().argmax(0))
+    good = torch.where(first_out > 0, fractions[(first_out - 1).clamp(min=0)], 0.0) * reach
+    bad = torch.where(first_out < 32, fractions[first_out.clamp(max=31)] * reach, reach)
+    for _ in range(30):
+        middle = (good + bad) / 2
+        ok = stays(middle) & (first_out < 32)
+        good, bad = torch.where(ok, middle, good), torch.where(ok | (first_out == 32), bad, middle)
+    moved = starts + good[:, None] * axes
+    diagonal = torch.arange(n)
+    return moved[n + diagonal, diagonal], moved[diagonal, diagonal]
+
+
+def _level_here(objective: Objective, points: Tensor, values: Tensor, spread: float) -> Tensor:
+    """Whether L at each point is at ``values``."""
+    return (objective.values(points) - values).abs() <= _level(values, spread)
+
+
+def _level(values: Tensor, spread: float) -> Tensor:
+    """What counts as "the same value" at ``values``, given the range ``spread`` of L over the box."""
+    return 1e-8 * spread + 1e-12 * (1 + values.abs())
+
+
+def _neighbour_pairs(points: Tensor, values: Tensor, spread: float) -> list[tuple[int, int]]:
+    """Each point with its nearest few of the same value, as sorted index pairs."""
+    level = _level(values, spread)
+    distance = torch.cdist(points, points)
+    distance[(values[:, None] - values[None]).abs() > level[:, None]] = torch.inf
+    distance.fill_diagonal_(torch.inf)
+    nearest = distance.topk(min(NEIGHBOURS, points.shape[0] - 1), largest=False)
+    pairs = set()
+    for i, (row, gaps) in enumerate(zip(nearest.indices.tolist(), nearest.values.tolist(), strict=True)):
+        pairs |= {(min(i, j), max(i, j)) for j, gap in zip(row, gaps, strict=True) if gap < torch.inf}
+    return sorted(pairs)
+
+
+def segments_stay(
+    objective: Objective,
+    starts: Tensor,
+    ends: Tensor,
+    values: Tensor,
+    spread: float,
+    *,
+    smooth: bool = True,
+) -> Tensor:
+    """For each segment from a row of ``starts`` to the same row of ``ends``, whether it follows
+    a set at level ``values`` (``spread`` as in :func:`numeric_sets`): five Newton steps take each
+    quarter point to a stationary point at that level, less than a quarter of the segment away —
+    a chord of a curved set of minima is pulled back onto it, a segment across a barrier or to
+    another point of the same value is not. ``smooth`` False (kinks, no Newton): L stays level there."""
+    if starts.shape[0] == 0:
+        return torch.zeros(0, dtype=torch.bool)
+    inner = (starts[:, None] + QUARTERS[None, :, None] * (ends - starts)[:, None]).reshape(-1, objective.dim)
+    level_values = values.repeat_interleave(len(QUARTERS))
+    if not smooth:
+        return _level_here(objective, inner, level_values, spread).reshape(starts.shape[0], -1).all(-1)
+    moved = newton(objective, inner, iterations=5)
+    length = torch.linalg.vector_norm(ends - starts, dim=-1).repeat_interleave(len(QUARTERS))
+    near = torch.linalg.vector_norm(moved - inner, dim=-1) <= 0.25 * length + 1e-12
+    level = _level(level_values, spread)
+    same = (objective.values(moved) - level_values).abs() <= level
+    return (near & same & is_stationary(objective, moved)).reshape(starts.shape[0], -1).all(-1)
+
+
+def _components(count: int, edges: list[tuple[int, int]]) -> list[list[int]]:
+    parent = list(range(count))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j in edges:
+        parent[root(i)] = root(j)
+    groups: dict[int, list[int]] = {}
+    for i in range(count):
+        groups.setdefault(root(i), []).append(i)
+    return list(groups.values())
+
+
+def set_entry(
+    objective: Objective,
+    members: Tensor,
+    box: Domain,
+    dimension: int,
+    equations: tuple[str, ...],
+    method: str,
+    *,
+    linear: bool = False,
+) -> StationaryPoint:
+    """One entry for a set of stationary points: ``members`` (its points found, the first one
+    shown), its dimension and equations, its kind and a sentence saying what it is."""
+    shown = members[0]
+    value = float(objective.value(shown))
+    lam = hessian_eigenvalues(objective.hessian(shown))
+    across = lam[lam.abs().argsort()[dimension:]].sort().values
+    kind = classify(across) if across.numel() else "degenerate"
+    if kind == "degenerate":
+        around = compare_around(value, _values_around(objective, members, box))
+        kind = around if around in ("minimum", "maximum") else "degenerate"
+    note = describe_set(objective.dim, dimension, kind, value, method, linear=linear, everything=not equations)
+    return StationaryPoint(shown, value, kind, lam, method, dimension, equations, True, note)
+
+
+def _values_around(objective: Objective, members: Tensor, box: Domain) -> Tensor:
+    """L at points a little way off up to 16 of the set's points, at three distances (1e-3,
+    1e-2 and 5e-2 of the box): far enough to step off a flat stretch's end."""
+    chosen = members[torch.linspace(0, members.shape[0] - 1, min(16, members.shape[0])).round().long()]
+    directions = sphere_directions(objective.dim)
+    width = box.upper - box.lower
+    steps = torch.tensor([1e-3, 1e-2, 5e-2], dtype=torch.float64)
+    offsets = steps[:, None, None] * directions[None] * width
+    return objective.values((chosen[:, None, None] + offsets[None]).reshape(-1, objective.dim))
+
+
+def describe_set(
+    n: int,
+    dimension: int,
+    kind: str,
+    value: float,
+    method: str,
+    *,
+    linear: bool = False,
+    everything: bool = False,
+    smooth: bool = True,
+) -> str:
+    """A sentence on a set: its shape, what its points are, and how it was found.
+
+    >>> describe_set(3, 1, "minimum", 0.0, "exact", linear=True)
+    'a line of minima, none strict: L = 0 all along it'
+    """
+    if everything:
+        return f"L is constant (= {value:.10g}): every point is stationary, a minimum and a maximum, neither strict"
+    if dimension == n:
+        shape = f"a flat region (dimension {dimension})"
+    elif linear:
+        shape = {1: "a line", 2: "a plane"}.get(dimension, f"a {dimension}-dimensional plane")
+    else:
+        shape = {1: "a curve", 2: "a surface"}.get(dimension, f"a {dimension}-dimensional set")
+    what = {"minimum": "minima", "maximum": "maxima", "saddle": "saddle points"}.get(kind, "stationary points")
+    text = f"{shape} of {what}" + ("" if smooth else " where L is not differentiable (a crease)")
+    if kind in ("minimum", "maximum"):
+        text += f", none strict: L = {value:.10g} all along it"
+    if method == "numeric":
+        text += "; found numerically, within the search box"
+    return text
+
+
+def ranges_text(names: Sequence[str], lower: Tensor, upper: Tensor) -> tuple[str, ...]:
+    """``name ≈ v`` for a coordinate that does not vary over a set, else ``a ≤ name ≤ b``; an end
+    within 1e-8 of the range's size of 0 reads 0.
+
+    >>> ranges_text(["x", "y"], torch.tensor([-5.0, 1.0]), torch.tensor([-1e-12, 1.0]))
+    ('-5 ≤ x ≤ 0', 'y ≈ 1')
+    """
+    rows = []
+    for name, a, b in zip(names, lower.tolist(), upper.tolist(), strict=True):
+        size = max(1.0, abs(a), abs(b))
+        a, b = (0.0 if abs(v) <= 1e-8 * size else v for v in (a, b))
+        same = b - a <= 1e-6 * size or f"{a:.6g}" == f"{b:.6g}"
+        rows.append(f"{name} ≈ {(a + b) / 2:.6g}" if same else f"{a:.6g} ≤ {name} ≤ {b:.6g}")
+    return tuple(rows)

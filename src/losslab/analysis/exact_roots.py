@@ -1,0 +1,189 @@
+r"""∇L = 0 solved by SymPy: isolated roots, and the equations of whole sets of solutions.
+
+- a linear system (L quadratic), of any size: ``sympy.linsolve``, which also says which
+  parameters stay free (the cylinder :math:`w_0^2 + w_1^2` over three parameters: ``w0 = 0,
+  w1 = 0``, ``w2`` free);
+- a polynomial or rational system of modest degree in at most three parameters: a lex Groebner
+  basis; when it is zero-dimensional, its real roots to 40 digits by back-substitution; when it
+  is not, ``sympy.solve`` for the families (a circle of minima, a hyperbola, …), which may miss
+  one — so :func:`losslab.analysis.stationary.stationary_points` searches numerically as well;
+- ∇L identically zero: L is constant and every point is stationary.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import sympy
+import torch
+from mpmath.libmp import NoConvergence
+from torch import Tensor
+
+from losslab.analysis.derivatives import symbolic_gradient
+from losslab.objectives.objective import Objective
+
+MAX_BEZOUT = 64  # exact solving only for polynomial systems of modest degree (Groebner can blow up)
+MAX_NONLINEAR_PARAMETERS = 3
+MAX_LINEAR_PARAMETERS = 60  # linsolve of 60 linear equations takes about a second
+
+
+@dataclass(frozen=True)
+class ExactSet:
+    """A family of solutions of ∇L = 0: each solved parameter as an expression of the free ones.
+
+    >>> w0, w1, w2 = sympy.symbols("w0 w1 w2", real=True)
+    >>> ExactSet(((w0, sympy.Integer(0)), (w1, sympy.Integer(0))), (w2,)).equations()
+    ('w0 = 0', 'w1 = 0', 'w2 free')
+    """
+
+    solved: tuple[tuple[sympy.Symbol, sympy.Expr], ...]
+    free: tuple[sympy.Symbol, ...]
+
+    def equations(self) -> tuple[str, ...]:
+        """``name = expression`` for each solved parameter, then ``… free`` (the first three and the
+        last of many); empty when every parameter is free (L is constant)."""
+        if not self.solved:
+            return ()
+        names = [s.name for s in self.free]
+        free = ", ".join(names if len(names) <= 6 else [*names[:3], "…", names[-1]])
+        return tuple(f"{s} = {e}" for s, e in self.solved) + ((f"{free} free",) if free else ())
+
+    @property
+    def linear(self) -> bool:
+        """Whether every solved parameter is an affine function of the free ones (a line, a plane)."""
+        return all(
+            e.is_polynomial(*self.free) and sympy.Poly(e, *self.free).total_degree() <= 1 for _, e in self.solved
+        )
+
+
+@dataclass
+class ExactSolution:
+    """The real solutions of ∇L = 0 that SymPy found: isolated ``points`` ``(k, n)`` and ``sets``;
+    ``complete`` when nothing can have been missed (a linear or zero-dimensional system)."""
+
+    points: Tensor
+    sets: list[ExactSet]
+    complete: bool
+
+
+def exact_stationary(objective: Objective) -> ExactSolution | None:
+    """∇L = 0 solved by SymPy, or None when it is not a system SymPy can solve here.
+
+    >>> from losslab.objectives.objective import formula
+    >>> found = exact_stationary(formula("w0**2 + w1**2", ["w0", "w1", "w2"]))
+    >>> found.points.shape, [s.equations() for s in found.sets], found.complete
+    (torch.Size([0, 3]), [('w0 = 0', 'w1 = 0', 'w2 free')], True)
+    """
+    gradient = symbolic_gradient(objective)
+    if gradient is None:
+        return None
+    symbols, empty = objective.symbols, torch.zeros(0, objective.dim, dtype=torch.float64)
+    fractions = [sympy.together(g).as_numer_denom() for g in gradient]
+    numerators = [n for n, _ in fractions if n != 0]
+    if not numerators:  # L is constant
+        return ExactSolution(empty, [ExactSet((), tuple(symbols))], complete=True)
+    if not all(e.is_polynomial(*symbols) for pair in fractions for e in pair):
+        return None
+    degrees = [sympy.Poly(n, *symbols).total_degree() for n in numerators]
+    found: ExactSolution | None
+    try:
+        if max(degrees) <= 1 and objective.dim <= MAX_LINEAR_PARAMETERS:
+            found = _linear(numerators, symbols)
+        elif objective.dim <= MAX_NONLINEAR_PARAMETERS and math.prod(max(d, 1) for d in degrees) <= MAX_BEZOUT:
+            found = _polynomial(numerators, symbols)
+        else:
+            return None
+    except (NotImplementedError, sympy.PolynomialError, NoConvergence):
+        return None
+    if found is None:
+        return None
+    denominators = [sympy.lambdify(symbols, d, modules="math") for _, d in fractions]
+    keep = [all(abs(d(*p)) > 1e-12 for d in denominators) for p in found.points.tolist()]
+    found.points = found.points[torch.tensor(keep, dtype=torch.bool)] if keep else found.points
+    return found
+
+
+def _linear(numerators: list[sympy.Expr], symbols: tuple[sympy.Symbol, ...]) -> ExactSolution:
+    solutions = sympy.linsolve(numerators, *symbols)
+    points: list[list[float]] = []
+    sets = []
+    for solution in solutions:
+        free = tuple(s for s in symbols if any(s in e.free_symbols for e in solution))
+        if not free:
+            points.append([float(e) for e in solution])
+        else:
+            sets.append(ExactSet(tuple((s, e) for s, e in zip(symbols, solution, strict=True) if e != s), free))
+    return ExactSolution(torch.tensor(points, dtype=torch.float64).reshape(-1, len(symbols)), sets, complete=True)
+
+
+def _polynomial(numerators: list[sympy.Expr], symbols: tuple[sympy.Symbol, ...]) -> ExactSolution | None:
+    basis = sympy.groebner(numerators, *symbols, order="lex")
+    empty = torch.zeros(0, len(symbols), dtype=torch.float64)
+    if list(basis.exprs) == [sympy.Integer(1)]:
+        return ExactSolution(empty, [], complete=True)
+    if basis.is_zero_dimensional:
+        points = torch.tensor(_real_solutions(basis, symbols), dtype=torch.float64).reshape(-1, len(symbols))
+        return ExactSolution(points, [], complete=True)
+    rows: list[list[float]] = []
+    sets: list[ExactSet] = []
+    for solution in sympy.solve(numerators, symbols, dict=True):
+        free = tuple(s for s in symbols if s not in solution)
+        if any(not e.free_symbols <= set(free) for e in solution.values()):
+            return None  # SymPy answered in a form that is not "solved in terms of the free ones"
+        if free:
+            sets.append(ExactSet(tuple((s, solution[s]) for s in symbols if s in solution), free))
+        elif all(solution[s].is_real for s in symbols):
+            rows.append([float(solution[s]) for s in symbols])
+    found = torch.tensor(rows, dtype=torch.float64).reshape(-1, len(symbols))
+    return ExactSolution(found, sets, complete=False)
+
+
+def _real_solutions(basis: sympy.GroebnerBasis, symbols: tuple[sympy.Symbol, ...]) -> list[list[float]]:
+    """Real solutions of a zero-dimensional polynomial system from its lex Groebner basis, by
+    back-substitution of high-precision roots."""
+    partial: list[dict[sympy.Symbol, sympy.Expr]] = [{}]
+    for k in range(len(symbols) - 1, -1, -1):
+        s, tail = symbols[k], set(symbols[k:])
+        triangle = [g for g in basis.exprs if g.free_symbols <= tail and s in g.free_symbols]
+        partial = [{**known, s: root} for known in partial for root in _common_real_roots(triangle, known, s)]
+    return [[float(sol[s]) for s in symbols] for sol in partial]
+
+
+def _substituted(g: sympy.Expr, known: dict[sympy.Symbol, sympy.Expr], s: sympy.Symbol) -> sympy.Poly:
+    """``g`` with the later variables substituted, as a polynomial in ``s``, with coefficients
+    that are rounding noise (below 1e-25 of the terms' size before cancellation) set to 0 —
+    so a polynomial that vanishes at ``known`` becomes zero instead of a spurious equation."""
+    poly = sympy.Poly(g, s, *known)
+    size = sum(
+        abs(float(c)) * math.prod(abs(float(known[v])) ** e for v, e in zip(known, m[1:], strict=True))
+        for m, c in poly.terms()
+    )
+    reduced = sympy.Poly(g.xreplace(known), s)
+    kept = [c if abs(complex(c)) > 1e-25 * size else 0 for c in reduced.all_coeffs()]
+    return sympy.Poly(kept, s)
+
+
+def _common_real_roots(
+    triangle: list[sympy.Expr], known: dict[sympy.Symbol, sympy.Expr], s: sympy.Symbol
+) -> list[sympy.Expr]:
+    """Real roots shared by every basis polynomial once the later variables are substituted.
+
+    Roots are taken from *each* polynomial, not only the lowest-degree one: when the basis
+    is not in shape position, one value of the later variables can carry several values of
+    ``s`` (Goldstein–Price has two stationary points with y = 0.2), and the lowest-degree
+    polynomial can degenerate there.
+    """
+    here = [_substituted(g, known, s) for g in triangle]
+    here = [p for p in here if not p.is_zero]
+    scale = [1 + max(abs(complex(c)) for c in p.all_coeffs()) for p in here]
+    found: list[sympy.Expr] = []
+    for poly in (p for p in here if p.degree() >= 1):
+        for root in poly.nroots(n=40, maxsteps=200):
+            re, im = (float(v) for v in root.as_real_imag())
+            if abs(im) > 1e-12 * (1 + abs(re)) or any(abs(float(sympy.re(root)) - float(f)) < 1e-10 for f in found):
+                continue
+            # loose on purpose: the final |∇L| check in stationary_points is the arbiter
+            if all(abs(complex(p.eval(sympy.re(root)))) <= 1e-8 * m for p, m in zip(here, scale, strict=True)):
+                found.append(sympy.re(root))
+    return found

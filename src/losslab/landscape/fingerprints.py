@@ -1,0 +1,68 @@
+"""Fingerprints a survey file records so that a resumed survey is the same survey: the model's
+parameters and the data its loss is averaged over (the directions carry their own,
+:meth:`~losslab.landscape.directions.Directions.fingerprint`).
+
+Each is one sha256, computed once per survey: of the bytes of the tensors, with their dtypes
+and shapes. A streamed ``DataLoader`` is read once, and its fingerprint does not depend on the
+order it yields its samples in (the mean loss does not either): it is the sha256 of the sorted
+per-sample digests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from losslab.errors import LosslabError
+from losslab.objectives.network import NetworkObjective
+
+
+def model_fingerprint(objective: NetworkObjective) -> str:
+    """sha256 of the model's parameters θ* (float64 bytes, in ``named_parameters`` order)."""
+    return hashlib.sha256(objective.center.detach().to("cpu", torch.float64).numpy().tobytes()).hexdigest()
+
+
+def data_fingerprint(objective: NetworkObjective) -> str:
+    """sha256 of the objective's data: the (inputs, targets) tensors, or a DataLoader's samples in any order.
+
+    >>> x, y = torch.zeros(4, 2), torch.tensor([0, 1, 1, 0])
+    >>> L = NetworkObjective(torch.nn.Linear(2, 2), (x, y))
+    >>> data_fingerprint(L) == data_fingerprint(NetworkObjective(torch.nn.Linear(2, 2), (x, y)))
+    True
+    >>> data_fingerprint(L) == data_fingerprint(NetworkObjective(torch.nn.Linear(2, 2), (x + 1, y)))
+    False
+    """
+    data = objective.data
+    digest = hashlib.sha256()
+    if isinstance(data, tuple):
+        for tensor in data:
+            _feed(digest, tensor)
+        return digest.hexdigest()
+    for sample in sorted(_sample_digests(data)):
+        digest.update(sample)
+    return digest.hexdigest()
+
+
+def _sample_digests(loader: Iterable[Any]) -> list[bytes]:
+    digests = []
+    for batch in loader:
+        if not (isinstance(batch, tuple | list) and len(batch) == 2):
+            raise LosslabError("the DataLoader must yield (inputs, targets) pairs")
+        inputs, targets = (torch.as_tensor(part) for part in batch)
+        for row_in, row_out in zip(inputs, targets, strict=True):
+            digest = hashlib.sha256()
+            _feed(digest, row_in)
+            _feed(digest, row_out)
+            digests.append(digest.digest())
+    return digests
+
+
+def _feed(digest: Any, tensor: Tensor) -> None:
+    """The tensor's dtype, shape and bytes (as stored: a float32 tensor hashes its float32 bytes)."""
+    flat = tensor.detach().to("cpu").contiguous().reshape(-1)
+    digest.update(f"{flat.dtype}{tuple(tensor.shape)}".encode())
+    digest.update(flat.view(torch.uint8).numpy().tobytes() if flat.numel() else b"")

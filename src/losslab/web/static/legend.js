@@ -1,0 +1,60 @@
+// The marker language on the page: the marks' Plotly symbols and words come from the server (/api/catalog's
+// markers: losslab.plot._style.MARKERS, the CLI's pictures use the same), and the legend under the plots
+// says what each mark on the landscape means.
+import { $ } from "./dom.js";
+import { escapeHtml } from "./format.js";
+import { live } from "./state.js";
+import { colorOf } from "./plot-style.js";
+
+const SIZES = { star: 15 }; // pixels; every other mark 11
+const FALLBACK = { start: "circle", minimum: "star", maximum: "triangle-up", saddle: "x", degenerate: "diamond", kink: "hexagon" };
+
+export function markerOf(mark) {
+  const known = live.catalog && live.catalog.markers[mark];
+  const symbol = known ? known.symbol : FALLBACK[mark] || "circle-open";
+  return { symbol, words: known ? known.words : mark, size: SIZES[symbol] || 11 };
+}
+
+// The start's mark on the plots (a layout shape: white, dark edge, every run starts there).
+export const START_FILL = "#fff";
+export const START_EDGE = "#111";
+
+// Small SVG drawings of Plotly's symbols, for the legend (viewBox −8…8).
+const polygon = (n, outer, inner = outer, turn = -90) => Array.from({ length: n * (inner === outer ? 1 : 2) }, (_, k) => {
+  const step = inner === outer ? 360 / n : 180 / n;
+  const r = inner === outer || k % 2 === 0 ? outer : inner;
+  const a = ((turn + k * step) * Math.PI) / 180;
+  return `${(r * Math.cos(a)).toFixed(2)},${(r * Math.sin(a)).toFixed(2)}`;
+}).join(" ");
+const SHAPES = {
+  circle: '<circle r="5"/>',
+  star: `<polygon points="${polygon(5, 7.5, 3.2)}"/>`,
+  "triangle-up": '<polygon points="0,-6.5 6,4.5 -6,4.5"/>',
+  x: '<path d="M-6,-3.5 -3.5,-6 0,-2.5 3.5,-6 6,-3.5 2.5,0 6,3.5 3.5,6 0,2.5 -3.5,6 -6,3.5 -2.5,0Z"/>',
+  diamond: '<polygon points="0,-6.5 5.5,0 0,6.5 -5.5,0"/>',
+  hexagon: `<polygon points="${polygon(6, 6.5, 6.5, 0)}"/>`,
+};
+
+function glyph(symbol, fill, edge) {
+  const shape = SHAPES[symbol] || SHAPES.circle;
+  return `<svg class="glyph" viewBox="-8 -8 16 16" aria-hidden="true"><g fill="${fill}" stroke="${edge}" stroke-width="1.3">${shape}</g></svg>`;
+}
+
+// The legend of the landscape plots: the start, the marks this loss has, and the step shown.
+export function renderLegend(marks = null) {
+  const el = $("marker-legend");
+  const info = live.info;
+  if (!info || info.dim > 2 || !live.surface) { el.hidden = true; el.innerHTML = ""; return; }
+  const present = new Set((marks || []).map((p) => p.mark));
+  const item = (mark, fill, edge, words) =>
+    `<li data-mark="${escapeHtml(mark)}">${glyph(markerOf(mark).symbol, fill, edge)}${escapeHtml(words || markerOf(mark).words)}</li>`;
+  const items = [item("start", START_FILL, START_EDGE)];
+  for (const mark of ["minimum", "maximum", "saddle", "degenerate", "kink"]) {
+    if (present.has(mark)) items.push(item(mark, "#111", "#fff"));
+  }
+  const runs = live.race ? live.race.runs.length : 0;
+  const dots = Array.from({ length: Math.max(1, Math.min(runs, 4)) }, (_, i) => glyph("circle", colorOf(i), "#fff")).join("");
+  items.push(`<li data-mark="step">${dots}step shown${runs > 1 ? " (one colour per optimizer)" : ""}</li>`);
+  el.innerHTML = items.join("");
+  el.hidden = false;
+}

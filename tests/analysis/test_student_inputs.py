@@ -1,0 +1,212 @@
+"""Issue 15, the analysis part: what a student types from the seeds must analyse without a crash.
+
+Kinks and domain edges (the cone, √x, x·log x, √(1−x²)) are reported as minima or maxima that
+are not differentiable; a constant and a cylinder give one entry for their set of stationary
+points; log's undefined half is left out of the convexity search; the numeric search scales with
+the number of parameters. Every number is checked against a closed form in float64.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import pytest
+import sympy
+import torch
+
+import losslab
+from losslab.analysis.convexity import convexity
+from losslab.analysis.newton import newton
+from losslab.analysis.report import analyze
+from losslab.analysis.stationary import MAX_NUMERIC_PARAMETERS, _starts, search_box, stationary_points
+from losslab.errors import LosslabError
+from losslab.objectives.from_text import objective_from_text
+from losslab.objectives.objective import formula
+
+ATOL = 1e-9  # a kink located by the compass search and snapped: exact where the answer is a round number
+
+
+def only(points: list) -> losslab.StationaryPoint:
+    assert len(points) == 1, [str(p) for p in points]
+    return points[0]
+
+
+@pytest.mark.parametrize("text", ["cone", "sqrt(w0**2+w1**2)", "sqrt(w0**2 + w1**2)"])
+def test_the_cone_tip_is_a_minimum_that_is_not_differentiable(text: str) -> None:
+    objective = objective_from_text(text)
+    tip = only(stationary_points(objective, objective.domain))
+    assert (tip.kind, tip.differentiable, tip.dimension) == ("minimum", False, 0)
+    assert tip.point.tolist() == [0.0, 0.0] and tip.value == 0.0 and tip.hessian_eigenvalues.numel() == 0
+    assert "not differentiable here" in str(tip) and "higher all around" in tip.note
+    # the closed form: L = |w| > 0 = L(0) everywhere else, here at 1000 SymPy-evaluated points
+    w0, w1 = sympy.symbols("w0 w1", real=True)
+    around = torch.randn(1000, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    exact = [float(sympy.sqrt(w0**2 + w1**2).subs({w0: a, w1: b})) for a, b in around.tolist()]
+    assert min(exact) > tip.value
+
+
+def test_analyze_the_cone_at_its_tip_reports_the_kink_and_no_lr() -> None:
+    result = analyze(formula("sqrt(w0**2+w1**2)"), at="w0=0,w1=0")
+    assert result.global_minimum is not None and not result.global_minimum.differentiable
+    assert result.gradient_report is not None and not result.gradient_report.differentiable
+    assert result.max_stable_lr is None and result.condition_number is None
+    assert any("not finite" in note for note in result.notes)
+    assert "not twice differentiable" in str(result.clairaut)
+
+
+def test_newton_never_feeds_a_non_finite_hessian_to_pinv() -> None:
+    cone = formula("sqrt(w0**2 + w1**2)")
+    starts = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 0.0]], dtype=torch.float64)
+    moved = newton(cone, starts, iterations=10)  # the tip's ∇L and H are nan; pinv would raise
+    assert moved[0].tolist() == [0.0, 0.0] and torch.isfinite(moved).all()
+
+
+@pytest.mark.parametrize("text", ["sqrt(x)", "x**0.5"])
+def test_the_edge_of_the_square_root_is_its_minimum(text: str) -> None:
+    edge = only(stationary_points(formula(text)))
+    assert (edge.kind, edge.differentiable, edge.point.tolist(), edge.value) == ("minimum", False, [0.0], 0.0)
+    assert "edge of the formula's domain" in edge.note
+
+
+def test_x_log_x_has_its_minimum_at_one_over_e() -> None:
+    minimum = only(stationary_points(formula("x*log(x)")))
+    # closed form: L' = log x + 1 = 0 at x = 1/e, L = -1/e, L'' = 1/x = e
+    assert minimum.kind == "minimum" and minimum.differentiable
+    assert float(minimum.point[0]) == pytest.approx(math.exp(-1), abs=1e-12)
+    assert minimum.value == pytest.approx(-math.exp(-1), abs=1e-12)
+    assert float(minimum.hessian_eigenvalues[0]) == pytest.approx(math.e, rel=1e-9)
+
+
+def test_the_half_circle_has_a_smooth_maximum_and_two_edge_minima() -> None:
+    points = stationary_points(formula("sqrt(1-x**2)"))
+    assert [(p.kind, p.differentiable, p.point.tolist(), p.value) for p in points] == [
+        ("minimum", False, [-1.0], 0.0),
+        ("minimum", False, [1.0], 0.0),
+        ("maximum", True, [0.0], 1.0),
+    ]
+    assert float(points[2].hessian_eigenvalues[0]) == pytest.approx(-1.0, abs=1e-12)  # L'' = -(1-x²)^(-3/2)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "note"),
+    [("abs(x)", "minimum", "higher all around"), ("abs(x) - abs(y)", "saddle", "nonsmooth saddle")],
+)
+def test_kinks_of_abs(text: str, kind: str, note: str) -> None:
+    kink = only(stationary_points(formula(text)))
+    assert (kink.kind, kink.differentiable, kink.value) == (kind, False, 0.0)
+    assert float(kink.point.abs().max()) <= ATOL and note in kink.note
+
+
+@pytest.mark.parametrize("text", ["2*x + abs(x)", "1/x", "log(x)", "exp(x)"])
+def test_slopes_poles_and_log_have_no_stationary_point(text: str) -> None:
+    assert stationary_points(formula(text)) == []
+
+
+def test_a_constant_is_one_entry_and_descends_without_a_grad_error() -> None:
+    constant = formula("(x - x)**2")
+    entry = only(stationary_points(constant))
+    assert (entry.dimension, entry.equations, entry.kind, entry.value) == (1, (), "degenerate", 0.0)
+    assert "L is constant" in entry.note and str(entry).startswith("every point")
+    theta = torch.tensor([1.0], dtype=torch.float64, requires_grad=True)
+    constant.value(theta).backward()  # once "element 0 of tensors does not require grad"
+    assert theta.grad is not None and theta.grad.tolist() == [0.0]
+    trajectory = losslab.descend(constant, "x=1", steps=3)
+    assert trajectory.params[-1].tolist() == [1.0]
+
+
+def test_the_cylinder_is_one_line_of_minima_and_its_lr_is_known() -> None:
+    cylinder = formula("w0**2 + w1**2", ["w0", "w1", "w2"])
+    line = only(stationary_points(cylinder))
+    assert (line.dimension, line.equations, line.kind, line.method) == (
+        1,
+        ("w0 = 0", "w1 = 0", "w2 free"),
+        "minimum",
+        "exact",
+    )
+    assert line.hessian_eigenvalues.tolist() == [0.0, 2.0, 2.0] and "a line of minima" in line.note
+    result = analyze(cylinder)
+    assert result.max_stable_lr == 1.0 and result.lambda_max == 2.0  # closed form: H = diag(2, 2, 0)
+    assert result.condition_number == math.inf and "everywhere" in result.curvature_at
+    assert not any("no minimum" in n for n in result.notes) and "at=" not in str(result).replace("at= in Python", "")
+
+
+def test_max_of_x_and_zero_is_one_flat_stretch_up_to_zero() -> None:
+    flat = only(stationary_points(formula("max(x, 0)")))
+    assert (flat.dimension, flat.equations, flat.kind, flat.value) == (1, ("-5 ≤ x ≤ 0",), "minimum", 0.0)
+
+
+def test_a_circle_of_minima_is_found_exactly_and_its_numeric_points_dropped() -> None:
+    points = stationary_points(formula("(x**2 + y**2 - 1)**2"))
+    assert [(p.kind, p.dimension, p.method) for p in points] == [
+        ("minimum", 1, "exact"),
+        ("minimum", 1, "exact"),
+        ("maximum", 0, "exact"),
+    ]
+    assert {p.equations for p in points[:2]} == {("y = -sqrt(1 - x**2)", "x free"), ("y = sqrt(1 - x**2)", "x free")}
+    for p in points[:2]:
+        assert float(p.point.norm()) == pytest.approx(1.0, abs=1e-12) and p.value == 0.0
+
+
+@pytest.mark.parametrize(
+    ("text", "on_set"),
+    [
+        ("(sin(x) - y)**2", lambda p: math.sin(p[0]) - p[1]),
+        ("exp((x + y)**2)", lambda p: p[0] + p[1]),
+        ("abs(x - y)", lambda p: p[0] - p[1]),
+    ],
+    ids=["sine-valley", "exp-valley", "abs-crease"],
+)
+def test_numeric_continua_are_one_entry(text: str, on_set) -> None:
+    valley = only(stationary_points(formula(text)))
+    assert (valley.kind, valley.dimension, valley.method) == ("minimum", 1, "numeric")
+    assert abs(on_set(valley.point.tolist())) <= 1e-9
+
+
+def test_the_lr_of_a_valley_is_taken_on_it() -> None:
+    result = analyze(formula("(w0 + w1)**2 + (w0 + w1)**4"))
+    # on w0 = -w1 the Hessian is [[2, 2], [2, 2]]: λmax = 4, 2/λmax = 0.5
+    assert result.global_minimum is not None and result.global_minimum.dimension == 1
+    assert result.max_stable_lr == pytest.approx(0.5, abs=1e-12)
+
+
+def test_no_minimum_says_how_to_pass_a_point_in_both_faces() -> None:
+    result = analyze(formula("x**3"))
+    assert any("(--at in the CLI, at= in Python)" in note for note in result.notes)
+    given = analyze(formula("x**3"), at="x=1")
+    assert given.max_stable_lr == pytest.approx(2 / 6, abs=1e-12) and "given point" in given.curvature_at
+
+
+def test_log_keeps_its_convexity_search_inside_its_domain(generator: torch.Generator) -> None:
+    report = convexity(formula("log(x)"), generator=generator, samples=500)
+    point, lam = report.counterexample
+    assert float(point[0]) > 0 and lam == pytest.approx(-1 / float(point[0]) ** 2, rel=1e-9)  # L'' = -1/x²
+    assert report.undefined > 0 and "outside the formula's domain" in report.reason
+    result = analyze(formula("log(x)"))
+    assert any("outside the formula's domain" in note for note in result.notes)
+
+
+@pytest.mark.parametrize("n", [5, 12, 20, 30])
+def test_the_number_of_starts_does_not_grow_with_the_dimension(n: int) -> None:
+    box = search_box(formula("w0**2", [f"w{i}" for i in range(n)]), None)
+    assert _starts(box, 400, None).shape == (400, n)
+
+
+def test_above_the_numeric_limit_the_search_says_so_in_one_line() -> None:
+    names = [f"w{i}" for i in range(MAX_NUMERIC_PARAMETERS + 1)]
+    with pytest.raises(LosslabError, match=f"skipped above {MAX_NUMERIC_PARAMETERS} parameters"):
+        stationary_points(formula("sin(w0) + w1**2", names))
+    started = time.perf_counter()
+    result = analyze(formula("sin(w0) + w1**2", names))
+    assert result.stationary_points == [] and any("--at in the CLI" in note for note in result.notes)
+    assert time.perf_counter() - started < 60
+
+
+def test_thirty_parameters_of_a_quadratic_are_solved_exactly() -> None:
+    names = [f"w{i}" for i in range(30)]
+    started = time.perf_counter()
+    result = analyze(formula("w0**2", names))
+    plane = only(result.stationary_points)
+    assert (plane.dimension, plane.kind, plane.equations[0]) == (29, "minimum", "w0 = 0")
+    assert result.max_stable_lr == 1.0 and (result.convexity.verdict, result.convexity.proved) == ("convex", True)
+    assert time.perf_counter() - started < 60

@@ -1,0 +1,99 @@
+"""``losslab descend`` and ``losslab fit`` as a careless user types them: odd optimizer strings, huge step counts.
+
+Every refusal is one line on stderr starting ``error:``, exit code 2, no traceback; a long run
+says in its output that its record was thinned.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from losslab.cli.app import app
+from losslab.descent import record
+
+runner = CliRunner()
+DESCEND = ["descend", "w**2", "--start", "w=1", "--steps", "5"]
+
+
+def refused(args: list[str]) -> str:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.output and result.stdout == ""
+    return lines[0]
+
+
+OPTIMIZER_TEXTS = [
+    ("lbfgs:history_size=0", "history_size must be a whole number in [1, 1000000], got 0"),
+    ("lbfgs:history_size=2.5", "history_size must be a whole number in [1, 1000000], got 2.5"),
+    ("lbfgs:line_search_fn=1", "line_search_fn must be none or 'strong_wolfe', got 1"),
+    ("lbfgs:max_eval=0", "max_eval must be a whole number in [1, 1000000], or none, got 0"),
+    ("lbfgs:max_iter=1", "max_eval must be ≥ 2"),
+    ("adam:betas=0.9", "betas must be two numbers, each in [0, 1)"),
+    ("adam:betas=0.9;", "got (0.9, '')"),
+    ("adam:betas=0.9;1", "got (0.9, 1)"),
+    ("adamw:eps=0", "eps must be a finite number > 0, got 0"),
+    ("rmsprop:alpha=1.5", "alpha must be a number in [0, 1)"),
+    ("momentum:momentum=-0.5", "momentum must be a finite number ≥ 0, got -0.5"),
+    ("nesterov:momentum=0", "Nesterov momentum needs momentum > 0"),
+    ("adagrad:weight_decay=-1", "weight_decay must be a finite number ≥ 0, got -1"),
+    ("newton:damping=-1", "damping must be a finite number ≥ 0, got -1"),
+    ("gd:lr=true", "(true/false is not a number)"),
+    ("adam:amsgrad=1", "amsgrad must be true or false, got 1"),
+    ("adam:lr=0.1,lr=0.2", "gives lr twice"),
+    ("adam,lr=0.1", "is not of the form name:key=value,key=value"),
+    ("adam:lr", "is not of the form name:key=value,key=value"),
+    ("adamm", "optimizer 'adamm' is not one of gd, sgd"),
+    ("gd:momentum=0.9", "has no hyper-parameter 'momentum'"),
+]
+
+
+@pytest.mark.parametrize(("text", "words"), OPTIMIZER_TEXTS, ids=[t for t, _ in OPTIMIZER_TEXTS])
+def test_odd_optimizer_strings_are_one_line(text: str, words: str) -> None:
+    assert words in refused([*DESCEND, "--optimizer", text])
+
+
+STEPS = [
+    (
+        "1e8",
+        "Invalid value for '--steps': steps must be a whole number from 1 to 100000000, got '1e8'; write 100000000",
+    ),
+    ("1e9", "steps must be a whole number from 1 to 100000000, got '1e9'; see"),
+    ("100000001", "steps must be at most 100000000, got 100000001"),
+    ("99999999999999999999999", "steps must be at most 100000000"),
+    ("0", "steps must be a whole number ≥ 1, got 0"),
+    ("-1", "steps must be a whole number ≥ 1, got -1"),
+    ("2.5", "got '2.5'"),
+    ("lots", "got 'lots'"),
+    ("nan", "got 'nan'"),
+]
+
+
+@pytest.mark.parametrize(("steps", "words"), STEPS, ids=[s for s, _ in STEPS])
+def test_huge_or_odd_step_counts_are_one_line(steps: str, words: str) -> None:
+    assert words in refused(["descend", "w**2", "--start", "w=1", "--steps", steps])
+
+
+def test_fit_checks_the_run_before_reading_the_data(tmp_path: Path) -> None:
+    missing = str(tmp_path / "never-read.csv")
+    assert "history_size must be" in refused(["fit", missing, "--model", "m*x", "--optimizer", "lbfgs:history_size=0"])
+    assert "got '1e8'; write 100000000" in refused(["fit", missing, "--model", "m*x", "--steps", "1e8"])
+    assert "seed must be at most" in refused(["fit", missing, "--model", "m*x", "--seed", str(2**64)])
+    assert "never-read.csv" in refused(["fit", missing, "--model", "m*x"])  # only then the file
+
+
+def test_a_long_run_says_what_it_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(record, "MAX_ROWS", 64)
+    result = runner.invoke(app, ["descend", "(w-3)**2", "--start", "w=0", "--lr", "1e-5", "--steps", "1000"])
+    assert result.exit_code == 0 and "kept every 32nd of 1 000 steps after the first 32, and the last" in result.stdout
+    assert "\n1000 " in result.stdout or " 1000 " in result.stdout  # the last row is step 1000
+    data = tmp_path / "d.csv"
+    data.write_text("x,y\n" + "".join(f"{i},{2 * i + 1}\n" for i in range(10)))
+    args = ["fit", str(data), "--model", "w0 + w1*x", "--lr", "0.001", "--steps", "1000", "--json"]
+    done = json.loads(runner.invoke(app, args).stdout)
+    assert done["descent"]["steps"] == 1000
