@@ -19,7 +19,8 @@ computed only once it is on disk.
 Reading checks what can be checked (:func:`load_surface`): the shapes and types of the datasets,
 the mask, the provenance's checksum, the coordinates against the grid and ranges it records and
 the center and directions against their sha256. A damaged file is refused in one line naming it;
-values themselves carry no checksum (a flipped bit in a loss value cannot be seen).
+values themselves carry no checksum (a flipped bit in a loss value cannot be seen). (Just over 400
+lines: writing the file and the checks that reading it makes belong together.)
 """
 
 from __future__ import annotations
@@ -338,7 +339,7 @@ def _reading(path: Path) -> Any:
 
 
 def _damaged(path: Path, reason: str) -> LosslabError:
-    return LosslabError(f"{path} is damaged ({reason}); write it again with 'losslab landscape'")
+    return LosslabError(f"{path} is damaged ({reason})")
 
 
 def _array(file: h5py.File, name: str, path: Path, kinds: str, shape: tuple[int, ...] | None = None,

@@ -16,6 +16,11 @@ allocated: finite ranges lo < hi whose points are distinct and finite in the sur
 in the free memory. How a survey runs (method, chunking, file, progress) is one
 :class:`SurveyOptions`, shared by :func:`survey`, :func:`plan_survey` and
 :func:`~losslab.landscape.distributed.distributed_survey`.
+
+(Over 400 lines because the options, the plan, where a survey begins — fresh, resumed or over an
+existing file — and the chunk recorder are one sequence that the single-process and the
+distributed survey share; the grid's checks, the fingerprints and the file's rules are their own
+modules.)
 """
 
 from __future__ import annotations
@@ -316,7 +321,7 @@ def _resumed(plan: SurveyPlan, out: Path, options: SurveyOptions, notes: list[st
             raise LosslabError(
                 f"cannot resume {out}: {difference}; it is left as it is: use a new --out, or --force to replace it"
             )
-        notes.append(f"{out} was not this survey ({difference}); it was replaced (--force)")
+        notes.append(f"{out} could not be resumed ({difference}); it was replaced (--force)")
         return None
     plan.chunk_size = int(stored.provenance["chunk_size"])  # the same chunks give the same bits
     plan.provenance["chunk_size"] = plan.chunk_size
