@@ -1,9 +1,13 @@
-"""The one exception type losslab raises for bad input."""
+"""The one exception type losslab raises for bad input, and the checks every layer shares (whole numbers,
+choices from a set, folders that can be written) with their one wording."""
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 
@@ -70,3 +74,27 @@ def check_choice(name: str, value: Any, accepted: Iterable[str]) -> str:
 def not_one_of(name: str, value: Any, accepted: Iterable[str]) -> LosslabError:
     """The one wording for a value outside a fixed set: ``loss 'mae' is not one of mse, bce``."""
     return LosslabError(f"{name} {value!r} is not one of {', '.join(accepted)}")
+
+
+def unwritable_folder(folder: Path, *, create: bool = False) -> str | None:
+    """Why files cannot be written in ``folder``, or None when they can: it is missing (unless
+    ``create``: then the nearest existing folder above it must be writable), it is a file, or this
+    process cannot create a file in it (tried: permissions, a read-only disk).
+
+    >>> unwritable_folder(Path("/no/such"))
+    "folder '/no/such' does not exist"
+    """
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing != folder and not create and existing.is_dir():
+        return f"folder '{folder}' does not exist"
+    if not existing.is_dir():
+        return f"'{existing}' is a file, not a folder"
+    try:
+        handle, probe = tempfile.mkstemp(dir=existing, prefix=".losslab-probe-")
+    except OSError as exc:
+        return f"folder '{existing}' cannot be written ({exc.strerror or first_line(exc)})"
+    os.close(handle)
+    os.unlink(probe)
+    return None

@@ -29,7 +29,7 @@ import torch
 from matplotlib.figure import Figure
 
 from losslab.descent.run import descend
-from losslab.errors import LosslabError, not_one_of
+from losslab.errors import LosslabError, not_one_of, unwritable_folder
 from losslab.objectives.columns import two_blobs
 from losslab.objectives.data import data_objective
 from losslab.objectives.gallery import gallery
@@ -46,7 +46,6 @@ from losslab.plot import (
     surface,
 )
 from losslab.plot._style import new_figure
-from losslab.plot.save import unwritable_folder
 
 HAND_LRS = ((0.3, 8), (1.5, 8), (0.05, 60))  # lr 1.5 stops where it is seen to diverge (step 3)
 RACERS = ("gd:lr=0.001", "momentum:lr=0.001", "adam:lr=0.05", "rmsprop:lr=0.01")

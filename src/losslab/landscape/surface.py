@@ -29,7 +29,6 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +38,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from losslab.errors import LosslabError, first_line
+from losslab.errors import LosslabError, first_line, unwritable_folder
 
 try:
     import fcntl
@@ -169,24 +168,6 @@ def writable(path: str | Path) -> Path:
     if held_open(target):
         raise LosslabError(f"cannot write a surface to '{target}': another process has it open for writing")
     return target
-
-
-def unwritable_folder(folder: Path) -> str | None:
-    """Why no file can be created in ``folder``, or None when one can (a file is made and removed to find out)."""
-    if not folder.exists():
-        above = next((parent for parent in folder.parents if parent.exists()), None)
-        if above is not None and not above.is_dir():
-            return f"'{above}' is a file, not a folder"
-        return f"folder '{folder}' does not exist"
-    if not folder.is_dir():
-        return f"'{folder}' is a file, not a folder"
-    try:
-        handle, probe = tempfile.mkstemp(dir=folder, prefix=".losslab-probe-")
-    except OSError as exc:
-        return f"folder '{folder}' cannot be written ({exc.strerror or first_line(exc)})"
-    os.close(handle)
-    os.unlink(probe)
-    return None
 
 
 def held_open(path: Path) -> bool:

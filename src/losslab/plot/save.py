@@ -11,15 +11,13 @@ html          a rotatable page, plotly.js inline     a plotly ``Figure``
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import plotly.graph_objects as go
 from matplotlib.figure import Figure
 
-from losslab.errors import LosslabError, first_line
+from losslab.errors import LosslabError, first_line, unwritable_folder
 from losslab.plot.animate import Animation
 from losslab.plot.interactive import write_html
 
@@ -73,30 +71,6 @@ def picture_target(path: str | Path) -> str:
     if reason is not None:
         raise LosslabError(f"cannot save '{target}': {reason}")
     return kind
-
-
-def unwritable_folder(folder: Path, *, create: bool = False) -> str | None:
-    """Why files cannot be written in ``folder``, or None when they can: it is missing (unless
-    ``create``: then the nearest existing folder above it must be writable), it is a file, or this
-    process cannot create a file in it (tried: permissions, a read-only disk).
-
-    >>> unwritable_folder(Path("/no/such"))
-    "folder '/no/such' does not exist"
-    """
-    existing = folder
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if existing != folder and not create and existing.is_dir():
-        return f"folder '{folder}' does not exist"
-    if not existing.is_dir():
-        return f"'{existing}' is a file, not a folder"
-    try:
-        handle, probe = tempfile.mkstemp(dir=existing, prefix=".losslab-probe-")
-    except OSError as exc:
-        return f"folder '{existing}' cannot be written ({exc.strerror or first_line(exc)})"
-    os.close(handle)
-    os.unlink(probe)
-    return None
 
 
 def save(picture: Any, path: str | Path, *, dpi: int = 150) -> Path:
