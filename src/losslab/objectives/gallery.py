@@ -48,7 +48,7 @@ class GalleryEntry(Readable):
         family: ``"seed"`` for the worked examples of the seed chapters (and surfaces made after
             them), ``"test function"`` for the standard optimization test functions.
         start: where a descent classically starts (Rosenbrock's (−1.2, 1)); empty: no such
-            custom, and :func:`losslab.objectives.data_models.suggest_defaults` picks one.
+            custom, and :func:`losslab.analysis.defaults.suggest_defaults` picks one.
     """
 
     name: str

@@ -219,7 +219,7 @@ class AnalysisResponse(BaseModel):
 
 
 class SuggestionResponse(BaseModel):
-    """Defaults that suit a loss (``losslab.objectives.data_models.suggest_defaults``)."""
+    """Defaults that suit a loss (``losslab.analysis.defaults.suggest_defaults``)."""
 
     start: list[float] = Field(description="a start away from stationary points and kinks, with ∇L finite and ≠ 0")
     lr: float = Field(description="gradient descent's learning rate: at most half of 2/λmax")

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import sympy
 import torch
 
+from losslab.analysis.defaults import suggest_defaults
 from losslab.analysis.derivatives import symbolic_gradient, symbolic_hessian
 from losslab.analysis.point_curvature import curvature_at
 from losslab.analysis.report import Analysis, analyze
@@ -34,7 +35,6 @@ from losslab.objectives.data_models import (
     model_fits,
     model_objective,
     parse_points,
-    suggest_defaults,
     suitable_data,
     synthetic_points,
 )
@@ -243,7 +243,7 @@ def _analysed(key: str) -> Analysis:
 
 
 def suggestion(spec: ObjectiveSpec, bounds: Bounds) -> dict[str, Any]:
-    """The start and learning rates that suit the loss (:func:`losslab.objectives.data_models.suggest_defaults`),
+    """The start and learning rates that suit the loss (:func:`losslab.analysis.defaults.suggest_defaults`),
     with each optimizer's rate at its other knobs' defaults (``lrs``)."""
     obj = objective(spec, bounds)
     preferred = gallery_entry(spec.name).start if isinstance(spec, GallerySource) else None
