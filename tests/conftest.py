@@ -12,6 +12,29 @@ def generator() -> torch.Generator:
     return torch.Generator().manual_seed(20261129)
 
 
+@pytest.fixture
+def read_only_folder(tmp_path):
+    """A folder this process cannot write in: mode 555, and immutable (chattr +i) when running as root."""
+    import os
+    import subprocess
+
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    immutable = False
+    if os.access(folder, os.W_OK):  # root: permissions do not stop it
+        immutable = subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode == 0
+        if not immutable:
+            folder.chmod(0o755)
+            pytest.skip("cannot make a read-only folder here (root, no chattr)")
+    try:
+        yield folder
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(folder)], check=True)
+        folder.chmod(0o755)
+
+
 # --doctest-modules would import every conftest.py as a module named "conftest" and clash;
 # conftests are loaded by pytest as plugins anyway.
 collect_ignore_glob = ["conftest.py", "*/conftest.py"]
