@@ -165,6 +165,16 @@ TYPED = [
     ("lbfgs:max_eval=1", "got max_eval=1; give max_eval=2 or more, or max_iter=2 or more"),
     ("adam:lr=0.1,lr=0.2", "optimizer 'adam:lr=0.1,lr=0.2' gives lr twice; give each hyper-parameter once"),
     ("adam,lr=0.1", "optimizer 'adam,lr=0.1' is not of the form name:key=value,key=value"),
+    # names, keys and the learning rate, as they were refused before the rule table
+    ("gdd", "optimizer 'gdd' is not one of gd, sgd, momentum"),
+    ("adam:lrr=0.1", "has no hyper-parameter 'lrr'; accepted: lr, betas, eps"),
+    ("gd:momentum=0.9", "has no hyper-parameter 'momentum'"),
+    ("adam:foreach=true", "has no hyper-parameter 'foreach'"),
+    ("gd:lr=0", "optimizer 'gd': lr must be a finite number > 0 (the learning rate), got 0"),
+    ("gd:lr=-0.1", "lr must be a finite number > 0 (the learning rate), got -0.1"),
+    ("gd:lr=nan", "lr must be a finite number > 0 (the learning rate), got nan"),
+    ("gd:lr=inf", "lr must be a finite number > 0 (the learning rate), got inf"),
+    ("gd:lr", "is not of the form name:key=value"),
 ]
 
 
