@@ -57,6 +57,12 @@ def test_race_gd_and_adam_on_the_bowl(browser: Any, server_url: str, shots: Path
     page.select_option("#optimizer-select", "adam")
     page.click("#add-optimizer")
     wait_for_race(page, 2)
+    # the table of the race with gd and adam, not the one before it (gd and momentum also make two rows)
+    page.wait_for_function(
+        "[...document.querySelectorAll('#numbers .col-name')].map(c => c.textContent.split(' ')[0]).join()"
+        " === 'gd,adam'",
+        timeout=20_000,
+    )
     page.wait_for_function("document.querySelector('[data-testid=\"theta-0\"]').textContent === '(0, 0)'")
 
     page.click("#btn-forward")
