@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The one prepared device run for a session lent a GPU (15 minutes of device time, all tries together):
-# the CUDA tests (tests/landscape/test_cuda.py), then both benchmarks on the device.
+# the CUDA tests (tests/landscape/test_cuda.py), then the benchmarks on the device (W1–W3, curvature, W4–W5).
 #
-# Here, once — the peers are not in the device image, so they travel as wheels (.whl is git-ignored):
-#     .venv/bin/python -m pip download --no-deps -d .whl loss-landscapes==3.0.6 pyhessian==0.1
+# Here, once — the peers and transformers (for W5) are not in the device image, so they travel as wheels
+# (.whl is git-ignored):
+#     .venv/bin/python -m pip download --no-deps -d .whl loss-landscapes==3.0.6 pyhessian==0.1 \
+#         transformers==5.23.0 tokenizers==0.23.3 huggingface-hub==2.4.0 safetensors==0.8.0 regex tqdm pyyaml \
+#         httpx2 httpcore2 hf-xet truststore
 # Then call the device tool's run with command "bash benchmarks/gpu_check.sh", carry [".whl"] and
 # timeout_s 570; the logs come back from $OUT. A dry run here, on the CPU:
 #     PYTHON=.venv/bin/python DEVICE=cpu OUT=/tmp/gpu-check bash benchmarks/gpu_check.sh
@@ -26,3 +29,6 @@ timeout 300 "$PYTHON" benchmarks/bench_landscape.py --device "$DEVICE" --methods
     | tee "$OUT/bench-landscape-$DEVICE.log"
 timeout 90 "$PYTHON" benchmarks/bench_curvature.py --device "$DEVICE" --repeats 3 2>&1 \
     | tee "$OUT/bench-curvature-$DEVICE.log"
+# W4 (ResNet-18, 256 images) and W5 (GPT-2 10.5 M, 16×128 tokens), 21×21 planes, against loss-landscapes
+timeout 200 "$PYTHON" benchmarks/bench_models.py --device "$DEVICE" --memory 8GiB 2>&1 \
+    | tee "$OUT/bench-models-$DEVICE.log"

@@ -105,7 +105,8 @@ def test_a_rounds_result_row_carries_a_chunk_exactly(loss, data64) -> None:
     objective = NetworkObjective(seeded(small_mlp).double(), (x, targets), loss)
     plan = plan_survey(objective, random_directions(objective, seed=1), (3, 3), chunk_size=4)  # chunks of 4, 4, 1
     for index in (0, 2):
-        expected_loss, expected_accuracy = plan.evaluate(index)
+        expected_loss, expected_accuracy, no_error = plan.evaluate(index)
+        assert no_error is None  # the data is in memory: no sampling error
         unpacked = _unpack(plan, _result_row(plan, index, torch.device("cpu")))
         assert unpacked is not None and unpacked[0] == index
         assert torch.equal(unpacked[1], expected_loss)

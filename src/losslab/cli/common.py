@@ -34,11 +34,34 @@ Json = Annotated[bool, typer.Option("--json", help="Print one JSON document inst
 
 # where a network comes from (losslab.networks.build.network_objective holds the rules), for every verb that takes one
 DemoOpt = Annotated[str | None, typer.Option(help="Built-in model and data: mlp, cnn or moons-mlp (default mlp).")]
-ModelOpt = Annotated[str | None, typer.Option(help="Your model as pkg.module:factory (called with no arguments).")]
+ModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Your model as pkg.module:factory or path/to/file.py:factory (called with --model-args), or "
+        "transformers:gpt2-tiny / transformers:llama-tiny (built from a config, no download)."
+    ),
+]
+ModelArgsOpt = Annotated[
+    str | None, typer.Option("--model-args", help="Arguments for the --model factory: 'width=16, blocks=(1, 1)'.")
+]
 WeightsOpt = Annotated[Path | None, typer.Option(help="State dict for --model (torch.load, weights_only).")]
-DataOpt = Annotated[str | None, typer.Option(help="digits, moons, or a .pt file holding (inputs, targets).")]
+DataOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="digits, moons, a .pt file ((inputs, targets), a dict of tensors such as input_ids/labels, or token "
+        "ids), or pkg.module:factory / file.py:factory returning one of those or a DataLoader."
+    ),
+]
+DataArgsOpt = Annotated[
+    str | None, typer.Option("--data-args", help="Arguments for the --data factory: 'batch_size=32'.")
+]
 LossOpt = Annotated[
-    str | None, typer.Option(help="cross_entropy, mse or bce_with_logits (default: the demo's, cross_entropy).")
+    str | None,
+    typer.Option(
+        help="cross_entropy, mse, bce_with_logits, model (the model's own outputs.loss) or an import path "
+        "pkg.module:function (default: the demo's; for a model, 'model' when the data holds labels, else "
+        "cross_entropy)."
+    ),
 ]
 
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import torch
 import typer
 
-from losslab.cli.common import DataOpt, DemoOpt, LossOpt, ModelOpt, WeightsOpt
+from losslab.cli.common import DataArgsOpt, DataOpt, DemoOpt, LossOpt, ModelArgsOpt, ModelOpt, WeightsOpt
 from losslab.errors import LosslabError
 
 # defined here, not imported from losslab.cli.app, so the annotations resolve in this module
@@ -29,8 +29,10 @@ def register(app: typer.Typer) -> None:
     def hessian(
         demo: DemoOpt = None,
         model: ModelOpt = None,
+        model_args: ModelArgsOpt = None,
         weights: WeightsOpt = None,
         data: DataOpt = None,
+        data_args: DataArgsOpt = None,
         loss: LossOpt = None,
         top: Annotated[int, typer.Option(help="How many eigenvalues.")] = 3,
         which: Annotated[str, typer.Option(help="largest, smallest (most negative) or both.")] = "largest",
@@ -39,7 +41,19 @@ def register(app: typer.Typer) -> None:
         out_path: Annotated[
             Path | None, typer.Option("--out", help="Save the density plot here (PNG, SVG, PDF).")
         ] = None,
-        tol: Annotated[float | None, typer.Option(help="Residual tolerance, relative (default by dtype).")] = None,
+        tol: Annotated[
+            float | None, typer.Option(help="Residual tolerance, relative (default by dtype and size: max(1e-6, "
+                                       "1000·eps, 4·eps·√n)).")
+        ] = None,
+        max_iter: Annotated[
+            int | None, typer.Option("--max-iter", min=1, help="Most Hessian-vector products (default 500).")
+        ] = None,
+        basis: Annotated[
+            int | None,
+            typer.Option(min=1, help="Krylov basis vectors held (memory 2·basis·n·itemsize; default 30, fewer "
+                         "where that passes 1 GiB)."),
+        ] = None,
+        progress: Annotated[bool, typer.Option(help="Show the products made and the residual (stderr).")] = True,
         probes: Annotated[int, typer.Option(help="Hessian-vector products for the trace.")] = 60,
         runs: Annotated[int, typer.Option(help="Density: random start vectors.")] = 4,
         steps: Annotated[int, typer.Option(help="Density: Lanczos steps per run.")] = 60,
@@ -50,6 +64,7 @@ def register(app: typer.Typer) -> None:
         """Top Hessian eigenvalues (Lanczos), trace (Hutch++) and spectral density (SLQ) of a network."""
         from losslab.curvature.report import curvature_report
         from losslab.networks.build import network_objective
+        from losslab.networks.loading import parse_arguments
 
         if out_path is not None and not density:
             raise LosslabError("--out saves the density plot; add --density")
@@ -57,10 +72,14 @@ def register(app: typer.Typer) -> None:
             raise LosslabError(f"--out {str(out_path)!r} cannot be written: folder '{out_path.parent}' does not exist")
         dtype = torch.float64 if float64 else torch.float32
         objective = network_objective(
-            demo_name=demo, model=model, weights=weights, data=data, loss=loss, dtype=dtype
+            demo_name=demo, model=model, weights=weights, data=data, loss=loss, dtype=dtype,
+            model_args=parse_arguments(model_args), data_args=parse_arguments(data_args, "--data-args"),
         ).objective
         report = curvature_report(
             objective,
+            max_iter=max_iter,
+            basis=basis,
+            progress=_progress_line() if progress and not as_json else None,
             top=top,
             which=which,
             with_trace=trace,
@@ -76,6 +95,17 @@ def register(app: typer.Typer) -> None:
         emit(report, as_json)
         if out_path is not None and not as_json:
             out.print(f"density plot written to {out_path}", highlight=False, markup=False)
+
+
+def _progress_line() -> Any:
+    """A callback that rewrites one stderr line: products so far and the largest residual estimate."""
+    from losslab.cli.common import err
+
+    def show(products: int, residual: float) -> None:
+        if err.is_terminal:
+            err.print(f"Lanczos: {products} products, residual {residual:.2e}", end="\r", highlight=False)
+
+    return show
 
 
 def _save_density(spectrum: Any, path: Path, title: str) -> None:

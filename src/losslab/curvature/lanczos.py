@@ -21,11 +21,20 @@ is checked cheaply with :math:`\beta_m|s_m|` and then confirmed with the true re
 the wanted Ritz vectors (and the next ones on the same side) are kept and the basis grows
 again from :math:`q_{m+1}` (thick restart, Wu & Simon 2000), so memory stays at ``basis``
 vectors of length n while the tolerance is still met.
+
+Memory: Q and W hold :math:`2 \cdot \text{basis} \cdot n \cdot \text{itemsize}` bytes
+(:func:`basis_bytes`); the default basis is capped so that this stays within
+:data:`BASIS_BUDGET` (1 GiB: 12 vectors for ResNet-18's 11.2 M float32 parameters, where 30
+would take 2.7 GB). Tolerance: a float32 product of n terms carries a rounding error of about
+:math:`\epsilon\sqrt n` relative, so the default (:func:`default_tolerance`) grows with
+:math:`\sqrt n` — at 11 M float32 parameters the residual measured stalled at 5.8e-4, above the
+former fixed 1.2e-4, and Lanczos ran out its 500 products.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -38,6 +47,36 @@ from losslab.objectives.objective import Objective
 from losslab.serialize import Readable
 
 WHICH = ("largest", "smallest", "both")
+BASIS_BUDGET = 2**30  # bytes the default Krylov basis (Q and W) may hold
+
+
+def default_tolerance(dtype: torch.dtype, n: int) -> float:
+    r"""The relative residual Lanczos can reach in ``dtype`` with n parameters:
+    :math:`\max(10^{-6},\ 1000\,\epsilon,\ 4\,\epsilon\sqrt n)`.
+
+    >>> default_tolerance(torch.float64, 10**7), round(default_tolerance(torch.float32, 26122), 7)
+    (1e-06, 0.0001192)
+    >>> round(default_tolerance(torch.float32, 11_173_962), 5)   # ResNet-18
+    0.00159
+    """
+    eps = torch.finfo(dtype).eps
+    return max(1e-6, 1000 * eps, 4 * eps * math.sqrt(n))
+
+
+def basis_bytes(n: int, basis: int, dtype: torch.dtype) -> int:
+    """Bytes the Krylov basis Q and the products W = HQ hold: ``2 · basis · n · itemsize``.
+
+    >>> basis_bytes(11_173_962, 30, torch.float32) / 1e9   # the former default on ResNet-18
+    2.68175088
+    """
+    return 2 * basis * n * torch.empty((), dtype=dtype).element_size()
+
+
+def default_basis(n: int, wanted: int, dtype: torch.dtype) -> int:
+    """``max(30, 4·wanted)`` vectors, fewer where they would take more than :data:`BASIS_BUDGET`
+    (never fewer than ``wanted + 2``), and at most n."""
+    fits = BASIS_BUDGET // basis_bytes(n, 1, dtype)
+    return min(n, max(wanted + 2, min(max(30, 4 * wanted), fits)))
 
 
 @dataclass
@@ -184,6 +223,7 @@ def top_eigenvalues(
     start: Tensor | None = None,
     basis: int | None = None,
     method: str = "auto",
+    progress: Callable[[int, float], None] | None = None,
 ) -> EigenResult:
     r"""The k largest (or most negative, or both) Hessian eigenvalues and their eigenvectors.
 
@@ -196,15 +236,18 @@ def top_eigenvalues(
         k: how many eigenvalues from each requested end.
         which: ``"largest"``, ``"smallest"`` (the most negative: saddles) or ``"both"``
             (k from each end).
-        tol: relative residual tolerance; default ``max(1e-6, 1000·eps)`` of the dtype
-            (1e-6 in float64, 1.2e-4 in float32).
+        tol: relative residual tolerance; default :func:`default_tolerance` of the dtype and n
+            (1e-6 in float64; in float32 1.2e-4 up to 62 500 parameters, then 4·eps·√n).
         max_iter: the most Hessian-vector products (default ``max(500, 50k)``).
         generator: draws the start vector (default: seeded with 0, so results repeat).
         at: the point (default: a network's θ*, or the known global minimum).
         start: a start vector instead of a random one (e.g. the last eigenvector, when
             tracking λmax during training).
-        basis: the most basis vectors held at once (default ``max(30, 4·wanted)``, at most n).
+        basis: the most basis vectors held at once (default :func:`default_basis`: ``max(30,
+            4·wanted)`` within 1 GiB); memory ``2 · basis · n · itemsize`` (:func:`basis_bytes`).
         method: how products are made (see :func:`losslab.curvature.hvp.hessian_operator`).
+        progress: called after every product with (products so far, the largest relative residual
+            estimate of the wanted pairs), e.g. to show a progress line.
 
     >>> from losslab.objectives.objective import formula
     >>> r = top_eigenvalues(formula("x**2 - 3*y**2 + x*y"), 1, which="both", at=[0.0, 0.0])
@@ -213,21 +256,27 @@ def top_eigenvalues(
     """
     operator = as_operator(objective, at, method)
     wanted_count = _check(k, which, operator.dim)
-    tol = max(1e-6, 1000 * torch.finfo(operator.dtype).eps) if tol is None else tol
+    tol = default_tolerance(operator.dtype, operator.dim) if tol is None else tol
     if not (math.isfinite(tol) and tol > 0):
         raise LosslabError(f"tol = {tol} must be a positive number")
     max_iter = max(500, 50 * k) if max_iter is None else max_iter
     if max_iter < 1:
         raise LosslabError(f"max_iter = {max_iter} must be at least 1 (Hessian-vector products)")
     generator = generator if generator is not None else torch.Generator().manual_seed(0)
-    capacity = min(operator.dim, max(basis or max(30, 4 * wanted_count), wanted_count + 1))
+    if basis is not None:
+        check_int("basis", basis, least=1)
+    wanted_basis = basis if basis is not None else default_basis(operator.dim, wanted_count, operator.dtype)
+    capacity = min(operator.dim, max(wanted_basis, wanted_count + 1))
     if start is None:
         start = torch.randn(operator.dim, generator=generator, dtype=torch.float64)
     krylov = KrylovBasis(operator, start, capacity, generator)
-    return _iterate(krylov, k, which, wanted_count, tol, max_iter)
+    return _iterate(krylov, k, which, wanted_count, tol, max_iter, progress)
 
 
-def _iterate(krylov: KrylovBasis, k: int, which: str, wanted_count: int, tol: float, max_iter: int) -> EigenResult:
+def _iterate(
+    krylov: KrylovBasis, k: int, which: str, wanted_count: int, tol: float, max_iter: int,
+    progress: Callable[[int, float], None] | None = None,
+) -> EigenResult:  # fmt: skip
     first, restarts = krylov.operator.products, 0
     while True:
         krylov.expand()
@@ -237,6 +286,8 @@ def _iterate(krylov: KrylovBasis, k: int, which: str, wanted_count: int, tol: fl
         used = krylov.operator.products - first
         done = krylov.size >= wanted_count or krylov.size == krylov.operator.dim
         bound = tol * values[wanted].abs().clamp(min=1.0)
+        if progress is not None:
+            progress(used, float((krylov.residual_estimates(vectors[:, wanted]) / bound * tol).max()))
         if done and bool((krylov.residual_estimates(vectors[:, wanted]) <= bound).all()) or used >= max_iter:
             y, residuals = krylov.pairs(values[wanted], vectors[:, wanted])
             if bool((residuals <= bound).all()) or used >= max_iter or krylov.size == krylov.operator.dim:

@@ -6,6 +6,7 @@ What ``losslab hessian`` prints; the command only builds the objective and calls
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -76,8 +77,13 @@ def curvature_report(
     runs: int = 4,
     steps: int = 60,
     generator: torch.Generator | None = None,
+    max_iter: int | None = None,
+    basis: int | None = None,
+    progress: Callable[[int, float], None] | None = None,
 ) -> CurvatureReport:
     """Top eigenvalues (Lanczos), and the trace (Hutch++) and density (SLQ) when asked, from one operator.
+
+    ``max_iter``, ``basis`` and ``progress`` go to :func:`~losslab.curvature.lanczos.top_eigenvalues`.
 
     >>> from losslab.objectives.objective import formula
     >>> r = curvature_report(formula("x**2 + 3*y**2"), top=1, with_trace=True, at=[0.0, 0.0])
@@ -87,7 +93,9 @@ def curvature_report(
     generator = generator if generator is not None else torch.Generator().manual_seed(0)
     operator = hessian_operator(objective, at)
     loss = float(objective.value(objective._theta(at) if at is not None else default_point(objective)))
-    eigen = top_eigenvalues(operator, top, which=which, tol=tol, generator=generator)
+    eigen = top_eigenvalues(
+        operator, top, which=which, tol=tol, generator=generator, max_iter=max_iter, basis=basis, progress=progress
+    )
     estimate = trace(operator, probes=probes, generator=generator) if with_trace else None
     spectrum = density(operator, runs=runs, steps=steps, generator=generator) if with_density else None
     title = objective.title or type(objective).__name__

@@ -9,7 +9,9 @@ reaches :math:`2/\eta`, and then hovers there while the loss keeps falling, non-
 
 :class:`SharpnessTracker` measures λmax with Lanczos (:func:`top_eigenvalues`), starting each
 measurement from the previous eigenvector, so a measurement usually costs a handful of
-products. :func:`edge_of_stability_demo` reproduces the effect on the digits MLP.
+products; with ``eigenvalue_tol`` each measurement after the first stops once λmax has settled
+(:mod:`losslab.curvature.warm_lanczos`): about 2–3 products a step, for tracking every step.
+:func:`edge_of_stability_demo` reproduces the effect on the digits MLP.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from torch import Tensor, nn
 
 from losslab.curvature.hvp import GraphOperator, closure_operator, hessian_operator
 from losslab.curvature.lanczos import top_eigenvalues
+from losslab.curvature.warm_lanczos import settled_lambda_max
 from losslab.errors import LosslabError, check_choice, check_int
 from losslab.networks.build import network_objective
 from losslab.objectives.network import LossFn, NetworkObjective
@@ -86,6 +89,10 @@ class SharpnessTracker:
         parameters: for a closure, the tensors to take the Hessian over.
         tol: Lanczos tolerance on the residual (relative).
         generator: draws the first start vector (default: seeded with 0).
+        eigenvalue_tol: if given, every measurement after the first starts from the last eigenvector
+            and stops when one more product changes λmax by at most this much, relative
+            (:func:`~losslab.curvature.warm_lanczos.settled_lambda_max`); ``tol`` then applies to the
+            first only.
 
     Call :meth:`step` once per training step (before the optimizer's update, so step 0 is
     the initialisation). Build one from a plain model and data with :meth:`for_model`.
@@ -109,6 +116,7 @@ class SharpnessTracker:
         parameters: Iterable[Tensor] | None = None,
         tol: float = 1e-3,
         generator: torch.Generator | None = None,
+        eigenvalue_tol: float | None = None,
     ) -> None:
         check_int("every (steps between measurements)", every, least=1)
         if isinstance(objective_or_loss_fn, NetworkObjective):
@@ -123,7 +131,7 @@ class SharpnessTracker:
                 f"expected a NetworkObjective or a loss closure, got {type(objective_or_loss_fn).__name__}"
             )
         self.loss_fn = objective_or_loss_fn
-        self.every, self.tol = every, tol
+        self.every, self.tol, self.eigenvalue_tol = every, tol, eigenvalue_tol
         self.generator = generator if generator is not None else torch.Generator().manual_seed(0)
         self.series = SharpnessSeries()
         self._count = 0
@@ -139,9 +147,7 @@ class SharpnessTracker:
         **options: Any,
     ) -> SharpnessTracker:
         """A tracker for a plain model and in-memory data (builds a NetworkObjective on them)."""
-        training = model.training
-        objective = NetworkObjective(model, data, loss)
-        model.train(training)  # the objective switches the model to eval; the user's loop keeps its mode
+        objective = NetworkObjective(model, data, loss)  # evaluates in eval mode and leaves the model's own mode
         return cls(objective, every, **options)
 
     def step(self, step: int | None = None, *, lr: float | None = None) -> float | None:
@@ -162,16 +168,24 @@ class SharpnessTracker:
     def measure(self, step: int, *, lr: float | None = None) -> float:
         """Measure λmax now and record it at ``step``."""
         operator, loss = self._operator()
-        result = top_eigenvalues(operator, 1, tol=self.tol, generator=self.generator, start=self._last)
-        self._last = result.eigenvectors[0]
+        if self.eigenvalue_tol is not None and self._last is not None:
+            settled = settled_lambda_max(
+                operator, self._last, eigenvalue_tol=self.eigenvalue_tol, generator=self.generator
+            )
+            value, vector, residual, products = settled.value, settled.vector, settled.residual, settled.products
+        else:
+            result = top_eigenvalues(operator, 1, tol=self.tol, generator=self.generator, start=self._last)
+            value, vector = float(result.eigenvalues[0]), result.eigenvectors[0]
+            residual, products = float(result.residuals[0]), result.products
+        self._last = vector
         series = self.series
         series.steps.append(step)
-        series.lambda_max.append(float(result.eigenvalues[0]))
-        series.residuals.append(float(result.residuals[0]))
+        series.lambda_max.append(value)
+        series.residuals.append(residual)
         series.losses.append(loss)
         series.lrs.append(lr)
-        series.products += result.products
-        return series.lambda_max[-1]
+        series.products += products
+        return value
 
     def _operator(self) -> tuple[GraphOperator, float]:
         modules = [self.objective.model] if self.objective is not None else []
@@ -221,6 +235,6 @@ def edge_of_stability_demo(
         tracker.step(step, lr=lr)
         if step < steps:
             optimizer.zero_grad()
-            objective.loss_fn(model(inputs), targets).backward()
+            objective.loss_fn(model(inputs), targets).backward()  # type: ignore[arg-type]  # the demo's tensors
             optimizer.step()
     return tracker.series

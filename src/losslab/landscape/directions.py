@@ -32,7 +32,7 @@ from losslab.serialize import Readable
 
 NORMALIZATIONS = ("filter", "layer", "none")
 BIAS_BN = ("zero", "include")
-KINDS = ("filter", "layer", "random", "pca", "hessian", "interpolate", "plane")
+KINDS = ("filter", "layer", "random", "pca", "hessian", "interpolate", "plane", "given", "hessian-extremes")
 
 
 @dataclass
@@ -227,6 +227,28 @@ def hessian_directions(objective: NetworkObjective, k: int = 2) -> Directions:
     return Directions(vectors, objective.center.clone(), "hessian", eigenvalues=eigenvalues)
 
 
+def hessian_extremes_directions(objective: NetworkObjective, **lanczos: Any) -> Directions:
+    """The plane along the eigenvectors of the largest and the most negative Hessian eigenvalue at θ*
+    (``lanczos``: options of :func:`losslab.curvature.top_eigenvalues`, e.g. ``max_iter``).
+
+    Where a random plane shows the mean curvature and looks convex (Böttcher & Wheeler 2022), this one
+    shows the extremes, a saddle's direction of descent included.
+    """
+    from losslab import curvature
+
+    result = curvature.top_eigenvalues(objective, 1, which="both", **lanczos)
+    if len(result.eigenvalues) < 2:
+        raise LosslabError("the Hessian-extremes plane needs at least 2 parameters")
+    if not result.converged:
+        raise LosslabError(
+            f"Lanczos did not reach the extreme eigenvectors in {result.products} products "
+            f"(residuals {', '.join(f'{r:.2g}' for r in result.residuals.tolist())}); raise max_iter"
+        )
+    vectors = result.eigenvectors.to(objective.center)  # descending: λmax first, the most negative second
+    eigenvalues = tuple(float(e) for e in result.eigenvalues)
+    return Directions(vectors, objective.center.clone(), "hessian-extremes", eigenvalues=eigenvalues)
+
+
 def as_flat(objective: NetworkObjective, theta: Any, what: str = "checkpoint") -> Tensor:
     """A checkpoint as a flat θ: a flat tensor, a module, or a state dict (parameters in the model's order)."""
     if isinstance(theta, torch.nn.Module):
@@ -248,7 +270,7 @@ def make_directions(
     bias_bn: str = "zero",
     checkpoints: Sequence[Tensor] = (),
 ) -> Directions:
-    """Directions by name: filter, layer, random, pca, hessian or interpolate (the CLI's choices).
+    """Directions by name: filter, layer, random, pca, hessian, hessian-extremes or interpolate (the CLI's choices).
 
     ``pca`` uses ``checkpoints`` (a trajectory); ``interpolate`` goes from θ* to ``checkpoints[0]``.
     """
@@ -260,8 +282,12 @@ def make_directions(
         return pca_directions(objective, checkpoints, k)
     if kind == "hessian":
         return hessian_directions(objective, k)
+    if kind == "hessian-extremes":
+        return hessian_extremes_directions(objective)
     if kind == "interpolate":
         if not checkpoints:
             raise LosslabError("interpolate needs a second checkpoint to draw the line to")
         return interpolation(objective, checkpoints[0])
-    raise not_one_of("directions", kind, ("filter", "layer", "random", "pca", "hessian", "interpolate"))
+    raise not_one_of(
+        "directions", kind, ("filter", "layer", "random", "pca", "hessian", "hessian-extremes", "interpolate")
+    )

@@ -148,20 +148,21 @@ def balanced_chunk(points: int, most: int, world: int) -> int:
 
 def _result_row(plan: SurveyPlan, index: int | None, device: torch.device) -> Tensor:
     """One rank's result in a round as one float64 row on its device, for ``dist.gather``:
-    ``[chunk index (−1: none), losses…, accuracies…]``, each part NaN-padded to the chunk size."""
+    ``[chunk index (−1: none), losses…, accuracies…, standard errors…]``, each part NaN-padded to the
+    chunk size."""
     m = plan.chunk_size
-    row = torch.full((1 + 2 * m,), torch.nan, dtype=torch.float64, device=device)
+    row = torch.full((1 + 3 * m,), torch.nan, dtype=torch.float64, device=device)
     row[0] = -1 if index is None else index
     if index is not None:
-        loss, accuracy = plan.evaluate(index)
-        row[1 : 1 + len(loss)] = loss
-        if accuracy is not None:
-            row[1 + m : 1 + m + len(accuracy)] = accuracy
+        for part, values in enumerate(plan.evaluate(index)):
+            if values is not None:
+                row[1 + part * m : 1 + part * m + len(values)] = values
     return row
 
 
-def _unpack(plan: SurveyPlan, row: Tensor) -> tuple[int, Tensor, Tensor | None] | None:
-    """(chunk index, losses, accuracies or None) from a :func:`_result_row`, None for an idle rank."""
+def _unpack(plan: SurveyPlan, row: Tensor) -> tuple[int, Tensor, Tensor | None, Tensor | None] | None:
+    """(chunk index, losses, accuracies or None, standard errors or None) from a :func:`_result_row`,
+    None for an idle rank."""
     row = row.cpu()
     index = int(row[0])
     if index < 0:
@@ -169,7 +170,8 @@ def _unpack(plan: SurveyPlan, row: Tensor) -> tuple[int, Tensor, Tensor | None] 
     where, m = plan.chunk(index), plan.chunk_size
     n = where.stop - where.start
     accuracy = row[1 + m : 1 + m + n] if plan.evaluator.classifier else None
-    return index, row[1 : 1 + n], accuracy
+    stderr = row[1 + 2 * m : 1 + 2 * m + n] if plan.evaluator.streamed else None
+    return index, row[1 : 1 + n], accuracy, stderr
 
 
 def _begin_on_rank_zero(

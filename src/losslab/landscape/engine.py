@@ -1,7 +1,7 @@
 """Evaluating a network on many points of a slice at once: the speed path of every survey.
 
 A chunk of slice coordinates ``C`` (m × k) stands for the parameters ``Θ = c + C·D``.
-Three methods evaluate the loss (and accuracy) at all m points:
+Four methods evaluate the loss (and accuracy) at all m points:
 
 - ``vmap``: ``torch.func.vmap`` over ``functional_call`` of the whole model — works for any
   module and any data (a ``DataLoader`` is streamed once per chunk, not once per point).
@@ -20,8 +20,11 @@ Three methods evaluate the loss (and accuracy) at all m points:
   after 4.4 s of compiling, against 0.87 s fused (inductor fuses the elementwise steps but loses
   the sample tiling).
 
+- ``loop``: one point at a time, a plain ``functional_call`` each (:data:`LOOP_FROM`).
+
 ``auto`` picks ``fused`` where it applies and ``vmap`` elsewhere — and for image models on an
-accelerator, where one grid point at a time would be launch-bound. Measured with
+accelerator, where one grid point at a time would be launch-bound — except ``loop`` for a model of
+at least :data:`LOOP_FROM` parameters with its data in memory on a CPU. Measured with
 benchmarks/bench_landscape.py (2 threads, a machine shared with other jobs, best of 3):
 on the digits MLP (W1) the fused chain takes 0.80–0.94 s per 51×51 plane (71–77 % of the FLOP
 bound), the first fused path (``baddbmm`` with a broadcast bias, ``vmap`` of the cross-entropy
@@ -32,7 +35,7 @@ point needs its own statistics, so evaluation goes point by point through the ob
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import torch
@@ -41,10 +44,17 @@ from torch.func import vmap
 
 from losslab.errors import LosslabError, check_choice, not_one_of
 from losslab.landscape.directions import Directions
-from losslab.landscape.fused import ChunkResult, FusedSequential, losses
+from losslab.landscape.fused import ChunkResult, FusedSequential
+from losslab.landscape.sampling import BatchMeans
+from losslab.objectives import model_io
 from losslab.objectives.network import NetworkObjective
 
-METHODS = ("auto", "fused", "vmap", "compile")
+METHODS = ("auto", "fused", "vmap", "loop", "compile")
+# ``auto`` evaluates a model this large (parameters) that no fused path takes one point at a time on a CPU:
+# vmap's batched-weight convolutions and normalizations cost more than a plain forward per point there
+# (4 points, 32 images: ResNet-18 0.92 s vmap, 0.38 s loop; GPT-2 10.5 M on 4×128 tokens 0.46 s, 0.34 s),
+# while small models gain from vmap (GPT-2 28 k: 0.01 s, 0.02 s; a 0.2 M ResNet: even).
+LOOP_FROM = 10**6
 
 
 class SliceEvaluator:
@@ -74,65 +84,106 @@ class SliceEvaluator:
         self.objective = objective
         self.center = directions.center.to(objective.device, objective.dtype)
         self.vectors = directions.vectors.to(objective.device, objective.dtype)
-        self.classifier = _is_classifier(objective)
+        self.classifier = objective.classifier
         fusable = method != "vmap" and objective.batchnorm != "recompute"
-        self.fused = FusedSequential.build(objective, self.center, self.vectors) if fusable else None
+        with objective.evaluating():  # the fused paths call the model's own modules
+            self.fused = FusedSequential.build(objective, self.center, self.vectors) if fusable else None
         self.method = _choose(method, objective, self.fused)
         if self.method not in ("fused", "compile"):
             self.fused = None  # what it precomputed over the data set (patches, first-layer outputs) is freed
         self._compiled: Callable[..., Any] | None = None
         self._compiled_rows = 0
+        # streamed data: each point's value is a mean over batches, with a sampling error (landscape.sampling)
+        self.streamed = not isinstance(objective.data, tuple)
+        self._errors: BatchMeans | None = None
+        self._theta: Tensor | None = None  # loop's reused θ
+        # called with the fraction of the current chunk done after every batch (and every point of a loop)
+        self.on_progress: Callable[[float], None] | None = None
+        self.samples: int | None = None  # the streamed data's size, for on_progress (counted once by the survey)
 
     def __call__(self, coords: Tensor) -> ChunkResult:
         """(loss, accuracy or None) at each row of ``coords`` (m × k)."""
+        loss, accuracy, _ = self.measure(coords)
+        return loss, accuracy
+
+    def measure(self, coords: Tensor) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        """(loss, accuracy or None, the loss's standard error over batches or None) at each row of
+        ``coords``; the error where the data is streamed (:mod:`losslab.landscape.sampling`)."""
         coords = coords.to(self.objective.device, self.objective.dtype)
-        with torch.no_grad():
-            if self.method == "pointwise":
-                return self._pointwise(coords)
-            if self.method == "vmap":
-                return self._vmap(coords)
-            if self.method == "fused":
-                return self.fused(coords)  # type: ignore[misc]
-            if self.method == "compile":
-                return self._compiled_call(coords)
-        raise not_one_of("method", self.method, METHODS)
+        self._errors = BatchMeans() if self.streamed else None
+        with torch.no_grad(), self.objective.evaluating():
+            if self.method in ("pointwise", "loop"):
+                loss, accuracy = self._pointwise(coords)
+            elif self.method == "vmap":
+                loss, accuracy = self._vmap(coords)
+            elif self.method == "fused":
+                loss, accuracy = self.fused(coords)  # type: ignore[misc]
+            elif self.method == "compile":
+                loss, accuracy = self._compiled_call(coords)
+            else:
+                raise not_one_of("method", self.method, METHODS)
+        return loss, accuracy, None if self._errors is None else self._errors.standard_error()
 
     def thetas(self, coords: Tensor) -> Tensor:
         """The parameter vectors ``c + C·D`` of a chunk."""
         return torch.addmm(self.center, coords.to(self.center), self.vectors)
 
     def _pointwise(self, coords: Tensor) -> ChunkResult:
-        """One point at a time, each with its own re-estimated BatchNorm statistics (``recompute``)."""
-        results = [self._at(theta, self.objective.recomputed_buffers(theta)) for theta in self.thetas(coords)]
+        """One point at a time: ``loop``, or with each point's re-estimated BatchNorm statistics (``recompute``)."""
+        recompute = self.method == "pointwise"
+        per_batch = []
+        results = []
+        if self._theta is None:  # one θ at a time, formed in the same buffer: no m copies of the model, and no
+            # fresh 4·P bytes a point (ResNet-18: 17 ms a point to allocate and fill, 5–11 ms to refill; same bits)
+            self._theta = torch.empty(1, self.objective.dim, dtype=self.center.dtype, device=self.center.device)
+        for index, point in enumerate(coords):
+            theta = torch.addmm(self.center, point[None].to(self.center), self.vectors, out=self._theta)[0]
+            self._errors = BatchMeans() if self.streamed else None
+            buffers = self.objective.recomputed_buffers(theta) if recompute else None
+            results.append(self._at(theta, buffers, index / len(coords), len(coords)))
+            per_batch.append(self._errors)
+        if self.streamed:  # the points' batch means, one BatchMeans for the chunk
+            self._errors = BatchMeans.joined(per_batch)  # type: ignore[arg-type]
         loss = torch.stack([r[0] for r in results])
         return loss, (torch.stack([r[1] for r in results]) if self.classifier else None)
 
-    def _at(self, theta: Tensor, buffers: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
+    def _at(
+        self, theta: Tensor, buffers: dict[str, Tensor] | None, done: float = 0.0, points: int = 1
+    ) -> tuple[Tensor, Tensor]:
         loss_sum: Tensor | float = 0.0
         correct: Tensor | float = 0.0
         count = 0
-        for x, y in _batches(self.objective):
-            out = self.objective.outputs(theta, x, buffers)
-            loss_sum = loss_sum + self.objective.loss_fn(out, y) * len(x)
-            if self.classifier:
-                correct = correct + (out.argmax(-1) == y).sum().to(out.dtype)
-            count += len(x)
+        for x, y in self.objective.batches():
+            n = model_io.batch_size(x)
+            loss, hits = self.objective.loss_and_hits(theta, x, y, buffers)
+            if self._errors is not None:
+                self._errors.add(loss.reshape(1), n)
+            loss_sum, correct, count = loss_sum + loss * n, correct + hits, count + n
+            self._report(done + count / self._samples_or(count) / points)
         return torch.as_tensor(loss_sum) / count, torch.as_tensor(correct) / count
 
     def _vmap(self, coords: Tensor) -> ChunkResult:
         thetas = self.thetas(coords)
-        outputs = vmap(self.objective.outputs, in_dims=(0, None))
+        per_point = vmap(self.objective.loss_and_hits, in_dims=(0, None, None))
         loss_sum: Tensor | float = 0.0
         correct: Tensor | float = 0.0
         count = 0
-        for x, y in _batches(self.objective):
-            out = outputs(thetas, x)
-            loss_sum = loss_sum + losses(self.objective, out, y) * len(x)
-            if self.classifier:
-                correct = correct + (out.argmax(-1) == y).sum(-1).to(out.dtype)
-            count += len(x)
+        for x, y in self.objective.batches():
+            n = model_io.batch_size(x)
+            loss, hits = per_point(thetas, x, y)
+            if self._errors is not None:
+                self._errors.add(loss, n)
+            loss_sum, correct, count = loss_sum + loss * n, correct + hits, count + n
+            self._report(count / self._samples_or(count))
         loss = torch.as_tensor(loss_sum) / count
         return loss, (torch.as_tensor(correct) / count if self.classifier else None)
+
+    def _report(self, fraction: float) -> None:
+        if self.on_progress is not None:
+            self.on_progress(min(fraction, 1.0))
+
+    def _samples_or(self, count: int) -> int:
+        return self.samples if self.samples else max(count, 1)
 
     def _compiled_call(self, coords: Tensor) -> ChunkResult:
         if self.fused is None:
@@ -154,7 +205,7 @@ class SliceEvaluator:
         image path). ``recompute`` also goes point by point but shares nothing: its chunks stay as
         small as the batched budget makes them, so progress and resumption stay fine-grained."""
         images = self.fused is not None and self.fused.images is not None
-        return self.method in ("fused", "compile") and images
+        return (self.method in ("fused", "compile") and images) or self.method == "loop"
 
     def memory(self) -> ChunkMemory:
         """What a chunk of m points holds: ``fixed + m · per_point`` bytes.
@@ -163,12 +214,15 @@ class SliceEvaluator:
         consecutive activations over the data (a layer's input and output) at once. The image path
         holds one point's activations at a time; each point keeps only its parameters (with what
         is derived from them: folded BatchNorm, patch kernels) and its outputs (with the loss's
-        temporaries).
+        temporaries). ``loop`` forms one θ at a time: a chunk holds one θ, one point's activations and
+        outputs, and each point only its loss and accuracy.
         """
         itemsize = torch.empty((), dtype=self.objective.dtype).element_size()
         n = self.objective.n_samples or _first_batch_size(self.objective)
         widest, output = _activation_widths(self.objective)
         activations = 2 * n * widest
+        if self.method == "loop":
+            return ChunkMemory(itemsize * 8, itemsize * (self.objective.dim + activations + 4 * n * output))
         if self.point_by_point:
             return ChunkMemory(itemsize * (3 * self.objective.dim + 4 * n * output), itemsize * activations)
         return ChunkMemory(itemsize * (self.objective.dim + activations), 0)
@@ -191,6 +245,8 @@ def _choose(method: str, objective: NetworkObjective, fused: FusedSequential | N
             # into grouped convolutions. Reasoned, not yet measured: no GPU has been lent to this project
             # (`benchmarks/bench_landscape.py --device cuda --methods fused,vmap` settles it).
             return "vmap"
+        if fused is None and objective.device.type == "cpu" and objective.dim >= LOOP_FROM:
+            return "loop" if isinstance(objective.data, tuple) else "vmap"  # a DataLoader: streamed once a chunk
         return "fused" if fused is not None else "vmap"
     if method in ("fused", "compile") and fused is None:
         raise LosslabError(
@@ -200,23 +256,8 @@ def _choose(method: str, objective: NetworkObjective, fused: FusedSequential | N
     return method
 
 
-def _is_classifier(objective: NetworkObjective) -> bool:
-    targets = objective.data[1] if isinstance(objective.data, tuple) else next(iter(objective.data))[1]
-    return bool(targets.dim() == 1 and not targets.is_floating_point())
-
-
-def _batches(objective: NetworkObjective) -> Iterable[tuple[Tensor, Tensor]]:
-    if isinstance(objective.data, tuple):
-        yield objective.data
-        return
-    for x, y in objective.data:
-        x = x.to(objective.device, objective.dtype if x.is_floating_point() else x.dtype)
-        y = y.to(objective.device, objective.dtype if y.is_floating_point() else y.dtype)
-        yield x, y
-
-
 def _first_batch_size(objective: NetworkObjective) -> int:
-    return len(next(iter(_batches(objective)))[0])
+    return model_io.batch_size(next(iter(objective.batches()))[0])
 
 
 def _activation_widths(objective: NetworkObjective) -> tuple[int, int]:
@@ -230,7 +271,8 @@ def _activation_widths(objective: NetworkObjective) -> tuple[int, int]:
     ]
     try:
         with torch.no_grad():
-            out = objective.outputs(objective.center, next(iter(_batches(objective)))[0][:1])
+            first = model_io.take(next(iter(objective.batches()))[0], slice(0, 1))
+            out = model_io.prediction(objective.outputs(objective.center, first))
     finally:
         for hook in hooks:
             hook.remove()

@@ -17,13 +17,20 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from losslab.errors import LosslabError
+from losslab.objectives import model_io
 from losslab.objectives.network import NetworkObjective
 
 
 def model_fingerprint(objective: NetworkObjective) -> str:
-    """sha256 of the model's parameters θ* (float64 bytes, in ``named_parameters`` order)."""
-    return hashlib.sha256(objective.center.detach().to("cpu", torch.float64).numpy().tobytes()).hexdigest()
+    """sha256 of the model's parameters θ* (float64 bytes, in ``named_parameters`` order), read a slice
+    at a time: no flat copy of θ* is made (a 10⁹-parameter model would need 8 GB for it)."""
+    digest = hashlib.sha256()
+    for parameter in objective.model.parameters():
+        flat = parameter.detach().reshape(-1)
+        for start in range(0, flat.numel(), 2**20):
+            piece = flat[start : start + 2**20].to(objective.dtype)  # θ* as the objective holds it
+            digest.update(piece.to("cpu", torch.float64).numpy().tobytes())
+    return digest.hexdigest()
 
 
 def data_fingerprint(objective: NetworkObjective) -> str:
@@ -39,7 +46,8 @@ def data_fingerprint(objective: NetworkObjective) -> str:
     data = objective.data
     digest = hashlib.sha256()
     if isinstance(data, tuple):
-        for tensor in data:
+        inputs, targets = data
+        for tensor in [*model_io.leaves(inputs), *([] if targets is None else [targets])]:
             _feed(digest, tensor)
         return digest.hexdigest()
     for sample in sorted(_sample_digests(data)):
@@ -50,13 +58,14 @@ def data_fingerprint(objective: NetworkObjective) -> str:
 def _sample_digests(loader: Iterable[Any]) -> list[bytes]:
     digests = []
     for batch in loader:
-        if not (isinstance(batch, tuple | list) and len(batch) == 2):
-            raise LosslabError("the DataLoader must yield (inputs, targets) pairs")
-        inputs, targets = (torch.as_tensor(part) for part in batch)
-        for row_in, row_out in zip(inputs, targets, strict=True):
+        inputs, targets = model_io.split_batch(batch)
+        inputs = model_io.apply(inputs, torch.as_tensor)
+        for i in range(model_io.batch_size(inputs)):
             digest = hashlib.sha256()
-            _feed(digest, row_in)
-            _feed(digest, row_out)
+            for tensor in model_io.leaves(model_io.take(inputs, i)):
+                _feed(digest, tensor)
+            if targets is not None:
+                _feed(digest, targets[i])
             digests.append(digest.digest())
     return digests
 

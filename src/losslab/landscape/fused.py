@@ -64,7 +64,8 @@ class FusedSequential:
     ) -> None:
         n_first = center.numel() - sum(p.numel() for p in rest.parameters())
         self.objective, self.rest, self.zs = objective, rest, zs
-        self.classifier = _is_classifier(objective)
+        self.targets: Tensor = objective.data[1]  # type: ignore[index,assignment]  # build: in-memory tensors
+        self.classifier = objective.classifier
         self.rest_shapes = {
             name: objective.shapes[name]
             for name in list(objective.shapes)[len(objective.shapes) - len(list(rest.parameters())) :]
@@ -89,8 +90,10 @@ class FusedSequential:
     def build(cls, objective: NetworkObjective, center: Tensor, vectors: Tensor) -> FusedSequential | None:
         """The fused evaluator, or None where it does not apply (not a Sequential, no affine first layer, …)."""
         model = objective.model
-        if not isinstance(model, nn.Sequential) or not isinstance(objective.data, tuple):
+        if not (isinstance(model, nn.Sequential) and isinstance(objective.data, tuple)):
             return None
+        if not (isinstance(objective.data[0], Tensor) and isinstance(objective.data[1], Tensor)):
+            return None  # a dict of inputs, or targets the model or its loss derives: the generic path
         first = next((i for i, m in enumerate(model) if any(True for _ in m.parameters())), None)
         if (
             first is None
@@ -117,7 +120,7 @@ class FusedSequential:
     def __call__(self, coords: Tensor) -> ChunkResult:
         """(loss, accuracy or None) at each row of ``coords``."""
         thetas = torch.addmm(self.center_rest, coords, self.directions_rest)
-        targets = self.objective.data[1]  # type: ignore[index]
+        targets = self.targets
         n = len(targets)
         if self.chain is not None:
             out, correct = self.chain(coords, thetas)
@@ -146,8 +149,8 @@ class FusedSequential:
 
     def _by_class(self, classes: int) -> bool:
         """Torch's default cross-entropy on class indices in ``[0, classes)``: reduced by :func:`class_sums`."""
-        loss_fn, targets = self.objective.loss_fn, self.objective.data[1]  # type: ignore[index]
-        return is_cross_entropy(loss_fn) and class_targets(loss_fn, targets, classes)
+        loss_fn = self.objective.loss_fn
+        return is_cross_entropy(loss_fn) and class_targets(loss_fn, self.targets, classes)
 
     def _chain(self) -> LinearChain | None:
         if not (self.zs.dim() == 3 and all(isinstance(m, (nn.Linear, *ELEMENTWISE)) for m in self.rest)):
@@ -155,16 +158,11 @@ class FusedSequential:
         linears = [m for m in self.rest if isinstance(m, nn.Linear)]
         classes = linears[-1].out_features if linears else self.zs.shape[-1]
         sizes = [s.numel() for s in self.rest_shapes.values()]
-        return LinearChain(self.rest, sizes, self.zs, self.objective.data[1], self._by_class(classes))  # type: ignore[index]
+        return LinearChain(self.rest, sizes, self.zs, self.targets, self._by_class(classes))
 
     def _rest_forward(self, theta: Tensor, z: Tensor) -> Tensor:
         params = named_views(theta, self.rest_shapes)
         return functional_call(self.rest, (params, self.buffers), (z,))  # type: ignore[no-any-return]
-
-
-def _is_classifier(objective: NetworkObjective) -> bool:
-    targets = objective.data[1] if isinstance(objective.data, tuple) else next(iter(objective.data))[1]
-    return bool(targets.dim() == 1 and not targets.is_floating_point())
 
 
 def _layer_at(objective: NetworkObjective, layer: nn.Module, own: list[str], flat: Tensor, x: Tensor) -> Tensor:

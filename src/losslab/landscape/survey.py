@@ -40,7 +40,7 @@ from losslab.errors import LosslabError, check_choice, check_int
 from losslab.landscape.directions import Directions
 from losslab.landscape.engine import METHODS, SliceEvaluator
 from losslab.landscape.fingerprints import data_fingerprint, model_fingerprint
-from losslab.landscape.limits import Ranges, check_reach, survey_grid
+from losslab.landscape.limits import Ranges, check_reach, free_memory, survey_grid
 from losslab.landscape.surface import Surface, load_surface, read_provenance
 from losslab.landscape.target import NEW_KEYS, SurveyTarget, check_target, first_difference
 from losslab.objectives.network import NetworkObjective
@@ -50,6 +50,9 @@ ChunkCallback = Callable[[int, int], None]
 # 16–64 points per chunk (1–4 points: 10–100× slower); with the sample-tiled chain, 25 points (this
 # budget) 1.38 s, 32: 1.32–1.55 s, 64: 1.35 s per 51×51 plane (2 threads, shared machine).
 CPU_BUDGET = 48 * 2**20
+# Where fewer than this many points fit in CPU_BUDGET (a large model's activations over the data), the
+# budget comes from the machine instead: room for this many points, within a quarter of the free memory.
+MACHINE_POINTS = 16
 # Points per chunk where the points run one after another (the image path): what is
 # derived from θ once per chunk (folded BatchNorm, patch kernels) and the chunk's loss reduction are
 # shared by more points, and no point's activations are kept. Digits CNN, median of 4 alternating
@@ -71,8 +74,9 @@ class SurveyOptions:
     Attributes:
         method: how a chunk is evaluated: ``auto`` (``fused`` where it applies, else ``vmap``),
             ``fused``, ``vmap`` or ``compile`` (see :mod:`losslab.landscape.engine`).
-        memory_budget: bytes one chunk may use (default 48 MiB on a CPU, a quarter of the free
-            memory on a GPU); sets the chunk size from
+        memory_budget: bytes one chunk may use (default: on a CPU 48 MiB — the cache-sized chunk —
+            unless fewer than :data:`MACHINE_POINTS` points fit there, then room for that many within a
+            quarter of the free memory; on a GPU a quarter of the free memory); sets the chunk size from
             :meth:`~losslab.landscape.engine.SliceEvaluator.memory` (parameters plus two
             activations of the widest layer over the data per point, or on the image path one
             point's activations and each point's parameters and outputs).
@@ -84,7 +88,8 @@ class SurveyOptions:
         resume: continue the survey already in ``out``; where ``out`` does not exist yet, start
             afresh. Without it the same survey in ``out`` is computed afresh.
         force: replace an ``out`` that is not a readable surface or holds another survey.
-        progress: show a rich progress bar.
+        progress: show a rich progress bar, counted in grid points; it moves within a chunk after every
+            batch of streamed data (and every point of a ``loop``).
         on_chunk: called as ``on_chunk(done, total)`` after each chunk (counted in chunks).
 
     Raises:
@@ -95,7 +100,7 @@ class SurveyOptions:
     16
     >>> SurveyOptions(method="magic")
     Traceback (most recent call last):
-    losslab.errors.LosslabError: method 'magic' is not one of auto, fused, vmap, compile
+    losslab.errors.LosslabError: method 'magic' is not one of auto, fused, vmap, loop, compile
     """
 
     method: str = "auto"
@@ -176,16 +181,17 @@ class SurveyPlan:
     def chunk(self, index: int) -> slice:
         return slice(index * self.chunk_size, min(self.size, (index + 1) * self.chunk_size))
 
-    def evaluate(self, index: int) -> tuple[Tensor, Tensor | None]:
-        """(loss, accuracy) of chunk ``index`` in float64 on the CPU."""
-        loss, accuracy = self.evaluator(self.chunk_points(index))
-        return loss.detach().to("cpu", torch.float64), (
-            None if accuracy is None else accuracy.detach().to("cpu", torch.float64)
+    def evaluate(self, index: int) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        """(loss, accuracy, the loss's standard error over streamed batches) of chunk ``index`` in
+        float64 on the CPU; accuracy None but for classifiers, the error None but for streamed data."""
+        return tuple(  # type: ignore[return-value]
+            None if value is None else value.detach().to("cpu", torch.float64)
+            for value in self.evaluator.measure(self.chunk_points(index))
         )
 
     def empty_surface(self) -> Surface:
         shape = tuple(len(c) for c in self.coordinates)
-        keys = ("loss", "accuracy") if self.evaluator.classifier else ("loss",)
+        keys = _value_names(self.evaluator)
         values = {key: torch.full(shape, torch.nan, dtype=torch.float64) for key in keys}
         names = ("a", "b")[: len(shape)]
         return Surface(
@@ -198,11 +204,15 @@ class SurveyPlan:
             self.directions.vectors.detach().cpu(),
         )
 
-    def store(self, surface: Surface, index: int, loss: Tensor, accuracy: Tensor | None) -> None:
+    def store(
+        self, surface: Surface, index: int, loss: Tensor, accuracy: Tensor | None, stderr: Tensor | None = None
+    ) -> None:
         where = self.chunk(index)
         surface.values["loss"].view(-1)[where] = loss
         if accuracy is not None and "accuracy" in surface.values:
             surface.values["accuracy"].view(-1)[where] = accuracy
+        if stderr is not None and "loss_stderr" in surface.values:
+            surface.values["loss_stderr"].view(-1)[where] = stderr
         surface.computed.view(-1)[where] = True
 
 
@@ -227,8 +237,8 @@ def plan_survey(
     evaluator = SliceEvaluator(objective, directions, options.method)
     chunk_size = options.chunk_size
     if chunk_size is None:
-        budget = options.memory_budget if options.memory_budget is not None else _default_budget(objective.device)
-        chunk_size = _chunk_within(budget, evaluator)
+        budget = options.memory_budget
+        chunk_size = _chunk_within(budget if budget is not None else _default_budget(evaluator), evaluator)
     provenance = _provenance(objective, directions, evaluator, sizes, bounds, chunk_size)
     return SurveyPlan(evaluator, coordinates, int(chunk_size), provenance, directions)
 
@@ -269,7 +279,9 @@ def survey(
     start = begin_survey(plan, options)
     with ChunkRecorder(plan, start, options) as recorder:
         for index in start.pending:
+            plan.evaluator.on_progress = recorder.within(index)
             recorder.record(index, *plan.evaluate(index))
+    plan.evaluator.on_progress = None
     return start.surface
 
 
@@ -361,18 +373,32 @@ class ChunkRecorder:
         self.target = start.target
         self.done = plan.n_chunks - len(start.pending)  # chunks finished before (a resumed survey's)
         self._stack = contextlib.ExitStack()
-        self._advance: Callable[[], None] = lambda: None
+        self._show: Callable[[float], None] = lambda _: None
 
     def __enter__(self) -> ChunkRecorder:
-        self._advance = self._stack.enter_context(_bar(self.options.progress, self.plan.n_chunks, self.done))
+        self._show = self._stack.enter_context(progress_bar(self.options.progress, self.plan.size))
+        self._show(self._points_done())
+        if self.options.progress and self.plan.evaluator.streamed and self.plan.evaluator.samples is None:
+            self.plan.evaluator.samples = int(self.plan.provenance.get("data_size") or 0) or None
         return self
 
-    def record(self, index: int, loss: Tensor, accuracy: Tensor | None) -> None:
-        self.plan.store(self.surface, index, loss, accuracy)
+    def within(self, index: int) -> Callable[[float], None]:
+        """What the evaluator calls with the fraction of chunk ``index`` done: the bar moves within it."""
+        if not self.options.progress:
+            return lambda _: None
+        where = self.plan.chunk(index)
+        return lambda fraction: self._show(self._points_done() + fraction * (where.stop - where.start))
+
+    def _points_done(self) -> int:
+        return int(self.surface.computed.sum())
+
+    def record(self, index: int, loss: Tensor, accuracy: Tensor | None, stderr: Tensor | None = None) -> None:
+        self.plan.store(self.surface, index, loss, accuracy, stderr)
         if self.target is not None:
             self.target.write(self.surface, self.plan.chunk(index))
         self.done += 1
-        self._advance()
+        if self.options.progress:
+            self._show(self._points_done())
         if self.options.on_chunk is not None:
             self.options.on_chunk(self.done, self.plan.n_chunks)
 
@@ -398,16 +424,17 @@ def _note_overflow(surface: Surface) -> None:
 
 
 @contextlib.contextmanager
-def _bar(show: bool, total: int, done: int) -> Iterator[Callable[[], None]]:
+def progress_bar(show: bool, total: int) -> Iterator[Callable[[float], None]]:
+    """A progress bar over ``total`` grid points; yields the function that sets how many are done."""
     if not show:
-        yield lambda: None
+        yield lambda _: None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    columns = (TextColumn("survey"), BarColumn(), MofNCompleteColumn(), TextColumn("chunks"), TimeRemainingColumn())
+    columns = (TextColumn("survey"), BarColumn(), MofNCompleteColumn(), TextColumn("points"), TimeRemainingColumn())
     with Progress(*columns, transient=True) as bar:
-        task = bar.add_task("survey", total=total, completed=done)
-        yield lambda: bar.advance(task)
+        task = bar.add_task("survey", total=total)
+        yield lambda done: bar.update(task, completed=done)
 
 
 def _chunk_within(budget: int, evaluator: SliceEvaluator) -> int:
@@ -431,11 +458,25 @@ def _split_evenly(chunk: int, device: torch.device) -> int:
     return chunk - chunk % threads if chunk >= threads else chunk
 
 
-def _default_budget(device: torch.device) -> int:
+def _value_names(evaluator: SliceEvaluator) -> tuple[str, ...]:
+    """The surface's values: the loss, the accuracy of a classifier, the loss's standard error over
+    streamed batches (:mod:`losslab.landscape.sampling`)."""
+    return ("loss", *(("accuracy",) if evaluator.classifier else ()), *(("loss_stderr",) if evaluator.streamed else ()))
+
+
+def _default_budget(evaluator: SliceEvaluator) -> int:
+    """A quarter of a GPU's free memory; on a CPU the cache-sized :data:`CPU_BUDGET` where
+    :data:`MACHINE_POINTS` points fit in it, else room for that many within a quarter of the free memory."""
+    device = evaluator.objective.device
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
         return int(free // 4)
-    return CPU_BUDGET
+    memory = evaluator.memory()
+    if memory.fixed + MACHINE_POINTS * memory.per_point <= CPU_BUDGET:
+        return CPU_BUDGET
+    available = free_memory()
+    machine = CPU_BUDGET if available is None else available // 4
+    return max(CPU_BUDGET, min(machine, memory.fixed + MACHINE_POINTS * memory.per_point))
 
 
 def _provenance(
@@ -454,12 +495,12 @@ def _provenance(
         "parameters": objective.dim,
         **directions.provenance(),
         "batchnorm": objective.batchnorm,
-        "data_size": objective.n_samples if objective.n_samples is not None else -1,
+        "data_size": objective.sample_count(),
         "loss": getattr(loss, "__name__", type(loss).__name__),
         "dtype": str(objective.dtype).removeprefix("torch."),
         "device": objective.device.type,
         "method": evaluator.method,
-        "values": ["loss", "accuracy"] if evaluator.classifier else ["loss"],
+        "values": list(_value_names(evaluator)),
         "grid": list(sizes),
         "ranges": [list(b) for b in bounds],
         "chunk_size": chunk_size,

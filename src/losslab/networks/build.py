@@ -8,7 +8,12 @@ are the same everywhere:
 - a demo brings its own data, loss and trained weights (``trained=False``: its initialisation);
   ``data`` evaluates the demo's network on another data set of the same shape (``moons`` for
   ``moons-mlp``); ``loss="mse"`` on a demo's class labels compares the outputs with one-hot targets;
-- ``model`` (``pkg.module:factory``) needs ``data``; ``weights`` goes with ``model`` only;
+- ``model`` (``pkg.module:factory`` or ``path/to/file.py:factory``, called with ``model_args``) needs
+  ``data``; ``weights`` goes with ``model`` only;
+- ``model="transformers:gpt2-tiny"`` (or ``llama-tiny``) builds a HuggingFace causal LM from a small
+  config, trained on its own token data (:mod:`losslab.networks.language`); ``data`` replaces that data;
+- ``loss`` is a name (``cross_entropy``, ``mse``, ``bce_with_logits``, ``model``) or an import path
+  (``pkg.module:function``, :func:`~losslab.networks.loading.load_loss`);
 - the model is cast to ``dtype`` and put in eval mode.
 """
 
@@ -16,16 +21,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor
 
 from losslab.errors import LosslabError, check_choice
 from losslab.networks.demos import DEMOS, demo
-from losslab.networks.loading import load_data, load_model
+from losslab.networks.language import LANGUAGE_MODELS, language_demo
+from losslab.networks.loading import NO_ARGUMENTS, Arguments, load_data, load_loss, load_model, load_weights
 from losslab.objectives.network import NetworkObjective
 
 DEFAULT_DEMO = "mlp"
+TRANSFORMERS = "transformers:"  # --model transformers:NAME: a language demo
 
 
 @dataclass
@@ -50,15 +58,20 @@ def network_objective(
     trained: bool = True,
     device: str | torch.device | None = None,
     batchnorm: str = "frozen",
+    model_args: Arguments = NO_ARGUMENTS,
+    data_args: Arguments = NO_ARGUMENTS,
 ) -> BuiltNetwork:
     """The network objective of a demo (default ``mlp``) or of ``model`` on ``data`` (rules: the module docstring).
 
     Args:
         demo_name: ``mlp``, ``cnn`` or ``moons-mlp`` (trained on the spot with ``seed`` and ``steps``).
-        model: ``"package.module:factory"``, called with no arguments.
+        model: ``"package.module:factory"`` or ``"path/to/file.py:factory"``, called with ``model_args``
+            (positional, keyword), or ``"transformers:gpt2-tiny"`` / ``"transformers:llama-tiny"``.
         weights: a state dict for ``model`` (read with ``torch.load(weights_only=True)``).
-        data: ``digits``, ``moons`` or a ``.pt`` file holding ``(inputs, targets)``.
-        loss: the loss name (default: the demo's own, or ``cross_entropy`` for a model).
+        data: ``digits``, ``moons``, a ``.pt`` file or a factory called with ``data_args``
+            (:func:`~losslab.networks.loading.load_data`).
+        loss: a loss name or import path (default: the demo's own; for a model ``model`` when the
+            inputs hold ``labels``, else ``cross_entropy``).
         seed, steps, trained: how the demo is initialised and trained.
         dtype, device, batchnorm: as for :class:`~losslab.objectives.network.NetworkObjective`.
 
@@ -67,7 +80,7 @@ def network_objective(
     ('moons-mlp on moons', 354, 2)
     >>> network_objective(model="losslab.networks.demos:cnn")
     Traceback (most recent call last):
-    losslab.errors.LosslabError: --model needs --data: digits, moons, or a .pt file holding (inputs, targets)
+    losslab.errors.LosslabError: --model needs --data: digits, moons, a .pt file or pkg.module:factory
     """
     if demo_name is not None and model is not None:
         raise LosslabError("give either --demo or --model, not both")
@@ -84,11 +97,31 @@ def network_objective(
             built.model, (inputs, targets), loss or built.loss, device=device, batchnorm=batchnorm, title=title
         )
         return BuiltNetwork(objective, list(built.checkpoints))
-    network = load_model(model, weights).to(dtype).eval()  # a malformed spec is named before missing data
+    loss_fn = load_loss(loss) if loss is not None and ":" in loss else loss
+    if model.startswith(TRANSFORMERS):
+        return _language(model, weights, data, loss_fn, dtype, seed, steps, trained, device, data_args)
+    network = load_model(model, weights, model_args).to(dtype).eval()  # a malformed spec is named before missing data
     if data is None:
-        raise LosslabError("--model needs --data: digits, moons, or a .pt file holding (inputs, targets)")
+        raise LosslabError("--model needs --data: digits, moons, a .pt file or pkg.module:factory")
     objective = NetworkObjective(
-        network, load_data(data, dtype), loss or "cross_entropy", device=device, batchnorm=batchnorm,
+        network, load_data(data, dtype, data_args), loss_fn, device=device, batchnorm=batchnorm,
         title=f"{model} on {data}",
     )  # fmt: skip
     return BuiltNetwork(objective)
+
+
+def _language(
+    model: str, weights: str | Path | None, data: str | None, loss: Any, dtype: torch.dtype, seed: int,
+    steps: int | None, trained: bool, device: str | torch.device | None, data_args: Arguments,
+) -> BuiltNetwork:  # fmt: skip
+    """A language demo (``transformers:NAME``) on its own token data or on ``data``."""
+    name = model.removeprefix(TRANSFORMERS)
+    check_choice("--model transformers:NAME", name, LANGUAGE_MODELS)
+    network, tokens, checkpoints = language_demo(name, seed=seed, dtype=dtype, trained=trained, steps=steps)
+    if weights is not None:
+        load_weights(network, weights, model)
+        checkpoints = []
+    held = load_data(data, dtype, data_args) if data is not None else tokens
+    title = f"{name} on {data or 'counting tokens'}"
+    objective = NetworkObjective(network, held, loss, device=device, title=title)
+    return BuiltNetwork(objective, checkpoints)

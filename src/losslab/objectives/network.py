@@ -8,21 +8,30 @@ re-estimates the statistics at every θ from training batches (see
 :meth:`NetworkObjective.recomputed_buffers`), on a copy of the buffers. Many θ's are evaluated in one
 ``vmap`` over ``functional_call``; the data set is held on its device once. For data that
 does not fit, a ``DataLoader`` is streamed once per chunk of θ's, not once per θ.
+
+Any input and output structure (tensors, tuples, dicts such as a HuggingFace batch, ``ModelOutput``)
+goes through :mod:`losslab.objectives.model_io`. Evaluation runs in eval mode (no dropout) and
+puts every module's ``training`` flag back afterwards, so the user's model is left as it was.
+θ holds each parameter once: tied weights (GPT-2's ``lm_head`` and ``wte``) are one entry of
+``named_parameters`` and ``functional_call`` ties them again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import functools
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, overload
 
 import torch
 from torch import Tensor, nn
-from torch.func import functional_call, vmap
+from torch.func import vmap
 from torch.utils.data import DataLoader
 
 from losslab.errors import LosslabError, check_choice, first_line, not_one_of
+from losslab.objectives import model_io
 from losslab.objectives.objective import Objective
 
 LossFn = Callable[[Tensor, Tensor], Tensor]
@@ -31,6 +40,7 @@ LOSSES: dict[str, LossFn] = {
     "mse": nn.functional.mse_loss,
     "bce_with_logits": nn.functional.binary_cross_entropy_with_logits,
 }
+MODEL_LOSS = "model"  # the loss the model computes itself from the ``labels`` in its inputs (``outputs.loss``)
 BATCHNORM_POLICIES = ("frozen", "recompute")
 
 
@@ -77,9 +87,15 @@ class NetworkObjective(Objective):
 
     Args:
         model: any ``nn.Module``; its parameters at construction are θ* (:attr:`center`).
-        data: ``(inputs, targets)`` tensors, or a ``DataLoader`` yielding such pairs.
-        loss: ``"cross_entropy"``, ``"mse"``, ``"bce_with_logits"`` or a callable
-            ``(outputs, targets) -> mean loss``.
+        data: ``(inputs, targets)`` where inputs are a tensor, a tuple of tensors (positional
+            arguments) or a dict of tensors (keyword arguments); a dict alone (a HuggingFace batch,
+            its ``labels`` included); a tensor of token ids alone (a causal LM's own next tokens); or
+            a ``DataLoader`` yielding any of these.
+        loss: ``"cross_entropy"``, ``"mse"``, ``"bce_with_logits"`` (on the prediction: a tensor, a
+            tuple's first element, a ``ModelOutput``'s ``logits``, shifted for a causal LM),
+            ``"model"`` (the model's own ``outputs.loss`` from the ``labels`` in its inputs), or a
+            callable ``(outputs, targets) -> mean loss`` given the outputs as the model returns them.
+            Default: ``"model"`` when the inputs hold ``labels``, else ``"cross_entropy"``.
         dtype: the floating type for θ and the data (default: the model's).
         device: where to evaluate (default: the model's).
         batchnorm: ``"frozen"`` — the running statistics of θ* in eval mode (the default) —
@@ -99,8 +115,8 @@ class NetworkObjective(Objective):
     def __init__(
         self,
         model: nn.Module,
-        data: tuple[Tensor, Tensor] | DataLoader[Any],
-        loss: str | LossFn = "cross_entropy",
+        data: Any,
+        loss: str | LossFn | None = None,
         *,
         dtype: torch.dtype | None = None,
         device: torch.device | str | None = None,
@@ -123,13 +139,16 @@ class NetworkObjective(Objective):
             title=title or type(model).__name__,
             dtype=dtype or first.dtype,
         )
-        self.model = model.eval()
+        self.model = model  # left in its mode: evaluation switches to eval mode and back (evaluating)
         self.shapes = {name: p.shape for name, p in params.items()}
         self.buffers = {k: b.to(self.device) for k, b in model.named_buffers()}
-        self.center = torch.cat([p.detach().reshape(-1) for p in params.values()]).to(self.device, self.dtype)
-        self.loss_fn = _loss(loss)
         self.batchnorm = batchnorm
         self.data = _hold(data, self.device, self.dtype)
+        if loss is None:
+            first_inputs = _first_samples(self.data, 1, self.device, self.dtype)[0]
+            loss = MODEL_LOSS if isinstance(first_inputs, Mapping) and model_io.LABELS in first_inputs else None
+        self.loss_name = loss if isinstance(loss, str) else ("cross_entropy" if loss is None else "callable")
+        self.loss_fn = _loss(loss if loss is not None else "cross_entropy")
         self._stats_model: nn.Module | None = None
         if batchnorm == "recompute":
             self._stats_model = _cumulative_copy(model)
@@ -139,50 +158,137 @@ class NetworkObjective(Objective):
             self._stats_batch_size = batchnorm_batch_size
         self._check_fit()
 
+    @functools.cached_property
+    def center(self) -> Tensor:
+        """θ*: the model's parameters at construction, flat (made on first use: a model of 10⁸–10¹⁰
+        parameters surveyed with regenerated directions, :mod:`losslab.landscape.regenerated`, never
+        needs this second copy)."""
+        return torch.cat([p.detach().reshape(-1) for p in self.model.parameters()]).to(self.device, self.dtype)
+
+    def own_parameters(self) -> dict[str, Tensor]:
+        """The model's parameters by name as they are now, in this objective's dtype and device (the very
+        tensors, no copy, where those match)."""
+        return {name: p.detach().to(self.device, self.dtype) for name, p in self.model.named_parameters()}
+
     def _check_fit(self) -> None:
         """Run the model and the loss on the first two samples: a model that does not take these
         inputs, or a loss that does not take its outputs with these targets (a class index where
-        ``mse`` needs a row like the output's: torch would broadcast and warn), is refused here,
-        with the shapes, not deep inside a survey or a Hessian product."""
-        inputs, targets = _first_samples(self.data, 2, self.device, self.dtype)
+        ``mse`` needs a row like the output's: torch would broadcast and warn), or a loss that is not
+        a finite 0-d tensor, is refused here, with the shapes, not deep inside a survey or a Hessian product."""
+        raw_inputs, raw_targets = _first_samples(self.data, 2, self.device, self.dtype)
+        caught = (RuntimeError, ValueError, TypeError, IndexError, KeyError, AttributeError)
         with torch.no_grad():
+            inputs, targets = self.prepare(raw_inputs, raw_targets)
+            model_io.check_keywords(self.model, inputs)
             try:
-                outputs = self.outputs(self.center, inputs)
-            except (RuntimeError, ValueError, TypeError, IndexError) as exc:
+                with self.evaluating():
+                    outputs = model_io.call(self.model, (self.own_parameters(), self.buffers), inputs)
+            except caught as exc:
+                if isinstance(exc, LosslabError):
+                    raise
                 raise LosslabError(
-                    f"the model does not take the data's inputs ({_per_sample(inputs)} per sample): {first_line(exc)}"
+                    f"the model does not take the data's inputs ({model_io.describe(inputs)} per sample): "
+                    f"{first_line(exc)}"
                 ) from None
+            if self.loss_fn is nn.functional.cross_entropy and self.loss_name != MODEL_LOSS and targets is not None:
+                held = self.prepare(*self.data)[1] if isinstance(self.data, tuple) else targets
+                self._check_classes(model_io.class_pair(outputs, targets, True)[0], held)
             try:
                 with warnings.catch_warnings():
                     warnings.filterwarnings("error", message="Using a target size")
-                    self.loss_fn(outputs, targets)
-            except (RuntimeError, ValueError, TypeError, IndexError, UserWarning) as exc:
+                    loss = self.loss_of(outputs, inputs, targets)
+            except (*caught, UserWarning) as exc:
+                if isinstance(exc, LosslabError):
+                    raise
                 raise LosslabError(
-                    f"the loss does not take the model's outputs ({_per_sample(outputs)} per sample) with the "
-                    f"data's targets ({_per_sample(targets)} per sample): {first_line(exc)}"
+                    f"the loss does not take the model's outputs ({model_io.describe(outputs)} per sample) with the "
+                    f"data's targets ({model_io.describe(targets)} per sample): {first_line(exc)}"
                 ) from None
-        held = self.data[1] if isinstance(self.data, tuple) else None
-        if self.loss_fn is nn.functional.cross_entropy and held is not None and not held.is_floating_point():
-            classes = outputs.shape[-1]
-            wrong = held[((held < 0) | (held >= classes)) & (held != -100)]  # -100: cross_entropy's ignored index
-            if len(wrong):
+        _check_scalar(loss, self.loss_name)
+        self.classifier = targets is not None and targets.dim() == 1 and not targets.is_floating_point()
+
+    @staticmethod
+    def _check_classes(logits: Tensor, held: Tensor | None) -> None:
+        """Integer targets must be classes of the logits (torch's class axis: 1, or 0 for one sample)."""
+        if held is None or held.is_floating_point():
+            return
+        classes = logits.shape[1] if logits.dim() > 1 else logits.shape[0]
+        wrong = held[((held < 0) | (held >= classes)) & (held != -100)]  # -100: cross_entropy's ignored index
+        if len(wrong):
+            raise LosslabError(
+                f"the targets hold class {int(wrong[0])}, but the model has {classes} outputs "
+                f"(classes 0 to {classes - 1})"
+            )
+
+    def evaluating(self) -> contextlib.AbstractContextManager[None]:
+        """A context in which the model is in eval mode (no dropout, BatchNorm on its running statistics);
+        every module's ``training`` flag is put back on leaving it."""
+        return evaluation_mode(self.model)
+
+    def prepare(self, inputs: Any, targets: Tensor | None) -> tuple[Any, Tensor | None]:
+        """A batch's model inputs and loss targets. A dict's ``labels`` stay in it for the model's own loss
+        (``"model"``) and are also the targets of a callable loss; a named loss takes them out as its
+        targets."""
+        if targets is not None or not (isinstance(inputs, Mapping) and model_io.LABELS in inputs):
+            return inputs, targets
+        if self.loss_name == MODEL_LOSS:
+            return inputs, None
+        if self.loss_name == "callable":
+            return inputs, inputs[model_io.LABELS]
+        return {k: v for k, v in inputs.items() if k != model_io.LABELS}, inputs[model_io.LABELS]
+
+    def loss_of(self, outputs: Any, inputs: Any, targets: Tensor | None) -> Any:
+        """The loss of one batch from the model's outputs (see the ``loss`` argument); for a named loss with
+        no targets, a causal LM's own token ids."""
+        if self.loss_name == MODEL_LOSS:  # HuggingFace computes it in float32 (it upcasts the logits)
+            loss = model_io.model_loss(outputs)
+            return loss.to(self.dtype) if isinstance(loss, Tensor) else loss
+        if self.loss_name == "callable":
+            return self.loss_fn(outputs, targets)  # type: ignore[arg-type]
+        if targets is None:
+            targets = model_io.token_ids(inputs)
+            if targets is None or not model_io.is_causal_lm(outputs):
                 raise LosslabError(
-                    f"the targets hold class {int(wrong[0])}, but the model has {classes} outputs "
-                    f"(classes 0 to {classes - 1})"
+                    "the data has no targets: give (inputs, targets), a dict with 'labels', or token ids for a "
+                    "HuggingFace causal LM"
                 )
+        logits, targets = model_io.class_pair(outputs, targets, self.loss_fn is nn.functional.cross_entropy)
+        return self.loss_fn(logits, targets)
+
+    def loss_and_hits(
+        self, theta: Tensor | None, inputs: Any, targets: Tensor | None, buffers: dict[str, Tensor] | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """One batch's loss and, for a classifier, how many argmax predictions hit (else 0), in one forward."""
+        outputs = self.outputs(theta, inputs, buffers)
+        loss = self.loss_of(outputs, inputs, targets)
+        if not self.classifier or targets is None:
+            return loss, torch.zeros((), dtype=loss.dtype, device=loss.device)
+        return loss, (model_io.prediction(outputs).argmax(-1) == targets).sum().to(loss.dtype)
+
+    def batches(self) -> Iterator[tuple[Any, Tensor | None]]:
+        """The data's batches on the device as ``(model inputs, loss targets)`` (:meth:`prepare`)."""
+        if isinstance(self.data, tuple):
+            yield self.prepare(*self.data)
+            return
+        for batch in self.data:
+            inputs, targets = model_io.split_batch(batch)
+            inputs = model_io.to(inputs, self.device, self.dtype)
+            yield self.prepare(inputs, None if targets is None else model_io.to(targets, self.device, self.dtype))
 
     # -- flat θ <-> the model's parameters ------------------------------------------------
     def unflatten(self, theta: Tensor) -> dict[str, Tensor]:
         """θ as views shaped like the model's parameters."""
         return named_views(theta, self.shapes)
 
-    def outputs(self, theta: Tensor, inputs: Tensor, buffers: dict[str, Tensor] | None = None) -> Tensor:
-        """The model's outputs with parameters θ (one θ), in eval mode with ``buffers`` (default θ*'s)."""
+    def outputs(self, theta: Tensor | None, inputs: Any, buffers: dict[str, Tensor] | None = None) -> Any:
+        """The model's outputs with parameters θ (one θ; None: the parameters the model holds now), in eval
+        mode with ``buffers`` (default θ*'s)."""
         held = self.buffers if buffers is None else buffers
-        return functional_call(self.model, (self.unflatten(theta), held), (inputs,))
+        with self.evaluating():
+            return model_io.call(self.model, ({} if theta is None else self.unflatten(theta), held), inputs)
 
-    def _loss_on(self, theta: Tensor, inputs: Tensor, targets: Tensor) -> Tensor:
-        return self.loss_fn(self.outputs(theta, inputs), targets)
+    def _loss_on(self, theta: Tensor, inputs: Any, targets: Tensor | None) -> Tensor:
+        return self.loss_of(self.outputs(theta, inputs), inputs, targets)  # type: ignore[no-any-return]
 
     def recomputed_buffers(self, theta: Tensor) -> dict[str, Tensor]:
         """BatchNorm statistics re-estimated at θ (the ``recompute`` policy), on a copy of the buffers.
@@ -201,8 +307,7 @@ class NetworkObjective(Objective):
         with torch.no_grad():
             params = {k: v.detach() for k, v in self.unflatten(theta).items()}
             for batch in _stat_batches(self._stats_data, self._stats_batch_size):
-                batch = batch.to(self.device, self.dtype if batch.is_floating_point() else batch.dtype)
-                functional_call(self._stats_model, (params, buffers), (batch,))
+                model_io.call(self._stats_model, (params, buffers), model_io.to(batch, self.device, self.dtype))
         return buffers
 
     # -- the Objective contract -------------------------------------------------------------
@@ -211,22 +316,21 @@ class NetworkObjective(Objective):
             if thetas.dim() > 1:
                 return torch.stack([self._evaluate(theta) for theta in thetas])
             buffers = self.recomputed_buffers(thetas)
-            return self._mean_over_data(lambda x, y: self.loss_fn(self.outputs(thetas, x, buffers), y))
+            return self._mean_over_data(lambda x, y: self.loss_of(self.outputs(thetas, x, buffers), x, y))
         if thetas.dim() == 1:
             return self._mean_over_data(lambda x, y: self._loss_on(thetas, x, y))
         batched = vmap(self._loss_on, in_dims=(0, None, None))
         return self._mean_over_data(lambda x, y: batched(thetas, x, y))
 
-    def _mean_over_data(self, per_batch: Callable[[Tensor, Tensor], Tensor]) -> Tensor:
+    def _mean_over_data(self, per_batch: Callable[[Any, Tensor | None], Tensor]) -> Tensor:
         if isinstance(self.data, tuple):
-            return per_batch(*self.data)
+            return per_batch(*self.prepare(*self.data))
         total: Tensor | int = 0
         count = 0
-        for inputs, targets in self.data:
-            inputs = inputs.to(self.device, self.dtype if inputs.is_floating_point() else inputs.dtype)
-            targets = targets.to(self.device, self.dtype if targets.is_floating_point() else targets.dtype)
-            total = total + per_batch(inputs, targets) * len(inputs)
-            count += len(inputs)
+        for inputs, targets in self.batches():
+            n = model_io.batch_size(inputs)
+            total = total + per_batch(inputs, targets) * n
+            count += n
         if count == 0:
             raise LosslabError("the DataLoader yielded no data")
         return total / count  # type: ignore[return-value]
@@ -240,9 +344,15 @@ class NetworkObjective(Objective):
         """L at every θ of a stack ``(..., P)``, vmapped in chunks (default 64 θ's at a time)."""
         return super().values(thetas.to(self.device), chunk_size or 64)
 
+    def sample_count(self) -> int:
+        """The number of samples: held in memory, or counted over one pass of a DataLoader."""
+        if self.n_samples is not None:
+            return self.n_samples
+        return sum(model_io.batch_size(model_io.split_batch(batch)[0]) for batch in self.data)  # type: ignore[union-attr]
+
     @property
     def n_samples(self) -> int | None:
-        return len(self.data[0]) if isinstance(self.data, tuple) else None
+        return model_io.batch_size(self.data[0]) if isinstance(self.data, tuple) else None
 
     def subset(self, indices: Tensor) -> NetworkObjective:
         if not isinstance(self.data, tuple):
@@ -250,17 +360,19 @@ class NetworkObjective(Objective):
         inputs, targets = self.data
         clone = object.__new__(NetworkObjective)
         clone.__dict__.update(self.__dict__)
-        clone.data = (inputs[indices], targets[indices])
+        clone.data = (model_io.take(inputs, indices), None if targets is None else targets[indices])
         return clone
 
     def accuracy(self, theta: Tensor) -> Tensor:
         """Fraction of correct argmax predictions (classification with integer targets)."""
         if not isinstance(self.data, tuple):
             raise LosslabError("accuracy needs in-memory data")
-        inputs, targets = self.data
+        inputs, targets = self.prepare(*self.data)
+        if not self.classifier or targets is None:
+            raise LosslabError("accuracy needs integer class targets, one per sample")
         theta = self._theta(theta)
-        predicted = self.outputs(theta, inputs, self.recomputed_buffers(theta)).argmax(dim=-1)
-        return (predicted == targets).to(self.dtype).mean()
+        outputs = self.outputs(theta, inputs, self.recomputed_buffers(theta))
+        return (model_io.prediction(outputs).argmax(dim=-1) == targets).to(self.dtype).mean()
 
 
 def _cumulative_copy(model: nn.Module) -> nn.Module:
@@ -275,36 +387,64 @@ def _cumulative_copy(model: nn.Module) -> nn.Module:
     return stats_model
 
 
-def _first_samples(
-    data: tuple[Tensor, Tensor] | DataLoader[Any], k: int, device: torch.device, dtype: torch.dtype
-) -> tuple[Tensor, Tensor]:
-    """The first ``k`` (inputs, targets) of the data, on the device, floating values in ``dtype``."""
+@contextlib.contextmanager
+def evaluation_mode(model: nn.Module) -> Iterator[None]:
+    """``model`` in eval mode inside the context; every module's ``training`` flag restored after."""
+    flags = [(module, module.training) for module in model.modules()]
+    if not any(training for _, training in flags):
+        yield
+        return
+    model.eval()
+    try:
+        yield
+    finally:
+        for module, training in flags:
+            module.training = training
+
+
+def _first_samples(data: Any, k: int, device: torch.device, dtype: torch.dtype) -> tuple[Any, Tensor | None]:
+    """The first ``k`` (inputs, targets or None) of the data, on the device, floating values in ``dtype``."""
     if isinstance(data, tuple):
-        return data[0][:k], data[1][:k]
-    batch = next(iter(data), None)
-    if batch is None:
-        raise LosslabError("the DataLoader yielded no data")
-    inputs, targets = batch[0][:k], batch[1][:k]
-    inputs = inputs.to(device, dtype if inputs.is_floating_point() else inputs.dtype)
-    return inputs, targets.to(device, dtype if targets.is_floating_point() else targets.dtype)
+        inputs, targets = data
+    else:
+        batch = next(iter(data), None)
+        if batch is None:
+            raise LosslabError("the DataLoader yielded no data")
+        inputs, targets = model_io.split_batch(batch)
+    inputs = model_io.to(model_io.take(inputs, slice(0, k)), device, dtype)
+    return inputs, (None if targets is None else model_io.to(targets[:k], device, dtype))
 
 
-def _per_sample(t: Tensor) -> str:
-    """``t``'s shape and type per sample: ``"shape (64,), float32"`` or ``"one int64"``."""
-    kind = str(t.dtype).removeprefix("torch.")
-    return f"shape {tuple(t.shape[1:])}, {kind}" if t.dim() > 1 else f"one {kind}"
+def _check_scalar(loss: Any, name: str) -> None:
+    """A loss must be one finite number: a 0-d tensor."""
+    if not isinstance(loss, Tensor):
+        hint = (
+            " (outputs.loss is None: put 'labels' in the inputs, or name a loss such as cross_entropy)"
+            if name == MODEL_LOSS or loss is None
+            else ""
+        )
+        raise LosslabError(f"the loss ({name}) returned {type(loss).__name__}, not a 0-d tensor{hint}")
+    if loss.dim() != 0:
+        raise LosslabError(
+            f"the loss ({name}) returned a tensor of shape {tuple(loss.shape)}; it must be one number "
+            "(reduce it, e.g. with .mean())"
+        )
+    if not torch.isfinite(loss):
+        raise LosslabError(f"the loss ({name}) is {float(loss)} at the model's parameters; it must be finite")
 
 
-def _inputs_of(data: tuple[Tensor, Tensor] | DataLoader[Any]) -> Tensor | DataLoader[Any]:
+def _inputs_of(data: Any) -> Any:
     return data[0] if isinstance(data, tuple) else data
 
 
-def _stat_batches(data: Tensor | DataLoader[Any], batch_size: int) -> Iterator[Tensor]:
-    if isinstance(data, Tensor):
-        yield from data.split(batch_size)
+def _stat_batches(data: Any, batch_size: int) -> Iterator[Any]:
+    if isinstance(data, DataLoader):
+        for batch in data:
+            yield model_io.split_batch(batch)[0]
         return
-    for batch in data:
-        yield batch[0] if isinstance(batch, tuple | list) else batch
+    n = model_io.batch_size(data)
+    for start in range(0, n, batch_size):
+        yield model_io.take(data, slice(start, start + batch_size))
 
 
 def _loss(loss: str | LossFn) -> LossFn:
@@ -312,30 +452,36 @@ def _loss(loss: str | LossFn) -> LossFn:
         return loss
     if loss in LOSSES:
         return LOSSES[loss]
-    raise LosslabError(f"{not_one_of('loss', loss, LOSSES)} (or pass a callable)")
+    if loss == MODEL_LOSS:
+        return model_io.model_loss  # type: ignore[return-value]  # its name goes into a survey's provenance
+    raise LosslabError(f"{not_one_of('loss', loss, (*LOSSES, MODEL_LOSS))} (or pass a callable)")
 
 
-def _hold(
-    data: tuple[Tensor, Tensor] | DataLoader[Any] | Mapping[str, Tensor], device: torch.device, dtype: torch.dtype
-) -> tuple[Tensor, Tensor] | DataLoader[Any]:
+def _hold(data: Any, device: torch.device, dtype: torch.dtype) -> tuple[Any, Any] | DataLoader[Any]:
+    # (inputs: a tensor, tuple or dict; targets: a tensor or None), typed loosely for the callers that hold tensors
     if isinstance(data, DataLoader):
         return data
-    if not (isinstance(data, tuple | list) and len(data) == 2):
-        raise LosslabError("data must be (inputs, targets) tensors or a torch DataLoader")
-    inputs, targets = (torch.as_tensor(t) for t in data)
-    if len(inputs) != len(targets):
-        raise LosslabError(f"inputs have {len(inputs)} rows but targets {len(targets)}")
-    if len(inputs) == 0:
+    if isinstance(data, Mapping | Tensor) or (isinstance(data, tuple | list) and len(data) == 2):
+        inputs, targets = model_io.split_batch(data)
+    else:
+        raise LosslabError(
+            f"data of type {type(data).__name__} is not (inputs, targets), a dict of tensors, a tensor of token ids "
+            "or a torch DataLoader"
+        )
+    if not isinstance(inputs, tuple | Mapping):
+        inputs = torch.as_tensor(inputs)
+    n = model_io.batch_size(inputs)
+    if targets is not None and len(targets) != n:
+        raise LosslabError(f"inputs have {n} rows but targets {len(targets)}")
+    if n == 0:
         raise LosslabError("data set is empty")
-    inputs = inputs.to(device, dtype if inputs.is_floating_point() else inputs.dtype)
-    targets = targets.to(device, dtype if targets.is_floating_point() else targets.dtype)
-    return inputs, targets
+    return model_io.to(inputs, device, dtype), (None if targets is None else model_io.to(targets, device, dtype))
 
 
 def network(
     model: nn.Module,
-    data: tuple[Tensor, Tensor] | DataLoader[Any],
-    loss: str | LossFn = "cross_entropy",
+    data: Any,
+    loss: str | LossFn | None = None,
     **options: Any,
 ) -> NetworkObjective:
     """An Objective over ``model``'s parameters on ``data`` (see :class:`NetworkObjective`)."""

@@ -120,10 +120,12 @@ def _data_classifier(
 def _network_classifier(
     objective: NetworkObjective, theta: PointLike | Tensor | None
 ) -> tuple[Tensor, Tensor, tuple[str, str], Predict]:
-    if not isinstance(objective.data, tuple) or objective.data[0].dim() != 2 or objective.data[0].shape[1] != 2:
+    data = objective.data
+    if not (isinstance(data, tuple) and isinstance(data[0], Tensor) and data[1] is not None) or data[0].dim() != 2 \
+            or data[0].shape[1] != 2:  # fmt: skip
         raise LosslabError("a network's decision boundary needs in-memory inputs with two features, shape (N, 2)")
     point = objective.center if theta is None else objective._theta(theta)
-    inputs, labels = objective.data
+    inputs, labels = data[0], data[1]
 
     def predict(grid: Tensor) -> Tensor:
         logits = objective.outputs(point, grid.to(objective.device, objective.dtype))

@@ -1,0 +1,261 @@
+r"""How far a landscape slice can be trusted: the faithfulness report of a surveyed line or plane.
+
+A picture of ``L(c + a·d₁ + b·d₂)`` shows the loss restricted to a plane. Böttcher & Wheeler
+(*Visualizing high-dimensional loss landscapes with Hessian directions*, 2022) show what that
+restriction does at the centre: the slice's curvature along a random unit direction ``u`` is
+``uᵀHu ≈ tr(H)/P`` — the *mean* eigenvalue, not the extremes — so a random plane through a saddle
+nearly always looks convex. The report puts the slice beside the full Hessian:
+
+- the slice's own Hessian in its coordinates, :math:`H_s = D H Dᵀ` (k × k; D the directions as
+  rows: the curvature the picture shows per unit of a and b), the curvature along each direction
+  per unit length of θ, :math:`d_iᵀ H d_i / ‖d_i‖²`, and the eigenvalues of the Hessian restricted
+  to the plane, :math:`Qᵀ H Q` (Q an orthonormal basis of the plane) — by Cauchy interlacing
+  they lie in :math:`[λ_{min}, λ_{max}]`;
+- the full Hessian's extreme eigenvalues (Lanczos, :func:`losslab.curvature.top_eigenvalues`);
+- ``hides_negative_curvature``: the Hessian has a clearly negative eigenvalue (below
+  ``-tolerance · max|λ|``) that the plane does not show (every slice eigenvalue above it);
+- a training path's distance from the plane (:func:`losslab.landscape.projection.project`);
+- for data streamed in batches, the sampling error of the surveyed values (the surface's
+  ``loss_stderr``, :mod:`losslab.landscape.sampling`) beside the range of the loss.
+
+The cost is k + 1 Hessian-vector products for the slice (one graph) and a Lanczos run for the
+extremes (none when the directions are the Hessian's own extremes, which carry their eigenvalues).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import h5py
+import torch
+from torch import Tensor
+
+from losslab.errors import LosslabError
+from losslab.landscape.directions import Directions
+from losslab.landscape.projection import Projection, project
+from losslab.landscape.surface import Surface, open_for_writing
+from losslab.objectives.network import NetworkObjective
+from losslab.serialize import Readable, jsonable
+
+# a negative eigenvalue counts as negative curvature below −TOLERANCE · max|λ| (rounding of float32 products)
+TOLERANCE = 1e-3
+ATTRIBUTE = "faithfulness_json"  # where a surface file keeps its report
+
+
+@dataclass
+class Faithfulness(Readable):
+    """How faithful a slice is at its centre (see the module docstring).
+
+    Attributes:
+        slice_hessian: ``(k, k)`` the slice's Hessian in its own coordinates, ``D H Dᵀ``.
+        curvatures: ``(k,)`` the curvature along each direction per unit length of θ.
+        slice_eigenvalues: ``(k,)`` eigenvalues of the Hessian restricted to the slice, descending.
+        hessian_extremes: ``(λmax, λmin)`` of the full Hessian.
+        lanczos_converged: whether Lanczos met its tolerance for both extremes.
+        hides_negative_curvature: λmin is clearly negative and the slice shows none of it.
+        shares: the slice's largest and smallest eigenvalue as fractions of λmax and λmin.
+        path: the training path's projection on the slice, if one was given.
+        sampling_error: the largest standard error of a surveyed loss and the loss's range, for
+            data streamed in batches (else None).
+    """
+
+    slice_hessian: Tensor
+    curvatures: Tensor
+    slice_eigenvalues: Tensor
+    hessian_extremes: tuple[float, float]
+    lanczos_converged: bool
+    hides_negative_curvature: bool
+    path: Projection | None = None
+    sampling_error: dict[str, float] | None = None
+
+    @property
+    def shows_negative_curvature(self) -> bool:
+        """Whether the slice itself curves down somewhere at its centre."""
+        scale = max(abs(v) for v in self.hessian_extremes) or 1.0
+        return bool(self.slice_eigenvalues.min() < -TOLERANCE * scale)
+
+    @property
+    def shares(self) -> tuple[float, float]:
+        """(slice's largest ÷ λmax, slice's smallest ÷ λmin): 1 where the slice reaches the extreme."""
+        top, bottom = self.hessian_extremes
+        high, low = float(self.slice_eigenvalues.max()), float(self.slice_eigenvalues.min())
+        return (high / top if top else float("nan"), low / bottom if bottom else float("nan"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable(
+            {
+                "slice_hessian": self.slice_hessian.tolist(),
+                "curvatures": self.curvatures.tolist(),
+                "slice_eigenvalues": self.slice_eigenvalues.tolist(),
+                "hessian_extremes": list(self.hessian_extremes),
+                "lanczos_converged": self.lanczos_converged,
+                "hides_negative_curvature": self.hides_negative_curvature,
+                "shows_negative_curvature": self.shows_negative_curvature,
+                "shares": list(self.shares),
+                "path": None if self.path is None else _path_summary(self.path),
+                "sampling_error": self.sampling_error,
+            }
+        )
+
+    def __str__(self) -> str:
+        top, bottom = self.hessian_extremes
+        shown = ", ".join(f"{v:.4g}" for v in self.slice_eigenvalues.tolist())
+        lines = [
+            "faithfulness of the slice at its centre (Böttcher & Wheeler 2022):",
+            f"  slice curvature along each direction {', '.join(f'{c:.4g}' for c in self.curvatures.tolist())}"
+            f"; eigenvalues in the slice {shown}",
+            f"  full Hessian λmax {top:.4g}, λmin {bottom:.4g}"
+            + ("" if self.lanczos_converged else " (Lanczos not converged: raise --max-iter)"),
+            f"  the slice reaches {self.shares[0]:.1%} of λmax and {self.shares[1]:.1%} of λmin",
+        ]
+        if self.hides_negative_curvature:
+            lines.append(
+                "  the slice HIDES negative curvature: it looks convex, but the Hessian has λmin < 0 "
+                "(--directions hessian-extremes shows it)"
+            )
+        elif self.shows_negative_curvature:
+            lines.append("  the slice shows negative curvature at its centre")
+        if self.path is not None:
+            summary = _path_summary(self.path)
+            lines.append(
+                f"  the training path lies up to {summary['largest_distance']:.4g} from the plane "
+                f"(relative {summary['largest_relative_distance']:.3g})"
+            )
+        if self.sampling_error is not None:
+            e = self.sampling_error
+            lines.append(
+                f"  sampling error of the values (over batches) up to {e['largest']:.3g}, "
+                f"median {e['median']:.3g}, against a loss range of {e['loss_range']:.3g}"
+            )
+        return "\n".join(lines)
+
+
+def faithfulness(
+    objective: NetworkObjective,
+    directions: Directions,
+    *,
+    surface: Surface | None = None,
+    checkpoints: Sequence[Tensor] | Tensor | None = None,
+    **lanczos: Any,
+) -> Faithfulness:
+    """The faithfulness report of the slice ``directions`` (at its centre) of ``objective``.
+
+    Args:
+        objective: the network objective the slice was surveyed on.
+        directions: the slice.
+        surface: its survey, for the sampling error of streamed values (its ``loss_stderr``).
+        checkpoints: a training path (flat θ's) to measure against the plane.
+        **lanczos: options of :func:`losslab.curvature.top_eigenvalues` (``max_iter``, ``tol``).
+
+    >>> from losslab.landscape.directions import Directions
+    >>> class Saddle(torch.nn.Module):  # L(w) = w₁² − w₂² as a "model" and a loss on its output
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.w = torch.nn.Parameter(torch.zeros(1, 2, dtype=torch.float64))
+    ...     def forward(self, x):
+    ...         return self.w
+    >>> L = NetworkObjective(Saddle(), (torch.zeros(1, 1), torch.zeros(1)), lambda w, _: w[0, 0]**2 - w[0, 1]**2)
+    >>> plane = Directions(torch.eye(2, dtype=torch.float64), L.center.clone(), "given")
+    >>> report = faithfulness(L, plane)
+    >>> report.slice_eigenvalues.tolist(), [round(v, 9) for v in report.hessian_extremes]
+    ([2.0, -2.0], [2.0, -2.0])
+    >>> report.hides_negative_curvature, report.shows_negative_curvature
+    (False, True)
+    """
+    from losslab import curvature
+
+    if not isinstance(objective, NetworkObjective):
+        raise LosslabError(f"faithfulness needs a NetworkObjective, not a {type(objective).__name__}")
+    if directions.center.numel() != objective.dim:
+        raise LosslabError(f"directions are over {directions.center.numel()} parameters, the model has {objective.dim}")
+    center = directions.center.to(objective.device, objective.dtype)
+    vectors = directions.vectors.to(objective.device, objective.dtype)
+    operator = curvature.hessian_operator(objective, center)
+    products = torch.stack([operator.matvec(v) for v in vectors]).to(torch.float64)
+    rows = vectors.to(torch.float64)
+    slice_hessian = _symmetric(rows @ products.T)
+    curvatures = slice_hessian.diagonal() / (rows**2).sum(dim=1)
+    slice_eigenvalues = _restricted_eigenvalues(rows, slice_hessian)
+    extremes, converged = _extremes(objective, directions, center, lanczos)
+    scale = max(abs(v) for v in extremes) or 1.0
+    hides = extremes[1] < -TOLERANCE * scale and bool(slice_eigenvalues.min() >= -TOLERANCE * scale)
+    path = None if checkpoints is None else project(checkpoints, directions)
+    return Faithfulness(
+        slice_hessian, curvatures, slice_eigenvalues, extremes, converged, hides, path, _sampling(surface)
+    )
+
+
+def save_faithfulness(path: str | Path, report: Faithfulness) -> None:
+    """Keep ``report`` in the surface file ``path`` (an attribute beside the provenance; a resumed or
+    recomputed survey drops it, since it describes the run it was made for)."""
+    with open_for_writing(path, "a") as file:
+        file.attrs[ATTRIBUTE] = json.dumps(report.to_dict())
+
+
+def read_faithfulness(path: str | Path) -> dict[str, Any] | None:
+    """The report kept in a surface file (as a dict), or None where it has none."""
+    try:
+        with h5py.File(path, "r") as file:
+            text = file.attrs.get(ATTRIBUTE)
+    except OSError as exc:
+        raise LosslabError(f"cannot read {path}: {exc}") from None
+    return None if text is None else dict(json.loads(text))
+
+
+def _symmetric(matrix: Tensor) -> Tensor:
+    return (matrix + matrix.T) / 2
+
+
+def _restricted_eigenvalues(rows: Tensor, slice_hessian: Tensor) -> Tensor:
+    """Eigenvalues of QᵀHQ for Q an orthonormal basis of the rows' span, from DHDᵀ alone:
+    with Dᵀ = QR, QᵀHQ = R⁻ᵀ (DHDᵀ) R⁻¹ (descending)."""
+    _, r = torch.linalg.qr(rows.T)
+    if bool((r.diagonal().abs() <= 1e-12 * r.diagonal().abs().max()).any()):
+        raise LosslabError("the directions are (nearly) parallel: they do not span a plane")
+    left = torch.linalg.solve_triangular(r.T, slice_hessian, upper=False)
+    restricted = torch.linalg.solve_triangular(r, left, upper=True, left=False)
+    return torch.linalg.eigvalsh(_symmetric(restricted)).flip(0)
+
+
+def _extremes(
+    objective: NetworkObjective, directions: Directions, center: Tensor, lanczos: dict[str, Any]
+) -> tuple[tuple[float, float], bool]:
+    """(λmax, λmin) of the full Hessian at the centre, and whether they converged."""
+    from losslab import curvature
+
+    known = directions.eigenvalues
+    if directions.kind == "hessian-extremes" and known is not None and len(known) == 2:
+        return (float(known[0]), float(known[1])), True  # checked converged when the directions were made
+    result = curvature.top_eigenvalues(objective, 1, which="both", at=center, **lanczos)
+    values = result.eigenvalues.tolist()
+    if len(values) < 2:
+        raise LosslabError("the faithfulness report needs a model with at least 2 parameters")
+    return (float(max(values)), float(min(values))), bool(result.converged)
+
+
+def _sampling(surface: Surface | None) -> dict[str, float] | None:
+    if surface is None or "loss_stderr" not in surface.values:
+        return None
+    usable = surface.computed & torch.isfinite(surface.values["loss_stderr"])
+    if not bool(usable.any()):
+        return None
+    error = surface.values["loss_stderr"][usable]
+    loss = surface.values["loss"][usable]
+    return {
+        "largest": float(error.max()),
+        "median": float(error.median()),
+        "loss_range": float(loss.max() - loss.min()),
+    }
+
+
+def _path_summary(path: Projection) -> dict[str, Any]:
+    empty = len(path.distance) == 0
+    return {
+        "checkpoints": len(path.distance),
+        "largest_distance": 0.0 if empty else float(path.distance.max()),
+        "largest_relative_distance": 0.0 if empty else float(path.relative_distance.max()),
+    }

@@ -1,0 +1,205 @@
+"""What goes into any ``nn.Module`` and what comes out: input structures, output structures, the loss pair.
+
+Inputs are a tensor, a tuple of tensors (positional arguments) or a mapping of tensors (keyword
+arguments: ``input_ids``, ``attention_mask``, ``labels``, ``pixel_values``, …). Outputs are a
+tensor, a tuple (the first element is the prediction) or a mapping such as HuggingFace's
+``ModelOutput`` (its ``logits``; its ``loss`` when the inputs carried ``labels``).
+
+Every call goes through ``torch.func.functional_call`` with what breaks functional evaluation
+turned off: caches (``use_cache=False`` for a forward that takes it: a cache object is not a
+tensor, so ``vmap`` cannot return it) and PyTorch's fused attention kernels, which have no
+double backward (Hessian-vector products) and no ``vmap`` rule — attention runs on the math
+backend of ``scaled_dot_product_attention``, which has both.
+
+>>> x = {"input_ids": torch.tensor([[1, 2, 3], [4, 5, 6]]), "pixel_values": torch.zeros(2, 3)}
+>>> batch_size(x), describe(take(x, slice(0, 1)))
+(2, 'input_ids: shape (3,), int64; pixel_values: shape (3,), float32')
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.func import functional_call
+from torch.nn.attention import SDPBackend, sdpa_kernel
+
+from losslab.errors import LosslabError
+
+Inputs = Tensor | tuple[Tensor, ...] | Mapping[str, Tensor]
+LABELS = "labels"
+
+
+def split_batch(batch: Any) -> tuple[Any, Tensor | None]:
+    """A batch as ``(inputs, targets or None)``: a pair ``(inputs, targets)``, a mapping (its ``labels``
+    stay in it), or a tensor of token ids (no targets: a causal LM predicts its own next tokens)."""
+    if isinstance(batch, Mapping):
+        return dict(batch), None
+    if isinstance(batch, Tensor):
+        return batch, None
+    if isinstance(batch, tuple | list) and len(batch) == 2:
+        inputs, targets = batch
+        return (tuple(inputs) if isinstance(inputs, list) else inputs), (
+            None if targets is None else torch.as_tensor(targets)
+        )
+    raise LosslabError(
+        f"a batch of type {type(batch).__name__} is not (inputs, targets), a dict of tensors or a tensor of token ids"
+    )
+
+
+def leaves(inputs: Any) -> list[Tensor]:
+    """The tensors of an input structure, in order (a mapping's in key order)."""
+    if isinstance(inputs, Tensor):
+        return [inputs]
+    if isinstance(inputs, Mapping):
+        return [t for key in inputs for t in leaves(inputs[key])]
+    if isinstance(inputs, tuple | list):
+        return [t for part in inputs for t in leaves(part)]
+    raise LosslabError(f"model inputs must be tensors, tuples or dicts of tensors, got {type(inputs).__name__}")
+
+
+def apply(inputs: Any, fn: Callable[[Tensor], Tensor]) -> Any:
+    """``fn`` applied to every tensor of an input structure, the structure kept."""
+    if isinstance(inputs, Tensor):
+        return fn(inputs)
+    if isinstance(inputs, Mapping):
+        return {key: apply(value, fn) for key, value in inputs.items()}
+    if isinstance(inputs, tuple | list):
+        return tuple(apply(part, fn) for part in inputs)
+    raise LosslabError(f"model inputs must be tensors, tuples or dicts of tensors, got {type(inputs).__name__}")
+
+
+def to(inputs: Any, device: torch.device, dtype: torch.dtype) -> Any:
+    """Every tensor on ``device``; floating ones in ``dtype`` (token ids and masks keep theirs)."""
+    return apply(inputs, lambda t: t.to(device, dtype if t.is_floating_point() else t.dtype))
+
+
+def take(inputs: Any, index: int | slice | Tensor) -> Any:
+    """Rows ``index`` (first axis) of every tensor."""
+    return apply(inputs, lambda t: t[index])
+
+
+def batch_size(inputs: Any) -> int:
+    """The number of samples: the first axis, which every tensor must share."""
+    sizes = {len(t) for t in leaves(inputs) if t.dim() > 0}
+    if len(sizes) != 1:
+        raise LosslabError(f"the inputs' tensors must share their first (sample) axis; got lengths {sorted(sizes)}")
+    return sizes.pop()
+
+
+def describe(inputs: Any) -> str:
+    """Shape and type per sample: ``"shape (64,), float32"``, ``"one int64"``, ``"input_ids: shape (8,), int64"``."""
+    if isinstance(inputs, Mapping):
+        return "; ".join(f"{key}: {describe(value)}" for key, value in inputs.items())
+    if isinstance(inputs, tuple | list):
+        return "(" + "; ".join(describe(part) for part in inputs) + ")"
+    if not isinstance(inputs, Tensor):
+        return type(inputs).__name__
+    kind = str(inputs.dtype).removeprefix("torch.")
+    return f"shape {tuple(inputs.shape[1:])}, {kind}" if inputs.dim() > 1 else f"one {kind}"
+
+
+def call(model: nn.Module, state: tuple[dict[str, Tensor], ...], inputs: Any) -> Any:
+    """``model(inputs)`` with the given parameters and buffers: a tuple as positional arguments, a mapping
+    as keyword arguments; no cache, attention on the math kernel (module docstring)."""
+    if isinstance(inputs, Mapping):
+        args: tuple[Any, ...] = ()
+        kwargs = dict(inputs)
+    else:
+        args, kwargs = (inputs if isinstance(inputs, tuple) else (inputs,)), {}
+    if _takes_use_cache(type(model)):
+        kwargs["use_cache"] = False
+    with sdpa_kernel(SDPBackend.MATH):
+        return functional_call(model, state, args, kwargs)
+
+
+_TAKES_USE_CACHE: dict[type, bool] = {}
+
+
+def _takes_use_cache(kind: type[nn.Module]) -> bool:
+    if kind not in _TAKES_USE_CACHE:
+        try:
+            _TAKES_USE_CACHE[kind] = "use_cache" in inspect.signature(kind.forward).parameters
+        except (TypeError, ValueError):
+            _TAKES_USE_CACHE[kind] = False
+    return _TAKES_USE_CACHE[kind]
+
+
+def check_keywords(model: nn.Module, inputs: Any) -> None:
+    """A dict's keys must be parameters the forward names: a forward with ``**kwargs`` (every HuggingFace
+    model) would otherwise drop a misspelt key without a word. A forward that names none is not checked."""
+    if not isinstance(inputs, Mapping):
+        return
+    try:
+        parameters = inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):
+        return
+    named = [n for n, p in parameters.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    unknown = [key for key in inputs if key not in named]
+    if named and unknown:
+        raise LosslabError(
+            f"the model's forward does not take {', '.join(map(repr, unknown))}: its inputs are {', '.join(named)}"
+        )
+
+
+def model_loss(outputs: Any) -> Any:
+    """The loss a model computed itself (``outputs.loss`` / ``outputs["loss"]``), or None."""
+    if isinstance(outputs, Mapping):
+        return outputs.get("loss")
+    return getattr(outputs, "loss", None)
+
+
+def prediction(outputs: Any) -> Tensor:
+    """The prediction in a model's outputs: a tensor, a mapping's ``logits`` (else its first tensor that is
+    not the loss), a tuple's first element."""
+    if isinstance(outputs, Tensor):
+        return outputs
+    if isinstance(outputs, Mapping):
+        if isinstance(outputs.get("logits"), Tensor):
+            return outputs["logits"]  # type: ignore[no-any-return]
+        found = [v for k, v in outputs.items() if k != "loss" and isinstance(v, Tensor)]
+    elif isinstance(outputs, tuple | list):
+        found = [v for v in outputs[:1] if isinstance(v, Tensor)]
+    else:
+        found = []
+    if not found:
+        raise LosslabError(
+            f"the model's outputs ({type(outputs).__name__}) hold no prediction tensor: return a tensor, a tuple "
+            "whose first element is one, or a mapping with 'logits'"
+        )
+    return found[0]
+
+
+def is_causal_lm(outputs: Any) -> bool:
+    """Whether the outputs are a HuggingFace causal LM's (``CausalLMOutput…``), whose logit at position t
+    predicts the token at t + 1."""
+    return type(outputs).__name__.startswith("CausalLMOutput")
+
+
+def token_ids(inputs: Any) -> Tensor | None:
+    """The token ids of a language model's inputs (a tensor of integers, or ``input_ids``), else None."""
+    if isinstance(inputs, Mapping):
+        inputs = inputs.get("input_ids")
+    return inputs if isinstance(inputs, Tensor) and not inputs.is_floating_point() else None
+
+
+def class_pair(outputs: Any, targets: Tensor, named_cross_entropy: bool) -> tuple[Tensor, Tensor]:
+    """The (prediction, targets) a named loss compares.
+
+    A causal LM's logits ``(B, T, V)`` against token ids ``(B, T)`` are shifted as in training (logits
+    ``[:, :-1]`` against targets ``[:, 1:]``). For cross-entropy on integer targets, logits with the
+    classes last, ``(B, T, V)`` against ``(B, T)``, are flattened to ``(B·T, V)``; torch's own K-dimensional
+    layout, ``(B, V, T)`` against ``(B, T)``, is passed as it is.
+    """
+    logits = prediction(outputs)
+    if is_causal_lm(outputs) and logits.dim() == 3 and targets.shape == logits.shape[:-1]:
+        logits, targets = logits[:, :-1], targets[:, 1:]
+    if named_cross_entropy and not targets.is_floating_point() and logits.dim() > 2:
+        k_dimensional = logits.shape[0] == targets.shape[0] and logits.shape[2:] == targets.shape[1:]
+        # HuggingFace's logits are always classes-last; a bare tensor keeps torch's layout where both would fit
+        if logits.shape[:-1] == targets.shape and (not k_dimensional or isinstance(outputs, Mapping)):
+            return logits.reshape(-1, logits.shape[-1]), targets.reshape(-1)
+    return logits, targets

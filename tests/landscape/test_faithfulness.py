@@ -1,0 +1,112 @@
+"""The faithfulness report: a random slice hides a saddle that the Hessian-extremes slice shows; the
+path's distance; the sampling error of streamed values against a hand computation."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from landscape_helpers import direct_loss, seeded, small_mlp
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from losslab.errors import LosslabError
+from losslab.landscape import Directions, make_directions, random_directions, survey
+from losslab.landscape.faithfulness import faithfulness, read_faithfulness, save_faithfulness
+from losslab.objectives.network import NetworkObjective
+
+# L(w) = Σ c_i w_i²: 39 directions curve up (c = 1), one down (c = −1.5); at w = 0 a saddle with
+# Hessian diag(2c): λmax = 2, λmin = −3, and a mean eigenvalue of 1.875 — what a random slice shows.
+CURVES = torch.cat([torch.ones(39, dtype=torch.float64), torch.tensor([-1.5], dtype=torch.float64)])
+
+
+class Weights(nn.Module):
+    """A "model" whose output is its own weights: the loss callable makes the function."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(1, len(CURVES), dtype=torch.float64))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.weight + 0 * x.sum()
+
+
+def saddle() -> NetworkObjective:
+    data = (torch.zeros(4, 1, dtype=torch.float64), torch.zeros(4, dtype=torch.float64))
+    return NetworkObjective(Weights(), data, lambda w, _: (CURVES * w[0] ** 2).sum())
+
+
+def test_the_random_slice_hides_the_saddle_and_the_hessian_extremes_slice_shows_it() -> None:
+    objective = saddle()
+    random = faithfulness(objective, random_directions(objective, normalization="none", seed=0))
+    assert random.hessian_extremes == pytest.approx((2.0, -3.0), abs=1e-8)
+    assert bool((random.slice_eigenvalues > 0).all()) and bool((random.curvatures > 0).all())
+    assert random.hides_negative_curvature and not random.shows_negative_curvature
+    extremes = faithfulness(objective, make_directions(objective, "hessian-extremes"))
+    assert extremes.slice_eigenvalues.tolist() == pytest.approx([2.0, -3.0], abs=1e-8)
+    assert extremes.shows_negative_curvature and not extremes.hides_negative_curvature
+    assert extremes.shares == pytest.approx((1.0, 1.0), abs=1e-8)
+    assert "HIDES negative curvature" in str(random) and "HIDES" not in str(extremes)
+
+
+def test_the_slice_hessian_equals_the_full_hessian_projected(data64) -> None:
+    """D H Dᵀ and the restricted eigenvalues against torch.func.hessian of the whole loss (float64)."""
+    x, y = data64
+    objective = NetworkObjective(seeded(small_mlp).double(), (x, y))
+    directions = random_directions(objective, seed=2)
+    report = faithfulness(objective, directions, checkpoints=torch.stack([objective.center, objective.center + 1]))
+    hessian = torch.func.hessian(lambda t: objective.value(t))(objective.center)
+    d = directions.vectors
+    torch.testing.assert_close(report.slice_hessian, d @ hessian @ d.T, rtol=1e-9, atol=1e-12)
+    q, _ = torch.linalg.qr(d.T)
+    expected = torch.linalg.eigvalsh(q.T @ hessian @ q).flip(0)
+    torch.testing.assert_close(report.slice_eigenvalues, expected, rtol=1e-9, atol=1e-12)
+    full = torch.linalg.eigvalsh(hessian)
+    assert report.hessian_extremes == pytest.approx((float(full[-1]), float(full[0])), rel=1e-5, abs=1e-8)
+    assert report.path is not None and float(report.path.distance[0]) == 0.0
+    assert report.to_dict()["path"]["checkpoints"] == 2
+
+
+def test_streamed_values_carry_their_sampling_error(data64, tmp_path) -> None:
+    x, y = data64
+    model = seeded(small_mlp).double()
+    streamed = NetworkObjective(model, DataLoader(TensorDataset(x, y), batch_size=10))
+    directions = random_directions(streamed, seed=1)
+    surface = survey(streamed, directions, grid=3, out=tmp_path / "s.h5")
+    assert "loss_stderr" in surface.values and surface.provenance["values"] == ["loss", "accuracy", "loss_stderr"]
+    losses = [direct_loss(model, directions.center, x[i : i + 10], y[i : i + 10])[0] for i in (0, 10, 20)]
+    means = torch.tensor(losses, dtype=torch.float64)
+    expected = (means.var() / 3).sqrt()  # equal batches: s² / B
+    assert float(surface.values["loss_stderr"][1, 1]) == pytest.approx(float(expected), rel=1e-10)
+    report = faithfulness(streamed, directions, surface=surface)
+    assert report.sampling_error is not None and report.sampling_error["largest"] > 0
+    save_faithfulness(tmp_path / "s.h5", report)
+    stored = read_faithfulness(tmp_path / "s.h5")
+    assert stored is not None and stored["sampling_error"] == pytest.approx(report.sampling_error)
+
+
+def test_parallel_directions_are_refused() -> None:
+    objective = saddle()
+    vector = torch.ones(len(CURVES), dtype=torch.float64)
+    with pytest.raises(LosslabError, match="do not span a plane"):
+        faithfulness(objective, Directions(torch.stack([vector, 2 * vector]), objective.center.clone(), "given"))
+
+
+def test_the_cli_prints_the_report_and_keeps_it_in_the_file(tmp_path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from losslab.cli.app import app
+
+    out = tmp_path / "moons.h5"
+    args = ["landscape", "--demo", "moons-mlp", "--steps", "30", "--grid", "3x3", "--out", str(out), "--faithfulness"]
+    result = CliRunner().invoke(app, [*args, "--max-iter", "300", "--json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    report = document["faithfulness"]
+    top, bottom = report["hessian_extremes"]
+    assert top >= max(report["slice_eigenvalues"]) - 1e-6 and bottom <= min(report["slice_eigenvalues"]) + 1e-6
+    assert document["surface"]["provenance"]["directions"] == "filter"
+    assert read_faithfulness(out) == report
+    text = CliRunner().invoke(app, [*args, "--force"])
+    assert text.exit_code == 0 and "faithfulness of the slice" in text.output and "λmin" in text.output

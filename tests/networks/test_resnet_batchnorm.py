@@ -1,0 +1,85 @@
+"""A ResNet with BatchNorm (torchvision's blocks, built from torch.nn): grids and curvature against direct oracles."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from torch import Tensor, nn
+
+from losslab.curvature import top_eigenvalues
+from losslab.landscape import survey
+from losslab.landscape.directions import random_directions
+from losslab.networks.vision import resnet
+from losslab.objectives.network import network
+
+
+def _trained_statistics(model: nn.Module, generator: torch.Generator) -> nn.Module:
+    """Non-trivial BatchNorm running statistics: a few forward passes in train mode."""
+    model.train()
+    with torch.no_grad():
+        for _ in range(3):
+            model(torch.randn(8, 3, 8, 8, generator=generator, dtype=torch.float64) * 2 + 0.5)
+    return model
+
+
+@pytest.fixture
+def resnet64(generator: torch.Generator) -> tuple[nn.Module, Tensor, Tensor]:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)  # nn's initialisation draws from the global RNG; test-only
+        model = resnet(width=4, blocks=(1, 1), num_classes=3).double()
+    _trained_statistics(model, generator)
+    images = torch.randn(6, 3, 8, 8, generator=generator, dtype=torch.float64)
+    return model, images, torch.randint(0, 3, (6,), generator=generator)
+
+
+def _at(model: nn.Module, theta: Tensor) -> nn.Module:
+    twin = copy.deepcopy(model).eval()
+    nn.utils.vector_to_parameters(theta, twin.parameters())
+    return twin
+
+
+def test_grid_equals_direct_evaluation_of_a_deep_copy_in_eval_mode(resnet64) -> None:
+    model, images, labels = resnet64
+    objective = network(model, (images, labels))
+    directions = random_directions(objective, seed=3)
+    surface = survey(objective, directions, grid=3, ranges=(-0.5, 0.5), progress=False)
+    for i, a in enumerate(surface.coordinates[0]):
+        for j, b in enumerate(surface.coordinates[1]):
+            twin = _at(model, objective.center + a * directions.vectors[0] + b * directions.vectors[1])
+            with torch.no_grad():
+                logits = twin(images)
+            expected = float(nn.functional.cross_entropy(logits, labels))
+            assert float(surface.values["loss"][i, j]) == pytest.approx(expected, rel=1e-10, abs=1e-12)
+            accuracy = float((logits.argmax(-1) == labels).double().mean())
+            assert float(surface.values["accuracy"][i, j]) == accuracy
+    assert model.training  # left as it was
+
+
+def test_float32_grid_equals_direct_evaluation(resnet64) -> None:
+    model, images, labels = resnet64
+    model = model.float()
+    objective = network(model, (images.float(), labels))
+    directions = random_directions(objective, seed=4)
+    surface = survey(objective, directions, grid=2, progress=False)
+    for i, a in enumerate(surface.coordinates[0]):
+        for j, b in enumerate(surface.coordinates[1]):
+            twin = _at(model, objective.center + a * directions.vectors[0] + b * directions.vectors[1])
+            with torch.no_grad():
+                expected = float(nn.functional.cross_entropy(twin(images.float()), labels))
+            assert float(surface.values["loss"][i, j]) == pytest.approx(expected, rel=1e-5)
+
+
+def test_top_hessian_eigenvalue_equals_eigvalsh_of_the_full_hessian(resnet64) -> None:
+    _, images, labels = resnet64
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = resnet(width=2, blocks=(1, 1), num_classes=3).double()  # both kinds of block, 401 parameters
+    _trained_statistics(model, torch.Generator().manual_seed(1))
+    objective = network(model, (images[:4], labels[:4]))
+    assert objective.dim == 401
+    exact = torch.linalg.eigvalsh(objective.hessian(objective.center))
+    result = top_eigenvalues(objective, 2, tol=1e-10)
+    assert result.converged
+    torch.testing.assert_close(result.eigenvalues, exact.flip(0)[:2], rtol=1e-8, atol=1e-10)
