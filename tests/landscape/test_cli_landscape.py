@@ -110,7 +110,7 @@ def test_memory_budget_and_chunk_size_set_the_chunks(tmp_path) -> None:
         (["--directions", "sideways"], "directions 'sideways'"),
         (["--model", "nomodule"], "package.module:factory"),
         (["--model", "os:nothing", "--data", "digits"], "cannot import"),
-        (["--dtype", "float16"], "dtype 'float16'"),
+        (["--dtype", "float128"], "dtype 'float128'"),
         (["--memory", "lots"], "--memory 'lots' is not a size"),
         (["--memory", "2 parsecs"], "512MiB or 2GiB"),
         (["--memory", "0GiB"], "--memory '0GiB'"),

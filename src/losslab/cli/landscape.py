@@ -15,12 +15,13 @@ from typing import Annotated, Any, cast
 import torch
 import typer
 
-from losslab.cli.common import DataOpt, DemoOpt, LossOpt, ModelOpt, WeightsOpt
+from losslab.cli.common import DataArgsOpt, DataOpt, DemoOpt, LossOpt, ModelArgsOpt, ModelOpt, WeightsOpt
 from losslab.errors import LosslabError, check_choice, not_one_of
-from losslab.networks.loading import load_checkpoint
+from losslab.networks.loading import load_checkpoint, parse_arguments
 
-DIRECTIONS = ("filter", "layer", "random", "pca", "hessian", "interpolate")
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
+DIRECTIONS = ("filter", "layer", "random", "pca", "hessian", "hessian-extremes", "interpolate", "regenerated")
+DTYPES = {"float32": torch.float32, "float64": torch.float64, "bfloat16": torch.bfloat16, "float16": torch.float16}
+HALF = ("bfloat16", "float16")  # only with --directions regenerated (the LLM-scale survey)
 
 
 def register(app: typer.Typer) -> None:
@@ -35,10 +36,19 @@ def landscape(
     demo: DemoOpt = None,
     steps: Annotated[int | None, typer.Option(help="Training steps of the demo (default: the demo's own).")] = None,
     model: ModelOpt = None,
+    model_args: ModelArgsOpt = None,
     weights: WeightsOpt = None,
     data: DataOpt = None,
+    data_args: DataArgsOpt = None,
     loss: LossOpt = None,
-    directions: Annotated[str, typer.Option(help="filter, layer, random, pca, hessian or interpolate.")] = "filter",
+    directions: Annotated[
+        str,
+        typer.Option(
+            help="filter, layer, random, pca, hessian, hessian-extremes (largest and most negative eigenvectors), "
+            "interpolate, regenerated (filter-normalized, never stored, θ formed layer by layer: LLM-scale "
+            "memory), or a .pt file of your own (tensors (P,) / (k, P) or state-dict-shaped mappings)."
+        ),
+    ] = "filter",
     checkpoints: Annotated[
         str | None,
         typer.Option(help="Comma-separated state-dict files: the trajectory for pca, the end for interpolate."),
@@ -48,8 +58,10 @@ def landscape(
     bias_bn: Annotated[str, typer.Option(help="Biases and norm-layer parameters: zero or include.")] = "zero",
     batchnorm: Annotated[str, typer.Option(help="BatchNorm statistics: frozen (θ*'s) or recompute.")] = "frozen",
     seed: Annotated[int, typer.Option(help="Seed of the random directions (and of the demo).")] = 0,
-    method: Annotated[str, typer.Option(help="auto, fused, vmap or compile.")] = "auto",
-    dtype: Annotated[str, typer.Option(help="float32 or float64.")] = "float32",
+    method: Annotated[str, typer.Option(help="auto, fused, vmap, loop (one point at a time) or compile.")] = "auto",
+    dtype: Annotated[
+        str, typer.Option(help="float32 or float64; bfloat16 or float16 with --directions regenerated.")
+    ] = "float32",
     memory: Annotated[
         str | None,
         typer.Option(
@@ -67,6 +79,16 @@ def landscape(
         bool, typer.Option(help="Replace an --out that is not a surface or holds another survey (else refused).")
     ] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    faithfulness: Annotated[
+        bool,
+        typer.Option(
+            help="Also report how faithful the slice is: its own Hessian at the centre beside the full "
+            "Hessian's extremes, the training path's distance, the sampling error (kept in --out)."
+        ),
+    ] = False,
+    max_iter: Annotated[
+        int | None, typer.Option(min=1, help="Most Hessian-vector products of the Lanczos run (--faithfulness).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Survey a network's loss (and accuracy) on a line or plane through its parameters; write HDF5."""
@@ -77,7 +99,10 @@ def landscape(
     from losslab.networks.build import network_objective
 
     check_choice("dtype", dtype, DTYPES)
-    check_choice("directions", directions, DIRECTIONS)
+    if dtype in HALF and directions != "regenerated":
+        raise LosslabError(f"--dtype {dtype} is for --directions regenerated (the LLM-scale survey)")
+    if not directions.endswith(".pt"):
+        check_choice("directions", directions, DIRECTIONS)
     sizes, ranges = _grid(grid), _ranges(range_)
     budget = None if memory is None else memory_bytes(memory)
     options = SurveyOptions(
@@ -90,14 +115,24 @@ def landscape(
     device = distributed.local_device() if distributed.launched() else None
     built = network_objective(
         demo_name=demo, model=model, weights=weights, data=data, loss=loss, dtype=DTYPES[dtype], seed=seed,
-        steps=steps, device=device, batchnorm=batchnorm,
+        steps=steps, device=device, batchnorm=batchnorm, model_args=parse_arguments(model_args),
+        data_args=parse_arguments(data_args, "--data-args"),
     )  # fmt: skip
     objective = built.objective
+    if directions == "regenerated":
+        _regenerated(objective, sizes, ranges, seed, bias_bn, out, progress, as_json)
+        return
     trajectory = [load_checkpoint(p) for p in checkpoints.split(",")] if checkpoints else list(built.checkpoints)
     slice_ = _directions(objective, directions, len(sizes), seed, bias_bn, trajectory, demo_line=model is None)
     if len(sizes) != slice_.k:
         raise LosslabError(f"--grid {grid} has {len(sizes)} axes but {directions} gives {slice_.k} direction(s)")
     run = distributed.distributed_survey if distributed.launched() else survey
+    if len(sizes) == 3:  # a volume (losslab.landscape.volume): one process
+        from losslab.landscape.volume import volume_survey
+
+        if distributed.launched():
+            raise LosslabError("a 3-D survey runs in one process; run it without torchrun")
+        run = volume_survey
     try:
         surface = run(objective, slice_, sizes, ranges, options=options)
     except KeyboardInterrupt:
@@ -112,7 +147,12 @@ def landscape(
     for line in surface.notes:
         err.print(f"note: {line}", highlight=False, markup=False)
     note = f"\n{_trajectory_note(slice_, trajectory, objective)}" if directions == "pca" else ""
-    emit(surface if as_json else f"{surface}{note}\nwritten to {out}", as_json)
+    if not faithfulness:
+        emit(surface if as_json else f"{surface}{note}\nwritten to {out}", as_json)
+        return
+    report = _faithfulness(objective, slice_, surface, trajectory, out, max_iter)
+    emit({"surface": surface, "faithfulness": report} if as_json else f"{surface}{note}\n{report}\nwritten to {out}",
+         as_json)  # fmt: skip
 
 
 def plot_surface(
@@ -160,6 +200,16 @@ def _directions(
 ) -> Any:
     from losslab.landscape import interpolation, make_directions
 
+    if kind.endswith(".pt"):  # the user's own directions
+        from losslab.landscape.given_directions import given_directions
+
+        return given_directions(objective, kind)
+    if k == 3:
+        from losslab.landscape.volume import volume_directions
+
+        check_choice("directions of a volume", kind, ("filter", "layer", "random"))
+        normalization = "none" if kind == "random" else kind
+        return volume_directions(objective, normalization=normalization, bias_bn=bias_bn, seed=seed)
     if kind == "interpolate" and demo_line and trajectory:
         return interpolation(objective, objective.center, start=trajectory[0])  # a demo: initialisation → θ*
     return make_directions(objective, kind, k=1 if kind == "interpolate" else k, seed=seed, bias_bn=bias_bn,
@@ -172,6 +222,43 @@ def _title(provenance: dict[str, Any]) -> str:
         f"{provenance.get('model', 'network')}: {provenance.get('directions', '?')} directions "
         f"(normalization {provenance.get('normalization', '?')}{'' if seed == -1 else f', seed {seed}'})"
     )
+
+
+def _regenerated(
+    objective: Any,
+    sizes: tuple[int, ...],
+    ranges: Any,
+    seed: int,
+    bias_bn: str,
+    out: Path,
+    progress: bool,
+    as_json: bool,
+) -> None:
+    """The LLM-scale survey: directions regenerated from the seed, θ formed layer by layer, one process."""
+    from losslab.cli.common import emit
+    from losslab.landscape import distributed
+    from losslab.landscape.regenerated import RegeneratedDirections
+    from losslab.landscape.regenerated_survey import regenerated_survey
+
+    if distributed.launched():
+        raise LosslabError("--directions regenerated runs in one process; run it without torchrun")
+    directions = RegeneratedDirections(seed=seed, k=len(sizes), bias_bn=bias_bn)
+    surface = regenerated_survey(objective, directions, sizes, ranges, out=out, progress=progress)
+    emit(surface if as_json else f"{surface}\nwritten to {out}", as_json)
+
+
+def _faithfulness(
+    objective: Any, slice_: Any, surface: Any, trajectory: list[Any], out: Path, max_iter: int | None
+) -> Any:
+    """The slice's faithfulness report (with the training path where there is one), kept in ``out``."""
+    from losslab.landscape.directions import as_flat
+    from losslab.landscape.faithfulness import faithfulness, save_faithfulness
+
+    flats = [as_flat(objective, c, "checkpoint") for c in trajectory]
+    lanczos = {} if max_iter is None else {"max_iter": max_iter}
+    report = faithfulness(objective, slice_, surface=surface, checkpoints=flats or None, **lanczos)
+    save_faithfulness(out, report)
+    return report
 
 
 def _trajectory_note(slice_: Any, trajectory: list[Any], objective: Any) -> str:
@@ -194,8 +281,8 @@ def _grid(text: str) -> tuple[int, ...]:
         sizes = tuple(int(part) for part in text.lower().split("x"))
     except ValueError:
         raise LosslabError(f"--grid {text!r} is not of the form 51x51 (a plane) or 101 (a line)") from None
-    if len(sizes) not in (1, 2) or min(sizes) < 1:
-        raise LosslabError(f"--grid {text!r}: give 1 or 2 positive sizes, e.g. 51x51")
+    if len(sizes) not in (1, 2, 3) or min(sizes) < 1:
+        raise LosslabError(f"--grid {text!r}: give 1, 2 or 3 positive sizes, e.g. 51x51 (21x21x21: a volume)")
     return sizes
 
 
@@ -204,7 +291,7 @@ def _ranges(text: str) -> tuple[tuple[float, float], ...] | tuple[float, float]:
         pairs = tuple(tuple(float(v) for v in part.split(":", 1)) for part in _split_ranges(text))
     except ValueError:
         raise LosslabError(f"--range {text!r} is not of the form -1:1,-1:1 (or -1:1 for every axis)") from None
-    if any(len(p) != 2 for p in pairs) or len(pairs) not in (1, 2):
+    if any(len(p) != 2 for p in pairs) or len(pairs) not in (1, 2, 3):
         raise LosslabError(f"--range {text!r} is not of the form -1:1,-1:1 (or -1:1 for every axis)")
     return pairs[0] if len(pairs) == 1 else pairs  # type: ignore[return-value]
 

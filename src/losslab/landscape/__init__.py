@@ -10,9 +10,15 @@
 ((5, 5), ['accuracy', 'loss'])
 """
 
+from losslab.landscape.basins import Basin, BasinReport, basins
+from losslab.landscape.connect import connect
+from losslab.landscape.connect_file import load_connection
+from losslab.landscape.connect_plane import ConnectionPlane, connection_plane
+from losslab.landscape.connection import Connection
 from losslab.landscape.directions import (
     Directions,
     hessian_directions,
+    hessian_extremes_directions,
     interpolation,
     make_directions,
     normalize_direction,
@@ -22,22 +28,45 @@ from losslab.landscape.directions import (
 )
 from losslab.landscape.distributed import distributed_survey
 from losslab.landscape.engine import SliceEvaluator
+from losslab.landscape.faithfulness import Faithfulness, faithfulness, read_faithfulness, save_faithfulness
 from losslab.landscape.fingerprints import data_fingerprint, model_fingerprint
+from losslab.landscape.given_directions import as_state_dicts, filter_normalized, given_directions
 from losslab.landscape.projection import Projection, project
+from losslab.landscape.regenerated import RegeneratedDirections
+from losslab.landscape.regenerated_survey import regenerated_survey
 from losslab.landscape.slices import LineObjective, PlaneObjective, SliceObjective
 from losslab.landscape.surface import Surface, load_surface
 from losslab.landscape.survey import SurveyOptions, plan_survey, survey
+from losslab.landscape.volume import VolumeDirections, volume_directions, volume_survey
 
 __all__ = [
+    "Basin",
+    "BasinReport",
+    "Connection",
+    "ConnectionPlane",
+    "VolumeDirections",
+    "basins",
+    "connect",
+    "connection_plane",
+    "load_connection",
+    "volume_directions",
+    "volume_survey",
     "Directions",
+    "Faithfulness",
     "LineObjective",
     "PlaneObjective",
     "Projection",
+    "RegeneratedDirections",
     "SliceEvaluator",
     "SliceObjective",
     "Surface",
     "SurveyOptions",
+    "as_state_dicts",
     "data_fingerprint",
+    "faithfulness",
+    "filter_normalized",
+    "given_directions",
+    "hessian_extremes_directions",
     "distributed_survey",
     "hessian_directions",
     "interpolation",
@@ -50,5 +79,8 @@ __all__ = [
     "plane_through",
     "project",
     "random_directions",
+    "read_faithfulness",
+    "regenerated_survey",
+    "save_faithfulness",
     "survey",
 ]

@@ -5,6 +5,7 @@ dimension scales)::
 
     /a, /b            coordinates (1-D, float64), dimension scales named "a", "b"
     /loss, /accuracy  values on the grid, float64, values[i, j] at (a_i, b_j); NaN where not computed
+    /loss_stderr      for data streamed in batches, each loss's standard error over the batches
     /computed         uint8 mask, 1 where the value has been computed
     /center, /directions   θ at the origin and the (k, P) directions (for resuming and projecting)
     attrs             provenance: model_sha256, data_sha256, values, directions kind, normalization, BatchNorm
@@ -48,8 +49,8 @@ from losslab.landscape.directions import tensor_sha256
 from losslab.landscape.limits import MAX_POINTS, free_memory, grid_axis
 from losslab.objectives.grid import Grid
 
-AXIS_NAMES = ("a", "b")
-VALUE_NAMES = ("loss", "accuracy")
+AXIS_NAMES = ("a", "b", "c")  # "c": the third axis of a volume (losslab.landscape.volume)
+VALUE_NAMES = ("loss", "accuracy", "loss_stderr")  # loss_stderr: over streamed batches (landscape.sampling)
 
 
 @dataclass
@@ -58,10 +59,10 @@ class Surface(Grid):
     with a mask of what is computed and how it was made.
 
     Attributes:
-        axis_names: ``("a",)`` or ``("a", "b")``.
+        axis_names: ``("a",)``, ``("a", "b")`` or, for a volume, ``("a", "b", "c")``.
         coordinates: one 1-D tensor per axis.
-        values: ``"loss"`` and, for classifiers, ``"accuracy"``; shape = grid shape, NaN where
-            not computed; ``values[k][i, j]`` is at ``(a_i, b_j)``.
+        values: ``"loss"``, for classifiers ``"accuracy"``, for streamed data ``"loss_stderr"``; shape =
+            grid shape, NaN where not computed; ``values[k][i, j]`` is at ``(a_i, b_j)``.
         computed: boolean mask of the grid points evaluated so far.
         provenance: how the surface was made (see the module docstring).
         center, directions: the slice, ``θ(a, b) = center + a·d1 + b·d2``.
@@ -123,6 +124,9 @@ class Surface(Grid):
             if "accuracy" in self.values:
                 acc = self.values["accuracy"][self.computed]
                 lines.append(f"  accuracy {float(acc.min()):.3f} … {float(acc.max()):.3f}")
+            if "loss_stderr" in self.values:
+                error = self.values["loss_stderr"][self.computed]
+                lines.append(f"  sampling error of the loss (over batches) up to {float(error.max()):.3g}")
         p = self.provenance
         if p:
             seed = "" if p.get("seed", -1) == -1 else f", seed {p.get('seed')}"
@@ -247,6 +251,9 @@ def _write_flat(dataset: h5py.Dataset, data: np.ndarray, where: slice, shape: tu
     if where == slice(None):
         dataset[...] = data.reshape(shape)
         return
+    if len(shape) == 3:  # a volume: its rows along c, indexed by (i, j)
+        _write_volume(dataset, data, where, shape)
+        return
     # a run of flat indices spans whole rows in the middle and partial rows at both ends
     start, stop = where.start, where.stop
     width = shape[1]
@@ -255,6 +262,18 @@ def _write_flat(dataset: h5py.Dataset, data: np.ndarray, where: slice, shape: tu
         row, col = divmod(index, width)
         end = min(stop, (row + 1) * width)
         dataset[row, col : col + end - index] = data[index - start : end - start]
+        index = end
+
+
+def _write_volume(dataset: h5py.Dataset, data: np.ndarray, where: slice, shape: tuple[int, ...]) -> None:
+    """A run of flat indices of a 3-axis grid, written row by row along its last axis."""
+    start, stop = where.start, where.stop
+    width = shape[2]
+    index = start
+    while index < stop:
+        row, col = divmod(index, width)
+        end = min(stop, (row + 1) * width)
+        dataset[row // shape[1], row % shape[1], col : col + end - index] = data[index - start : end - start]
         index = end
 
 
@@ -280,7 +299,7 @@ def load_surface(path: str | Path) -> Surface:
     path = Path(path)
     with _reading(path) as file:
         axes = tuple(name for name in AXIS_NAMES if name in file)
-        if "loss" not in file or axes not in (("a",), ("a", "b")):
+        if "loss" not in file or axes not in (("a",), ("a", "b"), ("a", "b", "c")):
             raise LosslabError(f"{path} has no 'loss' dataset with axes a/b; was it written by losslab?")
         coordinates = tuple(torch.from_numpy(_array(file, name, path, "f", ndim=1, width=8)) for name in axes)
         shape = tuple(len(c) for c in coordinates)
