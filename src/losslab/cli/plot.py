@@ -31,6 +31,10 @@ Optimizers = Annotated[
 ]
 Steps = Annotated[int, typer.Option(help="Steps per descent.")]
 View = Annotated[str, typer.Option(help="For films and 3-D: contour or surface.")]
+Slice = Annotated[
+    str | None,
+    typer.Option("--slice", help="Vary these parameters, hold the rest: 'w0,w1;w2=0.5' (a loss of 3 or more)."),
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -40,6 +44,32 @@ def register(app: typer.Typer) -> None:
 
 def _objective(formula: str, variables: str | None, domain: str | None) -> Any:
     return formula_objective(formula, variables, domain)
+
+
+def _sliced(objective: Any, spec: str | None) -> Any:
+    """The slice ``--slice`` asks for (vary some parameters, hold the rest), or the objective itself."""
+    if spec is None:
+        return objective
+    from losslab.objectives.held import hold
+
+    return hold(objective, spec)
+
+
+@plot_app.command(context_settings=FORMULA_FIRST)
+@friendly
+def levels(
+    formula: Formula, out_file: Out,
+    count: Annotated[int, typer.Option("--levels", help="Number of level surfaces.")] = 4,
+    resolution: Annotated[int, typer.Option(help="Grid points per axis (6–64).")] = 32,
+    variables: Vars = None, domain: DomainOpt = None,
+) -> None:  # fmt: skip
+    """Level surfaces L = c of a 3-parameter loss with ∇L arrows normal to them, as a rotatable page (.html)."""
+    from losslab.plot.levels import level_surfaces
+
+    objective = _objective(formula, variables, domain)
+    if picture_target(out_file) != "interactive":
+        raise LosslabError(f"level surfaces are a rotatable 3-D page: give --out with .html, not {out_file.name}")
+    _write(level_surfaces(objective, levels=count, resolution=resolution), out_file)
 
 
 def picture_target(out_file: Path) -> str:
@@ -105,12 +135,12 @@ def _landscape(objective: Any, runs: list[Any], target: Path, still: Any, view: 
 def curve(
     formula: Formula, out_file: Out, start: Start = None, optimizer: Optimizers = None, steps: Steps = 50,
     at: Annotated[float | None, typer.Option(help="Draw the tangent and 2nd-order Taylor approximation here.")] = None,
-    variables: Vars = None, domain: DomainOpt = None,
+    variables: Vars = None, domain: DomainOpt = None, slice_: Slice = None,
 ) -> None:  # fmt: skip
     """The curve L(w) of a one-parameter loss, with descent paths and Taylor approximations."""
     from losslab import plot
 
-    objective = _objective(formula, variables, domain)
+    objective = _sliced(_objective(formula, variables, domain), slice_)
     picture_target(out_file)
     runs = _runs(objective, start, optimizer, steps)
     still = lambda: plot.curve(objective, runs, at=at, orders=(1, 2))  # noqa: E731
@@ -123,7 +153,7 @@ def contour(
     formula: Formula, out_file: Out, start: Start = None, optimizer: Optimizers = None, steps: Steps = 100,
     field: Annotated[str | None, typer.Option(help="Arrows: gradient (∇L) or descent (−∇L).")] = None,
     levels: Annotated[int, typer.Option(help="Number of contour levels.")] = 20,
-    variables: Vars = None, domain: DomainOpt = None,
+    variables: Vars = None, domain: DomainOpt = None, slice_: Slice = None,
 ) -> None:  # fmt: skip
     """Filled contours with level labels, stationary points by kind, descent paths, gradient field.
 
@@ -133,7 +163,7 @@ def contour(
 
     if _saved_surface(formula, out_file, "contour", start, optimizer, field, levels=levels):
         return
-    objective = _objective(formula, variables, domain)
+    objective = _sliced(_objective(formula, variables, domain), slice_)
     picture_target(out_file)
     runs = _runs(objective, start, optimizer, steps)
     still = lambda: plot.contour(objective, runs, field=field, levels=levels)  # noqa: E731

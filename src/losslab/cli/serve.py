@@ -15,6 +15,9 @@ def register(app: typer.Typer) -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind; 127.0.0.1 keeps it to this machine.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    lessons: Annotated[
+        list[str] | None, typer.Option("--lessons", help="A folder of lesson files to teach too (repeatable).")
+    ] = None,
 ) -> None:
     """Start the web explorer: the gallery, your formulas or data, and optimizers racing downhill."""
     import uvicorn
@@ -24,7 +27,13 @@ def serve(
 
     @friendly
     def start() -> None:
-        config = ServerConfig(host=host, port=port)
+        if lessons:
+            from pathlib import Path
+
+            from losslab.course.lessons import Library
+
+            Library(tuple(Path(folder) for folder in lessons))  # a missing folder is refused before the start
+        config = ServerConfig(host=host, port=port, lessons=tuple(lessons or ()))
         typer.echo(f"losslab explorer on http://{host}:{port}  (Ctrl-C stops it)")
         uvicorn.run(create_app(config), host=config.host, port=config.port, log_level="warning")
 

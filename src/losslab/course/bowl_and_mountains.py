@@ -1,7 +1,11 @@
-r"""The explorer's "bowl vs mountains" pair: a linear-regression bowl beside a small network's plane.
+r"""The explorer's "bowl vs mountains" pair: a linear-regression bowl beside a deep network's plane.
 
 The network side is the 2-D slice :math:`f(a, b) = L(\theta^* + a\,d_1 + b\,d_2)` through the
-trained weights θ* of the ``moons-mlp`` demo (2-16-16-2 on two-moons generated on the spot),
+trained weights θ* of a deep ReLU MLP *without skip connections* (2, twelve hidden layers of 16, 2;
+3 074 weights) trained on two moons generated on the spot — Li et al. (2018) found the slices of
+no-skip networks chaotic, and this one is: several basins, saddles and ridges where the bowl has one
+valley. :func:`~losslab.course.nonconvexity.nonconvexity` measures both (the fraction of the grid with
+a negative eigenvalue of the slice's Hessian, the grid-local minima: 0 % and 1 for the bowl). The plane is
 along two Gaussian directions that are *filter-normalized* (Li et al., *Visualizing the Loss
 Landscape of Neural Nets*, NeurIPS 2018): every row of a weight (one output neuron) is
 rescaled to the norm of the same row of θ*, and biases are zero in the direction. The
@@ -15,12 +19,28 @@ from collections.abc import Callable
 
 from losslab.errors import LosslabError, check_int
 from losslab.landscape import random_directions, survey
-from losslab.networks.build import network_objective
+from losslab.networks.demos import mlp, moons, train
 from losslab.objectives.data_models import model_objective, synthetic_points
 from losslab.objectives.grid import Grid, evaluate_grid
 from losslab.objectives.network import NetworkObjective
 
 Progress = Callable[[float, str], None]
+DEEP_WIDTHS = (2, *(16,) * 12, 2)  # no skip connections: Li et al.'s chaotic case
+TRAINING_STEPS = 300
+BOWL_TITLE = "linear regression (mse), 50 points"
+MOUNTAINS_TITLE = "deep no-skip MLP, two moons"  # the page says the rest (12 × 16, 3 074 weights)
+
+
+def deep_network(seed: int = 0) -> NetworkObjective:
+    """The deep no-skip MLP (:data:`DEEP_WIDTHS`), trained full-batch with Adam on two moons, as an objective."""
+    import torch
+
+    inputs, targets = moons(dtype=torch.float32)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = mlp(DEEP_WIDTHS)
+    train(model, inputs, targets, steps=TRAINING_STEPS, lr=0.01)
+    return NetworkObjective(model, (inputs, targets))
 
 
 def network_plane(
@@ -62,7 +82,7 @@ def network_plane(
 def bowl_and_mountains(
     points: int = 41, span: float = 1.0, seed: int = 0, progress: Progress | None = None
 ) -> tuple[Grid, Grid]:
-    """The linear-regression bowl (listing 3.1's synthetic line, mse) and the moons-mlp plane.
+    """The linear-regression bowl (listing 3.1's synthetic line, mse) and the deep network's plane.
 
     Progress goes from 0 to 0.15 while the network trains, then row by row to 1.
     """
@@ -73,8 +93,29 @@ def bowl_and_mountains(
 
     x, y = synthetic_points("linear", n=50, seed=seed)
     bowl = evaluate_grid(model_objective(x, y, "line"), resolution=points)
-    report(0.05, "training the 2-16-16-2 network on two moons")
-    objective = network_objective(demo_name="moons-mlp", seed=seed).objective
+    report(0.05, "training the deep network (12 hidden layers, no skip connections) on two moons")
+    objective = deep_network(seed)
     report(0.15, "surveying the plane through the trained weights")
     plane = network_plane(objective, points, span, seed, lambda f, m: report(0.15 + 0.85 * f, m))
     return bowl, plane
+
+
+def pair_description(bowl: Grid, plane: Grid) -> dict[str, object]:
+    """What the page shows beside the two surfaces: their titles and non-convexity figures (None for a grid
+    too small to measure)."""
+    from losslab.course.nonconvexity import nonconvexity
+
+    def measured(grid: Grid) -> dict[str, object] | None:
+        try:
+            figures = nonconvexity(grid)
+        except LosslabError:
+            return None
+        text = str(figures)
+        return {"negative_fraction": figures.negative_fraction, "local_minima": figures.local_minima, "text": text}
+
+    return {
+        "bowl_title": BOWL_TITLE,
+        "network_title": MOUNTAINS_TITLE,
+        "bowl_nonconvexity": measured(bowl),
+        "network_nonconvexity": measured(plane),
+    }
