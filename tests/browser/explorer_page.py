@@ -97,7 +97,7 @@ def race_body(state: dict[str, Any], data_points: int | None) -> dict[str, Any]:
         d = state["data"]
         spec = {"source": "data", "model": d["model"]}
         spec.update({"points": d["points"]} if d["synthetic"] == "pasted" else {"synthetic": d["synthetic"], "n": 30})
-    batch = min(8, data_points) if data_points else None
+    batch = min(state.get("batch", 8), data_points) if data_points else None
     sgd_batch = {"sgd": batch} if batch else {}
     optimizers = [
         {"name": r["name"], "hyperparameters": r["hyper"], "batch_size": sgd_batch.get(r["name"])}

@@ -294,3 +294,13 @@ def test_the_toolbar_leaves_titles_and_legends_alone(browser: Any, server_url: s
         page.screenshot(path=str(shots / f"toolbar-{width}x{height}.png"))
         assert page.errors == []
         page.close()
+
+
+def test_a_line_of_minima_is_one_row_with_its_equations(browser: Any, server_url: str, shots: Path) -> None:
+    page = open_page(browser, state_url(server_url, source="formula", formula="(x - y)^2", steps=20))
+    wait_idle(page)
+    shown = page.locator("[data-testid='stationary-set']")
+    assert shown.count() == 1 and shown.text_content() == "x = y, y free"
+    assert "line or curve" in page.text_content("#analysis")
+    page.locator("#analysis").screenshot(path=str(shots / "analysis_line_of_minima.png"))
+    assert not page.errors

@@ -305,7 +305,7 @@ def test_start_up_warms_the_server_unless_told_not_to(warm: bool, monkeypatch: p
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from fastapi.testclient import TestClient
-    with TestClient(create_app(ServerConfig(torch_threads=None, warm_up=warm))) as started:
+    with TestClient(create_app(ServerConfig(torch_threads=None, warm_up=warm, isolate=False))) as started:
         assert started.get("/api/catalog").status_code == 200
     assert len(calls) == int(warm)
 

@@ -1,4 +1,6 @@
-"""The API fuzzed from its own OpenAPI schema (schemathesis, in-process ASGI): no 5xx, no hang.
+"""The live server fuzzed from its own OpenAPI schema (schemathesis over HTTP): no 5xx, no hang; formulas drawn
+from the students' grammar and hostile text (test_web_hostile.py puts the same content into every POST body
+of the live server, worker processes included).
 
 Tight bounds keep each generated request small, so the whole run stays well under 30 s;
 the landscape job's work is a stub (its computation is tested in test_explore_lib.py).
@@ -6,20 +8,26 @@ the landscape job's work is a stub (its computation is tested in test_explore_li
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
+import uvicorn
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 
 from losslab.objectives.grid import Grid, evaluate_grid
 from losslab.objectives.objective import formula
 from losslab.web import Bounds, ServerConfig, create_app
 from losslab.web.jobs import JobStore
+from student_formulas import student_formulas
 
 pytestmark = pytest.mark.filterwarnings("ignore::starlette.exceptions.StarletteDeprecationWarning")
-BOUNDS = Bounds(grid_points=41, steps=50, optimizers=3, data_points=50, wall_time_s=5.0, network_points=9, frames=3)
+BOUNDS = Bounds(grid_points=41, steps=50, optimizers=3, data_points=50, wall_time_s=2.0, network_points=9, frames=3)
 
 
 def _stub(points: int, span: float, seed: int, progress: Any) -> tuple[Grid, Grid]:
@@ -27,16 +35,46 @@ def _stub(points: int, span: float, seed: int, progress: Any) -> tuple[Grid, Gri
     return grid, grid
 
 
+# The schema marks a formula's text with format "formula": besides any string, draw what found the 500s —
+# students' formulas (roots of negative numbers, ^, √, |…|, superscripts) and text with lone surrogates.
+SURROGATE = st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF)
+FORMULAS = st.one_of(
+    student_formulas(min_depth=2).map(lambda case: case[0]),
+    st.tuples(student_formulas(min_depth=1), SURROGATE).map(lambda pair: pair[0][0] + pair[1]),
+    st.sampled_from(["w**2 + (-8)**(1/3)", "w**2 + exp(exp(10**15))", "x**2 +", "-x**2 + y**2", "w[/]"]),
+    st.text(max_size=30),
+)
+schemathesis.openapi.format("formula", FORMULAS)
+
+
 app = create_app(ServerConfig(bounds=BOUNDS, torch_threads=None))
 app.state.jobs = JobStore(4, work=_stub)
-schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+schema = schemathesis.openapi.from_dict(app.openapi())
+
+
+@pytest.fixture(scope="module")
+def live_url() -> Iterator[str]:
+    """The app served by uvicorn on a free port, worker processes and all: the fuzz goes over the wire."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert time.monotonic() < deadline, "the explorer did not start within 60 s"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
-def test_api_from_its_schema(case: schemathesis.Case) -> None:
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+def test_api_from_its_schema(case: schemathesis.Case, live_url: str) -> None:
     started = time.monotonic()
-    response = case.call()
+    response = case.call(base_url=live_url)
     assert response.status_code < 500, response.text[:500]
     assert time.monotonic() - started < BOUNDS.wall_time_s + 5, "a request outlived the wall-time bound"
     # Schema-valid is not always acceptable here: a well-formed string can be a bad formula.

@@ -136,6 +136,10 @@ def suggest_defaults(
     >>> from losslab.objectives.objective import formula
     >>> suggest_defaults(formula("sqrt(w0**2 + w1**2)")).start   # the cone's tip has no gradient
     (-2.5, 3.0)
+    >>> from losslab.analysis.report import analyze
+    >>> cone = formula("sqrt(w0**2 + w1**2)")
+    >>> suggest_defaults(cone, analyze(cone)).lr   # the analysis finds the kink: a first step of a fiftieth
+    0.2
     >>> s = suggest_defaults(model_objective([1, 2, 3, 4, 5], [2.1, 3.9, 6.1, 8.0, 9.9], "line"))
     >>> s.start, s.lr                            # λmax = 23.7 at the minimum: 2/λmax = 0.0845
     ((0.0, 0.0), 0.04)
@@ -152,7 +156,8 @@ def suggest_defaults(
     if at_start is not None and at_start > 0:
         curvature.append(at_start)
     slope = float(torch.linalg.vector_norm(objective.grad(theta)))
-    kinked = any(not p.differentiable for p in objective.known_points)
+    found = analysis.stationary_points if analysis else ()
+    kinked = any(not getattr(p, "differentiable", True) for p in [*objective.known_points, *found])
     if curvature:
         reach = step if kinked else FIRST_STEP * min(hi - lo for lo, hi in box.bounds)
         lr = _round_down(min(1 / max(curvature), reach / slope))

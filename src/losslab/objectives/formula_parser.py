@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import sympy
 
-from losslab.errors import LosslabError, not_one_of
+from losslab.errors import LosslabError, first_line, not_one_of
 from losslab.objectives.spelling import normalize
 from losslab.objectives.sympy_functions import sigmoid, softplus
 
@@ -399,4 +399,10 @@ class _Walker:
             wanted = f"{least}" if least == most else f"at least {least}"
             raise self.refuse(node, f"'{name}' takes {wanted} argument(s), got {count}")
         args = [self.build(arg, depth + 1) for arg in node.args]
-        return make(*args)
+        try:
+            return make(*args)
+        except (ValueError, TypeError) as error:  # SymPy refuses e.g. max of a never-real sqrt(min(-8, w))
+            part = ast.get_source_segment(self.text.strip(), node) or name
+            reason = first_line(error).rstrip(".")
+            what = f"{part} takes an argument that is not a real number anywhere (SymPy: {reason})"
+            raise self.refuse(node, what) from None

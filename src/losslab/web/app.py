@@ -27,8 +27,10 @@ from losslab.errors import LosslabError
 from losslab.web.assets import VENDOR_CACHE, asset, page_file
 from losslab.web.config import ServerConfig
 from losslab.web.jobs import JobStore
+from losslab.web.lessons import lessons_router
 from losslab.web.routes import router
 from losslab.web.service import BoundError, warm_up
+from losslab.web.workers import WorkerPool
 
 STATIC = Path(str(resources.files("losslab.web") / "static"))
 
@@ -56,9 +58,12 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if config.torch_threads is not None:
             torch.set_num_threads(config.torch_threads)
-        app.state.executor = ThreadPoolExecutor(config.workers, "losslab-request")  # fresh for every start-up
+        app.state.executor = ThreadPoolExecutor(1, "losslab-request")  # fresh for every start-up
         app.state.jobs.reopen()
-        if config.warm_up:
+        if config.isolate:
+            app.state.pool = WorkerPool(config.light_workers, config.workers, config.torch_threads)
+            app.state.pool.start()
+        if config.warm_up and not config.isolate:  # the workers' fork server warms itself up
             warm_up()
         # The imports (torch, SymPy, FastAPI) leave millions of long-lived objects; frozen, a full
         # collection no longer walks them (one took 190 ms in the middle of a race's answer).
@@ -67,6 +72,9 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         yield
         app.state.executor.shutdown(wait=False, cancel_futures=True)
         app.state.jobs.close()
+        if app.state.pool is not None:
+            app.state.pool.close()
+            app.state.pool = None
 
     app = FastAPI(
         title="losslab explorer",
@@ -78,9 +86,11 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.config = config
-    app.state.executor = ThreadPoolExecutor(config.workers, "losslab-request")
+    app.state.executor = ThreadPoolExecutor(1, "losslab-request")
+    app.state.pool = None  # the worker processes, from start-up on (isolate=True)
     app.state.jobs = JobStore(config.jobs)
     app.include_router(router)
+    app.include_router(lessons_router)
     _add_error_handlers(app)
     _add_pages(app)
     app.add_middleware(BodyLimit, limit=config.bounds.body_bytes)

@@ -14,11 +14,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from losslab.course.bowl_and_mountains import bowl_and_mountains
+from losslab.course.bowl_and_mountains import bowl_and_mountains, pair_description
 from losslab.errors import LosslabError
 from losslab.objectives.grid import Grid
 from losslab.serialize import jsonable
 from losslab.web.service import BoundError, grid_json
+from losslab.web.shape import basins_json
 
 
 @dataclass
@@ -96,8 +97,9 @@ class JobStore:
             {
                 "bowl": grid_json(bowl),
                 "network": grid_json(plane),
-                "bowl_title": "linear regression (mse), 50 points",
-                "network_title": "2-16-16-2 MLP on two moons (354 weights)",
+                **pair_description(bowl, plane),  # titles and non-convexity figures
+                "bowl_basins": basins_json(bowl),  # the basins and merge tree of each surface
+                "network_basins": basins_json(plane),
             }
         )
         job.status, job.progress, job.message = "done", 1.0, "done"

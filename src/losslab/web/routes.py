@@ -1,9 +1,11 @@
 """The JSON API under ``/api``: each handler checks bounds, offloads the work, and answers JSON (or a GIF).
 
-CPU-heavy work runs on the app's bounded thread pool, never on the event loop, under the
-wall-time bound: past it the request is answered 422 naming ``wall_time_s``. A race (and a
-GIF) also stops between optimizers — a GIF between frames too — once its time is up or its
-client has disconnected, so a page that moved on does not keep the one worker busy.
+CPU-heavy work never runs on the event loop: it runs in the app's worker processes
+(:mod:`losslab.web.workers`, light requests in a lane of their own) under the wall-time bound. Past
+it the request is answered 422 naming ``wall_time_s`` and its process is killed; a client that
+leaves gets its work killed too. Before the app's start-up has run (a TestClient used without
+``with``) or with ``ServerConfig(isolate=False)``, work runs on a thread pool instead, where only a
+race and a GIF can stop early (they ask between optimizers and frames).
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from losslab.errors import LosslabError
 from losslab.serialize import json_bytes
 from losslab.web import schemas, service
 from losslab.web.config import ServerConfig
 from losslab.web.service import BoundError
+from losslab.web.workers import STOPPABLE, ClientGone
 
 router = APIRouter(prefix="/api", responses={code: {"model": schemas.ErrorResponse} for code in (400, 413, 422)})
 T = TypeVar("T")
@@ -50,10 +52,6 @@ class Clock:
     def should_stop(self) -> bool:
         """Out of time, or nobody is waiting for the answer any more."""
         return self.gone.is_set() or self.passed()
-
-
-class ClientGone(LosslabError):
-    """The client closed the connection before the answer; the work was dropped or stopped early."""
 
 
 async def offload(request: Request, work: Callable[..., T], *args: Any, clock: Clock | None = None) -> T:
@@ -110,18 +108,32 @@ def _json(body: bytes, status: int = 200) -> Response:
     return Response(body, status_code=status, media_type="application/json")
 
 
-async def answered(request: Request, work: Callable[..., Any], *args: Any, clock: Clock | None = None) -> Response:
-    """:func:`offload`, with the answer also rendered to JSON on the worker thread.
+async def answered(request: Request, name: str, *args: Any) -> Response:
+    """:func:`computed`, answered as JSON."""
+    return _json(await computed(request, name, *args))
 
-    Encoding a result (:func:`losslab.serialize.json_bytes`) still walks every list in Python
-    (a 201×201 surface: ~4 ms); done on the event loop it would hold up every other client's
-    request in the meantime.
+
+async def computed(request: Request, name: str, *args: Any) -> bytes:
+    """``service.<name>(*args)`` rendered (JSON, or a GIF's bytes) off the event loop, under the wall-time bound.
+
+    In the app's worker processes (:class:`losslab.web.workers.WorkerPool`: killed past the bound or when
+    the client leaves, light work in a lane of its own) once the app has started; else on the request
+    thread pool (:func:`offload`), where a race or GIF stops itself at the bound and other work cannot.
+    Rendering happens on the worker too: encoding a 201×201 surface walks every list in Python (~4 ms),
+    which on the event loop would hold up every other client's request.
     """
-    return _json(await offload(request, _rendered, work, *args, clock=clock))
+    bounds = request.app.state.config.bounds
+    pool = getattr(request.app.state, "pool", None)
+    if pool is not None:
+        return bytes(await pool.run(name, args, bounds.wall_time_s, request.is_disconnected))
+    clock = Clock(bounds.wall_time_s)
+    stop = (clock.should_stop,) if name in STOPPABLE else ()
+    return await offload(request, _rendered, getattr(service, name), *args, *stop, clock=clock)
 
 
 def _rendered(work: Callable[..., Any], *args: Any) -> bytes:
-    return json_bytes(work(*args))
+    result = work(*args)
+    return result if isinstance(result, bytes) else json_bytes(result)
 
 
 @router.get("/gallery", response_model=list[schemas.GalleryItem])
@@ -145,36 +157,31 @@ async def catalog(request: Request) -> Response:
 @router.post("/objective", response_model=schemas.ObjectiveInfo)
 async def objective(body: schemas.ObjectiveRequest, request: Request) -> Response:
     """Parse an objective: its parameters, view box and MathML (422 with the parser's message and column)."""
-    bounds = request.app.state.config.bounds
-    return await answered(request, service.describe, body.objective, bounds)
+    return await answered(request, "describe", body.objective, request.app.state.config.bounds)
 
 
 @router.post("/analyze", response_model=schemas.AnalysisResponse)
 async def analyze(body: schemas.ObjectiveRequest, request: Request) -> Response:
     """Gradient, Hessian, stationary points by kind, convexity, condition number, 2/λmax."""
-    bounds = request.app.state.config.bounds
-    return await answered(request, service.analysis, body.objective, bounds)
+    return await answered(request, "analysis", body.objective, request.app.state.config.bounds)
 
 
 @router.post("/suggest", response_model=schemas.SuggestionResponse)
 async def suggest(body: schemas.ObjectiveRequest, request: Request) -> Response:
     """A start and learning rates that suit the loss: off its stationary points and kinks, lr below 2/λmax."""
-    bounds = request.app.state.config.bounds
-    return await answered(request, service.suggestion, body.objective, bounds)
+    return await answered(request, "suggestion", body.objective, request.app.state.config.bounds)
 
 
 @router.post("/surface", response_model=schemas.GridOut)
 async def surface(body: schemas.SurfaceRequest, request: Request) -> Response:
     """L on a grid: a curve for one parameter, a surface (rows = second parameter) for two."""
-    return await answered(request, service.surface, body, request.app.state.config.bounds)
+    return await answered(request, "surface", body, request.app.state.config.bounds)
 
 
 @router.post("/race", response_model=schemas.RaceResponse)
 async def race(body: schemas.RaceRequest, request: Request) -> Response:
     """Every optimizer from the same start: θ, L, ∇L, |∇L| and lr per step, and a diagnosis."""
-    bounds = request.app.state.config.bounds
-    clock = Clock(bounds.wall_time_s)
-    return await answered(request, service.run_race, body, bounds, clock.should_stop, clock=clock)
+    return await answered(request, "run_race", body, request.app.state.config.bounds)
 
 
 @router.post(
@@ -184,9 +191,7 @@ async def race(body: schemas.RaceRequest, request: Request) -> Response:
 )
 async def animation(body: schemas.AnimationRequest, request: Request) -> Response:
     """The race as a GIF (``losslab.plot.animate``): at most ``frames`` frames, evenly spaced steps."""
-    bounds = request.app.state.config.bounds
-    clock = Clock(bounds.wall_time_s)
-    gif = await offload(request, service.animation, body, bounds, clock.should_stop, clock=clock)
+    gif = await computed(request, "animation", body, request.app.state.config.bounds)
     disposition = 'attachment; filename="losslab-race.gif"'
     return Response(gif, media_type="image/gif", headers={"Content-Disposition": disposition})
 
@@ -194,13 +199,32 @@ async def animation(body: schemas.AnimationRequest, request: Request) -> Respons
 @router.post("/fit", response_model=schemas.FitResponse)
 async def fit(body: schemas.FitRequest, request: Request) -> Response:
     """A data model's prediction f(θ_k; x) at each θ_k of a run, on a grid over the data's x range."""
-    return await answered(request, service.fits, body, request.app.state.config.bounds)
+    return await answered(request, "fits", body, request.app.state.config.bounds)
 
 
 @router.post("/hessian", response_model=schemas.HessianResponse)
 async def hessian(body: schemas.HessianRequest, request: Request) -> Response:
     """The Hessian at a point, its eigenvalues and kind, and the second-order Taylor model nearby."""
-    return await answered(request, service.hessian, body, request.app.state.config.bounds)
+    return await answered(request, "hessian", body, request.app.state.config.bounds)
+
+
+@router.post("/levels")
+async def levels(body: schemas.LevelsRequest, request: Request) -> Response:
+    """Nested level surfaces of a 3-parameter loss with ∇L arrows, as a Plotly figure ``{"data", "layout"}``."""
+    return await answered(request, "levels", body, request.app.state.config.bounds)
+
+
+@router.post("/boundary", response_model=schemas.BoundaryResponse)
+async def boundary(body: schemas.BoundaryRequest, request: Request) -> Response:
+    """A classifier's P(y = 1) over its two inputs at each θ_k of a run: its decision boundary moving."""
+    return await answered(request, "boundary", body, request.app.state.config.bounds)
+
+
+@router.post("/path", response_model=schemas.PathResponse)
+async def path(body: schemas.PathRequest, request: Request) -> Response:
+    """The minimum-energy path between two minima (a nudged elastic band whose top climbs to the saddle), its
+    barrier and its saddle."""
+    return await answered(request, "energy_path", body, request.app.state.config.bounds)
 
 
 @router.post(

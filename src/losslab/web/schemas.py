@@ -3,24 +3,53 @@
 Numbers in responses are JSON numbers when finite and the strings ``"Infinity"``,
 ``"-Infinity"`` or ``"NaN"`` otherwise (:func:`losslab.serialize.jsonable`): the type
 :data:`Num`. Requests refuse non-finite numbers and unknown fields.
+
+It runs past 400 lines because the whole contract is read in one place: one small model per request
+and per answer, no logic.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
+from losslab.course.classifiers import CLASSIFIERS, PLANE_DATA, PLANE_POINTS
+from losslab.course.classifiers import MAX_POINTS as MAX_PLANE_POINTS
 from losslab.objectives.data_models import MODELS, SYNTHETIC
 
 Num = float | Literal["Infinity", "-Infinity", "NaN"]
 # the names /api/catalog lists are the names a request may give: both read the library's registry
 MODEL_NAMES = tuple(MODELS)
-Seed = Annotated[int, Field(ge=0, le=2**31 - 1, description="seed of the random source")]
+Seed = Annotated[StrictInt, Field(ge=0, le=2**31 - 1, description="seed of the random source")]
 
 
 class Request(BaseModel):
+    """A request body: unknown fields, non-finite numbers, booleans for whole numbers (``"seed": false``) and
+    text that is not Unicode (a lone surrogate such as ``"\\ud800"``, which JSON can carry) are refused."""
+
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*")
+    @classmethod
+    def _unicode_text(cls, value: Any) -> Any:
+        for text in _strings(value):
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as error:
+                bad = text[error.start]
+                raise ValueError(f"holds {bad!r} at character {error.start + 1}, a lone surrogate: not text") from None
+        return value
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [text for item in value for text in _strings(item)]
+    if isinstance(value, dict):
+        return [text for pair in value.items() for item in pair for text in _strings(item)]
+    return []
 
 
 # -- objectives ------------------------------------------------------------------------------
@@ -35,7 +64,10 @@ class FormulaSource(Request):
     """A typed formula (whitelist parser); ``variables`` fixes the parameter order."""
 
     source: Literal["formula"]
-    text: str = Field(examples=["(w0 - 1)**2 + 3*(w1 + 2)**2"])
+    text: str = Field(
+        examples=["(w0 - 1)**2 + 3*(w1 + 2)**2"],
+        json_schema_extra={"format": "formula"},  # a hint for clients and fuzzers: the whitelist grammar
+    )
     variables: list[str] | None = None
 
 
@@ -46,44 +78,77 @@ class DataSource(Request):
     model: Literal[MODEL_NAMES]  # type: ignore[valid-type]
     points: str | None = Field(None, description="'x, y' per line; an optional header line")
     synthetic: Literal[SYNTHETIC] | None = None  # type: ignore[valid-type]
-    n: int = Field(20, description="number of synthetic points")
+    n: StrictInt = Field(20, description="number of synthetic points")
     seed: Seed = 0
 
 
-ObjectiveSpec = Annotated[GallerySource | FormulaSource | DataSource, Field(discriminator="source")]
+class ClassifierSource(Request):
+    """Chapter 3's classifiers on labelled points of the plane (:mod:`losslab.course.classifiers`)."""
+
+    source: Literal["classifier"]
+    model: Literal[tuple(CLASSIFIERS)]  # type: ignore[valid-type]
+    data: Literal[PLANE_DATA] | None = Field(None, description="the model's own data set when left out")  # type: ignore[valid-type]
+    n: StrictInt = Field(PLANE_POINTS, ge=2, le=MAX_PLANE_POINTS, description="number of points")
+    seed: Seed = 0
+
+
+ObjectiveSpec = Annotated[
+    GallerySource | FormulaSource | DataSource | ClassifierSource, Field(discriminator="source")
+]
 
 
 class ObjectiveRequest(Request):
     objective: ObjectiveSpec
 
 
+class SliceSpec(Request):
+    """A slice of a loss of 3 or more parameters: vary one or two of them, hold the others at ``at``'s values."""
+
+    vary: list[str] = Field(examples=[["w0", "w1"]], description="the one or two parameters that vary")
+    at: list[float] = Field(description="a point of the loss (one value per parameter); the varied ones are ignored")
+
+
 class SurfaceRequest(Request):
     objective: ObjectiveSpec
-    points: int = Field(101, description="grid points per axis")
-    domain: list[tuple[float, float]] | None = Field(None, description="[lo, hi] per parameter")
+    points: StrictInt = Field(101, description="grid points per axis")
+    domain: list[tuple[float, float]] | None = Field(None, description="[lo, hi] per parameter (per varied one)")
+    slice: SliceSpec | None = Field(None, description="the slice to draw, for a loss of 3 or more parameters")
+
+
+class LevelsRequest(Request):
+    """Nested level surfaces L = c of a loss of 3 parameters, with ∇L arrows (a Plotly figure)."""
+
+    objective: ObjectiveSpec
+    levels: StrictInt = Field(4, ge=1, le=12, description="how many level surfaces")
+    resolution: StrictInt = Field(24, ge=6, le=40, description="grid points per axis of the 3-D grid")
 
 
 class OptimizerChoice(Request):
     """One runner: a registry name (``GET /api/optimizers``) and its hyper-parameters."""
 
     name: str = Field(examples=["gd"])
-    hyperparameters: dict[str, float | bool | list[float]] = Field(default_factory=dict, examples=[{"lr": 0.1}])
-    batch_size: int | None = Field(None, description="mini-batch size (sgd on data objectives)")
+    hyperparameters: dict[str, bool | int | float | str | list[float]] = Field(
+        default_factory=dict,
+        examples=[{"lr": 0.1}],
+        description="each optimizer's knobs (GET /api/optimizers); whole numbers stay whole (history_size), text "
+        "is for the knobs that take a name (L-BFGS's line_search_fn: 'strong_wolfe')",
+    )
+    batch_size: StrictInt | None = Field(None, description="mini-batch size (sgd on data objectives)")
 
 
 class RaceRequest(Request):
     objective: ObjectiveSpec
     start: list[float]
     optimizers: list[OptimizerChoice]
-    steps: int = 100
+    steps: StrictInt = 100
     seed: Seed = 0
 
 
 class AnimationRequest(RaceRequest):
     """A race as a GIF: one frame per step, or ``frames`` evenly spaced steps when the race is longer."""
 
-    frames: int = Field(30, ge=2, description="most frames in the GIF (the bound frames caps it)")
-    fps: int = Field(8, ge=1, le=30, description="frames per second when the GIF plays")
+    frames: StrictInt = Field(30, ge=2, description="most frames in the GIF (the bound frames caps it)")
+    fps: StrictInt = Field(8, ge=1, le=30, description="frames per second when the GIF plays")
 
 
 class FitRequest(Request):
@@ -91,18 +156,35 @@ class FitRequest(Request):
 
     objective: ObjectiveSpec
     params: list[list[Num]] = Field(description="θ_k of each step; non-finite entries as the race wrote them")
-    points: int = Field(121, description="points of the x grid")
+    points: StrictInt = Field(121, description="points of the x grid")
 
 
 class HessianRequest(Request):
     objective: ObjectiveSpec
     point: list[float]
     radius: float | None = Field(None, description="half-width of the Taylor overlay grid")
-    points: int = Field(31, description="Taylor overlay grid points per axis")
+    points: StrictInt = Field(31, description="Taylor overlay grid points per axis")
+
+
+class PathRequest(Request):
+    """Two minima of the loss to join by a minimum-energy path (a nudged elastic band)."""
+
+    objective: ObjectiveSpec
+    a: list[float] = Field(examples=[[3.0, 2.0]], description="the first minimum, one number per parameter")
+    b: list[float] = Field(examples=[[-2.805118, 3.131313]], description="the second minimum")
+    images: StrictInt = Field(21, ge=3, le=101, description="points on the band, ends included")
+
+
+class BoundaryRequest(Request):
+    """A classifier's P(y = 1) over its input plane at each θ_k of a run (as ``/api/race`` returned them)."""
+
+    objective: ObjectiveSpec
+    params: list[list[Num]] = Field(description="θ_k of each step; non-finite entries as the race wrote them")
+    points: StrictInt = Field(31, ge=2, le=81, description="grid points per input axis")
 
 
 class LandscapeJobRequest(Request):
-    points: int = Field(41, description="grid points per axis of the network plane")
+    points: StrictInt = Field(41, description="grid points per axis of the network plane")
     span: float = Field(1.0, gt=0, le=10, description="the plane covers a, b ∈ [−span, span]")
     seed: Seed = 0
 
@@ -176,6 +258,10 @@ class Catalog(BaseModel):
     synthetic: list[str]
     bounds: dict[str, float]
     markers: dict[str, MarkerInfo] = Field(description="start, minimum, maximum, saddle, degenerate, kink")
+    classifiers: list[dict[str, str]] = Field(
+        default_factory=list, description="Chapter 3's classifiers of the plane: name, title, the data set they suit"
+    )
+    plane_data: list[str] = Field(default_factory=list, description="the labelled data sets of the plane")
 
 
 class MathML(BaseModel):
@@ -202,6 +288,13 @@ class StationaryOut(BaseModel):
     hessian_eigenvalues: list[Num]
     method: str
     differentiable: bool = Field(True, description="False at a kink: no gradient there (the page marks it so)")
+    dimension: int = Field(
+        0, description="0 for an isolated point; d ≥ 1 for a set of stationary points (a line, a plane)"
+    )
+    equations: list[str] = Field(
+        default_factory=list, description="a set's equations (w0 = 0), then its free parameters (w2 free)"
+    )
+    note: str = Field("", description="what is special about the entry, when something is")
 
 
 class AnalysisResponse(BaseModel):
@@ -279,11 +372,53 @@ class HessianResponse(BaseModel):
     taylor: GridOut
 
 
+class BoundaryResponse(BaseModel):
+    names: list[str] = Field(description="the two inputs")
+    axes: list[list[float]]
+    data: dict[str, list[float]] = Field(description="the points: each input, and y (the class)")
+    probability: list[list[list[Num]]] = Field(description="per θ_k, P(y = 1) with rows along the second input")
+
+
+class PathResponse(BaseModel):
+    names: list[str]
+    images: list[list[Num]] = Field(description="the band from a to b")
+    values: list[Num] = Field(description="L at each image")
+    saddle: list[Num] = Field(description="the climbing image, polished by Newton: the saddle between a and b")
+    saddle_value: Num
+    barrier: Num = Field(description="L at the saddle − max(L(a), L(b))")
+    force: Num = Field(description="the largest force left on an image")
+    iterations: int
+    text: str
+
+
+class BasinOut(BaseModel):
+    index: int
+    point: list[float]
+    value: Num
+    merges_at: Num
+    merges_into: int | None
+    saddle: list[float] | None
+    persistence: Num
+    size: int
+    tree_x: int = Field(description="where the basin stands along the drawn merge tree")
+
+
+class BasinsOut(BaseModel):
+    """A grid's basins (deepest first) and their merge tree; ``labels``: each grid point's basin, as ``values``."""
+
+    axis_names: list[str]
+    basins: list[BasinOut]
+    labels: list[list[int]] | list[int]
+    summary: str
+
+
 class BowlMountains(BaseModel):
     bowl: GridOut
     network: GridOut
     bowl_title: str
     network_title: str
+    bowl_basins: BasinsOut | None = None
+    network_basins: BasinsOut | None = None
 
 
 class JobResponse(BaseModel):

@@ -4,6 +4,10 @@ No maths here: every number comes from the library (:mod:`losslab.objectives`,
 :mod:`losslab.analysis`, :mod:`losslab.descent`) and the objective itself; this module only lays
 results out as the page's JSON. Objectives and analyses are cached by the
 request's JSON (an LRU per process), so the page can ask again for free.
+
+It runs past 400 lines because the worker processes call each request's work here by name
+(``service.<name>``, :mod:`losslab.web.workers`): one short function per endpoint; the layouts of the
+shape of a landscape (basins, paths, boundaries) live in :mod:`losslab.web.shape`.
 """
 
 from __future__ import annotations
@@ -24,8 +28,10 @@ from losslab.analysis.defaults import suggest_defaults
 from losslab.analysis.derivatives import symbolic_gradient, symbolic_hessian
 from losslab.analysis.point_curvature import curvature_at
 from losslab.analysis.report import Analysis, analyze
+from losslab.course.classifiers import CLASSIFIERS, PLANE_DATA, classifier_objective
 from losslab.descent.optimizers import OPTIMIZERS, build
 from losslab.descent.race import Race, Runner, race
+from losslab.descent.tried_rates import tried_rates
 from losslab.errors import LosslabError
 from losslab.objectives.data_models import (
     MODEL_DATA,
@@ -43,22 +49,29 @@ from losslab.objectives.from_text import objective_from_text
 from losslab.objectives.gallery import ENTRIES, gallery_entry
 from losslab.objectives.gallery import gallery as gallery_objective
 from losslab.objectives.grid import Grid, evaluate_grid, plotly_layout, view_domain
+from losslab.objectives.held_slice import HeldSlice
 from losslab.objectives.objective import FormulaObjective, KnownPoint, Objective
 from losslab.plot import animate
 from losslab.plot._style import MARKERS
+from losslab.plot.levels import level_surfaces
 from losslab.serialize import jsonable
 from losslab.web.config import Bounds
 from losslab.web.schemas import (
     AnimationRequest,
+    BoundaryRequest,
+    ClassifierSource,
     DataSource,
     FitRequest,
     FormulaSource,
     GallerySource,
     HessianRequest,
+    LevelsRequest,
     ObjectiveSpec,
+    PathRequest,
     RaceRequest,
     SurfaceRequest,
 )
+from losslab.web.shape import boundary_json, energy_path_json
 
 # hyper-parameter controls the page shows: name -> (min, max, log scale); index: element of a tuple
 _KNOBS: dict[str, list[tuple[str, int | None, float, float, bool]]] = {
@@ -163,7 +176,9 @@ def catalog(bounds: Bounds) -> dict[str, Any]:
         for n, (f, loss, t) in MODELS.items()
     ]
     markers = {kind: {"symbol": m.plotly, "words": m.words} for kind, m in MARKERS.items()}
-    return {"models": models, "synthetic": list(SYNTHETIC), "bounds": dict(vars(bounds)), "markers": markers}
+    classifiers = [{"name": n, "title": title, "data": data} for n, (_, data, title) in CLASSIFIERS.items()]
+    return {"models": models, "synthetic": list(SYNTHETIC), "bounds": dict(vars(bounds)), "markers": markers,
+            "classifiers": classifiers, "plane_data": list(PLANE_DATA)}  # fmt: skip
 
 
 # -- objectives --------------------------------------------------------------------------------
@@ -191,6 +206,8 @@ def _cached_objective(key: str) -> Objective:
     elif isinstance(spec, DataSource):
         x, y = _points(spec)
         return model_objective(x, y, spec.model)
+    elif isinstance(spec, ClassifierSource):
+        return classifier_objective(spec.model, spec.data, spec.n, spec.seed)
     else:
         raise LosslabError(f"unknown objective source {spec!r}")
 
@@ -244,7 +261,8 @@ def _analysed(key: str) -> Analysis:
 
 def suggestion(spec: ObjectiveSpec, bounds: Bounds) -> dict[str, Any]:
     """The start and learning rates that suit the loss (:func:`losslab.analysis.defaults.suggest_defaults`),
-    with each optimizer's rate at its other knobs' defaults (``lrs``)."""
+    with each optimizer's rate at its other knobs' defaults, tried on a 100-step run (``lrs``,
+    :func:`losslab.descent.tried_rates.tried_rates`)."""
     obj = objective(spec, bounds)
     preferred = gallery_entry(spec.name).start if isinstance(spec, GallerySource) else None
     # A gallery surface lists its stationary points and the explorer's data models are convex (their one
@@ -257,8 +275,11 @@ def suggestion(spec: ObjectiveSpec, bounds: Bounds) -> dict[str, Any]:
         except LosslabError:  # no analysis (its own 4xx says why): the start still avoids L's known points
             analysed = None
     found = suggest_defaults(obj, analysed, preferred)
-    knobs = {o["name"]: {k["name"]: k["default"] for k in o["knobs"] if k["index"] is None} for o in optimizers()}
-    lrs = {name: found.lr_for(name, knobs[name]) for name in OPTIMIZERS}
+    knobs = {
+        o["name"]: {k["name"]: k["default"] for k in o["knobs"] if k["index"] is None and k["name"] != "lr"}
+        for o in optimizers()
+    }
+    lrs = tried_rates(obj, found, {name: knobs[name] for name in OPTIMIZERS})
     return jsonable({**vars(found), "start": list(found.start), "lrs": lrs})
 
 
@@ -266,8 +287,17 @@ def suggestion(spec: ObjectiveSpec, bounds: Bounds) -> dict[str, Any]:
 def surface(request: SurfaceRequest, bounds: Bounds) -> dict[str, Any]:
     check("grid_points", request.points, bounds.grid_points, "points per axis")
     obj = objective(request.objective, bounds)
+    if request.slice is not None:  # vary one or two parameters, hold the others
+        obj = HeldSlice(obj, request.slice.vary, request.slice.at)
     domain = None if request.domain is None else _domain(obj, request.domain)
     return grid_json(evaluate_grid(obj, domain, request.points))
+
+
+def levels(request: LevelsRequest, bounds: Bounds) -> bytes:
+    """The level surfaces of a 3-parameter loss with its gradient arrows (:func:`losslab.plot.levels.level_surfaces`),
+    as Plotly's figure JSON."""
+    figure = level_surfaces(objective(request.objective, bounds), levels=request.levels, resolution=request.resolution)
+    return figure.to_json().encode()
 
 
 def _domain(objective: Objective, bounds: list[tuple[float, float]]) -> Domain:
@@ -295,6 +325,17 @@ def warm_up() -> None:
     surface(SurfaceRequest.model_validate({"objective": spec, "points": 11}), bounds)
     body = {"objective": spec, "start": [-1.5, 2.0], "steps": 3, "optimizers": [{"name": n} for n in OPTIMIZERS]}
     run_race(RaceRequest.model_validate(body), bounds, lambda: False)
+
+
+def energy_path(request: PathRequest, bounds: Bounds) -> dict[str, Any]:
+    """The minimum-energy path between the minima ``a`` and ``b`` of the loss (:mod:`losslab.web.shape`)."""
+    return energy_path_json(objective(request.objective, bounds), request.a, request.b, request.images)
+
+
+def boundary(request: BoundaryRequest, bounds: Bounds) -> dict[str, Any]:
+    """A classifier's P(y = 1) over its input plane at each step given (:mod:`losslab.web.shape`)."""
+    check("steps", len(request.params) - 1, bounds.steps, "the number of steps")
+    return boundary_json(objective(request.objective, bounds), request.params, request.points)
 
 
 def _hyper(given: dict[str, Any]) -> dict[str, Any]:

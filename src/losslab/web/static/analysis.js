@@ -5,16 +5,19 @@ import { escapeHtml, fmt, vec } from "./format.js";
 import { live } from "./state.js";
 import { drawLandscape } from "./plots.js";
 import { refreshLrHints } from "./controls.js";
+import { renderConnect } from "./connect.js";
 
 export async function loadAnalysis(version) {
   $("analysis").innerHTML = '<p class="hint">Analysing…</p>';
   live.analysis = null;
+  renderConnect(); // no minima to connect until the analysis says where they are
   try {
     const analysis = await latest("analysis", "/api/analyze", { objective: live.spec });
     if (version !== live.version) return;
     live.analysis = analysis;
     renderAnalysis(analysis);
     refreshLrHints(); // its 2/λmax beside each learning rate
+    renderConnect();
     drawLandscape();
   } catch (error) {
     if (version === live.version && !isStale(error)) $("analysis").textContent = `Analysis unavailable: ${error.message}`;
@@ -22,6 +25,10 @@ export async function loadAnalysis(version) {
 }
 
 const math = (mathml) => `<math display="block">${mathml}</math>`; // the server's MathML markup, as is
+
+function setName(dimension) {
+  return ["point", "line or curve", "plane or surface"][dimension] ?? `${dimension}-dimensional set`;
+}
 
 function renderAnalysis(a) {
   const m = a.mathml;
@@ -34,9 +41,12 @@ function renderAnalysis(a) {
   } else {
     parts.push('<p class="hint">No formula to print (the loss is evaluated numerically).</p>');
   }
-  const rows = a.stationary_points.slice(0, 12).map((p) => `<tr><td>${vec(names.map((n) => p.point[n]))}</td><td>${fmt(p.value)}</td>
+  const where = (p) => (p.dimension > 0
+    ? `<span data-testid="stationary-set">${escapeHtml(p.equations.join(", "))}</span> <span class="hint">(a ${setName(p.dimension)} of points)</span>`
+    : vec(names.map((n) => p.point[n])));
+  const rows = a.stationary_points.slice(0, 12).map((p) => `<tr><td>${where(p)}</td><td>${fmt(p.value)}</td>
     <td class="kind-${escapeHtml(p.kind)}">${escapeHtml(p.kind)}${p.differentiable === false ? " (kink: no gradient)" : ""}</td>
-    <td>${p.hessian_eigenvalues.length ? vec(p.hessian_eigenvalues) : "—"}</td></tr>`).join("");
+    <td>${p.hessian_eigenvalues.length ? vec(p.hessian_eigenvalues) : "—"}${p.note ? `<div class="hint">${escapeHtml(p.note)}</div>` : ""}</td></tr>`).join("");
   parts.push(`<h4>Stationary points (∇L = 0) in view</h4>` + (rows
     ? `<div class="scroll"><table><tr><th>θ</th><th>L</th><th>kind</th><th>Hessian eigenvalues</th></tr>${rows}</table></div>`
     : '<p class="hint">None found in the box.</p>'));

@@ -10,6 +10,10 @@ import { renderFrame } from "./race.js";
 import { inspect } from "./inspector.js";
 import { fillControls, pickStart, wireControls } from "./controls.js";
 import { loadObjective } from "./objective.js";
+import { initLessons, lessons } from "./lessons.js";
+import { wireConnect } from "./connect.js";
+import { wireBoundary } from "./boundary.js";
+import { wireSlice } from "./slice.js";
 
 async function main() {
   loadUrl();
@@ -19,6 +23,10 @@ async function main() {
   fillControls(gallery, optimizers, catalog);
   onLandscape({ pick: pickStart, hover: inspect, drawn: renderFrame });
   wireControls(gallery, loadObjective);
+  wireConnect();
+  wireBoundary();
+  wireSlice();
+  initLessons(); // a link with ?lesson=ID&step=N opens that step once the lesson loads
   // The panel's size follows the grid (beside the curve, under the map, alone), not only the window.
   new ResizeObserver(() => { if ($("plot-data").data) Plotly.Plots.resize($("plot-data")); }).observe($("plot-data"));
   await loadObjective();
@@ -27,6 +35,6 @@ async function main() {
 
 // For the browser tests and the console: the state, what the page holds, and whether it waits for anything
 // (a request, debounced work, a drawing). Reading it changes nothing.
-window.losslab = { state, live, idle: () => !busy() && live.drawing === 0, pending: () => ({ ...pending(), drawing: live.drawing }) };
+window.losslab = { state, live, lessons, idle: () => !busy() && live.drawing === 0, pending: () => ({ ...pending(), drawing: live.drawing }) };
 
 main().catch((error) => say(`The explorer could not start: ${error.message}`, true));

@@ -49,6 +49,7 @@ export function renderStartInputs() {
   if (!info || !state.start || state.start.length !== info.dim) { $("start-inputs").innerHTML = '<p class="hint">Choosing a start…</p>'; return; }
   $("start-inputs").innerHTML = info.names.map((n, i) =>
     `<label class="field">${escapeHtml(n)} <input type="number" step="any" data-index="${i}" value="${escapeHtml(state.start[i])}" aria-label="start ${escapeHtml(n)}"></label>`).join("");
+  $("start-hint").textContent = info.dim === 1 ? "…or click the curve." : info.dim === 2 ? "…or click the contour map." : "";
   for (const input of $("start-inputs").querySelectorAll("input")) {
     input.addEventListener("change", () => {
       if (input.dataset.retired || info !== live.info) return;
@@ -181,8 +182,20 @@ function fitDataToModel() {
 }
 
 function showSource() {
-  for (const s of ["gallery", "formula", "data"]) $(`src-${s}`).hidden = state.source !== s;
+  for (const s of ["gallery", "formula", "data", "classifier"]) $(`src-${s}`).hidden = state.source !== s;
+  fillClassifiers();
   for (const radio of document.querySelectorAll('input[name="source"]')) radio.checked = radio.value === state.source;
+}
+
+// Every classifier on every data set of the plane (from /api/catalog), e.g. "hypersphere classifier … on ring".
+function fillClassifiers() {
+  const select = $("classifier-select");
+  const { classifiers, plane_data: sets } = live.catalog;
+  if (!select.options.length) {
+    select.innerHTML = classifiers.flatMap((c) => sets.map((d) => `<option value="${escapeHtml(`${c.name}:${d}`)}">`
+      + `${escapeHtml(c.title.split("  ")[0])} on ${escapeHtml(d)}${d === c.data ? "" : " (the other's data)"}</option>`)).join("");
+  }
+  select.value = `${state.classifier.model}:${state.classifier.data}`;
 }
 
 function describeGallery(items) {
@@ -233,6 +246,11 @@ export function wireControls(gallery, loadObjective) {
     $("data-apply").hidden = state.data.synthetic !== "pasted";
     newLoss();
   };
+  $("classifier-select").addEventListener("change", (e) => {
+    const [model, data] = e.target.value.split(":");
+    state.classifier = { model, data };
+    newLoss();
+  });
   $("model-select").addEventListener("change", dataChanged);
   $("synthetic-select").addEventListener("change", dataChanged);
   $("data-apply").addEventListener("click", dataChanged);

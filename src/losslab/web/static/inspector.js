@@ -46,7 +46,7 @@ export function resetInspector() {
   const dim = live.info ? live.info.dim : 0;
   $("inspector-body").textContent = dim === 1 ? "Hover over the curve to see the second derivative there."
     : dim === 2 ? "Hover over the map to see the Hessian there."
-      : dim > 2 ? "No map to hover over: the curvature at a point is shown for losses of 1 or 2 parameters." : "";
+      : dim > 2 ? "Hover over the slice's map to see the full Hessian at that point of the loss." : "";
   $("inspector-body").dataset.dim = "";
 }
 

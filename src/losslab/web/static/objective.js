@@ -6,6 +6,8 @@ import { live, objectiveSpec, state } from "./state.js";
 import { drawLandscape, drawLoss } from "./plots.js";
 import { pause, renderFrame, runRace } from "./race.js";
 import { loadFits } from "./data-fit.js";
+import { loadBoundary } from "./boundary.js";
+import { hideSlice, loadSliceAndLevels } from "./slice.js";
 import { loadAnalysis } from "./analysis.js";
 import { refreshLrHints, renderRunners, renderStartInputs } from "./controls.js";
 import { resetInspector } from "./inspector.js";
@@ -39,6 +41,7 @@ export async function loadObjective() {
   renderStartInputs(); // "Choosing a start…" until the suggestion comes, for a new loss
   refreshLrHints();
   loadFits();
+  loadBoundary();
   renderTable();
   drawLoss();
   const surface = loadSurface(version);
@@ -47,7 +50,7 @@ export async function loadObjective() {
   if (!(await suggest(version, info))) return;
   renderStartInputs();
   renderRunners();
-  await Promise.all([surface, runRace()]);
+  await Promise.all([surface, runRace(), loadSliceAndLevels()]); // for 3+ parameters: the slice through the start
 }
 
 // The server's defaults for this loss (a start off its stationary points and kinks, learning rates below
@@ -93,7 +96,9 @@ function showUnderstood(info) {
 // The loss could not be built: nothing of the previous loss stays on the page as if it were this one.
 function clearStage(problem) {
   cancel("surface"); cancel("race"); cancel("analysis"); cancel("suggest"); cancel("fit");
-  Object.assign(live, { info: null, spec: null, problem, surface: null, race: null, analysis: null, suggestion: null, fits: null, step: 0 });
+  Object.assign(live, { info: null, spec: null, problem, surface: null, race: null, analysis: null, suggestion: null, fits: null, step: 0, energyPath: null });
+  $("connect-panel").hidden = true;
+  hideSlice();
   resetInspector();
   $("objective-title").textContent = "No loss to show";
   $("formula-understood").textContent = "";
@@ -103,6 +108,7 @@ function clearStage(problem) {
   drawLandscape();
   drawLoss();
   loadFits();
+  loadBoundary();
   renderTable();
   renderFrame();
 }
@@ -125,6 +131,7 @@ function showObjectiveError(error) {
 async function loadSurface(version) {
   const info = live.info;
   live.surface = null;
+  if (info.dim <= 2) hideSlice(); // a loss of 3+ parameters gets its slice once its start is known
   cancel("surface");
   drawLandscape(); // empties the previous loss's plots at once
   if (info.dim <= 2) {

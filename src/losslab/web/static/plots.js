@@ -1,7 +1,7 @@
 // The explore view's plots: the landscape (curve, contour map, 3-D surface) with its Taylor overlay, and the loss chart.
 /* global Plotly */
 import { $ } from "./dom.js";
-import { num, plottable, round, runLabel } from "./format.js";
+import { fmt, num, plottable, round, runLabel } from "./format.js";
 import { live } from "./state.js";
 import { axisTitle, baseLayout, chartTitle, colorOf, config, paddedRange } from "./plot-style.js";
 import { markerOf, renderLegend } from "./legend.js";
@@ -53,7 +53,8 @@ async function drawLandscapeNow() {
     for (const el of [main, side]) { Plotly.purge(el); delete el.dataset.bound; }
     live.drawnFor = live.version;
   }
-  if (!info || info.dim > 2) {
+  const sliced = Boolean(info && info.dim > 2 && live.slice); // a loss of 3+ parameters: the slice chosen
+  if (!info || (info.dim > 2 && !sliced)) {
     main.hidden = true; side.hidden = true;
     $("plot-note").textContent = info
       ? `${info.dim} parameters (${info.names.join(", ")}): no picture of the whole landscape, `
@@ -63,8 +64,8 @@ async function drawLandscapeNow() {
     return;
   }
   main.hidden = false;
-  side.hidden = info.dim !== 2;
-  if (!live.surface) return;
+  side.hidden = info.dim !== 2 && !sliced;
+  if (!shownSurface()) return;
   if (info.dim === 1) await drawCurve(main); else await drawMap(main, side);
 }
 
@@ -76,7 +77,11 @@ export function markedPoints() {
   return a.stationary_points.map((p) => ({ ...p, mark: p.differentiable === false ? "kink" : p.kind }));
 }
 
+// The grid drawn: the loss's own, or for 3+ parameters the slice's (live.slice, slice.js).
+const shownSurface = () => (live.info && live.info.dim > 2 ? live.slice && live.slice.surface : live.surface);
+
 function markTraces(toXY) {
+  if (live.info.dim > 2) return []; // the stationary points of the whole loss need not lie on the slice
   const groups = {};
   for (const p of markedPoints()) (groups[p.mark] = groups[p.mark] || []).push(p);
   return Object.entries(groups).map(([mark, ps]) => {
@@ -123,7 +128,7 @@ function taylorCurve() {
 }
 
 async function drawMap(main, side) {
-  const s = live.surface;
+  const s = shownSurface();
   const [nx, ny] = s.names;
   const values = s.values.map((row) => row.map(plottable));
   const shaded = shade(values, s.min, s.max);
@@ -133,8 +138,9 @@ async function drawMap(main, side) {
     colorbar: { title: { text: shaded.title, side: "right" }, thickness: 12 } };
   const traces = [contour, ...markTraces((ps) => ({ x: ps.map((p) => num(p.point[nx])), y: ps.map((p) => num(p.point[ny])) }))];
   live.overlayIndex = traces.length;
-  traces.push(taylorContour());
-  await Plotly.react(main, traces, baseLayout({ title: chartTitle("Contour map — click to set the start"),
+  traces.push(taylorContour(), ...energyPathTraces(false));
+  const title = live.info.dim > 2 ? `Slice at ${live.slice.held} — click to move the start` : "Contour map — click to set the start";
+  await Plotly.react(main, traces, baseLayout({ title: chartTitle(title),
     xaxis: { title: axisTitle(nx), range: [s.axes[0][0], s.axes[0].at(-1)] },
     yaxis: { title: axisTitle(ny), range: [s.axes[1][0], s.axes[1].at(-1)] } }), config);
   const surface = { type: "surface", x: s.axes[0], y: s.axes[1], z: values, surfacecolor: shaded.z, colorscale: "Viridis",
@@ -142,13 +148,33 @@ async function drawMap(main, side) {
   const overlay = taylorSurface();
   // The box is the surface's: a path that runs off it (a divergence) is cut there instead of rescaling the view.
   const zRange = s.min === null ? undefined : paddedRange([s.min, s.max]);
-  await Plotly.react(side, [surface, overlay, ...pathTraces3d()], baseLayout({ title: chartTitle("3-D surface"),
+  await Plotly.react(side, [surface, overlay, ...pathTraces3d(), ...energyPathTraces(true)], baseLayout({ title: chartTitle("3-D surface"),
     margin: { l: 0, r: 0, t: 52, b: 0 }, scene: { xaxis: { title: axisTitle(nx), range: [s.axes[0][0], s.axes[0].at(-1)] },
       yaxis: { title: axisTitle(ny), range: [s.axes[1][0], s.axes[1].at(-1)] }, zaxis: { title: axisTitle("L"), range: zRange },
       camera: { eye: { x: 1.5, y: -1.5, z: 1.1 } }, aspectmode: "manual", aspectratio: { x: 1, y: 1, z: 0.7 } } }), config);
   bindPlot(main);
   bindPlot(side);
   renderLegend(markedPoints());
+}
+
+// The minimum-energy path between two minima (connect.js asked for it): white, through the band's points, its
+// saddle an orange diamond; on the 3-D surface at the loss's height.
+const PATH_COLOR = "#fff";
+const SADDLE_COLOR = "#ff7f0e";
+function energyPathTraces(in3d) {
+  const p = live.energyPath;
+  if (!p) return [];
+  const [xs, ys, zs] = [p.images.map((q) => plottable(q[0])), p.images.map((q) => plottable(q[1])), p.values.map(plottable)];
+  const saddle = { x: [plottable(p.saddle[0])], y: [plottable(p.saddle[1])], mode: "markers", name: "saddle of the path",
+    hovertemplate: `saddle of the path: L=${fmt(p.saddle_value)}, barrier ${fmt(p.barrier)}<extra></extra>` };
+  const path = { x: xs, y: ys, mode: "lines+markers", name: "minimum-energy path", hovertemplate: "path: L=%{customdata:.5g}<extra></extra>",
+    customdata: zs };
+  if (!in3d) {
+    return [{ ...path, line: { color: PATH_COLOR, width: 3 }, marker: { size: 5, color: PATH_COLOR, line: { color: "#111", width: 1 } } },
+      { ...saddle, marker: { symbol: "diamond", size: 14, color: SADDLE_COLOR, line: { color: "#111", width: 1.5 } } }];
+  }
+  return [{ ...path, type: "scatter3d", z: zs, line: { color: PATH_COLOR, width: 7 }, marker: { size: 3, color: "#111" } },
+    { ...saddle, type: "scatter3d", z: [plottable(p.saddle_value)], marker: { symbol: "diamond", size: 7, color: SADDLE_COLOR, line: { color: "#111", width: 1 } } }];
 }
 
 function taylorContour() {
@@ -172,13 +198,21 @@ function bindPlot(el) {
   el.on("plotly_click", (event) => {
     const p = event.points && event.points[0];
     if (!p || p.x === undefined) return;
-    hooks.pick(live.info.dim === 1 ? [round(p.x)] : [round(p.x), round(p.y)]);
+    hooks.pick(live.info.dim === 1 ? [round(p.x)] : onSlice(round(p.x), round(p.y)));
   });
   el.on("plotly_hover", (event) => {
     const p = event.points && event.points[0];
     if (!p || p.x === undefined) return;
-    hooks.hover(live.info.dim === 1 ? [p.x] : [p.x, p.y]);
+    hooks.hover(live.info.dim === 1 ? [p.x] : onSlice(p.x, p.y));
   });
+}
+
+// A point of the map as a point of the loss: on a slice, the slice's point with the two varied parameters at (x, y).
+function onSlice(x, y) {
+  if (live.info.dim <= 2 || !live.slice) return [x, y];
+  const point = [...live.slice.at];
+  [point[live.slice.vary[0]], point[live.slice.vary[1]]] = [x, y];
+  return point;
 }
 
 // The Taylor overlay alone, redrawn after the inspector's answer or the overlay's checkbox.

@@ -8,6 +8,7 @@ import { colorOf, superseded } from "./plot-style.js";
 import { curveAt, drawLandscape, drawLoss } from "./plots.js";
 import { START_EDGE, START_FILL } from "./legend.js";
 import { loadFits, updateData } from "./data-fit.js";
+import { loadBoundary, updateBoundary } from "./boundary.js";
 import { highlightTableRow, renderNumbers, renderTable } from "./table.js";
 
 export function scheduleRace() {
@@ -49,13 +50,14 @@ function showRace(race) {
   drawLandscape();
   drawLoss();
   loadFits();
+  loadBoundary();
   renderTable();
   renderFrame();
 }
 
 // The JSON body of /api/race (and, with frames, of /api/animation).
 export function raceBody() {
-  const batch = live.info.data ? Math.min(8, live.info.data.x.length) : null;
+  const batch = live.info.data ? Math.min(state.batch || 8, live.info.data.x.length) : null;
   return {
     objective: live.spec, // the loss shown, whatever the formula box holds meanwhile
     start: state.start,
@@ -108,6 +110,7 @@ export function renderFrame() {
   renderNumbers();
   highlightTableRow();
   updateData();
+  updateBoundary();
   markLoss();
   drawPaths();
 }
@@ -125,13 +128,15 @@ function markLoss() {
 
 function drawPaths() {
   const race = live.race;
-  if (!live.info || live.info.dim > 2 || live.drawing) return;
+  const [i0, i1] = shownAxes();
+  if (!live.info || i0 === undefined || live.drawing) return;
   const main = $("plot-main");
   if (!main.data) return;
   if (!race) { Plotly.relayout(main, { shapes: startShape() }).catch(superseded); return; }
   const upto = (run) => Math.min(live.step, run.params.length - 1) + 1;
-  const xs = race.runs.map((run) => run.params.slice(0, upto(run)).map((p) => plottable(p[0])));
-  const ys = race.runs.map((run) => (live.info.dim === 1 ? run.losses : run.params.map((p) => p[1])).slice(0, upto(run)).map(plottable));
+  // on a slice of a loss of 3+ parameters, each θ is projected onto the slice's two parameters
+  const xs = race.runs.map((run) => run.params.slice(0, upto(run)).map((p) => plottable(p[i0])));
+  const ys = race.runs.map((run) => (live.info.dim === 1 ? run.losses : run.params.map((p) => p[i1])).slice(0, upto(run)).map(plottable));
   // The paths are layout shapes: replacing the shapes redraws only them (~1 ms), while a restyle
   // recomputes the contour (~200 ms) and animate() drops it. The trails first, then the start's
   // mark (the start typed or clicked: it moves before its race arrives), then each run's step shown.
@@ -141,11 +146,17 @@ function drawPaths() {
   const side = $("plot-surface");
   const now = performance.now();
   // WebGL redraws of the 3-D view are slow without a GPU: while playing, at most ~4 per second.
-  if (live.info.dim === 2 && side.data && side.data.length >= 2 + race.runs.length && (!live.playing || now - live.last3d > 250)) {
+  if (live.info.dim >= 2 && side.data && side.data.length >= 2 + race.runs.length && (!live.playing || now - live.last3d > 250)) {
     live.last3d = now;
     const zs = race.runs.map((run) => run.losses.slice(0, upto(run)).map(plottable));
     Plotly.restyle(side, { x: xs, y: ys, z: zs }, race.runs.map((_, i) => 2 + i)).catch(superseded);
   }
+}
+
+// The parameters along the map's axes: the first two, or those of the slice drawn (none before it is drawn).
+function shownAxes() {
+  if (!live.info || live.info.dim <= 2) return [0, 1];
+  return live.slice && live.slice.surface ? live.slice.vary : [];
 }
 
 const dot = (px, py, r, fill, edge = "#fff", width = 1.5) => ({ type: "circle", xsizemode: "pixel", ysizemode: "pixel",
@@ -166,6 +177,7 @@ function pathShapes(xs, ys, color, radius) {
 function startShape() {
   const start = state.start;
   if (!start || start.length !== live.info.dim) return [];
-  const y = live.info.dim === 1 ? curveAt(start[0]) : start[1];
-  return y === null ? [] : [dot(start[0], y, 7.5, START_FILL, START_EDGE, 2)];
+  const [i0, i1] = shownAxes();
+  const y = live.info.dim === 1 ? curveAt(start[0]) : start[i1];
+  return y === null ? [] : [dot(start[i0], y, 7.5, START_FILL, START_EDGE, 2)];
 }

@@ -7,9 +7,11 @@ export const state = {
   gallery: "case_study_2", // the gallery surface's name
   formula: "(w0 - 1)**2 + 3*(w1 + 2)**2", // the formula's text
   data: { model: "line", synthetic: "case_study_1", points: "" }, // model, synthetic set (or "pasted"), pasted points
+  classifier: { model: "hyperplane", data: "blobs" }, // Chapter 3's classifier of two inputs and its data (source "classifier")
   start: null, // the start point θ₀, one number per parameter; null: the loss's default
   runners: [{ name: "gd", hyper: { lr: 0.1 } }, { name: "momentum", hyper: { lr: 0.01, momentum: 0.9 } }], // optimizers raced
   steps: 100, // steps each optimizer takes
+  batch: 8, // sgd's mini-batch size on a loss with data (the Lessons tab's control sets it)
   speed: 8, // playback speed, steps per second
 };
 
@@ -38,12 +40,17 @@ export const live = {
   drawing: 0, // landscape draws under way: the step's paths wait for them
   overlayIndex: null, // index of the Taylor overlay's trace in the main plot
   last3d: 0, // performance.now() of the last redraw of the 3-D paths (throttled while playing)
+  slice: null, // for a loss of 3+ parameters, the slice drawn: { vary: two indices, at: the point it passes through,
+  //              held: its held values in words, surface: /api/surface's grid of the slice }
+  boundary: null, // /api/boundary's answer for the run shown: P(y = 1) over the plane at evenly spaced steps
+  energyPath: null, // /api/path's answer: the minimum-energy path between two minima, drawn on the map and in 3-D
 };
 
 // The loss as the API's requests name it.
 export function objectiveSpec() {
   if (state.source === "gallery") return { source: "gallery", name: state.gallery };
   if (state.source === "formula") return { source: "formula", text: state.formula };
+  if (state.source === "classifier") return { source: "classifier", model: state.classifier.model, data: state.classifier.data };
   const d = state.data;
   return d.synthetic === "pasted"
     ? { source: "data", model: d.model, points: d.points }
