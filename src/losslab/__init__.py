@@ -25,6 +25,7 @@ from losslab.analysis.derivatives import (
     symbolic_hessian,
     taylor,
 )
+from losslab.analysis.energy_path import EnergyPath, minimum_energy_path
 from losslab.analysis.report import Analysis, analyze
 from losslab.analysis.stability import LrPrediction, condition_number, max_stable_lr, predict_gd
 from losslab.analysis.stationary import StationaryPoint, classify, stationary_points
@@ -34,6 +35,9 @@ from losslab.descent.optimizers import OPTIMIZERS, Newton, OptimizerSpec, parse_
 from losslab.descent.run import descend, lr_sweep, multistart
 from losslab.descent.trajectory import Diagnosis, LrSweep, Trajectory
 from losslab.errors import LosslabError
+from losslab.landscape.basins import Basin, BasinReport, basins
+from losslab.landscape.connect import connect
+from losslab.landscape.connection import Connection
 from losslab.objectives.columns import load_csv, synthetic_linear, synthetic_quadratic, two_blobs
 from losslab.objectives.data import DataObjective, closed_form, data_objective, least_squares
 from losslab.objectives.domain import Domain
@@ -51,11 +55,15 @@ __version__ = _metadata.version("losslab")  # pyproject.toml is the one place th
 __all__ = [
     "OPTIMIZERS",
     "Analysis",
+    "Basin",
+    "BasinReport",
     "ClosedForm",
+    "Connection",
     "ConvexityReport",
     "DataObjective",
     "Diagnosis",
     "Domain",
+    "EnergyPath",
     "FitResult",
     "FormulaObjective",
     "GalleryEntry",
@@ -74,12 +82,14 @@ __all__ = [
     "TaylorReport",
     "Trajectory",
     "analyze",
+    "basins",
     "central_difference_gradient",
     "chord_check",
     "clairaut",
     "classify",
     "closed_form",
     "condition_number",
+    "connect",
     "convexity",
     "data_objective",
     "descend",
@@ -95,6 +105,7 @@ __all__ = [
     "load_csv",
     "lr_sweep",
     "max_stable_lr",
+    "minimum_energy_path",
     "lockstep",
     "multistart",
     "network",

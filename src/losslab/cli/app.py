@@ -18,7 +18,7 @@ try:  # Typer 0.2x carries its own copy of Click, whose exceptions are the ones 
 except ImportError:  # older Typer uses the click package
     from click import exceptions as click_errors  # type: ignore[no-redef]
 
-from losslab.cli import formulas, hessian, landscape, plot, serve
+from losslab.cli import basins, connect, formulas, hessian, landscape, lessons, plot, serve
 from losslab.cli.common import FORMULA_FIRST
 
 
@@ -59,7 +59,7 @@ app.command(context_settings=FORMULA_FIRST)(formulas.descend)
 app.command()(formulas.fit)
 app.command("gallery")(formulas.gallery_command)
 app.command()(formulas.tour)
-for verb_group in (plot, landscape, hessian, serve):
+for verb_group in (plot, landscape, hessian, serve, lessons, connect, basins):
     verb_group.register(app)
 
 
