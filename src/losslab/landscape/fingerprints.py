@@ -33,6 +33,22 @@ def model_fingerprint(objective: NetworkObjective) -> str:
     return digest.hexdigest()
 
 
+def model_provenance(objective: NetworkObjective) -> dict[str, Any]:
+    """What a survey file records of the model and data it was made from (resume checks the two digests)."""
+    loss = objective.loss_fn
+    return {
+        "model_sha256": model_fingerprint(objective),
+        "data_sha256": data_fingerprint(objective),
+        "model": objective.title,
+        "parameters": objective.dim,
+        "batchnorm": objective.batchnorm,
+        "data_size": objective.sample_count(),
+        "loss": getattr(loss, "__name__", type(loss).__name__),
+        "dtype": str(objective.dtype).removeprefix("torch."),
+        "device": objective.device.type,
+    }
+
+
 def data_fingerprint(objective: NetworkObjective) -> str:
     """sha256 of the objective's data: the (inputs, targets) tensors, or a DataLoader's samples in any order.
 

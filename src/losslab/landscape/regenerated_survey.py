@@ -36,7 +36,7 @@ import torch
 from torch import Tensor
 
 from losslab.errors import LosslabError
-from losslab.landscape.fingerprints import data_fingerprint, model_fingerprint
+from losslab.landscape.fingerprints import model_provenance
 from losslab.landscape.layerwise import LayerwisePoint
 from losslab.landscape.limits import Ranges, survey_grid
 from losslab.landscape.regenerated import RegeneratedDirections
@@ -139,16 +139,8 @@ def _empty(
     keys = ("loss", *(("accuracy",) if objective.classifier else ()), *(("loss_stderr",) if streamed else ()))
     values = {key: torch.full(sizes, torch.nan, dtype=torch.float64) for key in keys}
     provenance: dict[str, Any] = {
-        "model_sha256": model_fingerprint(objective),
-        "data_sha256": data_fingerprint(objective),
-        "model": objective.title,
-        "parameters": objective.dim,
+        **model_provenance(objective),
         **directions.provenance(objective),
-        "batchnorm": objective.batchnorm,
-        "data_size": objective.sample_count(),
-        "loss": getattr(objective.loss_fn, "__name__", type(objective.loss_fn).__name__),
-        "dtype": str(objective.dtype).removeprefix("torch."),
-        "device": objective.device.type,
         "method": "layerwise",
         "values": list(keys),
         "grid": list(sizes),

@@ -39,7 +39,7 @@ from torch import Tensor
 from losslab.errors import LosslabError, check_choice, check_int
 from losslab.landscape.directions import Directions
 from losslab.landscape.engine import METHODS, SliceEvaluator
-from losslab.landscape.fingerprints import data_fingerprint, model_fingerprint
+from losslab.landscape.fingerprints import model_provenance
 from losslab.landscape.limits import Ranges, check_reach, free_memory, survey_grid
 from losslab.landscape.surface import Surface, load_surface, read_provenance
 from losslab.landscape.target import NEW_KEYS, SurveyTarget, check_target, first_difference
@@ -487,18 +487,9 @@ def _provenance(
     bounds: tuple[tuple[float, float], ...],
     chunk_size: int,
 ) -> dict[str, Any]:
-    loss = objective.loss_fn
     return {
-        "model_sha256": model_fingerprint(objective),
-        "data_sha256": data_fingerprint(objective),
-        "model": objective.title,
-        "parameters": objective.dim,
+        **model_provenance(objective),
         **directions.provenance(),
-        "batchnorm": objective.batchnorm,
-        "data_size": objective.sample_count(),
-        "loss": getattr(loss, "__name__", type(loss).__name__),
-        "dtype": str(objective.dtype).removeprefix("torch."),
-        "device": objective.device.type,
         "method": evaluator.method,
         "values": list(_value_names(evaluator)),
         "grid": list(sizes),

@@ -50,7 +50,7 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
 
     >>> paths = create_app().openapi()["paths"]
     >>> sorted(paths)[:4]
-    ['/api/analyze', '/api/animation', '/api/catalog', '/api/fit']
+    ['/api/analyze', '/api/animation', '/api/boundary', '/api/catalog']
     """
     config = config or ServerConfig()
 
