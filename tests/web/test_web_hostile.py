@@ -35,8 +35,11 @@ BODIES: dict[str, dict[str, Any]] = {  # a valid body of every POST path the con
     "/api/surface": {"objective": FORMULA, "points": 11},
     "/api/race": RACE,
     "/api/animation": {**RACE, "frames": 2},
-    "/api/fit": {"objective": {"source": "data", "model": "line", "synthetic": "case_study_1"}, "params": [[0, 0]]},
+    "/api/fit": {"objective": {"source": "data", "model": "line", "synthetic": "case_study_1"}, "params": [[0, 0]], "points": 9},
     "/api/hessian": {"objective": FORMULA, "point": [1.0, 1.0], "points": 5},
+    "/api/path": {"objective": FORMULA, "a": [1.0, 1.0], "b": [-1.0, -1.0], "images": 5},
+    "/api/levels": {"objective": {"source": "formula", "text": "x**2 + y**2 + z**2"}, "levels": 2, "resolution": 6},
+    "/api/boundary": {"objective": {"source": "classifier", "model": "hyperplane"}, "params": [[0, 1, 1]], "points": 3},
 }
 SURROGATES = st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF)
 WRONG_VALUES = st.one_of(
@@ -84,9 +87,11 @@ def hostile_requests(draw: st.DrawFn, knobs: dict[str, list[str]]) -> tuple[str,
     if kind == "formula" and body["objective"]["source"] == "formula":
         text, names = draw(student_formulas(min_depth=2))
         body["objective"] = {"source": "formula", "text": text, "variables": list(names)}
-        for key in ("start", "point"):
+        for key in ("start", "point", "a"):
             if key in body:
                 body[key] = [0.5] * len(names)
+        if "b" in body:
+            body["b"] = [-0.5] * len(names)
     elif kind == "surrogate":
         where = draw(st.sampled_from(list(text_fields(body))))
         inner: Any = body
@@ -129,3 +134,12 @@ def _raw(client: TestClient, path: str, body: dict[str, Any]) -> Any:
     import json
 
     return client.post(path, content=json.dumps(body).encode("ascii"), headers={"content-type": "application/json"})
+
+
+@pytest.mark.parametrize("path", ["/api/fit", "/api/boundary"])
+@pytest.mark.parametrize("params", [[[0, 1], [1]], [[]], [[0, 1], [0, 1, 1, 1]]])
+def test_ragged_steps_are_refused_by_shape(live: tuple[TestClient, Any], path: str, params: list[list[int]]) -> None:
+    # found by the schemathesis fuzz: /api/boundary answered 500 on rows of different lengths
+    body = {**BODIES[path], "params": params}
+    answer = live[0].post(path, json=body)
+    assert answer.status_code == 422 and "params must be" in answer.json()["error"], answer.text[:300]

@@ -108,10 +108,12 @@ def boundary_frames(
     if not isinstance(objective, DataObjective) or len(objective.inputs) != 2 or objective.loss != "bce":
         raise LosslabError("a decision boundary is drawn for a classifier (bce) of two inputs; this loss is not one")
     check_int("points", points, least=2)
+    wanted = f"params must be one or more vectors of {objective.dim} numbers ({', '.join(objective.names)})"
+    if not isinstance(params, Tensor) and any(len(row) != objective.dim for row in params):
+        raise LosslabError(f"{wanted}; got rows of {sorted({len(row) for row in params})} numbers")
     thetas = torch.as_tensor(params, dtype=torch.float64)
     if thetas.dim() != 2 or len(thetas) == 0 or thetas.shape[1] != objective.dim:
-        names = ", ".join(objective.names)
-        raise LosslabError(f"params must be one or more vectors of {objective.dim} numbers ({names})")
+        raise LosslabError(wanted)
     first, second = objective.inputs
     axes = tuple(_axis(objective.data[name], points) for name in (first, second))
     grid_1, grid_2 = torch.meshgrid(*axes, indexing="ij")
