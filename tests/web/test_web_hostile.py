@@ -35,7 +35,11 @@ BODIES: dict[str, dict[str, Any]] = {  # a valid body of every POST path the con
     "/api/surface": {"objective": FORMULA, "points": 11},
     "/api/race": RACE,
     "/api/animation": {**RACE, "frames": 2},
-    "/api/fit": {"objective": {"source": "data", "model": "line", "synthetic": "case_study_1"}, "params": [[0, 0]], "points": 9},
+    "/api/fit": {
+        "objective": {"source": "data", "model": "line", "synthetic": "case_study_1"},
+        "params": [[0, 0]],
+        "points": 9,
+    },
     "/api/hessian": {"objective": FORMULA, "point": [1.0, 1.0], "points": 5},
     "/api/path": {"objective": FORMULA, "a": [1.0, 1.0], "b": [-1.0, -1.0], "images": 5},
     "/api/levels": {"objective": {"source": "formula", "text": "x**2 + y**2 + z**2"}, "levels": 2, "resolution": 6},
