@@ -106,7 +106,7 @@ def minimum_energy_path(
     # steepest descent is stable below 2/λmax; the curvature along the first band sets the scale
     hessians = objective.hessians(band)
     if not bool(torch.isfinite(hessians).all()):
-        raise LosslabError("L has no finite Hessian somewhere on the straight line from a to b; choose other minima")
+        raise LosslabError("the Hessian of L is not finite somewhere on the line from a to b; pick other minima")
     curvature = float(torch.linalg.eigvalsh(hessians).abs().max()) or 1.0  # flat along the band: a unit scale
     spring = curvature / 4 if spring is None else spring
     step = 1.0 / (curvature + 2 * spring) if step is None else step
