@@ -7,25 +7,11 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from lesson_texts import bowl_lesson
 from losslab.cli.app import app
 
 runner = CliRunner()
-GOOD = """# Bowl
-## One
-```view
-loss: (w - 2)**2
-start: w=0
-run: gd:lr=0.1
-```
-```question
-id: one
-kind: number
-ask: w after one step?
-compute: w after step 1
-tolerance: 1e-9
-hint: slope times rate
-```
-"""
+GOOD = bowl_lesson("one")
 
 
 def test_lessons_lists_the_five(tmp_path: Path) -> None:
@@ -53,7 +39,7 @@ def test_check_a_file_with_errors_one_line_each_exit_2(tmp_path: Path) -> None:
     assert result.exit_code == 2
     lines = result.stdout.strip().splitlines()
     assert lines == [
-        f"{tmp_path / 'bad.md'}:5: a view has no key 'colour'; keys: caption, data, kind, loss, run, start, steps, vars"
+        f"{tmp_path / 'bad.md'}:9: a view has no key 'colour'; keys: caption, data, kind, loss, run, start, steps, vars"
     ]
     assert "Traceback" not in result.output
     (tmp_path / "bad2.md").write_text(GOOD.replace("run: gd", "run: warp"))

@@ -6,33 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from lesson_texts import bowl_lesson
 from losslab.course import lessons as lessons_module
 from losslab.course.lesson_format import parse_lesson
 from losslab.course.lessons import Library, check_lesson_file, load_lesson
 from losslab.errors import LosslabError
 
-GOOD = """# Bowls
-One bowl, one question.
-
-## The bowl
-$L = (w - 2)^2$
-
-```view
-loss: (w - 2)**2
-kind: curve
-start: w=0
-run: gd:lr=0.1
-```
-
-```question
-id: first-step
-kind: number
-ask: w after one step?
-compute: w after step 1
-tolerance: 1e-9
-hint: slope times rate
-```
-"""
+GOOD = bowl_lesson()
 
 # (what the file has, its text, the problem line expected)
 READING_PROBLEMS = [

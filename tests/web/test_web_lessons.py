@@ -8,31 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from lesson_texts import bowl_lesson
 from losslab.web import ServerConfig, create_app
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-TEACHER = """# My bowl
-A teacher's lesson.
-
-## Step one
-```view
-loss: (w - 2)**2
-start: w=0
-run: gd:lr=0.1
-```
-
-```question
-id: one-step
-kind: number
-ask: w after one step?
-compute: w after step 1
-tolerance: 1e-9
-hint: slope times rate, subtracted
-```
-"""
+TEACHER = bowl_lesson("one-step", "slope times rate, subtracted")
 
 
 @pytest.fixture(scope="module")
