@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import torch
+from test_optimizers import hand_loop
 from torch import Tensor
 
 from losslab.descent.hyperparameters import RULES, check_together
@@ -226,26 +227,7 @@ def test_a_race_refuses_before_running_what_the_web_sent() -> None:
     assert loss.calls == 0
 
 
-# -- valid edge values run, as torch.optim runs them by hand ---------------------------------------------------------
-def hand_loop(cls: type[torch.optim.Optimizer], steps: int, **hyper: Any) -> Tensor:
-    theta = torch.tensor([-1.5, 2.0], dtype=torch.float64, requires_grad=True)
-    opt = cls([theta], **hyper)
-    path = [theta.detach().clone()]
-
-    def closure() -> Tensor:
-        opt.zero_grad()
-        loss = (1 - theta[0]) ** 2 + 100 * (theta[1] - theta[0] ** 2) ** 2
-        loss.backward()
-        return loss
-
-    for _ in range(steps):
-        if cls is torch.optim.LBFGS:
-            opt.step(closure)
-        else:
-            closure()
-            opt.step()
-        path.append(theta.detach().clone())
-    return torch.stack(path)
+# -- valid edge values run, as torch.optim runs them by hand (hand_loop: test_optimizers) ------------------------------
 
 
 EDGES = [

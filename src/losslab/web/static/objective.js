@@ -4,7 +4,7 @@ import { cancel, isStale, latest } from "./api.js";
 import { $, report, say } from "./dom.js";
 import { live, objectiveSpec, state } from "./state.js";
 import { drawLandscape, drawLoss } from "./plots.js";
-import { pause, renderFrame, runRace } from "./race.js";
+import { pause, redrawRun, renderFrame, runRace } from "./race.js";
 import { loadFits } from "./data-fit.js";
 import { loadBoundary } from "./boundary.js";
 import { hideSlice, loadSliceAndLevels } from "./slice.js";
@@ -105,12 +105,7 @@ function clearStage(problem) {
   $("start-inputs").innerHTML = "";
   $("analysis").innerHTML = '<p class="hint">No loss to analyse.</p>';
   renderRunners(); // without the previous loss's 2/λmax and suggested rates
-  drawLandscape();
-  drawLoss();
-  loadFits();
-  loadBoundary();
-  renderTable();
-  renderFrame();
+  redrawRun();
 }
 
 function showObjectiveError(error) {

@@ -47,6 +47,12 @@ function showRace(race) {
   live.race = race;
   live.step = race && !fresh ? Math.min(live.step, maxStep()) : 0;
   if (!race || live.step >= maxStep()) pause();
+  redrawRun();
+}
+
+// Everything drawn from the race (or its absence): the landscape's paths, the loss chart, the data fit,
+// the decision boundary, the step table and the step shown.
+export function redrawRun() {
   drawLandscape();
   drawLoss();
   loadFits();
