@@ -2,7 +2,8 @@
 
 Oracles: the copy's own forward (``use_cache=False``, eval mode) with its parameters set to θ, and the
 causal-LM cross-entropy written out here (logits at t against the token at t + 1); the full Hessian
-from ``torch.func.hessian`` for the top eigenvalue; autograd on the module for the tied gradient.
+from reverse-over-reverse autograd for the top eigenvalue, and central differences of the gradient;
+autograd on the module for the tied gradient.
 """
 
 from __future__ import annotations
@@ -122,15 +123,70 @@ def test_top_hessian_eigenvalue_equals_eigvalsh_of_the_full_hessian(generator: t
     ids = torch.randint(0, 8, (2, 5), generator=generator)
     objective = network(model, {"input_ids": ids, "labels": ids}, "cross_entropy")
     assert objective.dim < 600
-    # reverse-over-reverse through attention (torch.func.hessian, forward over a vmapped reverse pass, is off by
-    # 0.17 in some entries of this very Hessian with torch 2.13; jacfwd(grad) and jacrev(grad) agree to 1e-14)
-    full = objective.hessian(objective.center)
+    full = objective.hessian(objective.center)  # reverse over reverse
     exact = torch.linalg.eigvalsh((full + full.T) / 2)
     for method in ("graph", "jvp"):
         result = top_eigenvalues(objective, 1, which="both", method=method, tol=1e-10)
         assert result.converged
         assert float(result.eigenvalues[0]) == pytest.approx(float(exact[-1]), rel=1e-6)
         assert float(result.eigenvalues[1]) == pytest.approx(float(exact[0]), rel=1e-6, abs=1e-8)
+
+
+def test_a_float64_models_own_loss_is_computed_in_float64_and_its_hessians_are_exact(
+    generator: torch.Generator,
+) -> None:
+    """HuggingFace's own causal-LM loss casts the logits to float32, even a float64 model's: its Hessian was
+    good to 2e-3 against central differences. losslab computes that loss in float64 from the logits."""
+    model = _model("gpt2", torch.float64)
+    batch = _batch(generator)
+    objective = network(model, batch)
+    assert objective.loss_name == "model"
+    with torch.no_grad():
+        logits = _at(model, objective.center)(**batch, use_cache=False).logits
+    assert float(objective.value(objective.center)) == pytest.approx(
+        float(_causal_cross_entropy(logits, batch["labels"])), rel=1e-13
+    )
+    ids = batch["input_ids"][:2, :5] % 8
+    small = network(_small_gpt2(), {"input_ids": ids, "labels": ids})
+    theta = small.center
+    full, stacked = small.hessian(theta), small.hessians(theta[None])[0]
+    torch.testing.assert_close(stacked, full, rtol=1e-10, atol=1e-12)  # forward over reverse = reverse over reverse
+    step = 1e-5  # central differences of the exact gradient: O(step²) plus rounding, ≈ 1e-9
+    for i in range(0, small.dim, 37):
+        e = torch.zeros_like(theta)
+        e[i] = step
+        column = (small.grad(theta + e) - small.grad(theta - e)) / (2 * step)
+        torch.testing.assert_close(full[:, i], column, rtol=0, atol=1e-6)
+
+
+def test_a_model_loss_defined_otherwise_is_kept(generator: torch.Generator) -> None:
+    """Only the very cross-entropy HuggingFace computes is recomputed in float64; another loss stays the model's."""
+    from transformers.modeling_outputs import CausalLMOutput
+
+    class Smoothed(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lm = _model("gpt2", torch.float64)
+
+        def forward(self, input_ids: Tensor, labels: Tensor, **kwargs: object) -> CausalLMOutput:
+            logits = self.lm(input_ids=input_ids, use_cache=False).logits
+            loss = nn.functional.cross_entropy(
+                logits[:, :-1].float().reshape(-1, 24), labels[:, 1:].reshape(-1), label_smoothing=0.1
+            )
+            return CausalLMOutput(loss=loss, logits=logits)
+
+    model = Smoothed().double().eval()
+    ids = torch.randint(0, 24, (2, 6), generator=generator)
+    objective = network(model, {"input_ids": ids, "labels": ids})
+    with torch.no_grad():
+        expected = model(input_ids=ids, labels=ids).loss
+    assert float(objective.value(objective.center)) == float(expected)
+
+
+def _small_gpt2() -> nn.Module:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)  # test-only
+        return gpt2_tiny(vocabulary=8, width=4, layers=1, heads=1).double()  # 412 parameters
 
 
 def test_the_users_model_keeps_its_training_flags(generator: torch.Generator) -> None:

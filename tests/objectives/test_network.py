@@ -59,6 +59,28 @@ def test_gradient_and_hessian_match_autograd_and_are_symmetric(classifier) -> No
     torch.testing.assert_close(objective.hvp(objective.center, v), hessian @ v, rtol=1e-10, atol=1e-12)
 
 
+def test_hessians_of_a_layernorm_network_equal_central_differences_of_the_gradient(generator) -> None:
+    """``hessians`` (many points at once) through ``layer_norm`` with a weight: ``torch.func.hessian`` (forward
+    over ``jacrev``) gave a non-symmetric Hessian off by 3.65 there in torch 2.13."""
+    torch.manual_seed(0)  # nn.Linear's initialisation draws from the global RNG; test-only
+    net = nn.Sequential(nn.Linear(3, 4), nn.LayerNorm(4), nn.Tanh(), nn.Linear(4, 2)).double()
+    with torch.no_grad():  # a non-trivial affine part, so its second derivatives matter
+        net[1].weight.copy_(torch.randn(4, generator=generator, dtype=torch.float64))
+        net[1].bias.copy_(torch.randn(4, generator=generator, dtype=torch.float64))
+    x = torch.randn(12, 3, generator=generator, dtype=torch.float64)
+    objective = NetworkObjective(net, (x, torch.randint(0, 2, (12,), generator=generator)))
+    thetas = objective.center + 0.3 * torch.randn(2, objective.dim, generator=generator, dtype=torch.float64)
+    batched = objective.hessians(thetas)
+    step = 1e-5  # central differences of the exact gradient: error O(step²) ≈ 1e-10, plus rounding 1e-11
+    for theta, hessian in zip(thetas, batched, strict=True):
+        columns = [
+            (objective.grad(theta + step * e) - objective.grad(theta - step * e)) / (2 * step)
+            for e in torch.eye(objective.dim, dtype=torch.float64)
+        ]
+        torch.testing.assert_close(hessian, torch.stack(columns, dim=1), rtol=0, atol=1e-7)
+        torch.testing.assert_close(hessian, objective.hessian(theta), rtol=1e-10, atol=1e-12)
+
+
 def test_dataloader_streaming_equals_in_memory(classifier, generator) -> None:
     net, x, y = classifier
     in_memory = NetworkObjective(net, (x, y))

@@ -186,6 +186,13 @@ def token_ids(inputs: Any) -> Tensor | None:
     return inputs if isinstance(inputs, Tensor) and not inputs.is_floating_point() else None
 
 
+def causal_lm_loss(outputs: Any, labels: Tensor) -> Tensor:
+    """A causal LM's cross-entropy as HuggingFace defines it (logits at t against the label at t + 1, label
+    -100 ignored, the mean over the rest), in the logits' own dtype."""
+    logits = prediction(outputs)[:, :-1]
+    return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1))
+
+
 def class_pair(outputs: Any, targets: Tensor, named_cross_entropy: bool) -> tuple[Tensor, Tensor]:
     """The (prediction, targets) a named loss compares.
 

@@ -150,6 +150,7 @@ class NetworkObjective(Objective):
         self.loss_name = loss if isinstance(loss, str) else ("cross_entropy" if loss is None else "callable")
         self.loss_fn = _loss(loss if loss is not None else "cross_entropy")
         self._stats_model: nn.Module | None = None
+        self._own_lm_loss = False  # decided by _check_fit
         if batchnorm == "recompute":
             self._stats_model = _cumulative_copy(model)
             self._stats_data = batchnorm_data if batchnorm_data is not None else _inputs_of(self.data)
@@ -205,7 +206,23 @@ class NetworkObjective(Objective):
                     f"data's targets ({model_io.describe(targets)} per sample): {first_line(exc)}"
                 ) from None
         _check_scalar(loss, self.loss_name)
+        with torch.no_grad():
+            self._own_lm_loss = self._lm_loss_in_full_precision(outputs, inputs, loss)
         self.classifier = targets is not None and targets.dim() == 1 and not targets.is_floating_point()
+
+    def _lm_loss_in_full_precision(self, outputs: Any, inputs: Any, loss: Tensor) -> bool:
+        """Whether the model's own loss is a causal LM's cross-entropy computed in a lower precision than its
+        logits (HuggingFace casts them to float32: a float64 GPT-2's loss, and every Hessian of it, would be
+        good to 1e-7 only): then losslab computes that same loss from the logits, if it equals the model's."""
+        if self.loss_name != MODEL_LOSS or not model_io.is_causal_lm(outputs):
+            return False
+        logits, own = model_io.prediction(outputs), model_io.model_loss(outputs)
+        labels = inputs.get(model_io.LABELS) if isinstance(inputs, Mapping) else None
+        if not isinstance(labels, Tensor) or own.dtype == logits.dtype or not logits.is_floating_point():
+            return False
+        # the same loss to float32's rounding over a few tokens; another definition (label smoothing, another
+        # shift or reduction) differs by far more, and the model's own loss is kept
+        return bool(torch.isclose(model_io.causal_lm_loss(outputs, labels), loss, rtol=1e-4, atol=0))
 
     @staticmethod
     def _check_classes(logits: Tensor, held: Tensor | None) -> None:
@@ -240,7 +257,9 @@ class NetworkObjective(Objective):
     def loss_of(self, outputs: Any, inputs: Any, targets: Tensor | None) -> Any:
         """The loss of one batch from the model's outputs (see the ``loss`` argument); for a named loss with
         no targets, a causal LM's own token ids."""
-        if self.loss_name == MODEL_LOSS:  # HuggingFace computes it in float32 (it upcasts the logits)
+        if self.loss_name == MODEL_LOSS:
+            if self._own_lm_loss:  # HuggingFace's own loss casts the logits to float32, even from float64
+                return model_io.causal_lm_loss(outputs, inputs[model_io.LABELS])
             loss = model_io.model_loss(outputs)
             return loss.to(self.dtype) if isinstance(loss, Tensor) else loss
         if self.loss_name == "callable":
