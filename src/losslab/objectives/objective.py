@@ -171,7 +171,8 @@ class Objective:
 
         Forward over ``grad``, not ``torch.func.hessian`` (forward over ``jacrev``): in torch 2.13 the
         latter is wrong through ``layer_norm`` with a weight (a LayerNorm model's Hessian off by 3.65 of
-        entries near 10, and not symmetric), while ``jacfwd(grad(f))`` equals reverse-over-reverse.
+        entries near 10, and not symmetric; batch and instance norm on batch statistics alike: the norms'
+        backward batching rule, pytorch/functorch#534), while ``jacfwd(grad(f))`` equals reverse-over-reverse.
         """
         return vmap(jacfwd(grad(self._evaluate)))(torch.as_tensor(thetas, dtype=self.dtype))
 
