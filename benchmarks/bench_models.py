@@ -13,7 +13,7 @@ The defaults are the issue's sizes, meant for a GPU (``benchmarks/gpu_check.sh``
 down, e.g. ``--grid 3 --images 32 --sequences 4``.
 
     .venv/bin/python benchmarks/bench_models.py [--workloads W4,W5] [--grid 21] [--images 256]
-        [--sequences 16] [--device cuda] [--memory 2GiB] [--repeats 1]
+        [--sequences 16] [--device cuda] [--memory 2GiB] [--repeats 1] [--autocast bfloat16]
 """
 
 from __future__ import annotations
@@ -101,19 +101,36 @@ def workload(name: str, args: argparse.Namespace) -> None:
     grid = args.grid
     print(f"\n{name}: {type(model).__name__}, {objective.dim:,} parameters, {size}, {grid}×{grid} plane")
     budget = None if args.memory is None else int(float(args.memory.removesuffix("GiB")) * 2**30)
-    ours_times, their_times = [], []
-    for _ in range(args.repeats):  # alternating, so a busy spell on a shared machine hits both alike
-        ours_times.append(timed(lambda: survey(objective, directions, grid, memory_budget=budget, progress=False)))
-        if not args.no_peer:
-            their_times.append(timed(lambda: peer_plane(model, metric, grid)))
-    ours, worst = min(ours_times), max(ours_times)
-    print(f"  losslab survey         {ours:8.2f} s ({ours / grid**2 * 1000:.0f} ms a point; worst {worst:.2f} s)")
+    sides: dict[str, list[float]] = {"losslab survey": []}
+    if args.autocast:
+        sides[f"losslab, {args.autocast}"] = []
+    if not args.no_peer:
+        sides["loss-landscapes plane"] = []
+    surfaces: dict[str, Any] = {}
+
+    def ours(name: str, autocast: str | None) -> None:
+        surfaces[name] = survey(objective, directions, grid, memory_budget=budget, progress=False, autocast=autocast)
+
+    for _ in range(args.repeats):  # alternating, so a busy spell on a shared machine hits every side alike
+        for name, times in sides.items():
+            if name.startswith("loss-landscapes"):
+                times.append(timed(lambda: peer_plane(model, metric, grid)))
+            else:
+                times.append(timed(lambda name=name: ours(name, args.autocast if "," in name else None)))
+    for name, times in sides.items():
+        best, worst = min(times), max(times)
+        print(f"  {name:24} {best:8.2f} s ({best / grid**2 * 1000:.0f} ms a point; worst {worst:.2f} s)")
+    if args.autocast:
+        exact, low = surfaces["losslab survey"].values["loss"], surfaces[f"losslab, {args.autocast}"].values["loss"]
+        deviation = float(((low - exact).abs() / exact.abs()).max())
+        print(f"  {args.autocast} values against float32: largest relative difference {deviation:.2g}"
+              f" (loss {float(exact.min()):.4g} … {float(exact.max()):.4g})")  # fmt: skip
     if args.no_peer:
         return
-    theirs = min(their_times)
-    worst = max(their_times)
-    print(f"  loss-landscapes plane  {theirs:8.2f} s ({theirs / grid**2 * 1000:.0f} ms a point; worst {worst:.2f} s)")
-    print(f"  losslab is {theirs / ours:.2f}× the peer (best of {args.repeats} each)")
+    theirs = min(sides["loss-landscapes plane"])
+    for name, times in sides.items():
+        if not name.startswith("loss-landscapes"):
+            print(f"  {name} is {theirs / min(times):.2f}× the peer (best of {args.repeats} each)")
 
 
 def main() -> None:
@@ -125,6 +142,9 @@ def main() -> None:
     parser.add_argument("--memory", default=None, help="losslab's chunk budget, e.g. 8GiB (default: its own)")
     parser.add_argument("--repeats", type=int, default=1, help="runs of each side, alternating; the best counts")
     parser.add_argument("--no-peer", action="store_true")
+    parser.add_argument(
+        "--autocast", choices=("bfloat16", "float16"), help="also survey under torch.autocast (the peer: float32)"
+    )
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
     args = parser.parse_args()
     global DEVICE

@@ -171,8 +171,14 @@ def _unbuildable(**_: object) -> None:
         (["--out", "{tmp}/notes.txt"], "notes.txt is not a readable HDF5 surface file"),
         (["--out", "{tmp}/notes.txt/s.h5"], "notes.txt' is a file, not a folder"),
         (["--out", "{read_only}/s.h5"], "cannot be written"),
+        (["--autocast", "fp8"], "autocast 'fp8' is not one of bfloat16, float16"),
+        (["--autocast", "bfloat16", "--method", "fused"], "autocast runs with method loop (or auto), not fused"),
+        (["--autocast", "float16", "--directions", "regenerated"], "--autocast is for stored directions"),
     ],
-    ids=["points", "memory", "range", "foreign-file", "file-as-folder", "read-only-folder"],
+    ids=[
+        "points", "memory", "range", "foreign-file", "file-as-folder", "read-only-folder", "autocast-unknown",
+        "autocast-fused", "autocast-regenerated",
+    ],  # fmt: skip
 )
 def test_refusals_come_before_the_model_is_built(args, words, tmp_path, read_only_folder, monkeypatch) -> None:
     monkeypatch.setattr("losslab.networks.build.network_objective", _unbuildable)
@@ -184,6 +190,24 @@ def test_refusals_come_before_the_model_is_built(args, words, tmp_path, read_onl
     assert result.exit_code == 2 and words in result.stderr, result.output
     assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.output
     assert (tmp_path / "notes.txt").read_text() == "my notes\n"
+
+
+def test_autocast_is_recorded_and_said(tmp_path) -> None:
+    out = tmp_path / "bf16.h5"
+    args = ["landscape", "--demo", "moons-mlp", "--steps", "5", "--grid", "3x3", "--no-progress", "--out", str(out)]
+    result = runner.invoke(app, [*args, "--autocast", "bfloat16"])
+    assert result.exit_code == 0, result.output
+    assert "evaluated under autocast bfloat16 (θ and the losses in float32)" in result.stdout
+    surface = load_surface(out)
+    assert surface.provenance["autocast"] == "bfloat16" and surface.provenance["method"] == "loop"
+    from losslab.networks.build import network_objective
+
+    objective = network_objective(demo_name="moons-mlp", steps=5, seed=0).objective  # the same demo, float32
+    a, b = torch.meshgrid(*surface.coordinates, indexing="ij")
+    coords = torch.stack([a.reshape(-1), b.reshape(-1)], dim=1).float()
+    exact = objective.values(surface.center.float() + coords @ surface.directions.float()).reshape(3, 3)
+    relative = (surface.values["loss"] - exact.double()).abs() / exact.double().abs()
+    assert 0 < float(relative.max()) < 1e-2  # bfloat16's 8 significant bits through a small MLP
 
 
 def test_an_existing_file_is_replaced_only_with_force(tmp_path) -> None:

@@ -9,8 +9,10 @@ import torch
 from torch import Tensor, nn
 
 from losslab.curvature import top_eigenvalues
+from losslab.errors import LosslabError
 from losslab.landscape import survey
 from losslab.landscape.directions import random_directions
+from losslab.landscape.engine import SliceEvaluator
 from losslab.networks.vision import resnet
 from losslab.objectives.network import network
 
@@ -83,3 +85,75 @@ def test_top_hessian_eigenvalue_equals_eigvalsh_of_the_full_hessian(resnet64) ->
     result = top_eigenvalues(objective, 2, tol=1e-10)
     assert result.converged
     torch.testing.assert_close(result.eigenvalues, exact.flip(0)[:2], rtol=1e-8, atol=1e-10)
+
+
+class RowsFirst(nn.Module):
+    """A model that views its image batch as rows: channels-last input cannot be viewed so."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.head = nn.Linear(3 * 8 * 8, 3)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(x.view(x.shape[0], -1))
+
+
+@pytest.mark.parametrize(("dtype", "rel"), [(torch.float64, 1e-10), (torch.float32, 1e-5)], ids=["float64", "float32"])
+def test_one_point_at_a_time_in_channels_last_equals_direct_evaluation(resnet64, dtype, rel) -> None:
+    model, images, labels = resnet64
+    model = model.to(dtype)
+    objective = network(model, (images.to(dtype), labels))
+    directions = random_directions(objective, seed=5)
+    assert SliceEvaluator(objective, directions, "loop").channels_last
+    surface = survey(objective, directions, grid=2, ranges=(-0.5, 0.5), method="loop", progress=False)
+    for i, a in enumerate(surface.coordinates[0]):
+        for j, b in enumerate(surface.coordinates[1]):
+            twin = _at(model, objective.center + a * directions.vectors[0] + b * directions.vectors[1])
+            with torch.no_grad():
+                expected = float(nn.functional.cross_entropy(twin(images.to(dtype)), labels))
+            assert float(surface.values["loss"][i, j]) == pytest.approx(expected, rel=rel)
+
+
+def test_a_model_that_views_its_input_as_rows_keeps_its_layout(generator: torch.Generator) -> None:
+    model = RowsFirst().double()
+    images = torch.randn(5, 3, 8, 8, generator=generator, dtype=torch.float64)
+    labels = torch.randint(0, 3, (5,), generator=generator)
+    objective = network(model, (images, labels))
+    directions = random_directions(objective, seed=1)
+    assert not SliceEvaluator(objective, directions, "loop").channels_last
+    surface = survey(objective, directions, grid=2, method="loop", progress=False)
+    theta = objective.center + surface.coordinates[0][1] * directions.vectors[0] + surface.coordinates[1][0] * (
+        directions.vectors[1]
+    )
+    with torch.no_grad():
+        expected = float(nn.functional.cross_entropy(_at(model, theta)(images), labels))
+    assert float(surface.values["loss"][1, 0]) == pytest.approx(expected, rel=1e-12)
+
+
+def test_autocast_bfloat16_is_within_its_rounding_of_float32_and_recorded(resnet64, tmp_path) -> None:
+    model, images, labels = resnet64
+    model = model.float()
+    objective = network(model, (images.float(), labels))
+    directions = random_directions(objective, seed=6)
+    exact = survey(objective, directions, grid=3, progress=False, method="loop")
+    out = tmp_path / "bf16.h5"
+    low = survey(objective, directions, grid=3, progress=False, autocast="bfloat16", out=out)
+    assert low.provenance["autocast"] == "bfloat16" and low.provenance["method"] == "loop"
+    assert "evaluated under autocast bfloat16 (θ and the losses in float32)" in str(low)
+    # bfloat16 keeps 8 significant bits (relative rounding 2⁻⁹ ≈ 2e-3 per product, errors partly cancelling
+    # in the sums); through this two-block ResNet the losses move by about 2e-3 of their size: bound 1e-2
+    relative = ((low.values["loss"] - exact.values["loss"]).abs() / exact.values["loss"].abs()).max()
+    assert 0 < float(relative) < 1e-2
+    with pytest.raises(LosslabError, match="its autocast is bfloat16, this survey's missing"):
+        survey(objective, directions, grid=3, progress=False, out=out, resume=True, method="loop")
+
+
+def test_autocast_refuses_the_fused_paths_and_unknown_precisions(resnet64) -> None:
+    model, images, labels = resnet64
+    objective = network(model, (images, labels))
+    directions = random_directions(objective, seed=6)
+    for method in ("fused", "vmap", "compile"):
+        with pytest.raises(LosslabError, match=f"autocast runs with method loop \\(or auto\\), not {method}"):
+            survey(objective, directions, grid=2, method=method, autocast="bfloat16")
+    with pytest.raises(LosslabError, match="autocast 'fp8' is not one of bfloat16, float16"):
+        survey(objective, directions, grid=2, autocast="fp8")

@@ -62,6 +62,13 @@ def landscape(
     dtype: Annotated[
         str, typer.Option(help="float32 or float64; bfloat16 or float16 with --directions regenerated.")
     ] = "float32",
+    autocast: Annotated[
+        str | None,
+        typer.Option(
+            help="bfloat16 or float16: evaluate under torch.autocast (convolutions and matrix products in it, "
+            "θ and the losses in --dtype; recorded in --out). Faster where the hardware has it, less exact."
+        ),
+    ] = None,
     memory: Annotated[
         str | None,
         typer.Option(
@@ -103,11 +110,14 @@ def landscape(
         raise LosslabError(f"--dtype {dtype} is for --directions regenerated (the LLM-scale survey)")
     if not directions.endswith(".pt"):
         check_choice("directions", directions, DIRECTIONS)
+    if autocast is not None and directions == "regenerated":
+        raise LosslabError("--autocast is for stored directions; with --directions regenerated load the model in "
+                           "--dtype bfloat16 or float16")  # fmt: skip
     sizes, ranges = _grid(grid), _ranges(range_)
     budget = None if memory is None else memory_bytes(memory)
     options = SurveyOptions(
         method=method, memory_budget=budget, chunk_size=chunk_size, out=out, resume=resume, force=force,
-        progress=progress,
+        progress=progress, autocast=autocast,
     )  # fmt: skip
     # like the options, checked before the model is built or trained
     survey_grid(sizes, ranges, len(sizes), DTYPES[dtype])

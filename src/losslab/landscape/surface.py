@@ -139,6 +139,8 @@ class Surface(Grid):
                 f" BatchNorm {p.get('batchnorm')}, {p.get('data_size')} samples,"
                 f" model sha256 {str(p.get('model_sha256'))[:12]}"
             )
+            if p.get("autocast"):
+                lines.append(f"  evaluated under autocast {p['autocast']} (θ and the losses in {p.get('dtype')})")
         return "\n".join(lines)
 
     def save(self, path: str | Path) -> Path:

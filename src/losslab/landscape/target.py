@@ -36,7 +36,8 @@ from losslab.landscape.surface import Surface, create_file, read_provenance, wri
 
 # what makes two surveys the same survey (their provenance must agree on each)
 CHECKED = (
-    "model_sha256", "data_sha256", "directions_sha256", "method", "batchnorm", "data_size", "dtype", "grid", "ranges",
+    "model_sha256", "data_sha256", "directions_sha256", "method", "batchnorm", "data_size", "dtype", "autocast", "grid",
+    "ranges",
 )  # fmt: skip
 # keys that files written before they were recorded lack: such a file still resumes, with a note
 NEW_KEYS = ("data_sha256",)
