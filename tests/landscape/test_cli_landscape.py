@@ -174,10 +174,11 @@ def _unbuildable(**_: object) -> None:
         (["--autocast", "fp8"], "autocast 'fp8' is not one of bfloat16, float16"),
         (["--autocast", "bfloat16", "--method", "fused"], "autocast runs with method loop (or auto), not fused"),
         (["--autocast", "float16", "--directions", "regenerated"], "--autocast is for stored directions"),
+        (["--autocast", "bfloat16", "--dtype", "float64"], "give --dtype float32, not float64"),
     ],
     ids=[
         "points", "memory", "range", "foreign-file", "file-as-folder", "read-only-folder", "autocast-unknown",
-        "autocast-fused", "autocast-regenerated",
+        "autocast-fused", "autocast-regenerated", "autocast-float64",
     ],  # fmt: skip
 )
 def test_refusals_come_before_the_model_is_built(args, words, tmp_path, read_only_folder, monkeypatch) -> None:

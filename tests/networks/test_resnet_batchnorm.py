@@ -155,5 +155,7 @@ def test_autocast_refuses_the_fused_paths_and_unknown_precisions(resnet64) -> No
     for method in ("fused", "vmap", "compile"):
         with pytest.raises(LosslabError, match=f"autocast runs with method loop \\(or auto\\), not {method}"):
             survey(objective, directions, grid=2, method=method, autocast="bfloat16")
+    with pytest.raises(LosslabError, match="autocast lowers a float32 model's precision; this one is float64"):
+        survey(objective, directions, grid=2, autocast="bfloat16")
     with pytest.raises(LosslabError, match="autocast 'fp8' is not one of bfloat16, float16"):
         survey(objective, directions, grid=2, autocast="fp8")

@@ -110,6 +110,8 @@ def landscape(
         raise LosslabError(f"--dtype {dtype} is for --directions regenerated (the LLM-scale survey)")
     if not directions.endswith(".pt"):
         check_choice("directions", directions, DIRECTIONS)
+    if autocast is not None and dtype != "float32":
+        raise LosslabError(f"--autocast lowers a float32 model's precision; give --dtype float32, not {dtype}")
     if autocast is not None and directions == "regenerated":
         raise LosslabError("--autocast is for stored directions; with --directions regenerated load the model in "
                            "--dtype bfloat16 or float16")  # fmt: skip

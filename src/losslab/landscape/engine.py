@@ -95,6 +95,9 @@ class SliceEvaluator:
             check_choice("autocast", autocast, AUTOCAST)
             if method not in ("auto", "loop"):
                 raise LosslabError(f"autocast runs with method loop (or auto), not {method}")
+            if objective.dtype != torch.float32:  # torch.autocast lowers float32 only: float64 would stay as it is
+                dtype = str(objective.dtype).removeprefix("torch.")
+                raise LosslabError(f"autocast lowers a float32 model's precision; this one is {dtype}")
         if directions.center.numel() != objective.dim:
             raise LosslabError(
                 f"directions are over {directions.center.numel()} parameters, the model has {objective.dim}"
