@@ -141,6 +141,8 @@ def test_a_float64_models_own_loss_is_computed_in_float64_and_its_hessians_are_e
     batch = _batch(generator)
     objective = network(model, batch)
     assert objective.loss_name == "model"
+    inputs, targets = objective.prepare(batch, None)  # the model is not asked for a loss losslab computes
+    assert "labels" not in inputs and targets is batch["labels"]
     with torch.no_grad():
         logits = _at(model, objective.center)(**batch, use_cache=False).logits
     assert float(objective.value(objective.center)) == pytest.approx(
@@ -181,6 +183,7 @@ def test_a_model_loss_defined_otherwise_is_kept(generator: torch.Generator) -> N
     with torch.no_grad():
         expected = model(input_ids=ids, labels=ids).loss
     assert float(objective.value(objective.center)) == float(expected)
+    assert "labels" in objective.prepare({"input_ids": ids, "labels": ids}, None)[0]  # the model computes it
 
 
 def _small_gpt2() -> nn.Module:

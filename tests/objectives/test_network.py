@@ -186,3 +186,19 @@ def test_recompute_needs_batchnorm(generator) -> None:
     x = torch.randn(4, 2, generator=generator, dtype=torch.float64)
     with pytest.raises(LosslabError, match="needs a model with BatchNorm"):
         NetworkObjective(net, (x, x), "mse", batchnorm="recompute")
+
+
+@pytest.mark.parametrize("block", [1, 7, 10**6], ids=["row-by-row", "ragged-blocks", "whole-rows"])
+def test_causal_lm_loss_in_blocks_equals_the_flat_cross_entropy(block, generator, monkeypatch) -> None:
+    from losslab.objectives import model_io
+
+    monkeypatch.setattr(model_io, "LOSS_BLOCK", block * 5)  # 5 classes: `block` rows a block
+    logits = torch.randn(3, 6, 5, generator=generator, dtype=torch.float64)
+    labels = torch.randint(0, 5, (3, 6), generator=generator)
+    labels[0, 3:] = -100  # a padded row: ignored, and not counted in the mean
+    flat = nn.functional.cross_entropy(logits[:, :-1].reshape(-1, 5), labels[:, 1:].reshape(-1))
+    ours = model_io.causal_lm_loss(logits, labels)
+    assert ours.dtype == torch.float64 and float(ours) == pytest.approx(float(flat), rel=1e-14)
+    low = model_io.causal_lm_loss(logits.bfloat16(), labels)  # bfloat16 logits: the loss in float32
+    expected = nn.functional.cross_entropy(logits.bfloat16()[:, :-1].float().reshape(-1, 5), labels[:, 1:].reshape(-1))
+    assert low.dtype == torch.float32 and float(low) == pytest.approx(float(expected), rel=1e-6)

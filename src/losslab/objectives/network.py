@@ -207,18 +207,19 @@ class NetworkObjective(Objective):
                 ) from None
         _check_scalar(loss, self.loss_name)
         with torch.no_grad():
-            self._own_lm_loss = self._lm_loss_in_full_precision(outputs, inputs, loss)
+            self._own_lm_loss = self._lm_loss_is_the_usual(outputs, inputs, loss)
         self.classifier = targets is not None and targets.dim() == 1 and not targets.is_floating_point()
 
-    def _lm_loss_in_full_precision(self, outputs: Any, inputs: Any, loss: Tensor) -> bool:
-        """Whether the model's own loss is a causal LM's cross-entropy computed in a lower precision than its
-        logits (HuggingFace casts them to float32: a float64 GPT-2's loss, and every Hessian of it, would be
-        good to 1e-7 only): then losslab computes that same loss from the logits, if it equals the model's."""
+    def _lm_loss_is_the_usual(self, outputs: Any, inputs: Any, loss: Tensor) -> bool:
+        """Whether the model's own loss is a causal LM's usual cross-entropy (:func:`model_io.causal_lm_loss`):
+        then losslab computes it from the logits itself — in blocks (4.6× faster in float32 on GPT-2's 16 384
+        classes) and in the logits' precision (HuggingFace casts them to float32 even from float64: a float64
+        GPT-2's loss, and every Hessian of it, would be good to 1e-7 only)."""
         if self.loss_name != MODEL_LOSS or not model_io.is_causal_lm(outputs):
             return False
-        logits, own = model_io.prediction(outputs), model_io.model_loss(outputs)
+        logits = model_io.prediction(outputs)
         labels = inputs.get(model_io.LABELS) if isinstance(inputs, Mapping) else None
-        if not isinstance(labels, Tensor) or own.dtype == logits.dtype or not logits.is_floating_point():
+        if not isinstance(labels, Tensor) or logits.dim() != 3 or labels.shape != logits.shape[:-1]:
             return False
         # the same loss to float32's rounding over a few tokens; another definition (label smoothing, another
         # shift or reduction) differs by far more, and the model's own loss is kept
@@ -244,11 +245,12 @@ class NetworkObjective(Objective):
 
     def prepare(self, inputs: Any, targets: Tensor | None) -> tuple[Any, Tensor | None]:
         """A batch's model inputs and loss targets. A dict's ``labels`` stay in it for the model's own loss
-        (``"model"``) and are also the targets of a callable loss; a named loss takes them out as its
-        targets."""
+        (``"model"``) — unless it is a causal LM's usual loss, which losslab computes itself from the
+        labels as targets — and are also the targets of a callable loss; a named loss takes them out as
+        its targets."""
         if targets is not None or not (isinstance(inputs, Mapping) and model_io.LABELS in inputs):
             return inputs, targets
-        if self.loss_name == MODEL_LOSS:
+        if self.loss_name == MODEL_LOSS and not self._own_lm_loss:
             return inputs, None
         if self.loss_name == "callable":
             return inputs, inputs[model_io.LABELS]
@@ -258,8 +260,8 @@ class NetworkObjective(Objective):
         """The loss of one batch from the model's outputs (see the ``loss`` argument); for a named loss with
         no targets, a causal LM's own token ids."""
         if self.loss_name == MODEL_LOSS:
-            if self._own_lm_loss:  # HuggingFace's own loss casts the logits to float32, even from float64
-                return model_io.causal_lm_loss(outputs, inputs[model_io.LABELS])
+            if self._own_lm_loss:  # the same loss, read in blocks (and in float64 for a float64 model)
+                return model_io.causal_lm_loss(outputs, targets)  # type: ignore[arg-type]
             loss = model_io.model_loss(outputs)
             return loss.to(self.dtype) if isinstance(loss, Tensor) else loss
         if self.loss_name == "callable":
@@ -271,6 +273,10 @@ class NetworkObjective(Objective):
                     "the data has no targets: give (inputs, targets), a dict with 'labels', or token ids for a "
                     "HuggingFace causal LM"
                 )
+        if self.loss_fn is nn.functional.cross_entropy and model_io.is_causal_lm(outputs):
+            logits = model_io.prediction(outputs)
+            if logits.dim() == 3 and targets.shape == logits.shape[:-1] and not targets.is_floating_point():
+                return model_io.causal_lm_loss(outputs, targets)  # shifted, in blocks
         logits, targets = model_io.class_pair(outputs, targets, self.loss_fn is nn.functional.cross_entropy)
         return self.loss_fn(logits, targets)
 
