@@ -159,3 +159,35 @@ def test_bad_csv_is_refused(tmp_path: Path, text: str, words: str) -> None:
 def test_missing_csv_is_refused(tmp_path: Path) -> None:
     result = runner.invoke(app, ["fit", str(tmp_path / "nope.csv"), "--model", "m*x"])
     assert result.exit_code == 2 and "nope.csv" in result.stderr
+
+
+def test_ctrl_c_while_the_cli_is_still_importing_torch_is_one_line_exit_130() -> None:
+    """The first seconds of any verb go to importing torch; a Ctrl-C there printed Python's traceback."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    losslab = Path(sys.executable).with_name("losslab")
+    started = subprocess.Popen(
+        [str(losslab), "analyze", "x^2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        # Ctrl-C as a terminal delivers it: a parent that ignores SIGINT (a background job) would pass that on
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # torch's shared library is loaded early in `import torch`
+            if "libtorch" in Path(f"/proc/{started.pid}/maps").read_text():
+                break
+            time.sleep(0.005)
+        else:
+            pytest.fail("torch was not being imported within 60 s")
+        started.send_signal(signal.SIGINT)
+        out, err = started.communicate(timeout=60)
+    finally:
+        if started.poll() is None:
+            started.kill()
+    assert started.returncode == 130, err.decode()[-2000:]
+    assert err.decode().strip() == "interrupted" and out == b""

@@ -20,7 +20,8 @@ from torch.func import functional_call, vmap
 
 from losslab.landscape.fused_chain import LinearChain, class_sums, class_targets, is_cross_entropy
 from losslab.landscape.fused_images import ImagePoints, PatchConv
-from losslab.objectives.network import NetworkObjective, named_views
+from losslab.objectives.model_state import named_views
+from losslab.objectives.network import NetworkObjective
 
 AFFINE_FIRST = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 # modules that act elementwise (in eval mode), so they apply to a whole chunk's batched activations as they are

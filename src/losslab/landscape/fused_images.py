@@ -39,7 +39,7 @@ from torch.func import functional_call
 from torch.nn import functional as F
 from torch.nn.utils.fusion import fuse_conv_bn_weights
 
-from losslab.objectives.network import named_views
+from losslab.objectives.model_state import named_views
 
 Named = list[tuple[str, nn.Module]]
 T = TypeVar("T")

@@ -19,11 +19,10 @@ puts every module's ``training`` flag back afterwards, so the user's model is le
 from __future__ import annotations
 
 import contextlib
-import copy
 import functools
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, overload
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -31,7 +30,8 @@ from torch.func import vmap
 from torch.utils.data import DataLoader
 
 from losslab.errors import LosslabError, check_choice, first_line, not_one_of
-from losslab.objectives import model_io
+from losslab.objectives import model_io, network_data
+from losslab.objectives.model_state import FlatNames, cumulative_copy, evaluation_mode, named_views
 from losslab.objectives.objective import Objective
 
 LossFn = Callable[[Tensor, Tensor], Tensor]
@@ -42,44 +42,6 @@ LOSSES: dict[str, LossFn] = {
 }
 MODEL_LOSS = "model"  # the loss the model computes itself from the ``labels`` in its inputs (``outputs.loss``)
 BATCHNORM_POLICIES = ("frozen", "recompute")
-
-
-class FlatNames(Sequence[str]):
-    """Names of the flat θ coordinates (``"0.weight[3]"``), produced on demand, never stored.
-
-    A network has 10^5–10^8 coordinates; a tuple of that many strings would cost more than
-    the network.
-    """
-
-    def __init__(self, shapes: Sequence[tuple[str, int]]) -> None:
-        self._shapes = list(shapes)
-        self._offsets = torch.tensor([0] + [n for _, n in self._shapes]).cumsum(0).tolist()
-
-    def __len__(self) -> int:
-        return int(self._offsets[-1])
-
-    @overload
-    def __getitem__(self, index: int) -> str: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[str]: ...
-    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(index)
-        block = int(torch.searchsorted(torch.tensor(self._offsets[1:]), index, right=True))
-        return f"{self._shapes[block][0]}[{index - self._offsets[block]}]"
-
-    def __iter__(self) -> Iterator[str]:
-        return (self[i] for i in range(len(self)))
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, FlatNames) and other._shapes == self._shapes
-
-    def __hash__(self) -> int:
-        return hash(tuple(self._shapes))
 
 
 class NetworkObjective(Objective):
@@ -143,17 +105,17 @@ class NetworkObjective(Objective):
         self.shapes = {name: p.shape for name, p in params.items()}
         self.buffers = {k: b.to(self.device) for k, b in model.named_buffers()}
         self.batchnorm = batchnorm
-        self.data = _hold(data, self.device, self.dtype)
+        self.data = network_data.hold(data, self.device, self.dtype)
         if loss is None:
-            first_inputs = _first_samples(self.data, 1, self.device, self.dtype)[0]
+            first_inputs = network_data.first_samples(self.data, 1, self.device, self.dtype)[0]
             loss = MODEL_LOSS if isinstance(first_inputs, Mapping) and model_io.LABELS in first_inputs else None
         self.loss_name = loss if isinstance(loss, str) else ("cross_entropy" if loss is None else "callable")
         self.loss_fn = _loss(loss if loss is not None else "cross_entropy")
         self._stats_model: nn.Module | None = None
         self._own_lm_loss = False  # decided by _check_fit
         if batchnorm == "recompute":
-            self._stats_model = _cumulative_copy(model)
-            self._stats_data = batchnorm_data if batchnorm_data is not None else _inputs_of(self.data)
+            self._stats_model = cumulative_copy(model)
+            self._stats_data = batchnorm_data if batchnorm_data is not None else network_data.inputs_of(self.data)
             if batchnorm_batch_size < 1:
                 raise LosslabError(f"batchnorm_batch_size = {batchnorm_batch_size}; need ≥ 1")
             self._stats_batch_size = batchnorm_batch_size
@@ -176,7 +138,7 @@ class NetworkObjective(Objective):
         inputs, or a loss that does not take its outputs with these targets (a class index where
         ``mse`` needs a row like the output's: torch would broadcast and warn), or a loss that is not
         a finite 0-d tensor, is refused here, with the shapes, not deep inside a survey or a Hessian product."""
-        raw_inputs, raw_targets = _first_samples(self.data, 2, self.device, self.dtype)
+        raw_inputs, raw_targets = network_data.first_samples(self.data, 2, self.device, self.dtype)
         caught = (RuntimeError, ValueError, TypeError, IndexError, KeyError, AttributeError)
         with torch.no_grad():
             inputs, targets = self.prepare(raw_inputs, raw_targets)
@@ -207,10 +169,10 @@ class NetworkObjective(Objective):
                 ) from None
         _check_scalar(loss, self.loss_name)
         with torch.no_grad():
-            self._own_lm_loss = self._lm_loss_is_the_usual(outputs, inputs, loss)
+            self._own_lm_loss = self._lm_loss_is_the_usual(outputs, inputs)
         self.classifier = targets is not None and targets.dim() == 1 and not targets.is_floating_point()
 
-    def _lm_loss_is_the_usual(self, outputs: Any, inputs: Any, loss: Tensor) -> bool:
+    def _lm_loss_is_the_usual(self, outputs: Any, inputs: Any) -> bool:
         """Whether the model's own loss is a causal LM's usual cross-entropy (:func:`model_io.causal_lm_loss`):
         then losslab computes it from the logits itself — in blocks (4.6× faster in float32 on GPT-2's 16 384
         classes) and in the logits' precision (HuggingFace casts them to float32 even from float64: a float64
@@ -223,7 +185,8 @@ class NetworkObjective(Objective):
             return False
         # the same loss to float32's rounding over a few tokens; another definition (label smoothing, another
         # shift or reduction) differs by far more, and the model's own loss is kept
-        return bool(torch.isclose(model_io.causal_lm_loss(outputs, labels), loss, rtol=1e-4, atol=0))
+        ours, own = model_io.causal_lm_loss(outputs, labels), model_io.model_loss(outputs)  # own: finite, 0-d
+        return bool(torch.isclose(ours.double(), own.double(), rtol=1e-4, atol=0))
 
     @staticmethod
     def _check_classes(logits: Tensor, held: Tensor | None) -> None:
@@ -331,7 +294,7 @@ class NetworkObjective(Objective):
                 buffers[f"{name}.num_batches_tracked"].zero_()  # the first batch's weight is 1/1
         with torch.no_grad():
             params = {k: v.detach() for k, v in self.unflatten(theta).items()}
-            for batch in _stat_batches(self._stats_data, self._stats_batch_size):
+            for batch in network_data.stat_batches(self._stats_data, self._stats_batch_size):
                 model_io.call(self._stats_model, (params, buffers), model_io.to(batch, self.device, self.dtype))
         return buffers
 
@@ -400,46 +363,6 @@ class NetworkObjective(Objective):
         return (model_io.prediction(outputs).argmax(dim=-1) == targets).to(self.dtype).mean()
 
 
-def _cumulative_copy(model: nn.Module) -> nn.Module:
-    """A copy of the model in train mode whose BatchNorm layers keep cumulative averages."""
-    stats_model = copy.deepcopy(model).train()
-    norms = [m for m in stats_model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    if not norms:
-        raise LosslabError("batchnorm='recompute' needs a model with BatchNorm layers; this one has none")
-    for module in norms:
-        module.momentum = None
-        module.reset_running_stats()
-    return stats_model
-
-
-@contextlib.contextmanager
-def evaluation_mode(model: nn.Module) -> Iterator[None]:
-    """``model`` in eval mode inside the context; every module's ``training`` flag restored after."""
-    flags = [(module, module.training) for module in model.modules()]
-    if not any(training for _, training in flags):
-        yield
-        return
-    model.eval()
-    try:
-        yield
-    finally:
-        for module, training in flags:
-            module.training = training
-
-
-def _first_samples(data: Any, k: int, device: torch.device, dtype: torch.dtype) -> tuple[Any, Tensor | None]:
-    """The first ``k`` (inputs, targets or None) of the data, on the device, floating values in ``dtype``."""
-    if isinstance(data, tuple):
-        inputs, targets = data
-    else:
-        batch = next(iter(data), None)
-        if batch is None:
-            raise LosslabError("the DataLoader yielded no data")
-        inputs, targets = model_io.split_batch(batch)
-    inputs = model_io.to(model_io.take(inputs, slice(0, k)), device, dtype)
-    return inputs, (None if targets is None else model_io.to(targets[:k], device, dtype))
-
-
 def _check_scalar(loss: Any, name: str) -> None:
     """A loss must be one finite number: a 0-d tensor."""
     if not isinstance(loss, Tensor):
@@ -458,20 +381,6 @@ def _check_scalar(loss: Any, name: str) -> None:
         raise LosslabError(f"the loss ({name}) is {float(loss)} at the model's parameters; it must be finite")
 
 
-def _inputs_of(data: Any) -> Any:
-    return data[0] if isinstance(data, tuple) else data
-
-
-def _stat_batches(data: Any, batch_size: int) -> Iterator[Any]:
-    if isinstance(data, DataLoader):
-        for batch in data:
-            yield model_io.split_batch(batch)[0]
-        return
-    n = model_io.batch_size(data)
-    for start in range(0, n, batch_size):
-        yield model_io.take(data, slice(start, start + batch_size))
-
-
 def _loss(loss: str | LossFn) -> LossFn:
     if callable(loss):
         return loss
@@ -482,27 +391,6 @@ def _loss(loss: str | LossFn) -> LossFn:
     raise LosslabError(f"{not_one_of('loss', loss, (*LOSSES, MODEL_LOSS))} (or pass a callable)")
 
 
-def _hold(data: Any, device: torch.device, dtype: torch.dtype) -> tuple[Any, Any] | DataLoader[Any]:
-    # (inputs: a tensor, tuple or dict; targets: a tensor or None), typed loosely for the callers that hold tensors
-    if isinstance(data, DataLoader):
-        return data
-    if isinstance(data, Mapping | Tensor) or (isinstance(data, tuple | list) and len(data) == 2):
-        inputs, targets = model_io.split_batch(data)
-    else:
-        raise LosslabError(
-            f"data of type {type(data).__name__} is not (inputs, targets), a dict of tensors, a tensor of token ids "
-            "or a torch DataLoader"
-        )
-    if not isinstance(inputs, tuple | Mapping):
-        inputs = torch.as_tensor(inputs)
-    n = model_io.batch_size(inputs)
-    if targets is not None and len(targets) != n:
-        raise LosslabError(f"inputs have {n} rows but targets {len(targets)}")
-    if n == 0:
-        raise LosslabError("data set is empty")
-    return model_io.to(inputs, device, dtype), (None if targets is None else model_io.to(targets, device, dtype))
-
-
 def network(
     model: nn.Module,
     data: Any,
@@ -511,13 +399,3 @@ def network(
 ) -> NetworkObjective:
     """An Objective over ``model``'s parameters on ``data`` (see :class:`NetworkObjective`)."""
     return NetworkObjective(model, data, loss, **options)
-
-
-def named_views(flat: Tensor, shapes: Mapping[str, torch.Size]) -> dict[str, Tensor]:
-    """``flat`` cut along its last axis, in order, into views of the named ``shapes``.
-
-    A stack ``(m, P)`` of m points' parameters gives views ``(m, *shape)``.
-    """
-    pieces = flat.split([s.numel() for s in shapes.values()], dim=-1)
-    lead = flat.shape[:-1]
-    return {name: piece.view(*lead, *shape) for (name, shape), piece in zip(shapes.items(), pieces, strict=True)}

@@ -1,0 +1,94 @@
+"""A network's parameters as one flat θ and back, and its modes: the pieces every network path shares.
+
+:class:`FlatNames` names θ's coordinates without storing them; :func:`named_views` cuts a flat θ (or a
+stack of them) into the model's parameter shapes; :func:`evaluation_mode` runs a model in eval mode and
+puts every module's ``training`` flag back; :func:`cumulative_copy` is the copy whose BatchNorm layers
+re-estimate statistics (the ``recompute`` policy).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from collections.abc import Iterator, Mapping, Sequence
+from typing import overload
+
+import torch
+from torch import Tensor, nn
+
+from losslab.errors import LosslabError
+
+
+class FlatNames(Sequence[str]):
+    """Names of the flat θ coordinates (``"0.weight[3]"``), produced on demand, never stored.
+
+    A network has 10^5–10^8 coordinates; a tuple of that many strings would cost more than
+    the network.
+    """
+
+    def __init__(self, shapes: Sequence[tuple[str, int]]) -> None:
+        self._shapes = list(shapes)
+        self._offsets = torch.tensor([0] + [n for _, n in self._shapes]).cumsum(0).tolist()
+
+    def __len__(self) -> int:
+        return int(self._offsets[-1])
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[str]: ...
+    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        block = int(torch.searchsorted(torch.tensor(self._offsets[1:]), index, right=True))
+        return f"{self._shapes[block][0]}[{index - self._offsets[block]}]"
+
+    def __iter__(self) -> Iterator[str]:
+        return (self[i] for i in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FlatNames) and other._shapes == self._shapes
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._shapes))
+
+
+def cumulative_copy(model: nn.Module) -> nn.Module:
+    """A copy of the model in train mode whose BatchNorm layers keep cumulative averages."""
+    stats_model = copy.deepcopy(model).train()
+    norms = [m for m in stats_model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        raise LosslabError("batchnorm='recompute' needs a model with BatchNorm layers; this one has none")
+    for module in norms:
+        module.momentum = None
+        module.reset_running_stats()
+    return stats_model
+
+
+@contextlib.contextmanager
+def evaluation_mode(model: nn.Module) -> Iterator[None]:
+    """``model`` in eval mode inside the context; every module's ``training`` flag restored after."""
+    flags = [(module, module.training) for module in model.modules()]
+    if not any(training for _, training in flags):
+        yield
+        return
+    model.eval()
+    try:
+        yield
+    finally:
+        for module, training in flags:
+            module.training = training
+
+
+def named_views(flat: Tensor, shapes: Mapping[str, torch.Size]) -> dict[str, Tensor]:
+    """``flat`` cut along its last axis, in order, into views of the named ``shapes``.
+
+    A stack ``(m, P)`` of m points' parameters gives views ``(m, *shape)``.
+    """
+    pieces = flat.split([s.numel() for s in shapes.values()], dim=-1)
+    lead = flat.shape[:-1]
+    return {name: piece.view(*lead, *shape) for (name, shape), piece in zip(shapes.items(), pieces, strict=True)}
