@@ -136,16 +136,63 @@ def test_max_of_x_and_zero_is_one_flat_stretch_up_to_zero() -> None:
     assert (flat.dimension, flat.equations, flat.kind, flat.value) == (1, ("-5 ≤ x ≤ 0",), "minimum", 0.0)
 
 
-def test_a_circle_of_minima_is_found_exactly_and_its_numeric_points_dropped() -> None:
+def test_a_circle_of_minima_is_one_entry_with_its_equation_and_its_numeric_points_dropped() -> None:
+    """Once two half circles "y = ±sqrt(1 - x**2); x free" (x is not free beyond ±1)."""
     points = stationary_points(formula("(x**2 + y**2 - 1)**2"))
-    assert [(p.kind, p.dimension, p.method) for p in points] == [
-        ("minimum", 1, "exact"),
-        ("minimum", 1, "exact"),
-        ("maximum", 0, "exact"),
+    assert [(p.kind, p.dimension, p.method, p.equations) for p in points] == [
+        ("minimum", 1, "exact", ("x**2 + y**2 = 1",)),
+        ("maximum", 0, "exact", ()),
     ]
-    assert {p.equations for p in points[:2]} == {("y = -sqrt(1 - x**2)", "x free"), ("y = sqrt(1 - x**2)", "x free")}
-    for p in points[:2]:
-        assert float(p.point.norm()) == pytest.approx(1.0, abs=1e-12) and p.value == 0.0
+    assert float(points[0].point.norm()) == pytest.approx(1.0, abs=1e-12) and points[0].value == 0.0
+    assert points[1].point.tolist() == [0.0, 0.0] and points[1].value == 1.0
+
+
+@pytest.mark.parametrize(
+    ("text", "sets", "isolated"),
+    [
+        ("(x*y - 1)**2", [("x*y = 1",)], [("saddle", [0.0, 0.0])]),
+        ("(x**2 + y**2 + z**2 - 1)**2", [("x**2 + y**2 + z**2 = 1",)], [("maximum", [0.0, 0.0, 0.0])]),
+        ("(x**2 - y)**2", [("y = x**2", "x free")], []),
+        ("x**2*y**2", [("x = 0", "y free"), ("y = 0", "x free")], []),
+        ("x**2*y**2*z**2", [("x = 0", "y, z free"), ("y = 0", "x, z free"), ("z = 0", "x, y free")], []),
+        ("(x**2 + y**2 - 1)**2*(x - 2)**2", [("x**2 + y**2 = 1",), ("x = 2", "y free")], [("saddle", None)] * 1),
+    ],
+    ids=["hyperbola", "sphere", "parabola", "two-axes", "three-planes", "circle-and-line"],
+)
+def test_a_common_factor_of_the_gradient_is_a_set_with_its_equation(text, sets, isolated) -> None:
+    """∇L = g·q: each factor of g is a set, shown solved where single-valued and polynomial, else as its
+    equation; q's roots that lie on a set are not listed again. Every set's point is checked on the set
+    (∇L = 0 there) and every isolated point against its closed form."""
+    objective = formula(text)
+    found = stationary_points(objective)
+    assert sorted(p.equations for p in found if p.dimension) == sorted(sets)
+    for entry in (p for p in found if p.dimension):
+        assert entry.method == "exact" and entry.kind == "minimum" and entry.value == pytest.approx(0, abs=1e-24)
+        assert float(objective.grad(entry.point).norm()) <= 1e-12
+    alone = [(p.kind, p.point.tolist()) for p in found if not p.dimension]
+    for (kind, where), (got_kind, got) in zip(isolated, alone[: len(isolated)], strict=True):
+        assert got_kind == kind and (where is None or got == where)
+    if text.startswith("(x**2 + y**2 - 1)**2*"):  # the saddle on the x axis between the circle and the line
+        saddle = next(p for p in found if p.kind == "saddle")
+        x = saddle.point[0].item()  # ∂L/∂x = 0 on y = 0: 2(x²−1)(x−2)·(2x(x−2) + (x²−1)) = 0
+        assert 3 * x**2 - 4 * x - 1 == pytest.approx(0, abs=1e-12) and x == pytest.approx((2 + 7**0.5) / 3)
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("x**4", "L is higher all around: a minimum of higher order"),
+        ("x**4 + y**4", "L is higher all around: a minimum of higher order"),
+        ("-x**4 - y**2", "L is lower all around: a maximum of higher order"),
+        ("x**3", "L rises on one side and falls on the other: an inflection"),
+        ("x**3 - 3*x*y**2", "L is higher in some directions and lower in others"),
+        ("x**2 + y**3", "L is higher in some directions and lower in others"),
+    ],
+)
+def test_where_the_hessian_test_says_nothing_the_values_around_do(text: str, says: str) -> None:
+    point = only(stationary_points(formula(text)))
+    assert point.kind == "degenerate" and point.point.tolist() == [0.0] * point.point.numel()
+    assert point.note == f"the Hessian test says nothing here; {says}" and says in str(point)
 
 
 @pytest.mark.parametrize(

@@ -73,6 +73,15 @@ def test_three_and_four_parameters_get_level_surfaces_and_slices(browser: Any, s
     wait_idle(page)
     shown = check_slice(page, server_url, THREE, ["w0", "w1", "w2"])
     assert shown["slice"]["vary"] == [0, 2]
+    # the link restores that slice
+    shared = open_page(browser, page.url, 1280, 800)
+    wait_idle(shared)
+    shared.wait_for_function("(() => { const s = window.losslab.live.slice; return s && s.surface; })()")
+    wait_idle(shared)
+    restored = check_slice(shared, server_url, THREE, ["w0", "w1", "w2"])
+    assert restored["slice"] == shown["slice"] and restored["slice"]["at"][1] == 0.5
+    assert shared.errors == []
+    shared.close()
     # four parameters: a slice, no level surfaces
     four = "w0**2 + w1**2 + (w2 - 1)**2 + 0.5*w3**2"
     assert page.errors == []

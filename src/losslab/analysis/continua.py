@@ -46,42 +46,46 @@ def exact_set_points(objective: Objective, box: Domain, family: ExactSet, count:
     (0 where the box holds 0), ±1 from there, then at ``count`` Sobol points of their ranges."""
     symbols = list(objective.symbols)
     free = [symbols.index(s) for s in family.free]
-    solved = [(symbols.index(s), sympy.lambdify(family.free, e, modules="math")) for s, e in family.solved]
     lo, hi = box.lower[free], box.upper[free]
     centre = torch.where((lo <= 0) & (hi >= 0), torch.zeros_like(lo), (lo + hi) / 2)
     unit = torch.quasirandom.SobolEngine(len(free)).draw(count, dtype=torch.float64)
     rows = []
-    for values in torch.cat([centre[None], centre[None] + 1, centre[None] - 1, lo + unit * (hi - lo)]).tolist():
-        point = [0.0] * objective.dim
-        for i, v in zip(free, values, strict=True):
-            point[i] = v
-        try:
-            for i, f in solved:
-                point[i] = float(f(*values))
-        except (ValueError, ZeroDivisionError, TypeError, OverflowError):  # outside the family's real part
-            continue
-        rows.append(point)
+    for branch in family.branches:  # one, or each branch of an implicit set (a circle's two halves)
+        solved = [(symbols.index(s), sympy.lambdify(family.free, e, modules="math")) for s, e in branch]
+        for values in torch.cat([centre[None], centre[None] + 1, centre[None] - 1, lo + unit * (hi - lo)]).tolist():
+            point = [0.0] * objective.dim
+            for i, v in zip(free, values, strict=True):
+                point[i] = v
+            try:
+                for i, f in solved:
+                    point[i] = float(f(*values))
+            except (ValueError, ZeroDivisionError, TypeError, OverflowError):  # outside the family's real part
+                continue
+            rows.append(point)
     points = torch.tensor(rows, dtype=torch.float64).reshape(-1, objective.dim) + 0.0  # + 0.0: no -0
     points = points[torch.isfinite(points).all(-1)]
     points = points[box.contains(points)]
     return points[is_stationary(objective, points)]
 
 
-def on_exact_set(objective: Objective, family: ExactSet, points: Tensor) -> Tensor:
-    """Which of ``points`` satisfy the family's equations (to 1e-6 of their size)."""
+def on_exact_set(objective: Objective, family: ExactSet, points: Tensor, tol: float = 1e-6) -> Tensor:
+    """Which of ``points`` satisfy the family's equations (to ``tol`` of their size): those of any branch."""
     symbols = list(objective.symbols)
     free = [symbols.index(s) for s in family.free]
-    near = torch.ones(points.shape[0], dtype=torch.bool)
-    for s, e in family.solved:
-        f = sympy.lambdify(family.free, e, modules="math")
-        for k, p in enumerate(points.tolist()):
-            try:
-                expected = float(f(*[p[i] for i in free]))
-            except (ValueError, ZeroDivisionError, TypeError, OverflowError):
-                near[k] = False
-                continue
-            near[k] &= abs(p[symbols.index(s)] - expected) <= 1e-6 * (1 + abs(expected))
-    return near
+    on_any = torch.zeros(points.shape[0], dtype=torch.bool)
+    for branch in family.branches:
+        near = torch.ones(points.shape[0], dtype=torch.bool)
+        for s, e in branch:
+            f = sympy.lambdify(family.free, e, modules="math")
+            for k, p in enumerate(points.tolist()):
+                try:
+                    expected = float(f(*[p[i] for i in free]))
+                except (ValueError, ZeroDivisionError, TypeError, OverflowError):
+                    near[k] = False
+                    continue
+                near[k] &= abs(p[symbols.index(s)] - expected) <= tol * (1 + abs(expected))
+        on_any |= near
+    return on_any
 
 
 def numeric_sets(objective: Objective, points: Tensor, box: Domain, spread: float) -> tuple[list[list[int]], list[int]]:

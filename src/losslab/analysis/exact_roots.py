@@ -3,10 +3,14 @@ r"""∇L = 0 solved by SymPy: isolated roots, and the equations of whole sets of
 - a linear system (L quadratic), of any size: ``sympy.linsolve``, which also says which
   parameters stay free (the cylinder :math:`w_0^2 + w_1^2` over three parameters: ``w0 = 0,
   w1 = 0``, ``w2`` free);
+- a polynomial or rational system in at most three parameters whose numerators share a factor
+  (∇L = g·q): each irreducible factor of g vanishes on a set — solved for one parameter where that is
+  single-valued and polynomial (``y = x**2, x free``), else shown as its equation (``x**2 + y**2 = 1``,
+  ``x*y = 1``) — and the rest, q = 0, is solved as below;
 - a polynomial or rational system of modest degree in at most three parameters: a lex Groebner
   basis; when it is zero-dimensional, its real roots to 40 digits by back-substitution; when it
-  is not, ``sympy.solve`` for the families (a circle of minima, a hyperbola, …), which may miss
-  one — so :func:`losslab.analysis.stationary.stationary_points` searches numerically as well;
+  is not, ``sympy.solve`` for the families, which may miss one — so
+  :func:`losslab.analysis.stationary.stationary_points` searches numerically as well;
 - ∇L identically zero: L is constant and every point is stationary.
 """
 
@@ -28,21 +32,37 @@ MAX_NONLINEAR_PARAMETERS = 3
 MAX_LINEAR_PARAMETERS = 60  # linsolve of 60 linear equations takes about a second
 
 
+Solved = tuple[tuple[sympy.Symbol, sympy.Expr], ...]
+
+
 @dataclass(frozen=True)
 class ExactSet:
     """A family of solutions of ∇L = 0: each solved parameter as an expression of the free ones.
 
+    A set that is one polynomial's zeros, ``implicit = 0``, and no single-valued function of the other
+    parameters (a circle: y = ±√(1 − x²)) keeps its branches (``solved``, then ``others``) to sample
+    and test points with, and is shown as that one equation.
+
     >>> w0, w1, w2 = sympy.symbols("w0 w1 w2", real=True)
     >>> ExactSet(((w0, sympy.Integer(0)), (w1, sympy.Integer(0))), (w2,)).equations()
     ('w0 = 0', 'w1 = 0', 'w2 free')
+    >>> x, y = sympy.symbols("x y", real=True)
+    >>> circle = ExactSet(((y, -sympy.sqrt(1 - x**2)),), (x,), ((((y, sympy.sqrt(1 - x**2)),),)), x**2 + y**2 - 1)
+    >>> circle.equations(), len(circle.branches), circle.linear
+    (('x**2 + y**2 = 1',), 2, False)
     """
 
-    solved: tuple[tuple[sympy.Symbol, sympy.Expr], ...]
+    solved: Solved
     free: tuple[sympy.Symbol, ...]
+    others: tuple[Solved, ...] = ()
+    implicit: sympy.Expr | None = None
 
     def equations(self) -> tuple[str, ...]:
         """``name = expression`` for each solved parameter, then ``… free`` (the first three and the
-        last of many); empty when every parameter is free (L is constant)."""
+        last of many), or the implicit equation; empty when every parameter is free (L is constant)."""
+        if self.implicit is not None:
+            constant, rest = self.implicit.as_coeff_Add()
+            return (f"{sympy.sstr(rest)} = {sympy.sstr(-constant)}",)
         if not self.solved:
             return ()
         names = [s.name for s in self.free]
@@ -50,10 +70,17 @@ class ExactSet:
         return tuple(f"{s} = {e}" for s, e in self.solved) + ((f"{free} free",) if free else ())
 
     @property
+    def branches(self) -> tuple[Solved, ...]:
+        """Each branch's solved parameters (one, but for an implicit set)."""
+        return (self.solved, *self.others)
+
+    @property
     def linear(self) -> bool:
         """Whether every solved parameter is an affine function of the free ones (a line, a plane)."""
         return all(
-            e.is_polynomial(*self.free) and sympy.Poly(e, *self.free).total_degree() <= 1 for _, e in self.solved
+            e.is_polynomial(*self.free) and sympy.Poly(e, *self.free).total_degree() <= 1
+            for branch in self.branches
+            for _, e in branch
         )
 
 
@@ -85,15 +112,8 @@ def exact_stationary(objective: Objective) -> ExactSolution | None:
         return ExactSolution(empty, [ExactSet((), tuple(symbols))], complete=True)
     if not all(e.is_polynomial(*symbols) for pair in fractions for e in pair):
         return None
-    degrees = [sympy.Poly(n, *symbols).total_degree() for n in numerators]
-    found: ExactSolution | None
     try:
-        if max(degrees) <= 1 and objective.dim <= MAX_LINEAR_PARAMETERS:
-            found = _linear(numerators, symbols)
-        elif objective.dim <= MAX_NONLINEAR_PARAMETERS and math.prod(max(d, 1) for d in degrees) <= MAX_BEZOUT:
-            found = _polynomial(numerators, symbols)
-        else:
-            return None
+        found = _solved(numerators, symbols)
     except (NotImplementedError, sympy.PolynomialError, NoConvergence):
         return None
     if found is None:
@@ -102,6 +122,42 @@ def exact_stationary(objective: Objective) -> ExactSolution | None:
     keep = [all(abs(d(*p)) > 1e-12 for d in denominators) for p in found.points.tolist()]
     found.points = found.points[torch.tensor(keep, dtype=torch.bool)] if keep else found.points
     return found
+
+
+def _solved(numerators: list[sympy.Expr], symbols: tuple[sympy.Symbol, ...]) -> ExactSolution | None:
+    """∇L's polynomial numerators = 0 solved: linear, or with their common factor taken out, or of modest degree."""
+    degrees = [sympy.Poly(n, *symbols).total_degree() for n in numerators]
+    if max(degrees) <= 1 and len(symbols) <= MAX_LINEAR_PARAMETERS:
+        return _linear(numerators, symbols)
+    if len(symbols) > MAX_NONLINEAR_PARAMETERS:
+        return None
+    common = sympy.gcd_list(numerators)
+    if common.free_symbols and len(symbols) > 1:  # (in one parameter a factor's zeros are points: solved below)
+        return _factored(numerators, common, symbols)
+    if math.prod(max(d, 1) for d in degrees) <= MAX_BEZOUT:
+        return _polynomial(numerators, symbols)
+    return None
+
+
+def _factored(
+    numerators: list[sympy.Expr], common: sympy.Expr, symbols: tuple[sympy.Symbol, ...]
+) -> ExactSolution | None:
+    """∇L = g·(q₁, …, qₙ) with g their greatest common divisor: each irreducible factor of g vanishes on a
+    set (x²y²z²: the three coordinate planes; (x² + y² − 1)²: the circle); the q's, whose degree is lower,
+    have their own points and sets, less those inside the factors' sets."""
+    factors = [factor for factor, _ in sympy.factor_list(common)[1] if factor.free_symbols]
+    sets = [_zero_set(factor, symbols) for factor in factors]
+    rest = _solved([sympy.cancel(n / common) for n in numerators], symbols)
+    if rest is None or any(found is None for found in sets):
+        return None
+    inside = [any(_within(other, f) for f in factors) for other in rest.sets]
+    kept = [other for other, drop in zip(rest.sets, inside, strict=True) if not drop]
+    return ExactSolution(_off(rest.points, factors, symbols), [*sets, *kept], complete=False)  # type: ignore[list-item]
+
+
+def _within(family: ExactSet, factor: sympy.Expr) -> bool:
+    """Whether every branch of ``family`` lies in ``factor = 0`` (the q's line x = y = 0 in the plane x = 0)."""
+    return all(sympy.simplify(factor.xreplace(dict(branch))) == 0 for branch in family.branches)
 
 
 def _linear(numerators: list[sympy.Expr], symbols: tuple[sympy.Symbol, ...]) -> ExactSolution:
@@ -137,6 +193,35 @@ def _polynomial(numerators: list[sympy.Expr], symbols: tuple[sympy.Symbol, ...])
             rows.append([float(solution[s]) for s in symbols])
     found = torch.tensor(rows, dtype=torch.float64).reshape(-1, len(symbols))
     return ExactSolution(found, sets, complete=False)
+
+
+def _off(points: Tensor, factors: list[sympy.Expr], symbols: tuple[sympy.Symbol, ...]) -> Tensor:
+    """The ``points`` that lie on none of the factors' zero sets (a point of a set is no isolated point)."""
+    zero = [sympy.lambdify(symbols, f, modules="math") for f in factors]
+    keep = [all(abs(f(*p)) > 1e-9 for f in zero) for p in points.tolist()]
+    return points[torch.tensor(keep, dtype=torch.bool)] if keep else points
+
+
+def _zero_set(factor: sympy.Expr, symbols: tuple[sympy.Symbol, ...]) -> ExactSet | None:
+    """The zeros of one polynomial factor of ∇L: solved for the parameter that gives the fewest branches
+    (x − y: ``x = y, y free``), implicit where every parameter gives several (a circle); None where
+    SymPy cannot solve it."""
+    best: list[dict[sympy.Symbol, sympy.Expr]] | None = None
+    for s in (s for s in symbols if s in factor.free_symbols):
+        try:
+            branches = sympy.solve(factor, s, dict=True)
+        except NotImplementedError:
+            continue
+        if branches and (best is None or len(branches) < len(best)):
+            best = branches
+    if best is None:
+        return None
+    (s,) = best[0]
+    free = tuple(v for v in symbols if v != s)
+    solved = tuple(((s, branch[s]),) for branch in best)
+    # y = x**2 reads best solved; x = 1/y ("y free", though not 0) and y = ±√(1 − x²) read best as one equation
+    implicit = len(solved) > 1 or not solved[0][0][1].is_polynomial(*free)
+    return ExactSet(solved[0], free, solved[1:], factor if implicit else None)
 
 
 def _real_solutions(basis: sympy.GroebnerBasis, symbols: tuple[sympy.Symbol, ...]) -> list[list[float]]:

@@ -178,11 +178,13 @@ class StationaryPoint(Readable):
         size = max([1.0, *(abs(v) for v in as_floats(self.point))])
         # display only: rounding noise next to 0 (4.9e-16 on a valley floor, -0) reads 0
         at = "(" + ", ".join(f"{v if abs(v) > 1e-12 * size else 0.0:.10g}" for v in as_floats(self.point)) + ")"
-        lam = "λ = [" + ", ".join(f"{v:.6g}" for v in as_floats(self.hessian_eigenvalues)) + "]"
+        lam = "λ = [" + ", ".join(f"{v + 0.0:.6g}" for v in as_floats(self.hessian_eigenvalues)) + "]"  # no -0
+        value = f"L = {self.value + 0.0:.10g}"
         if self.dimension == 0 and not self.differentiable:
-            return f"{at}  L = {self.value:.10g}  {self.kind}, not differentiable here: {self.note}  ({self.method})"
+            return f"{at}  {value}  {self.kind}, not differentiable here: {self.note}  ({self.method})"
         if self.dimension == 0:
-            return f"{at}  L = {self.value:.10g}  {self.kind}  {lam}  ({self.method})"
+            note = f" — {self.note}" if self.note else ""
+            return f"{at}  {value}  {self.kind}  {lam}  ({self.method}){note}"
         where = "; ".join(self.equations) if self.equations else "every point"
         there = f"{lam} at {at}" if self.differentiable else f"e.g. at {at}"
-        return f"{where}  L = {self.value:.10g}  {self.kind}  {there}  ({self.method}) — {self.note}"
+        return f"{where}  {value}  {self.kind}  {there}  ({self.method}) — {self.note}"

@@ -150,7 +150,7 @@ def _numeric(
         return []  # L is not finite anywhere in the box
     points = _newton_points(objective, box, thetas)
     if exact is not None:
-        points = points[~_on_exact(objective, exact, points)]
+        points = points[~_on_exact(objective, exact, points, box)]
     kinky = may_have_kinks(objective)
     smooth = ~not_differentiable(objective, points) if kinky else torch.ones(points.shape[0], dtype=torch.bool)
     # what "the same value" means along a set: the spread of L over the box, robust to a pole's huge values
@@ -188,10 +188,13 @@ def _dimension(objective: Objective, members: Tensor) -> int:
     return max(1, min(flat, rank))
 
 
-def _on_exact(objective: Objective, exact: ExactSolution, points: Tensor) -> Tensor:
+def _on_exact(objective: Objective, exact: ExactSolution, points: Tensor, box: Domain) -> Tensor:
+    """Which of Newton's ``points`` SymPy found already: an isolated root, or a point of a set to 1e-5 of the
+    box (Newton creeps towards a set where L is flat to high order: x²y²z² near its planes stopped 2e-6 off)."""
     near = torch.zeros(points.shape[0], dtype=torch.bool)
+    width = float((box.upper - box.lower).max())
     for family in exact.sets:
-        near |= on_exact_set(objective, family, points)
+        near |= on_exact_set(objective, family, points, tol=1e-5 * max(1.0, width))
     if exact.points.shape[0] and points.shape[0]:
         gaps = torch.cdist(points, exact.points, p=float("inf")).amin(-1)
         near |= gaps <= 1e-6 * (1 + points.abs().amax(-1))
@@ -235,13 +238,38 @@ def _describe(objective: Objective, points: Tensor, method: str) -> list[Station
     for p, v, h in zip(points, values, hessians, strict=True):
         if bool(torch.isfinite(h).all()):
             lam = hessian_eigenvalues(h)
-            found.append(StationaryPoint(p, float(v), classify(lam), lam, method))
+            kind = classify(lam)
+            note = _higher_order(objective, p, float(v)) if kind == "degenerate" else ""
+            found.append(StationaryPoint(p, float(v), kind, lam, method, note=note))
             continue
         around = objective.values(p + 1e-5 * max(1.0, float(p.abs().max())) * sphere_directions(objective.dim))
         note = "the Hessian is not finite here; the kind comes from the values around"
         unknown = torch.full((objective.dim,), math.nan, dtype=torch.float64)
         found.append(StationaryPoint(p, float(v), compare_around(float(v), around), unknown, method, note=note))
     return found
+
+
+HIGHER_ORDER = {
+    "minimum": "the Hessian test says nothing here; L is higher all around: a minimum of higher order",
+    "maximum": "the Hessian test says nothing here; L is lower all around: a maximum of higher order",
+    "saddle": "the Hessian test says nothing here; L is higher in some directions and lower in others",
+}
+
+
+def _higher_order(objective: Objective, point: Tensor, value: float) -> str:
+    """What the values close around a point where the Hessian test says nothing show (x⁴: a minimum;
+    the monkey saddle: a saddle; x³: an inflection), where two radii agree; else nothing."""
+    scale = max(1.0, float(point.abs().max()))
+    seen = {
+        compare_around(value, objective.values(point + radius * scale * sphere_directions(objective.dim)))
+        for radius in (1e-3, 1e-2)
+    }
+    if len(seen) != 1 or "degenerate" in seen:
+        return ""
+    (kind,) = seen
+    if kind == "saddle" and objective.dim == 1:
+        return "the Hessian test says nothing here; L rises on one side and falls on the other: an inflection"
+    return HIGHER_ORDER[kind]
 
 
 def _known_kinks(objective: Objective, box: Domain, found: list[StationaryPoint]) -> list[StationaryPoint]:

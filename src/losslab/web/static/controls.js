@@ -233,6 +233,7 @@ export function wireControls(gallery, loadObjective) {
   const newLoss = () => {
     dropLater("formula");
     state.start = null;
+    state.slice = null;
     live.suggestLr = true;
     loadObjective();
   };

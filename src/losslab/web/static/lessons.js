@@ -128,6 +128,7 @@ async function showView(view) {
   else if (view.source === "classifier") state.classifier = { model: view.model, data: view.data };
   else state.data = { model: view.model, synthetic: view.data, points: "" };
   state.start = view.start ? [...view.start] : null;
+  state.slice = null; // the step's own loss: its first slice
   state.runners = view.runs.map((r) => ({ name: r.name, hyper: { ...r.hyper } }));
   state.steps = view.steps;
   live.suggestLr = false;

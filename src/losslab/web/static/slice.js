@@ -6,7 +6,7 @@
 import { isStale, latest } from "./api.js";
 import { $, report } from "./dom.js";
 import { escapeHtml, fmt } from "./format.js";
-import { live, state } from "./state.js";
+import { live, saveUrl, state } from "./state.js";
 import { drawLandscape } from "./plots.js";
 import { config } from "./plot-style.js";
 
@@ -21,7 +21,16 @@ export function loadSliceAndLevels() {
   const at = state.start && state.start.length === info.dim ? [...state.start] : info.domain.map(([lo, hi]) => (lo + hi) / 2);
   // a lesson draws level surfaces itself, where its step's view asks for them
   const levels = info.dim === 3 && $("view-lessons").hidden;
-  return Promise.all([loadSlice([0, 1], at), levels ? loadLevels() : hideLevels()]);
+  const saved = fits(state.slice, info.dim) ? state.slice : { vary: [0, 1], at }; // a link's slice, else the first
+  return Promise.all([loadSlice([...saved.vary], [...saved.at]), levels ? loadLevels() : hideLevels()]);
+}
+
+// Whether a slice (from a link) is one of a loss of `dim` parameters: two different indices, a finite point.
+function fits(slice, dim) {
+  if (!slice || !Array.isArray(slice.vary) || !Array.isArray(slice.at) || slice.at.length !== dim) return false;
+  const [i, j] = slice.vary;
+  const index = (k) => Number.isInteger(k) && k >= 0 && k < dim;
+  return slice.vary.length === 2 && index(i) && index(j) && i !== j && slice.at.every((v) => Number.isFinite(v));
 }
 
 async function loadSlice(vary, at) {
@@ -30,6 +39,8 @@ async function loadSlice(vary, at) {
   const held = info.names.map((n, k) => (vary.includes(k) ? null : `${n} = ${fmt(at[k])}`)).filter(Boolean).join(", ");
   const mine = { vary, at, held, surface: null };
   live.slice = mine;
+  state.slice = { vary, at }; // a link restores it
+  saveUrl();
   renderControls();
   const body = { objective: live.spec, points: SLICE_POINTS, slice: { vary: vary.map((k) => info.names[k]), at } };
   let surface;

@@ -13,6 +13,7 @@ export const state = {
   steps: 100, // steps each optimizer takes
   batch: 8, // sgd's mini-batch size on a loss with data (the Lessons tab's control sets it)
   speed: 8, // playback speed, steps per second
+  slice: null, // for a loss of 3+ parameters, the slice shown: { vary: two indices, at: the point it passes through }
 };
 
 export const live = {
