@@ -175,10 +175,12 @@ def _unbuildable(**_: object) -> None:
         (["--autocast", "bfloat16", "--method", "fused"], "autocast runs with method loop (or auto), not fused"),
         (["--autocast", "float16", "--directions", "regenerated"], "--autocast is for stored directions"),
         (["--autocast", "bfloat16", "--dtype", "float64"], "give --dtype float32, not float64"),
+        (["--directions", "regenerated", "--faithfulness"], "regenerated surveys a line or a plane"),
+        (["--directions", "regenerated", "--grid", "3x3x3"], "regenerated surveys a line or a plane"),
     ],
     ids=[
         "points", "memory", "range", "foreign-file", "file-as-folder", "read-only-folder", "autocast-unknown",
-        "autocast-fused", "autocast-regenerated", "autocast-float64",
+        "autocast-fused", "autocast-regenerated", "autocast-float64", "regenerated-faithfulness", "regenerated-3d",
     ],  # fmt: skip
 )
 def test_refusals_come_before_the_model_is_built(args, words, tmp_path, read_only_folder, monkeypatch) -> None:

@@ -14,7 +14,7 @@ from landscape_helpers import seeded, small_mlp
 from torch import nn
 
 from losslab.errors import LosslabError
-from losslab.landscape import regenerated
+from losslab.landscape import load_surface, regenerated
 from losslab.landscape.layerwise import LayerwisePoint
 from losslab.landscape.regenerated import RegeneratedDirections
 from losslab.landscape.regenerated_survey import regenerated_survey
@@ -132,3 +132,53 @@ def test_the_cli_surveys_regenerated_directions_in_bfloat16(tmp_path) -> None:
     assert surface.complete and surface.provenance["dtype"] == "bfloat16" and surface.center is None
     refused = CliRunner().invoke(app, [*args, "--dtype", "bfloat16"])
     assert refused.exit_code == 2 and "is for --directions regenerated" in refused.output
+
+
+def test_an_interrupted_regenerated_survey_resumes_to_the_same_bits(tmp_path, data64) -> None:
+    """Written point by point (a point of a large model is long): a Ctrl-C loses at most the point under way."""
+    objective = NetworkObjective(seeded(small_mlp).double(), data64)
+    directions = RegeneratedDirections(seed=4)
+    whole = regenerated_survey(objective, directions, (4, 3), (-0.5, 0.5))
+    out = tmp_path / "g.h5"
+
+    def stop_after_five(done: int, total: int) -> None:
+        if done == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        regenerated_survey(objective, directions, (4, 3), (-0.5, 0.5), out=out, on_chunk=stop_after_five)
+    kept = load_surface(out)
+    assert int(kept.computed.sum()) == 5 and kept.center is None and kept.provenance["chunk_size"] == 1
+    done = []
+    resumed = regenerated_survey(
+        objective, directions, (4, 3), (-0.5, 0.5), out=out, resume=True, on_chunk=lambda d, t: done.append(d)
+    )
+    assert done == list(range(6, 13))  # the seven points left, counted on from the five in the file
+    assert torch.equal(resumed.values["loss"], whole.values["loss"]) and load_surface(out).complete
+    with pytest.raises(LosslabError, match="its directions_sha256 is"):  # another seed: another survey
+        regenerated_survey(objective, RegeneratedDirections(seed=5), (4, 3), (-0.5, 0.5), out=out, resume=True)
+
+
+def test_two_ranks_survey_regenerated_directions_as_one_process(tmp_path, data64) -> None:
+    """Under torchrun each rank makes the same directions from the seed and evaluates its share of the points."""
+    model = seeded(small_mlp).double().eval()
+    torch.save(model.state_dict(), tmp_path / "weights.pt")
+    torch.save({"inputs": data64[0], "targets": data64[1]}, tmp_path / "data.pt")
+    out = tmp_path / "ranks.h5"
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "--no-python",
+               str(Path(sys.executable).with_name("losslab")), "landscape", "--model", "landscape_helpers:small_mlp",
+               "--weights", str(tmp_path / "weights.pt"), "--data", str(tmp_path / "data.pt"), "--dtype", "float64",
+               "--grid", "5x3", "--range", "-1:1,-0.5:0.5", "--directions", "regenerated", "--seed", "6",
+               "--out", str(out), "--no-progress"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(HERE), "OMP_NUM_THREADS": "1"}
+    run = subprocess.run(command, capture_output=True, text=True, timeout=150, env=env, cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.count("written to") == 1  # only rank 0 reports
+    ranks = load_surface(out)
+    assert ranks.provenance["world_size"] == 2 and sum(ranks.provenance["chunks_per_rank"]) == 15
+    assert min(ranks.provenance["chunks_per_rank"]) >= 7  # both ranks worked
+    objective = NetworkObjective(model, data64)
+    single = regenerated_survey(objective, RegeneratedDirections(seed=6), (5, 3), ((-1, 1), (-0.5, 0.5)))
+    assert ranks.center is None and ranks.provenance["directions_sha256"] == single.provenance["directions_sha256"]
+    torch.testing.assert_close(ranks.values["loss"], single.values["loss"], rtol=1e-12, atol=0)
+    torch.testing.assert_close(ranks.values["accuracy"], single.values["accuracy"], rtol=0, atol=0)

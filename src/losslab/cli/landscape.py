@@ -116,6 +116,9 @@ def landscape(
         raise LosslabError("--autocast is for stored directions; with --directions regenerated load the model in "
                            "--dtype bfloat16 or float16")  # fmt: skip
     sizes, ranges = _grid(grid), _ranges(range_)
+    if directions == "regenerated" and (faithfulness or len(sizes) == 3):
+        raise LosslabError("--directions regenerated surveys a line or a plane, without --faithfulness (which needs "
+                           "the directions stored)")  # fmt: skip
     budget = None if memory is None else memory_bytes(memory)
     options = SurveyOptions(
         method=method, memory_budget=budget, chunk_size=chunk_size, out=out, resume=resume, force=force,
@@ -131,14 +134,18 @@ def landscape(
         data_args=parse_arguments(data_args, "--data-args"),
     )  # fmt: skip
     objective = built.objective
-    if directions == "regenerated":
-        _regenerated(objective, sizes, ranges, seed, bias_bn, out, progress, as_json)
-        return
     trajectory = [load_checkpoint(p) for p in checkpoints.split(",")] if checkpoints else list(built.checkpoints)
-    slice_ = _directions(objective, directions, len(sizes), seed, bias_bn, trajectory, demo_line=model is None)
+    if directions == "regenerated":  # the LLM-scale survey: never stored, θ formed layer by layer
+        from losslab.landscape.regenerated import RegeneratedDirections
+        from losslab.landscape.regenerated_survey import regenerated_survey
+
+        slice_: Any = RegeneratedDirections(seed=seed, k=len(sizes), bias_bn=bias_bn)
+        run: Any = distributed.distributed_survey if distributed.launched() else regenerated_survey
+    else:
+        slice_ = _directions(objective, directions, len(sizes), seed, bias_bn, trajectory, demo_line=model is None)
+        run = distributed.distributed_survey if distributed.launched() else survey
     if len(sizes) != slice_.k:
         raise LosslabError(f"--grid {grid} has {len(sizes)} axes but {directions} gives {slice_.k} direction(s)")
-    run = distributed.distributed_survey if distributed.launched() else survey
     if len(sizes) == 3:  # a volume (losslab.landscape.volume): one process
         from losslab.landscape.volume import volume_survey
 
@@ -234,29 +241,6 @@ def _title(provenance: dict[str, Any]) -> str:
         f"{provenance.get('model', 'network')}: {provenance.get('directions', '?')} directions "
         f"(normalization {provenance.get('normalization', '?')}{'' if seed == -1 else f', seed {seed}'})"
     )
-
-
-def _regenerated(
-    objective: Any,
-    sizes: tuple[int, ...],
-    ranges: Any,
-    seed: int,
-    bias_bn: str,
-    out: Path,
-    progress: bool,
-    as_json: bool,
-) -> None:
-    """The LLM-scale survey: directions regenerated from the seed, θ formed layer by layer, one process."""
-    from losslab.cli.common import emit
-    from losslab.landscape import distributed
-    from losslab.landscape.regenerated import RegeneratedDirections
-    from losslab.landscape.regenerated_survey import regenerated_survey
-
-    if distributed.launched():
-        raise LosslabError("--directions regenerated runs in one process; run it without torchrun")
-    directions = RegeneratedDirections(seed=seed, k=len(sizes), bias_bn=bias_bn)
-    surface = regenerated_survey(objective, directions, sizes, ranges, out=out, progress=progress)
-    emit(surface if as_json else f"{surface}\nwritten to {out}", as_json)
 
 
 def _faithfulness(

@@ -1,7 +1,8 @@
 """The same survey on many processes: ``torchrun --nproc_per_node=N`` over ``torch.distributed``.
 
 Every rank builds the same objective; rank 0's center and directions are broadcast so all
-ranks evaluate the very same slice. Rank 0 opens the file (fresh, or with ``resume`` the
+ranks evaluate the very same slice (regenerated directions need nothing sent: each rank makes the
+same bits from the seed). Rank 0 opens the file (fresh, or with ``resume`` the
 interrupted one, checked as in a single process) and broadcasts the chunk size and the chunks
 still to compute. These are dealt out in rounds — in each round rank r takes the round's r-th
 chunk — and after every round rank 0 gathers the results, stores them and writes and flushes
@@ -27,6 +28,8 @@ from torch import Tensor
 from losslab.errors import LosslabError
 from losslab.landscape.directions import Directions
 from losslab.landscape.limits import Ranges
+from losslab.landscape.regenerated import RegeneratedDirections
+from losslab.landscape.regenerated_survey import plan_regenerated
 from losslab.landscape.surface import Surface
 from losslab.landscape.survey import (
     ChunkRecorder,
@@ -76,7 +79,7 @@ def init_from_env(device: torch.device) -> bool:
 
 def distributed_survey(
     objective: NetworkObjective,
-    directions: Directions,
+    directions: Directions | RegeneratedDirections,
     grid: int | Sequence[int] = 51,
     ranges: Ranges = (-1.0, 1.0),
     *,
@@ -94,7 +97,10 @@ def distributed_survey(
 
     Args:
         objective: the network objective, built alike on every rank.
-        directions: the slice; rank 0's is broadcast to the others.
+        directions: the slice; rank 0's is broadcast to the others. Regenerated directions
+            (:class:`~losslab.landscape.regenerated.RegeneratedDirections`) are not: every rank makes
+            the same bits from the seed, forms θ layer by layer and evaluates its grid points
+            (:func:`~losslab.landscape.regenerated_survey.plan_regenerated`).
         grid: points per axis, one number for all axes or one per axis.
         ranges: ``(lo, hi)`` for all axes, or one pair per axis.
         options: how the survey runs (see :class:`~losslab.landscape.survey.SurveyOptions`).
@@ -103,8 +109,11 @@ def distributed_survey(
     options = survey_options(options, **keywords)
     own_group = init_from_env(objective.device)
     try:
-        directions = _broadcast_directions(directions, objective.device)
-        plan = plan_survey(objective, directions, grid, ranges, options=options)
+        if isinstance(directions, RegeneratedDirections):  # the seed makes the same bits on every rank
+            plan = plan_regenerated(objective, directions, grid, ranges, options=options)
+        else:
+            directions = _broadcast_directions(directions, objective.device)
+            plan = plan_survey(objective, directions, grid, ranges, options=options)
         rank, world = dist.get_rank(), dist.get_world_size()
         if options.chunk_size is None:
             plan.chunk_size = balanced_chunk(plan.size, plan.chunk_size, world)

@@ -21,15 +21,16 @@ its seed when a module runs (:class:`~losslab.landscape.regenerated.RegeneratedD
 Measured (benchmarks/bench_llm_memory.py): see the README's "LLM-scale memory".
 
 Values are computed in the model's own dtype — load it in bfloat16 or float16 to evaluate there —
-and recorded in float64 with that dtype in the provenance. With ``out=`` the surface is written once
-it is complete (its file has no ``center``/``directions``: they are the seed).
+and recorded in float64 with that dtype in the provenance. The survey runs as a stored-direction one
+does — written chunk by chunk, resumable, split over ranks under ``torchrun`` — with
+:class:`RegeneratedEvaluator` evaluating its chunks (its file has no ``center``/``directions``: they
+are the seed).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from importlib.metadata import version
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -42,9 +43,85 @@ from losslab.landscape.limits import Ranges, survey_grid
 from losslab.landscape.regenerated import RegeneratedDirections
 from losslab.landscape.sampling import BatchMeans
 from losslab.landscape.surface import Surface
-from losslab.landscape.survey import progress_bar
+from losslab.landscape.survey import SurveyOptions, SurveyPlan, run_plan, survey_options, value_names
 from losslab.objectives import model_io
 from losslab.objectives.network import NetworkObjective
+
+
+class RegeneratedEvaluator:
+    """Loss (and accuracy) at a chunk of slice coordinates, the points one after another, each θ formed
+    layer by layer with directions regenerated from their seed (:class:`LayerwisePoint`).
+
+    The chunk evaluator of :func:`plan_regenerated`: the survey machinery around it — chunks written
+    as they finish, ``resume``, the progress bar, ranks under ``torchrun`` — is the stored-direction
+    survey's (:mod:`losslab.landscape.survey`, :mod:`losslab.landscape.distributed`).
+    """
+
+    def __init__(self, objective: NetworkObjective, directions: RegeneratedDirections) -> None:
+        if not isinstance(objective, NetworkObjective):
+            raise LosslabError(f"survey needs a NetworkObjective (losslab.network), not a {type(objective).__name__}")
+        if objective.batchnorm == "recompute":
+            raise LosslabError("a regenerated survey keeps BatchNorm frozen; use survey() for --batchnorm recompute")
+        held = {p.dtype for p in objective.model.parameters()}
+        if held != {objective.dtype}:
+            shown = ", ".join(sorted(str(d).removeprefix("torch.") for d in held))
+            raise LosslabError(
+                f"the model holds {shown} but the objective evaluates in {str(objective.dtype).removeprefix('torch.')}:"
+                " convert the model itself (model.to(dtype)) — a cast here would copy it"
+            )
+        self.objective, self.directions = objective, directions
+        self.classifier = objective.classifier
+        self.streamed = not isinstance(objective.data, tuple)
+        self.samples: int | None = None
+        self.on_progress: Callable[[float], None] | None = None
+        self._at = LayerwisePoint(objective.model, directions)  # its workspaces are reused from chunk to chunk
+
+    def measure(self, coords: Tensor) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        """(loss, accuracy or None, the loss's standard error over streamed batches or None) at each row."""
+        rows = []
+        with torch.no_grad(), self.objective.evaluating(), self._at as at:
+            for index, point in enumerate(coords.tolist()):
+                at.point = tuple(point)
+                rows.append(_evaluate(self.objective))
+                if self.on_progress is not None:
+                    self.on_progress((index + 1) / len(coords))
+        losses, accuracies, errors = zip(*rows, strict=True)
+        loss = torch.tensor(losses, dtype=torch.float64)
+        accuracy = torch.tensor(accuracies, dtype=torch.float64) if self.classifier else None
+        return loss, accuracy, torch.tensor(errors, dtype=torch.float64) if self.streamed else None
+
+
+def plan_regenerated(
+    objective: NetworkObjective,
+    directions: RegeneratedDirections,
+    grid: int | Sequence[int] = 21,
+    ranges: Ranges = (-1.0, 1.0),
+    *,
+    options: SurveyOptions | None = None,
+    **keywords: Any,
+) -> SurveyPlan:
+    """The plan of a regenerated survey (see :func:`regenerated_survey`): one grid point a chunk unless
+    ``chunk_size`` says otherwise — a point of a large model is long, and a chunk is what an interruption
+    loses. Of the options it reads ``chunk_size``; ``method`` must be ``auto`` and ``autocast`` unset."""
+    options = survey_options(options, **keywords)
+    if options.method != "auto" or options.autocast is not None:
+        raise LosslabError(
+            "a regenerated survey evaluates point by point in the model's own dtype: no method or autocast to choose"
+        )
+    evaluator = RegeneratedEvaluator(objective, directions)
+    sizes, bounds, coordinates = survey_grid(grid, ranges, directions.k, objective.dtype)
+    chunk_size = options.chunk_size or 1
+    provenance: dict[str, Any] = {
+        **model_provenance(objective),
+        **directions.provenance(objective),
+        "method": "layerwise",
+        "values": list(value_names(evaluator)),
+        "grid": list(sizes),
+        "ranges": [list(b) for b in bounds],
+        "chunk_size": chunk_size,
+        "losslab_version": version("losslab"),
+    }
+    return SurveyPlan(evaluator, coordinates, chunk_size, provenance, None)
 
 
 def regenerated_survey(
@@ -53,22 +130,23 @@ def regenerated_survey(
     grid: int | Sequence[int] = 21,
     ranges: Ranges = (-1.0, 1.0),
     *,
-    out: str | Path | None = None,
-    progress: bool = False,
-    on_point: Callable[[int, int], None] | None = None,
+    options: SurveyOptions | None = None,
+    **keywords: Any,
 ) -> Surface:
     """Loss (and accuracy) of ``objective`` on a grid of the regenerated slice, at LLM-scale memory.
 
     ``values[i, j] = L(θ* + a_i·d₁ + b_j·d₂)``, equal (to rounding) to :func:`~losslab.landscape.survey.survey`
-    with ``directions.materialize(objective)``.
+    with ``directions.materialize(objective)``. It runs as that survey does — ``out=`` written chunk by
+    chunk (one grid point each by default) and ``resume=True`` continuing it, ``progress``, ``on_chunk``
+    (:class:`~losslab.landscape.survey.SurveyOptions`); on many processes through
+    :func:`~losslab.landscape.distributed.distributed_survey`. The file holds no centre or directions:
+    the seed is the record.
 
     Args:
         objective: the network objective; its dtype must be the model's (a cast would copy the model).
         directions: the seeded definition of the directions.
         grid: points per axis; ranges: ``(lo, hi)`` for all axes or one pair per axis.
-        out: an HDF5 file to write the finished surface to.
-        progress: show a progress bar (counted in grid points).
-        on_point: called as ``on_point(done, total)`` after each grid point.
+        options: how the survey runs; **keywords: any of its fields.
 
     >>> from torch import nn
     >>> net = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
@@ -77,31 +155,8 @@ def regenerated_survey(
     >>> s.shape, abs(s.center_value() - float(L.value(L.center))) < 1e-6, s.provenance["directions"]
     ((3, 3), True, 'regenerated')
     """
-    if not isinstance(objective, NetworkObjective):
-        raise LosslabError(f"survey needs a NetworkObjective (losslab.network), not a {type(objective).__name__}")
-    if objective.batchnorm == "recompute":
-        raise LosslabError("a regenerated survey keeps BatchNorm frozen; use survey() for --batchnorm recompute")
-    held = {p.dtype for p in objective.model.parameters()}
-    if held != {objective.dtype}:
-        shown = ", ".join(sorted(str(d).removeprefix("torch.") for d in held))
-        raise LosslabError(
-            f"the model holds {shown} but the objective evaluates in {str(objective.dtype).removeprefix('torch.')}: "
-            "convert the model itself (model.to(dtype)) — a cast here would copy it"
-        )
-    sizes, bounds, coordinates = survey_grid(grid, ranges, directions.k, objective.dtype)
-    surface = _empty(objective, directions, sizes, bounds, coordinates)
-    points = torch.cartesian_prod(*coordinates).reshape(-1, directions.k)
-    with torch.no_grad(), objective.evaluating(), LayerwisePoint(objective.model, directions) as at:
-        with progress_bar(progress, len(points)) as show:
-            for index, point in enumerate(points.tolist()):
-                at.point = tuple(point)
-                _store(surface, index, *_evaluate(objective))
-                show(index + 1)
-                if on_point is not None:
-                    on_point(index + 1, len(points))
-    if out is not None:
-        surface.save(out)
-    return surface
+    options = survey_options(options, **keywords)
+    return run_plan(plan_regenerated(objective, directions, grid, ranges, options=options), options)
 
 
 def _evaluate(objective: NetworkObjective) -> tuple[float, float, float | None]:
@@ -117,36 +172,3 @@ def _evaluate(objective: NetworkObjective) -> tuple[float, float, float | None]:
         raise LosslabError("the DataLoader yielded no data")
     streamed = not isinstance(objective.data, tuple)
     return loss_sum / count, correct / count, float(errors.standard_error()[0]) if streamed else None
-
-
-def _store(surface: Surface, index: int, loss: float, accuracy: float, error: float | None) -> None:
-    surface.values["loss"].view(-1)[index] = loss
-    if "accuracy" in surface.values:
-        surface.values["accuracy"].view(-1)[index] = accuracy
-    if error is not None:
-        surface.values["loss_stderr"].view(-1)[index] = error
-    surface.computed.view(-1)[index] = True
-
-
-def _empty(
-    objective: NetworkObjective,
-    directions: RegeneratedDirections,
-    sizes: tuple[int, ...],
-    bounds: tuple[tuple[float, float], ...],
-    coordinates: tuple[Tensor, ...],
-) -> Surface:
-    streamed = not isinstance(objective.data, tuple)
-    keys = ("loss", *(("accuracy",) if objective.classifier else ()), *(("loss_stderr",) if streamed else ()))
-    values = {key: torch.full(sizes, torch.nan, dtype=torch.float64) for key in keys}
-    provenance: dict[str, Any] = {
-        **model_provenance(objective),
-        **directions.provenance(objective),
-        "method": "layerwise",
-        "values": list(keys),
-        "grid": list(sizes),
-        "ranges": [list(b) for b in bounds],
-        "chunk_size": 1,
-        "losslab_version": version("losslab"),
-    }
-    names = ("a", "b")[: len(sizes)]
-    return Surface(names, coordinates, values, torch.zeros(sizes, dtype=torch.bool), provenance)

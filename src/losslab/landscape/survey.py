@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 from torch import Tensor
@@ -159,15 +159,31 @@ def survey_options(options: SurveyOptions | None = None, **keywords: Any) -> Sur
     return replace(base, **keywords)
 
 
+class ChunkEvaluator(Protocol):
+    """What evaluates a survey's chunks: :class:`~losslab.landscape.engine.SliceEvaluator` (stored directions),
+    :class:`~losslab.landscape.regenerated_survey.RegeneratedEvaluator` (directions regenerated from a seed)."""
+
+    objective: NetworkObjective
+    classifier: bool  # the surface has an accuracy
+    streamed: bool  # the data is a DataLoader: the surface has the loss's standard error over batches
+    samples: int | None  # the streamed data's size, for on_progress
+    on_progress: Callable[[float], None] | None  # called with the fraction of the chunk done
+
+    def measure(self, coords: Tensor) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        """(loss, accuracy or None, standard error or None) at each row of ``coords``."""
+        ...
+
+
 @dataclass
 class SurveyPlan:
-    """What a survey evaluates: the evaluator, the grid, the chunking and the provenance."""
+    """What a survey evaluates: the evaluator, the grid, the chunking and the provenance; the slice's
+    directions (None where they are regenerated from a seed, not stored: the file then holds no slice)."""
 
-    evaluator: SliceEvaluator
+    evaluator: ChunkEvaluator
     coordinates: tuple[Tensor, ...]
     chunk_size: int
     provenance: dict[str, Any]
-    directions: Directions
+    directions: Directions | None
 
     def chunk_points(self, index: int) -> Tensor:
         """Grid coordinates ``(m, k)`` of chunk ``index`` (flat indices in row-major order: the last axis fastest)."""
@@ -201,7 +217,7 @@ class SurveyPlan:
 
     def empty_surface(self) -> Surface:
         shape = tuple(len(c) for c in self.coordinates)
-        keys = _value_names(self.evaluator)
+        keys = value_names(self.evaluator)
         values = {key: torch.full(shape, torch.nan, dtype=torch.float64) for key in keys}
         names = ("a", "b")[: len(shape)]
         return Surface(
@@ -210,8 +226,8 @@ class SurveyPlan:
             values,
             torch.zeros(shape, dtype=torch.bool),
             dict(self.provenance),
-            self.directions.center.detach().cpu(),
-            self.directions.vectors.detach().cpu(),
+            None if self.directions is None else self.directions.center.detach().cpu(),
+            None if self.directions is None else self.directions.vectors.detach().cpu(),
         )
 
     def store(
@@ -285,7 +301,12 @@ def survey(
     ((5, 5), True, True)
     """
     options = survey_options(options, **keywords)
-    plan = plan_survey(objective, directions, grid, ranges, options=options)
+    return run_plan(plan_survey(objective, directions, grid, ranges, options=options), options)
+
+
+def run_plan(plan: SurveyPlan, options: SurveyOptions) -> Surface:
+    """A planned survey run in this process: begun (fresh, resumed or over a file), its pending chunks
+    evaluated and recorded, the surface returned."""
     start = begin_survey(plan, options)
     with ChunkRecorder(plan, start, options) as recorder:
         for index in start.pending:
@@ -468,7 +489,7 @@ def _split_evenly(chunk: int, device: torch.device) -> int:
     return chunk - chunk % threads if chunk >= threads else chunk
 
 
-def _value_names(evaluator: SliceEvaluator) -> tuple[str, ...]:
+def value_names(evaluator: ChunkEvaluator) -> tuple[str, ...]:
     """The surface's values: the loss, the accuracy of a classifier, the loss's standard error over
     streamed batches (:mod:`losslab.landscape.sampling`)."""
     return ("loss", *(("accuracy",) if evaluator.classifier else ()), *(("loss_stderr",) if evaluator.streamed else ()))
@@ -502,7 +523,7 @@ def _provenance(
         **directions.provenance(),
         "method": evaluator.method,
         **({} if evaluator.autocast is None else {"autocast": evaluator.autocast}),
-        "values": list(_value_names(evaluator)),
+        "values": list(value_names(evaluator)),
         "grid": list(sizes),
         "ranges": [list(b) for b in bounds],
         "chunk_size": chunk_size,
