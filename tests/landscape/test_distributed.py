@@ -115,3 +115,20 @@ def test_a_rounds_result_row_carries_a_chunk_exactly(loss, data64) -> None:
         else:
             assert unpacked[2] is None and expected_accuracy is None
     assert _unpack(plan, _result_row(plan, None, torch.device("cpu"))) is None
+
+
+def test_a_volume_on_two_ranks_equals_one_process(tmp_path, data64) -> None:
+    """A 3-D survey goes through the same machinery as a plane: under torchrun its chunks are dealt to the ranks."""
+    from losslab.landscape.volume import volume_directions, volume_survey
+
+    model = _files(tmp_path, data64)
+    out = tmp_path / "volume.h5"
+    run = _landscape(tmp_path, out, "--seed", "3", "--grid", "4x3x3", "--range", "-1:1", "--chunk-size", "6")
+    assert run.returncode == 0, run.stdout + run.stderr
+    ranks = load_surface(out)
+    assert ranks.shape == (4, 3, 3) and ranks.axis_names == ("a", "b", "c") and ranks.complete
+    assert ranks.provenance["world_size"] == 2 and ranks.provenance["chunks_per_rank"] == [3, 3]
+    objective = NetworkObjective(model, data64, title="landscape_helpers:small_mlp")
+    single = volume_survey(objective, volume_directions(objective, seed=3), (4, 3, 3), method="vmap")
+    for key in ("loss", "accuracy"):
+        torch.testing.assert_close(ranks.values[key], single.values[key], rtol=1e-12, atol=0)

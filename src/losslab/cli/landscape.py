@@ -146,11 +146,9 @@ def landscape(
         run = distributed.distributed_survey if distributed.launched() else survey
     if len(sizes) != slice_.k:
         raise LosslabError(f"--grid {grid} has {len(sizes)} axes but {directions} gives {slice_.k} direction(s)")
-    if len(sizes) == 3:  # a volume (losslab.landscape.volume): one process
+    if len(sizes) == 3 and not distributed.launched():  # a volume (losslab.landscape.volume)
         from losslab.landscape.volume import volume_survey
 
-        if distributed.launched():
-            raise LosslabError("a 3-D survey runs in one process; run it without torchrun")
         run = volume_survey
     try:
         surface = run(objective, slice_, sizes, ranges, options=options)

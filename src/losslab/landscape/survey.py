@@ -41,7 +41,7 @@ from losslab.landscape.directions import Directions
 from losslab.landscape.engine import AUTOCAST, METHODS, SliceEvaluator
 from losslab.landscape.fingerprints import model_provenance
 from losslab.landscape.limits import Ranges, check_reach, free_memory, survey_grid
-from losslab.landscape.surface import Surface, load_surface, read_provenance
+from losslab.landscape.surface import AXIS_NAMES, Surface, load_surface, read_provenance
 from losslab.landscape.target import NEW_KEYS, SurveyTarget, check_target, first_difference
 from losslab.objectives.network import NetworkObjective
 
@@ -219,7 +219,7 @@ class SurveyPlan:
         shape = tuple(len(c) for c in self.coordinates)
         keys = value_names(self.evaluator)
         values = {key: torch.full(shape, torch.nan, dtype=torch.float64) for key in keys}
-        names = ("a", "b")[: len(shape)]
+        names = AXIS_NAMES[: len(shape)]
         return Surface(
             names,
             self.coordinates,

@@ -10,7 +10,7 @@ measures. Three random directions are normalized as a plane's are (filter-wise b
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -18,8 +18,8 @@ import torch
 from losslab.errors import LosslabError
 from losslab.landscape.directions import Directions, normalize_direction
 from losslab.landscape.limits import Ranges
-from losslab.landscape.surface import AXIS_NAMES, Surface
-from losslab.landscape.survey import ChunkRecorder, SurveyOptions, SurveyPlan, begin_survey, plan_survey, survey_options
+from losslab.landscape.surface import Surface
+from losslab.landscape.survey import SurveyOptions, plan_survey, run_plan, survey_options
 from losslab.objectives.network import NetworkObjective
 
 
@@ -55,16 +55,6 @@ def volume_directions(
     return VolumeDirections(vectors, objective.center.clone(), kind, normalization, bias_bn, seed)
 
 
-@dataclass
-class VolumePlan(SurveyPlan):
-    """A survey plan whose surface has the three axes ``a, b, c``."""
-
-    def empty_surface(self) -> Surface:
-        surface = super().empty_surface()
-        surface.axis_names = AXIS_NAMES[: len(self.coordinates)]
-        return surface
-
-
 def volume_survey(
     objective: NetworkObjective,
     directions: Directions,
@@ -77,7 +67,8 @@ def volume_survey(
     """Loss (and accuracy) of a network on a 3-D grid, ``values[i, j, k] = L(c + a_i·d1 + b_j·d2 + c_k·d3)``.
 
     Takes what :func:`~losslab.landscape.survey.survey` takes (``out=``, ``resume=``, ``method=``…); a
-    resumed volume equals an uninterrupted one bit for bit, as a plane does.
+    resumed volume equals an uninterrupted one bit for bit, as a plane does; under ``torchrun``,
+    :func:`~losslab.landscape.distributed.distributed_survey` splits it over the ranks as a plane's.
 
     >>> from torch import nn
     >>> net = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 2)).double()
@@ -89,10 +80,4 @@ def volume_survey(
     if directions.k != 3:
         raise LosslabError(f"a volume survey needs 3 directions, got {directions.k}; use survey for a line or plane")
     options = survey_options(options, **keywords)
-    planned = plan_survey(objective, directions, grid, ranges, options=options)
-    plan = VolumePlan(**{f.name: getattr(planned, f.name) for f in fields(SurveyPlan)})
-    start = begin_survey(plan, options)
-    with ChunkRecorder(plan, start, options) as recorder:
-        for index in start.pending:
-            recorder.record(index, *plan.evaluate(index))
-    return start.surface
+    return run_plan(plan_survey(objective, directions, grid, ranges, options=options), options)
