@@ -1,7 +1,7 @@
 r"""Derivatives three ways — symbolic (SymPy), automatic (``torch.func``) and numeric
 (central differences, from :mod:`losslab.objectives.finite_differences`) — and the checks built on them:
 Clairaut, directional derivatives, Taylor predictions and an honest verdict on
-differentiability.
+differentiability. (Just over 400 lines: each check compares the same three derivatives, made here once.)
 """
 
 from __future__ import annotations

@@ -23,6 +23,9 @@ with each merge's partner and saddle, so this part is written here; gudhi gives 
    level and the saddle point where it merges, and the basin it merges into. Basins that merge at
    their own value (plateaus, a flat shelf) are folded into their partner.
 
+(Just over 400 lines because the three steps share one labelled grid and its index arithmetic, and the
+result types are read beside them; the pictures and the CLI are their own modules.)
+
 Given the formula itself (``objective=``), grid minima and passes are tightened to exact stationary points by
 Newton before step 3.
 """

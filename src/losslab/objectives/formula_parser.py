@@ -7,7 +7,8 @@ parentheses and calls of the functions in :data:`FUNCTIONS`. Everything else —
 access, subscripts, strings, lambdas, comparisons, calls of unknown names, keyword
 arguments — is refused with a message that points at the offending part. Size bounds
 (length, node count, nesting, numeric magnitude, constant exponents) keep SymPy from being
-asked to build something enormous, such as ``9**9**9**9``.
+asked to build something enormous, such as ``9**9**9**9``. (Just over 400 lines: the whitelist
+and every refusal's wording are read in one place, which is what makes it auditable.)
 """
 
 from __future__ import annotations
