@@ -178,6 +178,28 @@ def test_a_common_factor_of_the_gradient_is_a_set_with_its_equation(text, sets, 
         assert 3 * x**2 - 4 * x - 1 == pytest.approx(0, abs=1e-12) and x == pytest.approx((2 + 7**0.5) / 3)
 
 
+def test_circles_of_minima_and_maxima_are_each_one_equation() -> None:
+    """The maxima between two circles of minima lie on r² = 5/2: read off the equation, not '2*x**2 + 2*y**2 = 5'."""
+    found = stationary_points(formula("(x**2 + y**2 - 1)**2*(x**2 + y**2 - 4)**2"))
+    sets = {p.equations: (p.kind, p.value) for p in found if p.dimension}
+    assert sets == {("x**2 + y**2 = 1",): ("minimum", 0.0), ("x**2 + y**2 = 4",): ("minimum", 0.0),
+                    ("x**2 + y**2 = 5/2",): ("maximum", pytest.approx((1.5 * 1.5) ** 2, rel=1e-12))}  # fmt: skip
+    assert [(p.kind, p.point.tolist(), p.value) for p in found if not p.dimension] == [("maximum", [0.0, 0.0], 16.0)]
+
+
+def test_a_factor_without_real_zeros_is_no_set_and_the_valley_stays_exact() -> None:
+    """∇L = 2(w0 + w1)·(1 + 2(w0 + w1)²): the second factor is never 0, so the one set is w0 = -w1, solved exactly."""
+    valley = only(stationary_points(formula("(w0 + w1)**2 + (w0 + w1)**4")))
+    assert (valley.equations, valley.method, valley.kind) == (("w0 = -w1", "w1 free"), "exact", "minimum")
+
+
+def test_a_set_whose_points_are_of_two_kinds_says_so() -> None:
+    """(x² + y² − 1)²/(x − y) is 0 on the circle: a valley where x > y, a ridge where x < y."""
+    circle = only(stationary_points(formula("(x**2 + y**2 - 1)**2/(x - y)")))
+    assert circle.equations == ("x**2 + y**2 = 1",) and circle.kind == "degenerate" and circle.value == 0.0
+    assert circle.note == "a curve of stationary points: maxima, minima in places"
+
+
 @pytest.mark.parametrize(
     ("text", "says"),
     [

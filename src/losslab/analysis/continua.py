@@ -287,13 +287,32 @@ def set_entry(
     shown = members[0]
     value = float(objective.value(shown))
     lam = hessian_eigenvalues(objective.hessian(shown))
-    across = lam[lam.abs().argsort()[dimension:]].sort().values
-    kind = classify(across) if across.numel() else "degenerate"
+    kinds = _kinds_across(objective, members, dimension)
+    kind = kinds[0]
     if kind == "degenerate":
         around = compare_around(value, _values_around(objective, members, box))
         kind = around if around in ("minimum", "maximum") else "degenerate"
     note = describe_set(objective.dim, dimension, kind, value, method, linear=linear, everything=not equations)
+    if {"minimum", "maximum"} <= set(kinds) or ("saddle" in kinds and len(set(kinds) - {"degenerate"}) > 1):
+        # (x² + y² − 1)²/(x − y): minima where x > y, maxima where x < y, L = 0 all along the circle
+        kind = "degenerate"
+        mixed = ", ".join(sorted({PLURALS[k] for k in kinds if k in PLURALS}))
+        note = describe_set(objective.dim, dimension, kind, value, method, linear=linear) + f": {mixed} in places"
     return StationaryPoint(shown, value, kind, lam, method, dimension, equations, True, note)
+
+
+PLURALS = {"minimum": "minima", "maximum": "maxima", "saddle": "saddle points"}
+
+
+def _kinds_across(objective: Objective, members: Tensor, dimension: int) -> list[str]:
+    """The kind across the set (its Hessian eigenvalues less the ``dimension`` smallest, which lie along it) at
+    up to 16 of its points, the shown one first: a set's points need not all be of one kind."""
+    chosen = members[torch.linspace(0, members.shape[0] - 1, min(16, members.shape[0])).round().long()]
+    kinds = []
+    for lam in hessian_eigenvalues(objective.hessians(chosen)):
+        across = lam[lam.abs().argsort()[dimension:]].sort().values
+        kinds.append(classify(across) if across.numel() else "degenerate")
+    return kinds
 
 
 def _values_around(objective: Objective, members: Tensor, box: Domain) -> Tensor:
@@ -323,6 +342,7 @@ def describe_set(
     >>> describe_set(3, 1, "minimum", 0.0, "exact", linear=True)
     'a line of minima, none strict: L = 0 all along it'
     """
+    value += 0.0  # no -0 in the words
     if everything:
         return f"L is constant (= {value:.10g}): every point is stationary, a minimum and a maximum, neither strict"
     if dimension == n:
@@ -331,7 +351,7 @@ def describe_set(
         shape = {1: "a line", 2: "a plane"}.get(dimension, f"a {dimension}-dimensional plane")
     else:
         shape = {1: "a curve", 2: "a surface"}.get(dimension, f"a {dimension}-dimensional set")
-    what = {"minimum": "minima", "maximum": "maxima", "saddle": "saddle points"}.get(kind, "stationary points")
+    what = PLURALS.get(kind, "stationary points")
     text = f"{shape} of {what}" + ("" if smooth else " where L is not differentiable (a crease)")
     if kind in ("minimum", "maximum"):
         text += f", none strict: L = {value:.10g} all along it"

@@ -60,9 +60,10 @@ class ExactSet:
     def equations(self) -> tuple[str, ...]:
         """``name = expression`` for each solved parameter, then ``… free`` (the first three and the
         last of many), or the implicit equation; empty when every parameter is free (L is constant)."""
-        if self.implicit is not None:
+        if self.implicit is not None:  # 2x² + 2y² − 5 reads x**2 + y**2 = 5/2
             constant, rest = self.implicit.as_coeff_Add()
-            return (f"{sympy.sstr(rest)} = {sympy.sstr(-constant)}",)
+            content, rest = rest.as_content_primitive()
+            return (f"{sympy.sstr(rest)} = {sympy.sstr(-constant / content)}",)
         if not self.solved:
             return ()
         names = [s.name for s in self.free]
@@ -146,13 +147,13 @@ def _factored(
     set (x²y²z²: the three coordinate planes; (x² + y² − 1)²: the circle); the q's, whose degree is lower,
     have their own points and sets, less those inside the factors' sets."""
     factors = [factor for factor, _ in sympy.factor_list(common)[1] if factor.free_symbols]
-    sets = [_zero_set(factor, symbols) for factor in factors]
+    sets = [found for factor in factors if (found := _zero_set(factor, symbols)) is not None]
     rest = _solved([sympy.cancel(n / common) for n in numerators], symbols)
-    if rest is None or any(found is None for found in sets):
+    if rest is None:
         return None
     inside = [any(_within(other, f) for f in factors) for other in rest.sets]
     kept = [other for other, drop in zip(rest.sets, inside, strict=True) if not drop]
-    return ExactSolution(_off(rest.points, factors, symbols), [*sets, *kept], complete=False)  # type: ignore[list-item]
+    return ExactSolution(_off(rest.points, factors, symbols), [*sets, *kept], complete=False)
 
 
 def _within(family: ExactSet, factor: sympy.Expr) -> bool:
@@ -204,16 +205,20 @@ def _off(points: Tensor, factors: list[sympy.Expr], symbols: tuple[sympy.Symbol,
 
 def _zero_set(factor: sympy.Expr, symbols: tuple[sympy.Symbol, ...]) -> ExactSet | None:
     """The zeros of one polynomial factor of ∇L: solved for the parameter that gives the fewest branches
-    (x − y: ``x = y, y free``), implicit where every parameter gives several (a circle); None where
-    SymPy cannot solve it."""
+    (x − y: ``x = y, y free``), implicit where every parameter gives several (a circle); None where it has
+    no real zeros (2(w0 + w1)² + 1). Raises NotImplementedError where SymPy cannot solve it."""
     best: list[dict[sympy.Symbol, sympy.Expr]] | None = None
+    solved_once = False
     for s in (s for s in symbols if s in factor.free_symbols):
         try:
-            branches = sympy.solve(factor, s, dict=True)
+            branches = sympy.solve(factor, s, dict=True)  # the symbols are real: only real branches
         except NotImplementedError:
             continue
+        solved_once = True
         if branches and (best is None or len(branches) < len(best)):
             best = branches
+    if not solved_once:
+        raise NotImplementedError(f"SymPy cannot solve {factor} = 0")
     if best is None:
         return None
     (s,) = best[0]
