@@ -94,7 +94,7 @@ class SurveyOptions:
         autocast: ``"bfloat16"`` or ``"float16"``: evaluate under ``torch.autocast`` — convolutions and
             matrix products in that precision, θ = c + a·d₁ + b·d₂ and the losses in the objective's
             dtype; recorded in the provenance (``autocast``). Faster where the hardware has it (ResNet-18
-            on a 2-core AVX-512-bf16 CPU: 2.6× float32), at a cost in accuracy the values carry
+            on a 2-core AVX-512-bf16 CPU: 2.3× float32), at a cost in accuracy the values carry
             (see the README). None: the objective's own dtype throughout.
 
     Raises:
