@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 import torch
+
+
+@pytest.fixture(scope="module")
+def one_thread() -> Iterator[None]:
+    """One intra-op thread for small tensors: on the shared 2-core machine two threads per process fought
+    (oversubscription: 20-40× slower products, a demo's training 40× slower). For a test module's whole run
+    (its module fixtures that train take it as an argument); restored after."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture

@@ -60,15 +60,6 @@ def draws(count: int) -> Iterator[tuple[int, str]]:
 CASES = list(draws(EXAMPLES))
 
 
-@pytest.fixture
-def one_thread() -> Iterator[None]:
-    """Small tensors: one intra-op thread is faster than two fighting over two cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.mark.parametrize(("seed", "text"), CASES, ids=[f"{seed}:{text}" for seed, text in CASES])
 @pytest.mark.usefixtures("one_thread")
 def test_analyze_ends_in_a_result_or_a_losslab_error(seed: int, text: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -24,13 +23,8 @@ class Exact:
 
 
 @pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """Small products are fastest on one thread; on the shared 2-core machine two threads per
-    process measured 20-40x slower (oversubscription). Restored after each test."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _one_thread_each(one_thread: None) -> None:
+    """Every curvature test module on one thread (tests/conftest.py's one_thread)."""
 
 
 @pytest.fixture(scope="session")

@@ -14,12 +14,7 @@ from losslab.landscape.connect_file import load_connection
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # small networks: tests/conftest.py
 
 
 def test_connect_demo_writes_json_file_and_picture(tmp_path):

@@ -24,17 +24,11 @@ HIMMELBLAU_MINIMA = [(3.0, 2.0), (-2.805118086952745, 3.131312518250573), (-3.77
                      (3.584428340330492, -1.848126526964404)]  # fmt: skip
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Small networks run one thread: on a loaded 2-core machine two threads made a demo's training 40× slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # small networks: tests/conftest.py
 
 
 @pytest.fixture(scope="module")
-def moons_pair():
+def moons_pair(one_thread):
     """Two moons MLPs trained from different seeds (the demo's 300 full-batch Adam steps), float64."""
     nets = [demo("moons-mlp", seed=seed, dtype=torch.float64) for seed in (0, 1)]
     objective = NetworkObjective(nets[0].model, (nets[0].inputs, nets[0].targets))

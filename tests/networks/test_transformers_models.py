@@ -117,9 +117,7 @@ def test_tied_parameters_appear_once_and_their_gradient_sums_both_uses(generator
 
 
 def test_top_hessian_eigenvalue_equals_eigvalsh_of_the_full_hessian(generator: torch.Generator) -> None:
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        model = gpt2_tiny(vocabulary=8, width=4, layers=1, heads=1).double()  # 412 parameters
+    model = _small_gpt2()
     ids = torch.randint(0, 8, (2, 5), generator=generator)
     objective = network(model, {"input_ids": ids, "labels": ids}, "cross_entropy")
     assert objective.dim < 600

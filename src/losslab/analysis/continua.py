@@ -286,8 +286,7 @@ def set_entry(
     shown), its dimension and equations, its kind and a sentence saying what it is."""
     shown = members[0]
     value = float(objective.value(shown))
-    lam = hessian_eigenvalues(objective.hessian(shown))
-    kinds = _kinds_across(objective, members, dimension)
+    lam, kinds = _kinds_across(objective, members, dimension)
     kind = kinds[0]
     if kind == "degenerate":
         around = compare_around(value, _values_around(objective, members, box))
@@ -304,21 +303,28 @@ def set_entry(
 PLURALS = {"minimum": "minima", "maximum": "maxima", "saddle": "saddle points"}
 
 
-def _kinds_across(objective: Objective, members: Tensor, dimension: int) -> list[str]:
-    """The kind across the set (its Hessian eigenvalues less the ``dimension`` smallest, which lie along it) at
-    up to 16 of its points, the shown one first: a set's points need not all be of one kind."""
-    chosen = members[torch.linspace(0, members.shape[0] - 1, min(16, members.shape[0])).round().long()]
+def _kinds_across(objective: Objective, members: Tensor, dimension: int) -> tuple[Tensor, list[str]]:
+    """The Hessian eigenvalues at the shown point (``members[0]``), and the kind across the set (its
+    eigenvalues less the ``dimension`` smallest, which lie along it) at up to 16 of its points, the shown one
+    first: a set's points need not all be of one kind."""
+    chosen = _spread(members)
+    eigenvalues = hessian_eigenvalues(objective.hessians(chosen))
     kinds = []
-    for lam in hessian_eigenvalues(objective.hessians(chosen)):
+    for lam in eigenvalues:
         across = lam[lam.abs().argsort()[dimension:]].sort().values
         kinds.append(classify(across) if across.numel() else "degenerate")
-    return kinds
+    return eigenvalues[0], kinds
+
+
+def _spread(members: Tensor, most: int = 16) -> Tensor:
+    """Up to ``most`` of a set's points, evenly along the order found, the first one first."""
+    return members[torch.linspace(0, members.shape[0] - 1, min(most, members.shape[0])).round().long()]
 
 
 def _values_around(objective: Objective, members: Tensor, box: Domain) -> Tensor:
     """L at points a little way off up to 16 of the set's points, at three distances (1e-3,
     1e-2 and 5e-2 of the box): far enough to step off a flat stretch's end."""
-    chosen = members[torch.linspace(0, members.shape[0] - 1, min(16, members.shape[0])).round().long()]
+    chosen = _spread(members)
     directions = sphere_directions(objective.dim)
     width = box.upper - box.lower
     steps = torch.tensor([1e-3, 1e-2, 5e-2], dtype=torch.float64)

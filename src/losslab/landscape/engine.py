@@ -92,9 +92,7 @@ class SliceEvaluator:
     ) -> None:
         check_choice("method", method, METHODS)
         if autocast is not None:
-            check_choice("autocast", autocast, AUTOCAST)
-            if method not in ("auto", "loop"):
-                raise LosslabError(f"autocast runs with method loop (or auto), not {method}")
+            check_autocast(autocast, method)
             if objective.dtype != torch.float32:  # torch.autocast lowers float32 only: float64 would stay as it is
                 dtype = str(objective.dtype).removeprefix("torch.")
                 raise LosslabError(f"autocast lowers a float32 model's precision; this one is {dtype}")
@@ -265,6 +263,18 @@ class ChunkMemory(NamedTuple):
 
     per_point: int
     fixed: int
+
+
+def check_autocast(autocast: str, method: str) -> None:
+    """``autocast`` is a lower precision this evaluator runs in, and ``method`` one that can: ``loop`` or ``auto``.
+
+    >>> check_autocast("bfloat16", "vmap")
+    Traceback (most recent call last):
+    losslab.errors.LosslabError: autocast runs with method loop (or auto), not vmap
+    """
+    check_choice("autocast", autocast, AUTOCAST)
+    if method not in ("auto", "loop"):
+        raise LosslabError(f"autocast runs with method loop (or auto), not {method}")
 
 
 def _choose(

@@ -253,29 +253,16 @@ def _write_flat(dataset: h5py.Dataset, data: np.ndarray, where: slice, shape: tu
     if where == slice(None):
         dataset[...] = data.reshape(shape)
         return
-    if len(shape) == 3:  # a volume: its rows along c, indexed by (i, j)
-        _write_volume(dataset, data, where, shape)
-        return
-    # a run of flat indices spans whole rows in the middle and partial rows at both ends
+    # a run of flat indices spans whole rows (along the last axis) in the middle and partial rows at both ends;
+    # a row's place on the other axes is its index unravelled (a plane: (i,), a volume: (i, j))
     start, stop = where.start, where.stop
-    width = shape[1]
+    width = shape[-1]
     index = start
     while index < stop:
         row, col = divmod(index, width)
         end = min(stop, (row + 1) * width)
-        dataset[row, col : col + end - index] = data[index - start : end - start]
-        index = end
-
-
-def _write_volume(dataset: h5py.Dataset, data: np.ndarray, where: slice, shape: tuple[int, ...]) -> None:
-    """A run of flat indices of a 3-axis grid, written row by row along its last axis."""
-    start, stop = where.start, where.stop
-    width = shape[2]
-    index = start
-    while index < stop:
-        row, col = divmod(index, width)
-        end = min(stop, (row + 1) * width)
-        dataset[row // shape[1], row % shape[1], col : col + end - index] = data[index - start : end - start]
+        place = tuple(int(k) for k in np.unravel_index(row, shape[:-1]))
+        dataset[(*place, slice(col, col + end - index))] = data[index - start : end - start]
         index = end
 
 

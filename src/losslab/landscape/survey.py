@@ -38,7 +38,7 @@ from torch import Tensor
 
 from losslab.errors import LosslabError, check_choice, check_int
 from losslab.landscape.directions import Directions
-from losslab.landscape.engine import AUTOCAST, METHODS, SliceEvaluator
+from losslab.landscape.engine import METHODS, SliceEvaluator, check_autocast
 from losslab.landscape.fingerprints import model_provenance
 from losslab.landscape.limits import Ranges, check_reach, free_memory, survey_grid
 from losslab.landscape.surface import AXIS_NAMES, Surface, load_surface, read_provenance
@@ -121,9 +121,7 @@ class SurveyOptions:
     def __post_init__(self) -> None:
         check_choice("method", self.method, METHODS)
         if self.autocast is not None:
-            check_choice("autocast", self.autocast, AUTOCAST)
-            if self.method not in ("auto", "loop"):
-                raise LosslabError(f"autocast runs with method loop (or auto), not {self.method}")
+            check_autocast(self.autocast, self.method)
         if self.memory_budget is not None:
             check_int("memory_budget", self.memory_budget, least=1)
         if self.chunk_size is not None:

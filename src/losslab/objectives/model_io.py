@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 import torch
 from torch import Tensor, nn
@@ -188,6 +188,15 @@ def token_ids(inputs: Any) -> Tensor | None:
 
 # logits a causal LM's loss reads at once (a block of rows of one sequence): 4 MiB in float32, in cache
 LOSS_BLOCK = 2**20
+
+
+def causal_targets(targets: Any, outputs: Any) -> TypeGuard[Tensor]:
+    """Whether ``targets`` are a causal LM's token ids for these ``outputs``: integer ``(B, T)`` beside logits
+    ``(B, T, V)`` — the pair :func:`causal_lm_loss` takes."""
+    if not is_causal_lm(outputs) or not isinstance(targets, Tensor) or targets.is_floating_point():
+        return False
+    logits = prediction(outputs)
+    return logits.dim() == 3 and targets.shape == logits.shape[:-1]
 
 
 def causal_lm_loss(outputs: Any, labels: Tensor) -> Tensor:

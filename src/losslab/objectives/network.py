@@ -177,11 +177,8 @@ class NetworkObjective(Objective):
         then losslab computes it from the logits itself — in blocks (4.6× faster in float32 on GPT-2's 16 384
         classes) and in the logits' precision (HuggingFace casts them to float32 even from float64: a float64
         GPT-2's loss, and every Hessian of it, would be good to 1e-7 only)."""
-        if self.loss_name != MODEL_LOSS or not model_io.is_causal_lm(outputs):
-            return False
-        logits = model_io.prediction(outputs)
         labels = inputs.get(model_io.LABELS) if isinstance(inputs, Mapping) else None
-        if not isinstance(labels, Tensor) or logits.dim() != 3 or labels.shape != logits.shape[:-1]:
+        if self.loss_name != MODEL_LOSS or not model_io.causal_targets(labels, outputs):
             return False
         # the same loss to float32's rounding over a few tokens; another definition (label smoothing, another
         # shift or reduction) differs by far more, and the model's own loss is kept
@@ -236,10 +233,8 @@ class NetworkObjective(Objective):
                     "the data has no targets: give (inputs, targets), a dict with 'labels', or token ids for a "
                     "HuggingFace causal LM"
                 )
-        if self.loss_fn is nn.functional.cross_entropy and model_io.is_causal_lm(outputs):
-            logits = model_io.prediction(outputs)
-            if logits.dim() == 3 and targets.shape == logits.shape[:-1] and not targets.is_floating_point():
-                return model_io.causal_lm_loss(outputs, targets)  # shifted, in blocks
+        if self.loss_fn is nn.functional.cross_entropy and model_io.causal_targets(targets, outputs):
+            return model_io.causal_lm_loss(outputs, targets)  # shifted, in blocks
         logits, targets = model_io.class_pair(outputs, targets, self.loss_fn is nn.functional.cross_entropy)
         return self.loss_fn(logits, targets)
 
