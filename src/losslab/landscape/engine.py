@@ -251,10 +251,11 @@ class SliceEvaluator:
         n = self.objective.n_samples or _first_batch_size(self.objective)
         widest, output = _activation_widths(self.objective)
         activations = 2 * n * widest
+        outputs = 4 * (model_io.LOSS_BLOCK if self.objective.logits_in_blocks else n * output)
         if self.method == "loop":
-            return ChunkMemory(itemsize * 8, itemsize * (self.objective.dim + activations + 4 * n * output))
+            return ChunkMemory(itemsize * 8, itemsize * (self.objective.dim + activations + outputs))
         if self.point_by_point:
-            return ChunkMemory(itemsize * (3 * self.objective.dim + 4 * n * output), itemsize * activations)
+            return ChunkMemory(itemsize * (3 * self.objective.dim + outputs), itemsize * activations)
         return ChunkMemory(itemsize * (self.objective.dim + activations), 0)
 
 
@@ -325,7 +326,8 @@ def _first_batch_size(objective: NetworkObjective) -> int:
 
 def _activation_widths(objective: NetworkObjective) -> tuple[int, int]:
     """The largest leaf module's output size for one sample, and the model's output size
-    (measured with forward hooks on one sample)."""
+    (measured with forward hooks on one sample; a causal LM whose logits are read in blocks runs as it
+    is surveyed, without its output layer, and its output size is not measured: 1)."""
     sizes: list[int] = []
     hooks = [
         m.register_forward_hook(lambda _m, _i, o: sizes.append(o[0].numel() if isinstance(o, Tensor) else 0))
@@ -334,9 +336,14 @@ def _activation_widths(objective: NetworkObjective) -> tuple[int, int]:
     ]
     try:
         with torch.no_grad():
-            first = model_io.take(next(iter(objective.batches()))[0], slice(0, 1))
-            out = model_io.prediction(objective.outputs(objective.center, first))
+            inputs, targets = next(iter(objective.batches()))
+            first = model_io.take(inputs, slice(0, 1))
+            if objective.logits_in_blocks:
+                objective.loss_and_hits(objective.center, first, None if targets is None else targets[:1])
+                width = 1
+            else:
+                width = model_io.prediction(objective.outputs(objective.center, first))[0].numel()
     finally:
         for hook in hooks:
             hook.remove()
-    return max(max(sizes, default=1), 1), max(out[0].numel(), 1)
+    return max(max(sizes, default=1), 1), max(width, 1)

@@ -31,6 +31,7 @@ from torch.utils.data import DataLoader
 
 from losslab.errors import LosslabError, check_choice, first_line, not_one_of
 from losslab.objectives import model_io, network_data
+from losslab.objectives.lm_head import LMHead
 from losslab.objectives.model_state import FlatNames, cumulative_copy, evaluation_mode, named_views
 from losslab.objectives.objective import Objective
 
@@ -113,6 +114,7 @@ class NetworkObjective(Objective):
         self.loss_fn = _loss(loss if loss is not None else "cross_entropy")
         self._stats_model: nn.Module | None = None
         self._own_lm_loss = False  # decided by _check_fit
+        self._head: LMHead | None = None  # a causal LM's loss without its full logits (lm_head); _check_fit
         if batchnorm == "recompute":
             self._stats_model = cumulative_copy(model)
             self._stats_data = batchnorm_data if batchnorm_data is not None else network_data.inputs_of(self.data)
@@ -170,6 +172,7 @@ class NetworkObjective(Objective):
         _check_scalar(loss, self.loss_name)
         with torch.no_grad():
             self._own_lm_loss = self._lm_loss_is_the_usual(outputs, inputs)
+            self._head = self._blocked_head(outputs, inputs, targets)
         self.classifier = targets is not None and targets.dim() == 1 and not targets.is_floating_point()
 
     def _lm_loss_is_the_usual(self, outputs: Any, inputs: Any) -> bool:
@@ -184,6 +187,30 @@ class NetworkObjective(Objective):
         # shift or reduction) differs by far more, and the model's own loss is kept
         ours, own = model_io.causal_lm_loss(outputs, labels), model_io.model_loss(outputs)  # own: finite, 0-d
         return bool(torch.isclose(ours.double(), own.double(), rtol=1e-4, atol=0))
+
+    @property
+    def logits_in_blocks(self) -> bool:
+        """Whether the loss reads a causal LM's logits a block of rows at a time, never all at once
+        (:mod:`losslab.objectives.lm_head`)."""
+        return self._head is not None
+
+    def _blocked_head(self, outputs: Any, inputs: Any, targets: Tensor | None) -> LMHead | None:
+        """The base model and output layer, where this objective's loss is a causal LM's usual cross-entropy
+        and the model one whose logits the head path reproduces (:mod:`losslab.objectives.lm_head`)."""
+        if self._stats_model is not None:
+            return None
+        if self.loss_name == MODEL_LOSS:
+            labels = inputs.get(model_io.LABELS) if self._own_lm_loss else None
+        elif self.loss_fn is nn.functional.cross_entropy and self.loss_name != "callable":
+            labels = targets if targets is not None else model_io.token_ids(inputs)
+        else:
+            return None
+        head = LMHead.find(self.model)
+        if head is None or not model_io.causal_targets(labels, outputs):
+            return None
+        with self.evaluating():
+            reference = model_io.causal_lm_loss(outputs, labels)
+            return head if head.agrees((self.own_parameters(), self.buffers), inputs, labels, reference) else None
 
     @staticmethod
     def _check_classes(logits: Tensor, held: Tensor | None) -> None:
@@ -242,6 +269,11 @@ class NetworkObjective(Objective):
         self, theta: Tensor | None, inputs: Any, targets: Tensor | None, buffers: dict[str, Tensor] | None = None
     ) -> tuple[Tensor, Tensor]:
         """One batch's loss and, for a classifier, how many argmax predictions hit (else 0), in one forward."""
+        if self._head is not None and theta is not None:  # a causal LM: no classifier. θ None: the model as it
+            # runs now, its parameters perhaps formed by hooks on each module (a regenerated survey's
+            # LayerwisePoint), which the head's blocks would bypass: the model's own forward then
+            loss = self._head_loss(theta, inputs, targets, buffers)
+            return loss, torch.zeros((), dtype=loss.dtype, device=loss.device)
         outputs = self.outputs(theta, inputs, buffers)
         loss = self.loss_of(outputs, inputs, targets)
         if not self.classifier or targets is None:
@@ -271,7 +303,17 @@ class NetworkObjective(Objective):
             return model_io.call(self.model, ({} if theta is None else self.unflatten(theta), held), inputs)
 
     def _loss_on(self, theta: Tensor, inputs: Any, targets: Tensor | None) -> Tensor:
+        if self._head is not None:
+            return self._head_loss(theta, inputs, targets)
         return self.loss_of(self.outputs(theta, inputs), inputs, targets)  # type: ignore[no-any-return]
+
+    def _head_loss(
+        self, theta: Tensor, inputs: Any, targets: Tensor | None, buffers: dict[str, Tensor] | None = None
+    ) -> Tensor:
+        labels = targets if targets is not None else model_io.token_ids(inputs)
+        state = (self.unflatten(theta), self.buffers if buffers is None else buffers)
+        with self.evaluating():
+            return self._head.loss(state, inputs, labels)  # type: ignore[union-attr, arg-type]
 
     def recomputed_buffers(self, theta: Tensor) -> dict[str, Tensor]:
         """BatchNorm statistics re-estimated at θ (the ``recompute`` policy), on a copy of the buffers.
