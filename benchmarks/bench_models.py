@@ -9,6 +9,8 @@
 
 Both sides evaluate the same number of points on the same data; the peer sets the weights and runs the
 module once per point (with autograd recording, as it does), losslab surveys in chunks (``--memory``).
+With ``--autocast`` both sides also run under ``torch.autocast`` (the peer through a ``Metric`` that
+enters it), and the ratios are printed against the peer in float32 and in the same precision.
 The defaults are the issue's sizes, meant for a GPU (``benchmarks/gpu_check.sh``); on a CPU scale them
 down, e.g. ``--grid 3 --images 32 --sequences 4``.
 
@@ -59,6 +61,18 @@ def peer_plane(model: nn.Module, metric: Any, grid: int) -> object:
             return random_plane(model, metric, distance=1, steps=grid, normalization="layer", deepcopy_model=True)
 
 
+def autocast_metric(metric: Any, dtype: str) -> Any:
+    """The peer's metric evaluated under ``torch.autocast`` (what its user would write for lower precision)."""
+    from loss_landscapes.metrics import Metric
+
+    class Autocast(Metric):  # type: ignore[misc]
+        def __call__(self, wrapper: Any) -> float:
+            with torch.autocast(DEVICE.type, dtype=getattr(torch, dtype)):
+                return float(metric(wrapper))
+
+    return Autocast()
+
+
 def lm_metric(ids: torch.Tensor) -> Any:
     from loss_landscapes.metrics import Metric
 
@@ -106,6 +120,8 @@ def workload(name: str, args: argparse.Namespace) -> None:
         sides[f"losslab, {args.autocast}"] = []
     if not args.no_peer:
         sides["loss-landscapes plane"] = []
+        if args.autocast:
+            sides[f"loss-landscapes, {args.autocast}"] = []
     surfaces: dict[str, Any] = {}
 
     def ours(name: str, autocast: str | None) -> None:
@@ -114,7 +130,8 @@ def workload(name: str, args: argparse.Namespace) -> None:
     for _ in range(args.repeats):  # alternating, so a busy spell on a shared machine hits every side alike
         for name, times in sides.items():
             if name.startswith("loss-landscapes"):
-                times.append(timed(lambda: peer_plane(model, metric, grid)))
+                low = autocast_metric(metric, args.autocast) if "," in name else metric
+                times.append(timed(lambda low=low: peer_plane(model, low, grid)))
             else:
                 times.append(timed(lambda name=name: ours(name, args.autocast if "," in name else None)))
     for name, times in sides.items():
@@ -130,7 +147,11 @@ def workload(name: str, args: argparse.Namespace) -> None:
     theirs = min(sides["loss-landscapes plane"])
     for name, times in sides.items():
         if not name.startswith("loss-landscapes"):
-            print(f"  {name} is {theirs / min(times):.2f}× the peer (best of {args.repeats} each)")
+            print(f"  {name} is {theirs / min(times):.2f}× the peer in float32 (best of {args.repeats} each)")
+    if args.autocast:
+        low = min(sides[f"loss-landscapes, {args.autocast}"])
+        ours = min(sides[f"losslab, {args.autocast}"])
+        print(f"  losslab, {args.autocast} is {low / ours:.2f}× the peer under the same autocast")
 
 
 def main() -> None:
@@ -143,7 +164,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1, help="runs of each side, alternating; the best counts")
     parser.add_argument("--no-peer", action="store_true")
     parser.add_argument(
-        "--autocast", choices=("bfloat16", "float16"), help="also survey under torch.autocast (the peer: float32)"
+        "--autocast", choices=("bfloat16", "float16"), help="also survey under torch.autocast, both sides"
     )
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
     args = parser.parse_args()

@@ -5,12 +5,14 @@ A HuggingFace causal LM computes the logits of every token, B·T·V numbers, the
 loss: GPT-2 with a 16 384-token vocabulary on 16×128 tokens holds 33.5 M of them (134 MB in float32), a
 128 K vocabulary on 8×4 096 tokens 4.3 G (17 GB). Where a model's logits are exactly
 ``head(base(inputs).last_hidden_state)`` — the classes of :data:`PLAIN_HEADS`, read in transformers'
-source, and checked once on the data's first samples against the model's own logits — losslab runs the
+source, and checked once on the data's first samples against the loss of the model's own logits — losslab runs the
 base model and then, for each block of :data:`losslab.objectives.model_io.LOSS_BLOCK` logits, the head
 and the cross-entropy: no more than one block of logits is ever held, and each is read while in cache.
-W5's GPT-2 (10.5 M parameters, 16×128 tokens, bfloat16 autocast): forward and loss 104 ms against 117 ms
-(best of 12, alternating). Models whose head does more (Gemma 2's soft-capping, Cohere's logit scale,
-Granite's logit scaling) or any other model keep the logits path.
+W5's GPT-2 (10.5 M parameters, 16×128 tokens, bfloat16 autocast), the model called directly: forward and
+loss 104 ms against 117 ms (best of 12, alternating). Models whose head does more (Gemma 2's soft-capping,
+Cohere's logit scale, Granite's logit scaling) or any other model keep the logits path, and so does the
+model as it runs (no θ given: a regenerated survey forms each module's parameters in hooks, which the
+blocks would bypass).
 
 The blocks follow :func:`losslab.objectives.model_io.causal_lm_loss`: logits at t against the label at
 t + 1, label -100 ignored, the mean over the rest, in float32 where the logits are lower.

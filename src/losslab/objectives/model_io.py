@@ -127,7 +127,11 @@ def call(model: nn.Module, state: tuple[dict[str, Tensor], ...], inputs: Any) ->
 def differentiable() -> bool:
     """Whether a derivative may be taken of what is computed now: autograd records, or a ``torch.func``
     transform (``grad``, ``jvp``, ``vmap``) is active."""
-    return torch.is_grad_enabled() or torch._C._are_functorch_transforms_active()
+    return torch.is_grad_enabled() or _transforms_active()
+
+
+# torch's own test for an active torch.func transform; were it gone, every call would count as differentiable
+_transforms_active: Callable[[], bool] = getattr(torch._C, "_are_functorch_transforms_active", lambda: True)
 
 
 _TAKES_USE_CACHE: dict[type, bool] = {}
