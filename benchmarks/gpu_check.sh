@@ -30,6 +30,6 @@ timeout 300 "$PYTHON" benchmarks/bench_landscape.py --device "$DEVICE" --methods
 timeout 90 "$PYTHON" benchmarks/bench_curvature.py --device "$DEVICE" --repeats 3 2>&1 \
     | tee "$OUT/bench-curvature-$DEVICE.log"
 # W4 (ResNet-18, 256 images) and W5 (GPT-2 10.5 M, 16×128 tokens), 21×21 planes, against loss-landscapes;
-# losslab also under autocast bfloat16 (the peer stays in float32)
+# both sides also under autocast bfloat16 (the peer through a Metric that enters it)
 timeout 200 "$PYTHON" benchmarks/bench_models.py --device "$DEVICE" --memory 8GiB --autocast bfloat16 2>&1 \
     | tee "$OUT/bench-models-$DEVICE.log"

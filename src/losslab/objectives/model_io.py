@@ -280,3 +280,22 @@ def class_pair(outputs: Any, targets: Tensor, named_cross_entropy: bool) -> tupl
         if logits.shape[:-1] == targets.shape and (not k_dimensional or isinstance(outputs, Mapping)):
             return logits.reshape(-1, logits.shape[-1]), targets.reshape(-1)
     return logits, targets
+
+
+def check_loss(loss: Any, name: str, *, model_loss: bool = False) -> None:
+    """A loss (named ``name``; ``model_loss``: the model's own ``outputs.loss``) must be one finite number: a
+    0-d tensor."""
+    if not isinstance(loss, Tensor):
+        hint = (
+            " (outputs.loss is None: put 'labels' in the inputs, or name a loss such as cross_entropy)"
+            if model_loss or loss is None
+            else ""
+        )
+        raise LosslabError(f"the loss ({name}) returned {type(loss).__name__}, not a 0-d tensor{hint}")
+    if loss.dim() != 0:
+        raise LosslabError(
+            f"the loss ({name}) returned a tensor of shape {tuple(loss.shape)}; it must be one number "
+            "(reduce it, e.g. with .mean())"
+        )
+    if not torch.isfinite(loss):
+        raise LosslabError(f"the loss ({name}) is {float(loss)} at the model's parameters; it must be finite")
