@@ -16,7 +16,7 @@ from torch.profiler import profile
 
 from losslab.landscape import survey
 from losslab.landscape.directions import random_directions
-from losslab.objectives import model_io
+from losslab.objectives import lm_head, model_io
 from losslab.objectives.network import NetworkObjective, network
 
 transformers = pytest.importorskip("transformers")
@@ -182,3 +182,42 @@ def test_attention_runs_on_the_fused_kernel_for_values_and_the_math_kernel_for_d
         assert not model_io.differentiable()
         assert torch.func.vmap(lambda x: x + model_io.differentiable())(torch.zeros(2)).tolist() == [1.0, 1.0]
     assert model_io.differentiable()
+
+
+# tiny configs for every class of PLAIN_HEADS (the names of config fields differ; these are accepted by all)
+TINY = dict(
+    vocab_size=24, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2,
+    intermediate_size=32, max_position_embeddings=32, pad_token_id=0, bos_token_id=0, eos_token_id=0,
+)  # fmt: skip
+TINY_EXTRA: dict[str, dict[str, object]] = {
+    "GPTNeoForCausalLM": {"attention_types": [[["global"], 1]], "num_layers": 1},
+    "OPTForCausalLM": {"ffn_dim": 32, "word_embed_proj_dim": 16},
+    "Qwen3ForCausalLM": {"head_dim": 8},
+    "GemmaForCausalLM": {"head_dim": 8, "num_key_value_heads": 1},
+}
+
+
+@pytest.mark.parametrize("name", sorted(lm_head.PLAIN_HEADS))
+def test_every_plain_head_class_takes_the_blocks_and_equals_its_logits_on_generated_batches(name: str) -> None:
+    """Each class listed as plain, built from a tiny config, on seeded batches of 1–3 sequences of 2–9
+    tokens with padding: the head path is taken, and its value and gradient equal the logits path's."""
+    kind = getattr(transformers, name)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)  # test-only: the config's initialisation
+        model = kind(kind.config_class(**{**TINY, **TINY_EXTRA.get(name, {})})).double()
+    generator = torch.Generator().manual_seed(sum(map(ord, name)))
+    for _ in range(3):
+        n, length = (
+            int(torch.randint(1, 4, (1,), generator=generator)),
+            int(torch.randint(2, 10, (1,), generator=generator)),
+        )
+        ids = torch.randint(1, 24, (n, length), generator=generator)
+        mask = (torch.rand(n, length, generator=generator) > 0.2).long()
+        mask[:, :2] = 1  # every sequence scores at least one token
+        batch = {"input_ids": ids, "attention_mask": mask, "labels": ids.masked_fill(mask == 0, -100)}
+        objective = network(model, batch, "cross_entropy")
+        assert objective.logits_in_blocks
+        logits = _logits_path(objective)
+        theta = objective.center + 0.2 * torch.randn(objective.dim, generator=generator, dtype=torch.float64)
+        assert float(objective.value(theta)) == pytest.approx(float(logits.value(theta)), rel=1e-12)
+        torch.testing.assert_close(objective.grad(theta), logits.grad(theta), rtol=1e-9, atol=1e-12)
