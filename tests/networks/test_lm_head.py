@@ -221,3 +221,22 @@ def test_every_plain_head_class_takes_the_blocks_and_equals_its_logits_on_genera
         theta = objective.center + 0.2 * torch.randn(objective.dim, generator=generator, dtype=torch.float64)
         assert float(objective.value(theta)) == pytest.approx(float(logits.value(theta)), rel=1e-12)
         torch.testing.assert_close(objective.grad(theta), logits.grad(theta), rtol=1e-9, atol=1e-12)
+
+
+def test_a_regenerated_survey_takes_the_blocks_inside_the_heads_own_hooks(generator: torch.Generator) -> None:
+    """A regenerated survey runs the model's own parameters, formed module by module in hooks: the output
+    layer is called once a batch, its hooks around all the blocks, and returns the loss, never the logits."""
+    from losslab.landscape.regenerated import RegeneratedDirections
+    from losslab.landscape.regenerated_survey import regenerated_survey
+
+    model = _model("gpt2")
+    batch = _batch(generator)
+    objective = network(model, batch)
+    shapes = []
+    model.lm_head.register_forward_hook(lambda module, args, out: shapes.append(tuple(out.shape)))
+    directions = RegeneratedDirections(seed=3)
+    got = regenerated_survey(objective, directions, 3, (-0.5, 0.5), progress=False)
+    assert shapes and set(shapes) == {()}  # one loss a call, not (3, 8, 24) logits
+    stored = survey(objective, directions.materialize(objective), 3, (-0.5, 0.5), progress=False, method="loop")
+    torch.testing.assert_close(got.values["loss"], stored.values["loss"], rtol=1e-12, atol=0)
+    assert "forward" not in model.lm_head.__dict__

@@ -10,9 +10,8 @@ base model and then, for each block of :data:`losslab.objectives.model_io.LOSS_B
 and the cross-entropy: no more than one block of logits is ever held, and each is read while in cache.
 W5's GPT-2 (10.5 M parameters, 16×128 tokens, bfloat16 autocast), the model called directly: forward and
 loss 104 ms against 117 ms (best of 12, alternating). Models whose head does more (Gemma 2's soft-capping,
-Cohere's logit scale, Granite's logit scaling) or any other model keep the logits path, and so does the
-model as it runs (no θ given: a regenerated survey forms each module's parameters in hooks, which the
-blocks would bypass).
+Cohere's logit scale, Granite's logit scaling) or any other model keep the logits path. A regenerated
+survey (LLM scale: the model's own parameters, formed module by module in hooks) takes the blocks too.
 
 The blocks follow :func:`losslab.objectives.model_io.causal_lm_loss`: logits at t against the label at
 t + 1, label -100 ignored, the mean over the rest, in float32 where the logits are lower.
@@ -20,6 +19,7 @@ t + 1, label -100 ignored, the mean over the rest, in float32 where the logits a
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -120,16 +120,30 @@ class LMHead:
 
     def loss(self, state: tuple[dict[str, Tensor], dict[str, Tensor]], inputs: Any, labels: Tensor) -> Tensor:
         """The causal-LM cross-entropy of ``inputs`` against ``labels`` with the parameters and buffers of
-        ``state`` (by the model's names). Hooks on the output layer do not run (:meth:`agrees` finds a hook
-        that changes the logits)."""
-        params, buffers = state
+        ``state`` (by the model's names; no parameters: the model's own as it runs now).
+
+        Given the parameters, the output layer's hooks do not run (:meth:`agrees` finds a hook that changes
+        the logits). Without them the output layer is called once, its ``forward`` replaced for that call by
+        the blocks: its hooks run around all of them — a regenerated survey forms each module's parameters
+        in a pre-hook and puts θ* back in a hook after it (:class:`losslab.landscape.layerwise.LayerwisePoint`).
+        """
+        params = state[0]
         start = len(self.prefix) + 1
         inner = tuple({k[start:]: v for k, v in d.items() if k.startswith(self.prefix + ".")} for d in state)
         if isinstance(inputs, Mapping):
             inputs = {k: v for k, v in inputs.items() if k != model_io.LABELS}
         hidden = model_io.last_hidden_state(model_io.call(self.base, inner, inputs))  # type: ignore[arg-type]
-        weight = params[self.weight]
-        bias = None if self.bias is None else params[self.bias]
+        if self.weight in params:
+            return self._blocks(hidden, params[self.weight], None if self.bias is None else params[self.bias], labels)
+        with _HEAD_CALL:  # one replaced forward at a time (another thread's call on the same model waits)
+            self.head.forward = lambda h: self._blocks(h, self.head.weight, self.head.bias, labels)  # type: ignore[method-assign]
+            try:
+                return self.head(hidden)  # type: ignore[no-any-return]
+            finally:
+                self.head.__dict__.pop("forward", None)
+
+    @staticmethod
+    def _blocks(hidden: Tensor, weight: Tensor, bias: Tensor | None, labels: Tensor) -> Tensor:
         device = hidden.device.type
         if torch.is_autocast_enabled(device):  # once, not once a block: θ's views are not autocast's cached leaves
             low = torch.get_autocast_dtype(device)
@@ -141,3 +155,6 @@ class LMHead:
 
         batch, length = hidden.shape[:2]
         return model_io.shifted_cross_entropy(block, (batch, length, weight.shape[0]), labels)
+
+
+_HEAD_CALL = threading.Lock()

@@ -251,7 +251,7 @@ class NetworkObjective(Objective):
         self, theta: Tensor | None, inputs: Any, targets: Tensor | None, buffers: dict[str, Tensor] | None = None
     ) -> tuple[Tensor, Tensor]:
         """One batch's loss and, for a classifier, how many argmax predictions hit (else 0), in one forward."""
-        if self._head is not None and theta is not None:  # a causal LM (no classifier); θ None: lm_head's docstring
+        if self._head is not None:  # a causal LM: no classifier
             loss = self._head_loss(theta, inputs, targets, buffers)
             return loss, torch.zeros((), dtype=loss.dtype, device=loss.device)
         outputs = self.outputs(theta, inputs, buffers)
@@ -288,10 +288,10 @@ class NetworkObjective(Objective):
         return self.loss_of(self.outputs(theta, inputs), inputs, targets)  # type: ignore[no-any-return]
 
     def _head_loss(
-        self, theta: Tensor, inputs: Any, targets: Tensor | None, buffers: dict[str, Tensor] | None = None
+        self, theta: Tensor | None, inputs: Any, targets: Tensor | None, buffers: dict[str, Tensor] | None = None
     ) -> Tensor:
         labels = targets if targets is not None else model_io.token_ids(inputs)
-        state = (self.unflatten(theta), self.buffers if buffers is None else buffers)
+        state = ({} if theta is None else self.unflatten(theta), self.buffers if buffers is None else buffers)
         with self.evaluating():
             return self._head.loss(state, inputs, labels)  # type: ignore[union-attr, arg-type]
 
