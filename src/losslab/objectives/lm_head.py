@@ -136,7 +136,7 @@ class LMHead:
         if self.weight in params:
             return self._blocks(hidden, params[self.weight], None if self.bias is None else params[self.bias], labels)
         with _HEAD_CALL:  # one replaced forward at a time (another thread's call on the same model waits)
-            self.head.forward = lambda h: self._blocks(h, self.head.weight, self.head.bias, labels)  # type: ignore[method-assign]
+            self.head.forward = lambda h: self._blocks(h, self.head.weight, self.head.bias, labels)  # type: ignore[method-assign, assignment]
             try:
                 return self.head(hidden)  # type: ignore[no-any-return]
             finally:
