@@ -5,8 +5,8 @@ A HuggingFace causal LM computes the logits of every token, B·T·V numbers, the
 loss: GPT-2 with a 16 384-token vocabulary on 16×128 tokens holds 33.5 M of them (134 MB in float32), a
 128 K vocabulary on 8×4 096 tokens 4.3 G (17 GB). Where a model's logits are exactly
 ``head(base(inputs).last_hidden_state)`` — the classes of :data:`PLAIN_HEADS`, read in transformers'
-source, and checked once on the data's first samples against the loss of the model's own logits — losslab runs the
-base model and then, for each block of :data:`losslab.objectives.model_io.LOSS_BLOCK` logits, the head
+source, and checked once on the data's first samples against the loss of the model's own logits — losslab
+runs the base model and then, for each block of :data:`losslab.objectives.model_io.LOSS_BLOCK` logits, the head
 and the cross-entropy: no more than one block of logits is ever held, and each is read while in cache.
 W5's GPT-2 (10.5 M parameters, 16×128 tokens, bfloat16 autocast), the model called directly: forward and
 loss 104 ms against 117 ms (best of 12, alternating). Models whose head does more (Gemma 2's soft-capping,
@@ -135,7 +135,7 @@ class LMHead:
         hidden = model_io.last_hidden_state(model_io.call(self.base, inner, inputs))  # type: ignore[arg-type]
         if self.weight in params:
             return self._blocks(hidden, params[self.weight], None if self.bias is None else params[self.bias], labels)
-        with _HEAD_CALL:  # one replaced forward at a time (another thread's call on the same model waits)
+        with _HEAD_CALL:  # one replaced forward at a time: another thread's such call waits
             self.head.forward = lambda h: self._blocks(h, self.head.weight, self.head.bias, labels)  # type: ignore[method-assign, assignment]
             try:
                 return self.head(hidden)  # type: ignore[no-any-return]
