@@ -23,6 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from losslab.landscape.regenerated import RegeneratedDirections
+from losslab.objectives.model_state import parameter_names
 
 
 class LayerwisePoint:
@@ -43,7 +44,7 @@ class LayerwisePoint:
     def __init__(self, model: nn.Module, directions: RegeneratedDirections) -> None:
         self.model, self.directions = model, directions
         self.point: tuple[float, ...] = (0.0,) * directions.k
-        self.names = {id(p): name for name, p in model.named_parameters()}  # a tied parameter: its first name
+        self.names = parameter_names(model)
         self._owners = [m for m in model.modules() if any(p is not None for p in m._parameters.values())]
         self._pool: dict[torch.dtype, list[Tensor]] = {}
         self._active: list[tuple[nn.Module, dict[str, Any], list[Tensor]]] = []

@@ -30,7 +30,6 @@ are the seed).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from importlib.metadata import version
 from typing import Any
 
 import torch
@@ -43,7 +42,7 @@ from losslab.landscape.limits import Ranges, survey_grid
 from losslab.landscape.regenerated import RegeneratedDirections
 from losslab.landscape.sampling import BatchMeans
 from losslab.landscape.surface import Surface
-from losslab.landscape.survey import SurveyOptions, SurveyPlan, run_plan, survey_options, value_names
+from losslab.landscape.survey import SurveyOptions, SurveyPlan, grid_provenance, run_plan, survey_options
 from losslab.objectives import model_io
 from losslab.objectives.network import NetworkObjective
 
@@ -115,11 +114,7 @@ def plan_regenerated(
         **model_provenance(objective),
         **directions.provenance(objective),
         "method": "layerwise",
-        "values": list(value_names(evaluator)),
-        "grid": list(sizes),
-        "ranges": [list(b) for b in bounds],
-        "chunk_size": chunk_size,
-        "losslab_version": version("losslab"),
+        **grid_provenance(evaluator, sizes, bounds, chunk_size),
     }
     return SurveyPlan(evaluator, coordinates, chunk_size, provenance, None)
 

@@ -521,6 +521,16 @@ def _provenance(
         **directions.provenance(),
         "method": evaluator.method,
         **({} if evaluator.autocast is None else {"autocast": evaluator.autocast}),
+        **grid_provenance(evaluator, sizes, bounds, chunk_size),
+    }
+
+
+def grid_provenance(
+    evaluator: ChunkEvaluator, sizes: tuple[int, ...], bounds: tuple[tuple[float, float], ...], chunk_size: int
+) -> dict[str, Any]:
+    """The part of a survey's provenance every kind of survey records: its values, grid, ranges and chunk
+    size, and the losslab that made it."""
+    return {
         "values": list(value_names(evaluator)),
         "grid": list(sizes),
         "ranges": [list(b) for b in bounds],

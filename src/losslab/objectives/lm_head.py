@@ -28,6 +28,7 @@ import torch
 from torch import Tensor, nn
 
 from losslab.objectives import model_io
+from losslab.objectives.model_state import parameter_names
 
 #: causal LMs whose forward is ``logits = head(base(...).last_hidden_state)`` and nothing more (transformers 5)
 PLAIN_HEADS = frozenset(
@@ -91,7 +92,7 @@ class LMHead:
         base, head = getattr(model, prefix, None), model.get_output_embeddings()  # type: ignore[operator]
         if not isinstance(base, nn.Module) or type(head) is not nn.Linear:
             return None
-        names = {id(p): name for name, p in model.named_parameters()}  # each tensor once, by its first name
+        names = parameter_names(model)
         weight = names.get(id(head.weight))
         bias = None if head.bias is None else names.get(id(head.bias))
         if weight is None or (head.bias is not None and bias is None):

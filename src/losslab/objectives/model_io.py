@@ -37,6 +37,7 @@ from losslab.objectives import fused_activations
 
 Inputs = Tensor | tuple[Tensor, ...] | Mapping[str, Tensor]
 LABELS = "labels"
+MODEL_LOSS = "model"  # the loss the model computes itself from the ``labels`` in its inputs (``outputs.loss``)
 
 
 def split_batch(batch: Any) -> tuple[Any, Tensor | None]:
@@ -282,13 +283,13 @@ def class_pair(outputs: Any, targets: Tensor, named_cross_entropy: bool) -> tupl
     return logits, targets
 
 
-def check_loss(loss: Any, name: str, *, model_loss: bool = False) -> None:
-    """A loss (named ``name``; ``model_loss``: the model's own ``outputs.loss``) must be one finite number: a
-    0-d tensor."""
+def check_loss_value(loss: Any, name: str) -> None:
+    """A loss (named ``name``; :data:`MODEL_LOSS`: the model's own ``outputs.loss``) must be one finite number:
+    a 0-d tensor."""
     if not isinstance(loss, Tensor):
         hint = (
             " (outputs.loss is None: put 'labels' in the inputs, or name a loss such as cross_entropy)"
-            if model_loss or loss is None
+            if name == MODEL_LOSS or loss is None
             else ""
         )
         raise LosslabError(f"the loss ({name}) returned {type(loss).__name__}, not a 0-d tensor{hint}")

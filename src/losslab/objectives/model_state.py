@@ -84,6 +84,12 @@ def evaluation_mode(model: nn.Module) -> Iterator[None]:
             module.training = training
 
 
+def parameter_names(model: nn.Module) -> dict[int, str]:
+    """Each parameter tensor's name in θ, by ``id``: a tied parameter (GPT-2's ``lm_head.weight``) has the name
+    ``named_parameters`` lists it under first (``transformer.wte.weight``)."""
+    return {id(p): name for name, p in model.named_parameters()}
+
+
 def named_views(flat: Tensor, shapes: Mapping[str, torch.Size]) -> dict[str, Tensor]:
     """``flat`` cut along its last axis, in order, into views of the named ``shapes``.
 

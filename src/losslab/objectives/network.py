@@ -40,7 +40,7 @@ LOSSES: dict[str, LossFn] = {
     "mse": nn.functional.mse_loss,
     "bce_with_logits": nn.functional.binary_cross_entropy_with_logits,
 }
-MODEL_LOSS = "model"  # the loss the model computes itself from the ``labels`` in its inputs (``outputs.loss``)
+MODEL_LOSS = model_io.MODEL_LOSS
 BATCHNORM_POLICIES = ("frozen", "recompute")
 
 
@@ -168,7 +168,7 @@ class NetworkObjective(Objective):
                     f"the loss does not take the model's outputs ({model_io.describe(outputs)} per sample) with the "
                     f"data's targets ({model_io.describe(targets)} per sample): {first_line(exc)}"
                 ) from None
-        model_io.check_loss(loss, self.loss_name, model_loss=self.loss_name == MODEL_LOSS)
+        model_io.check_loss_value(loss, self.loss_name)
         with torch.no_grad():
             self._own_lm_loss = self.loss_name == MODEL_LOSS and lm_head.is_the_usual_loss(outputs, inputs)
             self._head = self._blocked_head(outputs, inputs, targets)
