@@ -264,6 +264,19 @@ def last_hidden_state(outputs: Any) -> Tensor:
     return first
 
 
+def check_classes(logits: Tensor, held: Tensor | None) -> None:
+    """Integer targets must be classes of the logits (torch's class axis: 1, or 0 for one sample)."""
+    if held is None or held.is_floating_point():
+        return
+    classes = logits.shape[1] if logits.dim() > 1 else logits.shape[0]
+    wrong = held[((held < 0) | (held >= classes)) & (held != -100)]  # -100: cross_entropy's ignored index
+    if len(wrong):
+        raise LosslabError(
+            f"the targets hold class {int(wrong[0])}, but the model has {classes} outputs "
+            f"(classes 0 to {classes - 1})"
+        )
+
+
 def class_pair(outputs: Any, targets: Tensor, named_cross_entropy: bool) -> tuple[Tensor, Tensor]:
     """The (prediction, targets) a named loss compares.
 

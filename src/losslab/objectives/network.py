@@ -13,7 +13,9 @@ Any input and output structure (tensors, tuples, dicts such as a HuggingFace bat
 goes through :mod:`losslab.objectives.model_io`. Evaluation runs in eval mode (no dropout) and
 puts every module's ``training`` flag back afterwards, so the user's model is left as it was.
 θ holds each parameter once: tied weights (GPT-2's ``lm_head`` and ``wte``) are one entry of
-``named_parameters`` and ``functional_call`` ties them again.
+``named_parameters`` and ``functional_call`` ties them again. Plain values (no derivative taken: a survey's
+points) run each convolution and the frozen BatchNorm after it as one convolution where ``torch.fx`` traces
+the model (:mod:`losslab.objectives.folded_norms`).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from torch.func import vmap
 from torch.utils.data import DataLoader
 
 from losslab.errors import LosslabError, check_choice, first_line, not_one_of
-from losslab.objectives import lm_head, model_io, network_data
+from losslab.objectives import folded_norms, lm_head, model_io, network_data
 from losslab.objectives.model_state import FlatNames, cumulative_copy, evaluation_mode, named_views
 from losslab.objectives.objective import Objective
 
@@ -156,7 +158,7 @@ class NetworkObjective(Objective):
                 ) from None
             if self.loss_fn is nn.functional.cross_entropy and self.loss_name != MODEL_LOSS and targets is not None:
                 held = self.prepare(*self.data)[1] if isinstance(self.data, tuple) else targets
-                self._check_classes(model_io.class_pair(outputs, targets, True)[0], held)
+                model_io.check_classes(model_io.class_pair(outputs, targets, True)[0], held)
             try:
                 with warnings.catch_warnings():
                     warnings.filterwarnings("error", message="Using a target size")
@@ -172,6 +174,9 @@ class NetworkObjective(Objective):
         with torch.no_grad():
             self._own_lm_loss = self.loss_name == MODEL_LOSS and lm_head.is_the_usual_loss(outputs, inputs)
             self._head = self._blocked_head(outputs, inputs, targets)
+            with self.evaluating():  # for values only (outputs): each conv → frozen BatchNorm as one convolution
+                state = (self.own_parameters(), self.buffers)
+                self._folded = folded_norms.FoldedNorms.checked(self.model, state, inputs, outputs, self.dtype)
         self.classifier = targets is not None and targets.dim() == 1 and not targets.is_floating_point()
 
     @property
@@ -193,19 +198,6 @@ class NetworkObjective(Objective):
             return None
         with self.evaluating():
             return lm_head.LMHead.checked(self.model, (self.own_parameters(), self.buffers), inputs, labels, outputs)
-
-    @staticmethod
-    def _check_classes(logits: Tensor, held: Tensor | None) -> None:
-        """Integer targets must be classes of the logits (torch's class axis: 1, or 0 for one sample)."""
-        if held is None or held.is_floating_point():
-            return
-        classes = logits.shape[1] if logits.dim() > 1 else logits.shape[0]
-        wrong = held[((held < 0) | (held >= classes)) & (held != -100)]  # -100: cross_entropy's ignored index
-        if len(wrong):
-            raise LosslabError(
-                f"the targets hold class {int(wrong[0])}, but the model has {classes} outputs "
-                f"(classes 0 to {classes - 1})"
-            )
 
     def evaluating(self) -> contextlib.AbstractContextManager[None]:
         """A context in which the model is in eval mode (no dropout, BatchNorm on its running statistics);
@@ -278,9 +270,11 @@ class NetworkObjective(Objective):
     def outputs(self, theta: Tensor | None, inputs: Any, buffers: dict[str, Tensor] | None = None) -> Any:
         """The model's outputs with parameters θ (one θ; None: the parameters the model holds now), in eval
         mode with ``buffers`` (default θ*'s)."""
-        held = self.buffers if buffers is None else buffers
+        state = ({} if theta is None else self.unflatten(theta), self.buffers if buffers is None else buffers)
         with self.evaluating():
-            return model_io.call(self.model, ({} if theta is None else self.unflatten(theta), held), inputs)
+            if self._folded is not None and not model_io.differentiable():
+                return self._folded.call(state, inputs)
+            return model_io.call(self.model, state, inputs)
 
     def _loss_on(self, theta: Tensor, inputs: Any, targets: Tensor | None) -> Tensor:
         if self._head is not None:
