@@ -57,6 +57,8 @@ class Node:
             return f"({left.student()})^({right.student()})"
         if self.op == "*" and not left.args and left.op[0].isdigit() and "/" not in left.op:
             return f"{left.op}({right.student()})"  # 2(x + 1): implicit multiplication
+        if self.op == "*":
+            return f"({left.student()}) ({right.student()})"  # (x + 1) (y - 2): side by side, with a space
         return f"({left.student()}) {self.op} ({right.student()})"
 
 
@@ -85,6 +87,14 @@ def student_formulas(draw: st.DrawFn, min_depth: int = 3) -> tuple[str, tuple[st
     if not used:
         spelled, used = f"({spelled}) + {names[0]}**2", names[:1]
     return spelled, used
+
+
+@st.composite
+def two_spellings(draw: st.DrawFn) -> tuple[str, str]:
+    """One formula in a student's spelling and in the parser's."""
+    names = tuple(draw(st.permutations(NAMES))[: draw(st.integers(1, 3))])
+    tree = draw(trees(names))
+    return tree.student(), tree.plain()
 
 
 def _mentions(text: str, name: str) -> bool:

@@ -18,7 +18,8 @@ from typer.testing import CliRunner
 import losslab
 from losslab.cli.app import app
 from losslab.errors import LosslabError
-from student_formulas import student_formulas
+from losslab.objectives.formula_parser import parse_formula
+from student_formulas import student_formulas, two_spellings
 
 EXAMPLES = int(os.environ.get("LOSSLAB_FUZZ_EXAMPLES", "200"))
 SECONDS_PER_FORMULA = 30.0  # one face of one formula, on 2 busy cores
@@ -52,6 +53,19 @@ def named(call, *args, **kwargs):  # type: ignore[no-untyped-def]
     except LosslabError as error:
         assert str(error).strip() and "\n" not in str(error).strip(), f"unclear refusal: {error!r}"
         return None
+
+
+@FUZZ
+@given(two_spellings())
+def test_a_students_spelling_is_the_same_loss_as_the_parsers(case: tuple[str, str]) -> None:
+    """``(x)²``, ``|x|``, ``√(x)``, ``ln(x)``, ``2(x)``, factors side by side: the same expression as written out."""
+    student, plain = case
+    try:
+        expected = parse_formula(plain).expr
+    except LosslabError as error:
+        assert any(words in str(error) for words in VALUE_REFUSALS), f"{plain!r} refused: {error}"
+        return
+    assert parse_formula(student).expr == expected, (student, plain)
 
 
 @FUZZ

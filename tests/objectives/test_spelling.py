@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 import torch
 
@@ -28,6 +30,14 @@ READ_AS = [
     ("3·x − 2÷y", "3*x - 2/y"),
     ("-x**2 + y**2", "-x**2 + y**2"),
     ("f(x) = (x-3)^2 + 1", "(x-3)**2 + 1"),
+    ("2 x", "2 * x"),
+    ("x y", "x * y"),
+    ("x^2 y^2", "x**2 * y**2"),
+    ("(1 - x)^2 + 100 (y - x^2)^2", "(1 - x)**2 + 100 * (y - x**2)**2"),
+    ("sin(x) cos(y)", "sin(x) * cos(y)"),
+    ("(x-1)^2 (y+1)", "(x-1)**2 * (y+1)"),
+    ("2|x|", "2*abs(x)"),
+    ("|x| |y|", "abs(x) * abs(y)"),
 ]
 
 
@@ -36,6 +46,20 @@ def test_student_spellings_are_read_and_echoed(typed: str, understood: str) -> N
     parsed = parse_formula(typed)
     assert parsed.understood == understood
     assert parsed.expr == parse_formula(understood).expr  # the same loss as the parser's own spelling
+
+
+# factors a student writes side by side; none starts with a digit (a number after a space stays refused)
+FACTORS = ["x", "y", "w0", "x^2", "y²", "(x + 1)", "(y - 2)^2", "sin(x)", "e^y", "|x - y|", "√(x² + 1)", "ln(1 + y²)"]
+
+
+def test_factors_side_by_side_with_spaces_are_their_product() -> None:
+    rng = random.Random(6)
+    for _ in range(300):
+        factors = rng.choices(FACTORS, k=rng.randint(2, 4))
+        coefficient = rng.choice(["", "3", "0.5"])
+        spaced = coefficient + " " * rng.randint(0, 2) + " ".join(factors) if coefficient else " ".join(factors)
+        starred = "*".join(([coefficient] if coefficient else []) + [f"({f})" for f in factors])
+        assert parse_formula(spaced).expr == parse_formula(starred).expr, spaced
 
 
 def test_a_left_hand_side_names_the_variables_in_order() -> None:
@@ -69,7 +93,9 @@ def test_function_names_stay_calls_and_unknown_ones_are_named() -> None:
         ("w0 +* 2", 5, "an operator lacks a value next to it"),
         ("(x + 1", 1, "this '(' is never closed; add ')'"),
         ("x + 1)", 6, "this ')' closes nothing"),
-        ("2 x", 2, "write '*' to multiply"),
+        ("2 3", 2, "a number after a value with only a space between them; write '*' to multiply"),
+        ("(x + 1) 2", 8, "write '*' to multiply"),
+        ("x**2 + sin x", 11, "a function's argument goes in parentheses: write sin(x)"),
         ("w0 + 2w1 +", 11, "read 'w0 + 2w1 +' as 'w0 + 2*w1 +'"),
     ],
 )

@@ -195,11 +195,15 @@ def _syntax_advice(text: str, exc: SyntaxError) -> tuple[int, str]:
         return found.start(
             1
         ), f"'{found.group().replace(' ', '')}': an operator lacks a value next to it; write one or remove it"
+    called = re.search(r"\b([A-Za-z]+)\s+([\w.]+)", text)
+    if called is not None and called.group(1) in FUNCTIONS:
+        name, argument = called.groups()
+        return called.end(1), f"a function's argument goes in parentheses: write {name}({argument})"
     found = re.search(r"[\w)]\s+[\w(]", text)
     if found is not None:
         return (
             found.start() + 1,
-            "two values with only a space between them; write '*' to multiply (2*x) or an operator",
+            "a number after a value with only a space between them; write '*' to multiply (2*3) or an operator",
         )
     col = max((exc.offset or 1) - 1, 0)
     return col, f"{exc.msg} (write the loss with numbers, names, + - * / ** ^, parentheses and functions)"

@@ -12,6 +12,7 @@ written                    read as                 rule
 ``w²``, ``x⁻¹``            ``w**2``, ``x**(-1)``   superscript digits and minus
 ``w₀``                     ``w0``                  subscript digits
 ``4x``, ``2(x+1)``         ``4*x``, ``2*(x+1)``    a number before a name or ``(``
+``2 x``, ``x y``, ``x² y²``  ``2*x``, ``x*y``, …      the same across spaces, and a name after a name
 ``(x+1)(x-1)``, ``(a)b``   ``(x+1)*(x-1)``         ``)`` before ``(``, a name or a number
 ``x(y+1)``, ``w0(x-1)``     ``x*(y+1)``             a one-letter name (digits may follow) before ``(``
 ``|x|``                    ``abs(x)``              bars are the absolute value
@@ -104,7 +105,7 @@ def normalize(text: str, functions: frozenset[str] | set[str] = frozenset()) -> 
         elif kind == "name":
             value = FUNCTION_ALIASES.get(value, value)
         if out and _implicit_product(out, kind, value, functions):
-            out.append(("op", "*"))
+            _star(out)
         out.append((kind, value))
     formula = "".join(value for _, value in out).strip()
     return Spelling(text, formula, variables)
@@ -160,7 +161,8 @@ def _roots(tokens: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 def _bars(tokens: list[tuple[str, str]], text: str) -> list[tuple[str, str]]:
-    """``|…|`` → ``abs(…)``: a bar opens where a value cannot end (start, after an operator or '('), else closes."""
+    """``|…|`` → ``abs(…)``: a bar opens where a value cannot end (start, after an operator or '(') or where none
+    is open (after a value: a product, ``2|x|``), else closes."""
     out: list[tuple[str, str]] = []
     depth = 0
     for kind, value in tokens:
@@ -169,31 +171,41 @@ def _bars(tokens: list[tuple[str, str]], text: str) -> list[tuple[str, str]]:
             continue
         previous = next((t for t in reversed(out) if t[0] != "space"), None)
         opens = previous is None or (previous[0] == "op" and previous[1] in "+-*/(,=") or previous[0] == "power"
-        if opens:
+        if opens or depth == 0:  # after a value with none open: a product, 2|x|, |x||y|, x |y|
+            if not opens:
+                _star(out)
             out.extend([("name", "abs"), ("op", "(")])
             depth += 1
-        elif depth > 0:
+        else:
             out.append(("op", ")"))
             depth -= 1
-        else:
-            raise LosslabError(f"'|' in '{text.strip()}' closes no open absolute value: write |x| or abs(x)")
     if depth:
         raise LosslabError(f"an absolute value in '{text.strip()}' is not closed: write |x| (or abs(x))")
     return out
 
 
+def _star(out: list[tuple[str, str]]) -> None:
+    """A product sign after the last value: ``2*x``, or ``x**2 * y`` where spaces stood between them."""
+    if out[-1][0] == "space":
+        out[-1:] = [("space", " "), ("op", "*"), ("space", " ")]
+    else:
+        out.append(("op", "*"))
+
+
 def _implicit_product(out: list[tuple[str, str]], kind: str, value: str, functions: frozenset[str] | set[str]) -> bool:
-    """Whether a '*' belongs between the last token and this one (``2x``, ``)(``, ``x(…)``)."""
-    previous_kind, previous = out[-1]
+    """Whether a '*' belongs between the last value and this one (``2x``, ``)(``, ``x(…)``; across spaces also
+    ``2 x``, ``x y``, ``100 (y - x²)²`` — but never a number after a space: ``2 3`` or ``x 2`` stays refused)."""
+    spaced = out[-1][0] == "space"
+    previous_kind, previous = next((t for t in reversed(out) if t[0] != "space"), out[-1])
     starts_value = kind in ("name", "number") or (kind == "op" and value == "(")
-    if not starts_value:
+    if not starts_value or previous_kind == "space" or (spaced and kind == "number"):
         return False
     if previous_kind == "number":
         return kind == "name" or value == "("
     if (previous_kind == "op" and previous == ")") or previous_kind == "raw":  # ")(", ")x", "x²y"
         return True
-    if (
-        previous_kind == "name" and value == "("
-    ):  # x(y+1), w0(…): a variable's name, not a function's (cosh(x) stays a call)
-        return _VARIABLE_LIKE.fullmatch(previous) is not None and previous not in functions
-    return False
+    if previous_kind != "name" or previous in functions:  # cosh(x), sin x: a function's name, not a factor
+        return False
+    if value == "(":  # x(y+1), w0(…): a variable's name
+        return _VARIABLE_LIKE.fullmatch(previous) is not None
+    return spaced  # x y: two names (written together they are one name)
