@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from hypothesis import strategies as st
 
-NAMES = ("x", "y", "w0", "w1", "w2")
+NAMES = ("x", "y", "w0", "w1", "w2", "theta")
+GREEK = {"theta": "θ"}  # a student's spelling of a name
 UNARY = ("sqrt", "log", "abs", "exp", "sin", "tanh", "relu", "-")
 BINARY = ("+", "-", "*", "/", "**")
 NUMBERS = ("0", "1", "2", "3", "0.5", "1.5", "10", "0.1", "-1", "(-8)", "1/3", "2/3")
@@ -39,7 +40,7 @@ class Node:
     def student(self) -> str:
         """The same formula as a student might type it."""
         if not self.args:
-            return self.op
+            return GREEK.get(self.op, self.op)
         if self.op == "-" and len(self.args) == 1:
             return f"-({self.args[0].student()})"
         if self.op == "abs":
@@ -52,7 +53,10 @@ class Node:
             return f"{self.op}({', '.join(a.student() for a in self.args)})"
         left, right = self.args
         if self.op == "**" and right.op in ("2", "3") and not right.args:
-            return f"({left.student()}){'²' if right.op == '2' else '³'}"
+            square = "²" if right.op == "2" else "³"
+            if left.op in ("exp", "sin", "tanh") and len(left.args) == 1:
+                return f"{left.op}{square}({left.args[0].student()})"  # sin²(x): the textbook's power of a value
+            return f"({left.student()}){square}"
         if self.op == "**":
             return f"({left.student()})^({right.student()})"
         if self.op == "*" and not left.args and left.op[0].isdigit() and "/" not in left.op:
@@ -83,7 +87,7 @@ def student_formulas(draw: st.DrawFn, min_depth: int = 3) -> tuple[str, tuple[st
     names = tuple(draw(st.permutations(NAMES))[:count])
     tree = draw(trees(names).filter(lambda t: t.depth() >= min_depth))
     spelled = tree.student() if draw(st.booleans()) else tree.plain()
-    used = tuple(n for n in names if _mentions(spelled, n))
+    used = tuple(n for n in names if _mentions(spelled, n) or _mentions(spelled, GREEK.get(n, n)))
     if not used:
         spelled, used = f"({spelled}) + {names[0]}**2", names[:1]
     return spelled, used

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 import torch
@@ -37,6 +38,15 @@ READ_AS = [
     ("sin(x) cos(y)", "sin(x) * cos(y)"),
     ("(x-1)^2 (y+1)", "(x-1)**2 * (y+1)"),
     ("2|x|", "2*abs(x)"),
+    ("θ₀² + 10θ₁²", "theta0**2 + 10*theta1**2"),
+    ("αx + λ|w|", "alpha*x + lam*abs(w)"),
+    ("πr^2", "pi*r**2"),
+    ("sin²(x) + cos^2 (x)", "sin(x)**2 + cos(x)**2"),
+    ("sin²(x)³", "(sin(x)**2)**3"),
+    ("e^{-x^2}", "e**(-x**2)"),
+    ("[(x+1)^2 + 1]^2", "((x+1)**2 + 1)**2"),
+    ("2[x+1]", "2*(x+1)"),
+    ("½x²", "(1/2)*x**2"),
     ("|x| |y|", "abs(x) * abs(y)"),
 ]
 
@@ -103,6 +113,26 @@ def test_what_is_still_refused_names_the_position_and_the_fix(typed: str, column
     with pytest.raises(LosslabError) as info:
         parse_formula(typed)
     assert info.value.column == column and words in str(info.value) and f"column {column}" in str(info.value)
+
+
+def test_greek_variables_are_named_the_same_outside_the_formula() -> None:
+    loss = losslab.formula("J(θ₀, θ₁) = (θ₀ - 1)² + 10θ₁²")
+    assert loss.names == ("theta0", "theta1")
+    assert float(loss.value("θ₀=3, theta1=1")) == 14
+    assert parse_formula("θ^2 + w^2", ["w", "θ"]).names == ("w", "theta")
+
+
+@pytest.mark.parametrize(
+    ("typed", "words"),
+    [
+        ("2½ x", "'2½' is a mixed number; write it as a decimal or a sum"),
+        ("sin⁻¹(x)", "'sin⁻¹' reads as an inverse function"),
+        ("sin^-1(x)", "write sin(x)^(-1)"),
+    ],
+)
+def test_textbook_spellings_with_two_readings_are_refused_by_name(typed: str, words: str) -> None:
+    with pytest.raises(LosslabError, match=re.escape(words)):
+        parse_formula(typed)
 
 
 @pytest.mark.parametrize("typed", ["|x", "x|", "√", "x = 1 = 2", "L(w) ="])

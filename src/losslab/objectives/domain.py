@@ -11,6 +11,7 @@ import torch
 from torch import Tensor
 
 from losslab.errors import LosslabError
+from losslab.objectives.spelling import variable_name
 
 PointLike = Tensor | Sequence[float] | Mapping[str, float] | str
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
@@ -100,7 +101,7 @@ def _pairs(text: str, names: Sequence[str], what: str, example: str) -> dict[str
         if "=" not in part:
             raise LosslabError(f"{what} '{text}' is not of the form {example}")
         name, _, value = part.partition("=")
-        name = name.strip()
+        name = variable_name(name.strip())
         if name not in names:
             raise LosslabError(
                 f"{what} '{text}' names {name!r}, which is not a parameter; parameters: {', '.join(names)}"

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import sympy
 
 from losslab.errors import LosslabError, first_line, not_one_of
-from losslab.objectives.spelling import normalize
+from losslab.objectives.spelling import normalize, variable_name
 from losslab.objectives.sympy_functions import sigmoid, softplus
 
 MAX_FORMULA_LENGTH = 2_000
@@ -158,7 +158,8 @@ def parse_formula(text: str, variables: Sequence[str] | None = None) -> ParsedFo
             f"{error} (read '{_clip(text)}' as '{_clip(spelling.formula)}')", column=error.column
         ) from None
     found = sorted(walker.names, key=natural_key)
-    symbols = _order_variables(spelling.formula, found, variables if variables is not None else spelling.variables)
+    given = tuple(variable_name(v) if isinstance(v, str) else v for v in variables) if variables is not None else None
+    symbols = _order_variables(spelling.formula, found, given if given is not None else spelling.variables)
     if isinstance(expr, sympy.Basic) and expr.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
         raise LosslabError(f"formula '{_clip(text)}' is undefined everywhere (it simplifies to {expr})")
     return ParsedFormula(text=text, expr=sympy.sympify(expr), symbols=symbols, understood=spelling.formula)
@@ -207,6 +208,13 @@ def _syntax_advice(text: str, exc: SyntaxError) -> tuple[int, str]:
         )
     col = max((exc.offset or 1) - 1, 0)
     return col, f"{exc.msg} (write the loss with numbers, names, + - * / ** ^, parentheses and functions)"
+
+
+def _numbered(node: ast.AST) -> str:
+    """``w0`` for ``w[0]`` (a name indexed by a whole number), else ''."""
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and isinstance(node.slice, ast.Constant):
+        return f"{node.value.id}{node.slice.value!s}" if isinstance(node.slice.value, int) else ""
+    return ""
 
 
 def _order_variables(text: str, found: list[str], variables: Sequence[str] | None) -> tuple[sympy.Symbol, ...]:
@@ -334,7 +342,8 @@ class _Walker:
         what = _DESCRIBE.get(type(node), type(node).__name__)
         if isinstance(node, ast.Attribute):
             what += f" '.{node.attr}'"
-        raise self.refuse(node, f"{what} is not accepted in a formula")
+        hint = f"; for a numbered parameter write {_numbered(node)}" if _numbered(node) else ""
+        raise self.refuse(node, f"{what} is not accepted in a formula{hint}")
 
     def number(self, node: ast.Constant) -> sympy.Expr:
         value = node.value

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from losslab.errors import LosslabError
 from losslab.objectives.domain import Domain
 from losslab.objectives.objective import FormulaObjective, Objective
+from losslab.objectives.spelling import variable_name
 
 MAX_VARIED = 2
 
@@ -27,7 +28,7 @@ def hold(objective: Objective, spec: str) -> FormulaObjective:
     (('w0', 'w1'), 1.25)
     """
     varied_text, semicolon, held_text = spec.partition(";")
-    varied = [name.strip() for name in varied_text.split(",") if name.strip()]
+    varied = [variable_name(name.strip()) for name in varied_text.split(",") if name.strip()]
     if not varied or len(varied) > MAX_VARIED:
         raise LosslabError(f"slice {spec!r} must vary 1 or 2 parameters before ';', e.g. 'w0,w1;w2=0.5'")
     unknown = [name for name in varied if name not in objective.names]
@@ -48,6 +49,7 @@ def _held_values(spec: str, text: str, names: Sequence[str]) -> dict[str, float]
     held: dict[str, float] = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
         name, equals, value = (s.strip() for s in part.partition("="))
+        name = variable_name(name)
         if not equals or name not in names:
             raise LosslabError(f"slice {spec!r}: '{part}' is not 'parameter=value' for one of {', '.join(names)}")
         try:

@@ -16,6 +16,10 @@ written                    read as                 rule
 ``(x+1)(x-1)``, ``(a)b``   ``(x+1)*(x-1)``         ``)`` before ``(``, a name or a number
 ``x(y+1)``, ``w0(x-1)``     ``x*(y+1)``             a one-letter name (digits may follow) before ``(``
 ``|x|``                    ``abs(x)``              bars are the absolute value
+``θ₀``, ``2λ``, ``π``      ``theta0``, ``2*lam``, ``pi``  Greek letters by name (``λ``: ``lam``)
+``sin²(x)``, ``sin^2(x)``  ``sin(x)**2``           a power on a function's name is its value's
+``e^{-x}``, ``[x+1]^2``    ``e**(-x)``, ``(x+1)**2``  braces and brackets group (``w[0]`` stays indexing)
+``½x``                     ``(1/2)*x``             fraction characters
 ``√x``, ``√(x+1)``         ``sqrt(x)``             the root sign
 ``ln(x)``                  ``log(x)``              the natural logarithm
 ``e^x``                    ``e**x``                ``e`` is Euler's number
@@ -36,12 +40,22 @@ from losslab.errors import LosslabError
 
 SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
 SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
-SYMBOLS = {"·": "*", "×": "*", "⋅": "*", "∗": "*", "−": "-", "–": "-", "÷": "/", "＋": "+", "＝": "="}
+SYMBOLS = {"·": "*", "×": "*", "⋅": "*", "∗": "*", "−": "-", "–": "-", "÷": "/", "＋": "+", "＝": "=",
+           "{": "(", "}": ")"}  # fmt: skip
+FRACTIONS = {"½": "1/2", "⅓": "1/3", "⅔": "2/3", "¼": "1/4", "¾": "3/4", "⅕": "1/5", "⅙": "1/6", "⅛": "1/8"}
+#: Greek letters a student types for parameters, by the names the parser reads (λ is ``lam``: ``lambda`` is
+#: Python's keyword; π is the constant ``pi``); a letter is a name of its own, so ``αx`` is ``alpha*x``
+GREEK = {
+    "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ϵ": "epsilon", "ζ": "zeta", "η": "eta",
+    "θ": "theta", "ϑ": "theta", "ι": "iota", "κ": "kappa", "λ": "lam", "μ": "mu", "ν": "nu", "ξ": "xi", "π": "pi",
+    "ρ": "rho", "σ": "sigma", "τ": "tau", "υ": "upsilon", "φ": "phi", "ϕ": "phi", "χ": "chi", "ψ": "psi", "ω": "omega",
+}  # fmt: skip
 FUNCTION_ALIASES = {"ln": "log"}
 _TOKEN = re.compile(
     r"(?P<space>\s+)"
     r"|(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
     r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+    rf"|(?P<greek>[{''.join(GREEK)}]\d*)"
     r"|(?P<power>\*\*|\^)"
     r"|(?P<sup>[⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺]+)"
     r"|(?P<root>√)"
@@ -49,6 +63,7 @@ _TOKEN = re.compile(
     r"|(?P<op>[-+*/(),=])"
     r"|(?P<other>.)"
 )
+_NAME_END = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
 _VARIABLE_LIKE = re.compile(r"[A-Za-z](_?\d+)?")
 _LEFT_SIDE = re.compile(r"^\s*[A-Za-z][A-Za-z0-9_]*\s*(?:\((?P<args>[^()=]*)\))?\s*=(?!=)")
 
@@ -92,9 +107,11 @@ def normalize(text: str, functions: frozenset[str] | set[str] = frozenset()) -> 
     variables, body = _left_side(text.translate(SUBSCRIPTS))
     for symbol, plain in SYMBOLS.items():
         body = body.replace(symbol, plain)
+    body = _fractions(_brackets(body))
     tokens = _tokens(body)
     tokens = _roots(tokens)
     tokens = _bars(tokens, body)
+    tokens = _function_powers(tokens, functions)
     out: list[tuple[str, str]] = []
     for kind, value in tokens:
         if kind == "power":
@@ -104,6 +121,8 @@ def normalize(text: str, functions: frozenset[str] | set[str] = frozenset()) -> 
             kind, value = "raw", "**" + (digits if digits.isdigit() else f"({digits})")
         elif kind == "name":
             value = FUNCTION_ALIASES.get(value, value)
+        elif kind == "greek":
+            value = GREEK[value[0]] + value[1:]
         if out and _implicit_product(out, kind, value, functions):
             _star(out)
         out.append((kind, value))
@@ -122,10 +141,95 @@ def _left_side(text: str) -> tuple[tuple[str, ...] | None, str]:
     args = found.group("args")
     if args is None or not args.strip():
         return None, body
-    names = tuple(a.strip() for a in args.split(","))
+    names = tuple(variable_name(a.strip()) for a in args.split(","))
     if not all(re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", n) for n in names):
         return None, body  # not a list of variable names: the parser will say what is wrong with the body
     return names, body
+
+
+def variable_name(name: str) -> str:
+    """A variable's name as the parser reads it: ``θ₀`` → ``theta0``, ``w₁`` → ``w1``; other names as they are
+    (where a variable is named outside a formula: a left-hand side, ``--at θ=1``, a slice)."""
+    name = name.translate(SUBSCRIPTS)
+    return GREEK[name[0]] + name[1:] if name[:1] in GREEK else name
+
+
+def _brackets(text: str) -> str:
+    """``[…]`` → ``(…)`` where it groups; right after a name it is indexing (``w[0]``, which the parser refuses
+    by name) and stays."""
+    out: list[str] = []
+    grouping: list[bool] = []
+    for char in text:
+        if char == "[":
+            grouping.append(_NAME_END.search("".join(out)) is None)
+            char = "(" if grouping[-1] else char
+        elif char == "]" and grouping:
+            char = ")" if grouping.pop() else char
+        out.append(char)
+    return "".join(out)
+
+
+def _fractions(text: str) -> str:
+    """``½`` → ``(1/2)``; after a digit it would read as a product (``2½`` as 1), so it is refused there."""
+    for i, char in enumerate(text):
+        if char in FRACTIONS and i and text[i - 1].isdigit():
+            raise LosslabError(f"'{text[i - 1]}{char}' is a mixed number; write it as a decimal or a sum, e.g. 2.5")
+    for char, plain in FRACTIONS.items():
+        text = text.replace(char, f"({plain})")
+    return text
+
+
+def _function_powers(tokens: list[tuple[str, str]], functions: frozenset[str] | set[str]) -> list[tuple[str, str]]:
+    """``sin²(x)``, ``sin^2(x)`` → ``sin(x)**2``: a whole-number power written on a function's name is the power
+    of its value (the textbook's sin²x); ``sin⁻¹`` (arcsin) is refused by name."""
+    out: list[tuple[str, str]] = []
+    i = 0
+    while i < len(tokens):
+        kind, value = tokens[i]
+        exponent = _name_power(tokens, i + 1) if kind == "name" and value in functions else []
+        after = i + 1 + len(exponent)
+        while after < len(tokens) and tokens[after][0] == "space":
+            after += 1
+        if not exponent or after >= len(tokens) or tokens[after] != ("op", "("):
+            out.append(tokens[i])
+            i += 1
+            continue
+        written = "".join(v for _, v in exponent)
+        if not written.translate(SUPERSCRIPTS).lstrip("^*").isdigit():
+            raise LosslabError(
+                f"'{value}{written}' reads as an inverse function, which is not one losslab knows; "
+                f"for a power of the value write {value}(x)^(-1)"
+            )
+        close = _closing(tokens, after)
+        powered = [tokens[i], *tokens[after : close + 1], *exponent]
+        if close + 1 < len(tokens) and tokens[close + 1][0] in ("power", "sup"):  # sin²(x)³ is (sin(x)**2)**3
+            powered = [("op", "("), *powered, ("op", ")")]
+        out.extend(powered)
+        i = close + 1
+    return out
+
+
+def _name_power(tokens: list[tuple[str, str]], i: int) -> list[tuple[str, str]]:
+    """The exponent tokens right after a name: a superscript, ``^``/``**`` and a whole number, or ``^-`` and what
+    follows (an inverse function's spelling); else none."""
+    if i < len(tokens) and tokens[i][0] == "sup":
+        return [tokens[i]]
+    if i + 1 < len(tokens) and tokens[i][0] == "power" and tokens[i + 1][0] == "number" and tokens[i + 1][1].isdigit():
+        return tokens[i : i + 2]
+    if tokens[i : i + 3][:2] == [("power", tokens[i][1]), ("op", "-")] and i + 2 < len(tokens):
+        return tokens[i : i + 3]  # sin^-1: refused as the inverse function
+    return []
+
+
+def _closing(tokens: list[tuple[str, str]], start: int) -> int:
+    """The index of the ``)`` that closes the ``(`` at ``start`` (the last token when none does: the parser
+    then says which ``(`` is never closed)."""
+    depth = 0
+    for j in range(start, len(tokens)):
+        depth += {("op", "("): 1, ("op", ")"): -1}.get(tokens[j], 0)
+        if depth == 0:
+            return j
+    return len(tokens) - 1
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
@@ -152,7 +256,7 @@ def _roots(tokens: list[tuple[str, str]]) -> list[tuple[str, str]]:
         if j < len(tokens) and tokens[j] == ("op", "("):
             out.append(("name", "sqrt"))
             i = j
-        elif j < len(tokens) and tokens[j][0] in ("name", "number"):
+        elif j < len(tokens) and tokens[j][0] in ("name", "number", "greek"):
             out.extend([("name", "sqrt"), ("op", "("), tokens[j], ("op", ")")])
             i = j + 1
         else:
@@ -197,11 +301,13 @@ def _implicit_product(out: list[tuple[str, str]], kind: str, value: str, functio
     ``2 x``, ``x y``, ``100 (y - x²)²`` — but never a number after a space: ``2 3`` or ``x 2`` stays refused)."""
     spaced = out[-1][0] == "space"
     previous_kind, previous = next((t for t in reversed(out) if t[0] != "space"), out[-1])
-    starts_value = kind in ("name", "number") or (kind == "op" and value == "(")
+    starts_value = kind in ("name", "number", "greek") or (kind == "op" and value == "(")
     if not starts_value or previous_kind == "space" or (spaced and kind == "number"):
         return False
+    if previous_kind == "greek" or (kind == "greek" and previous_kind == "name" and previous not in functions):
+        return True  # θx, xθ, θ(x+1): a Greek letter is a name of its own
     if previous_kind == "number":
-        return kind == "name" or value == "("
+        return kind in ("name", "greek") or value == "("
     if (previous_kind == "op" and previous == ")") or previous_kind == "raw":  # ")(", ")x", "x²y"
         return True
     if previous_kind != "name" or previous in functions:  # cosh(x), sin x: a function's name, not a factor
