@@ -46,6 +46,8 @@ READ_AS = [
     ("e^{-x^2}", "e**(-x**2)"),
     ("[(x+1)^2 + 1]^2", "((x+1)**2 + 1)**2"),
     ("2[x+1]", "2*(x+1)"),
+    ("x^2 + xy + y^2", "x**2 + x*y + y**2"),
+    ("w0² + w0w1 + w1²", "w0**2 + w0*w1 + w1**2"),
     ("½x²", "(1/2)*x**2"),
     ("|x| |y|", "abs(x) * abs(y)"),
 ]
@@ -70,6 +72,19 @@ def test_factors_side_by_side_with_spaces_are_their_product() -> None:
         spaced = coefficient + " " * rng.randint(0, 2) + " ".join(factors) if coefficient else " ".join(factors)
         starred = "*".join(([coefficient] if coefficient else []) + [f"({f})" for f in factors])
         assert parse_formula(spaced).expr == parse_formula(starred).expr, spaced
+
+
+def test_names_written_together_are_a_product_only_of_names_used_alone() -> None:
+    rng = random.Random(12)
+    names = ["x", "y", "z", "w0", "w1", "b"]
+    for _ in range(200):
+        factors = rng.choices(names, k=rng.randint(2, 3))
+        alone = " + ".join(f"{n}^2" for n in sorted(set(factors)))
+        written = f"{alone} + {''.join(factors)}"
+        assert parse_formula(written).expr == parse_formula(f"{alone} + {'*'.join(factors)}").expr, written
+    assert parse_formula("x + xy").names == ("x", "xy")  # y never alone: xy is a variable of its own
+    assert parse_formula("x^2 + xy + y^2", ["x", "y", "xy"]).names == ("x", "y", "xy")  # declared
+    assert parse_formula("L(x, y, xy) = x^2 + xy + y^2").names == ("x", "y", "xy")
 
 
 def test_a_left_hand_side_names_the_variables_in_order() -> None:

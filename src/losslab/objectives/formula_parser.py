@@ -144,7 +144,8 @@ def parse_formula(text: str, variables: Sequence[str] | None = None) -> ParsedFo
         raise LosslabError(f"formula is {len(text)} characters long; at most {MAX_FORMULA_LENGTH} are accepted")
     if not text.strip():
         raise LosslabError("formula is empty; type an expression such as '(w - 3)**2'")
-    spelling = normalize(text, frozenset(FUNCTIONS))
+    declared = tuple(variable_name(v) for v in variables if isinstance(v, str)) if variables is not None else ()
+    spelling = normalize(text, frozenset(FUNCTIONS), declared)
     if not spelling.formula:
         raise LosslabError(f"formula '{_clip(text)}' has nothing after '='; write the loss, e.g. 'L(w) = (w - 3)**2'")
     try:

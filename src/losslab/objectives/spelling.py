@@ -20,6 +20,7 @@ written                    read as                 rule
 ``sin²(x)``, ``sin^2(x)``  ``sin(x)**2``           a power on a function's name is its value's
 ``e^{-x}``, ``[x+1]^2``    ``e**(-x)``, ``(x+1)**2``  braces and brackets group (``w[0]`` stays indexing)
 ``½x``                     ``(1/2)*x``             fraction characters
+``x² + xy + y²``           ``x**2 + x*y + y**2``   a name made of the formula's other names is their product
 ``√x``, ``√(x+1)``         ``sqrt(x)``             the root sign
 ``ln(x)``                  ``log(x)``              the natural logarithm
 ``e^x``                    ``e**x``                ``e`` is Euler's number
@@ -88,12 +89,15 @@ class Spelling:
         return self.formula != self.text.strip()
 
 
-def normalize(text: str, functions: frozenset[str] | set[str] = frozenset()) -> Spelling:
+def normalize(
+    text: str, functions: frozenset[str] | set[str] = frozenset(), variables: tuple[str, ...] = ()
+) -> Spelling:
     """Rewrite student spellings into the parser's (see the module docstring).
 
     Args:
         text: the formula as typed.
         functions: names that are functions, so ``f(`` stays a call (not ``f*(``).
+        variables: names declared as variables, never read as a product of others.
 
     >>> normalize("x^2 - 4x + 5").formula
     'x**2 - 4*x + 5'
@@ -104,7 +108,7 @@ def normalize(text: str, functions: frozenset[str] | set[str] = frozenset()) -> 
     >>> normalize("2(x+1)^2 + (x-1)(x+1) + e^x").formula
     '2*(x+1)**2 + (x-1)*(x+1) + e**x'
     """
-    variables, body = _left_side(text.translate(SUBSCRIPTS))
+    declared, body = _left_side(text.translate(SUBSCRIPTS))
     for symbol, plain in SYMBOLS.items():
         body = body.replace(symbol, plain)
     body = _fractions(_brackets(body))
@@ -112,6 +116,7 @@ def normalize(text: str, functions: frozenset[str] | set[str] = frozenset()) -> 
     tokens = _roots(tokens)
     tokens = _bars(tokens, body)
     tokens = _function_powers(tokens, functions)
+    tokens = _joined_names(tokens, functions, {*variables, *(declared or ())})
     out: list[tuple[str, str]] = []
     for kind, value in tokens:
         if kind == "power":
@@ -127,7 +132,7 @@ def normalize(text: str, functions: frozenset[str] | set[str] = frozenset()) -> 
             _star(out)
         out.append((kind, value))
     formula = "".join(value for _, value in out).strip()
-    return Spelling(text, formula, variables)
+    return Spelling(text, formula, declared)
 
 
 def _left_side(text: str) -> tuple[tuple[str, ...] | None, str]:
@@ -177,6 +182,44 @@ def _fractions(text: str) -> str:
     for char, plain in FRACTIONS.items():
         text = text.replace(char, f"({plain})")
     return text
+
+
+def _joined_names(
+    tokens: list[tuple[str, str]], functions: frozenset[str] | set[str], declared: set[str]
+) -> list[tuple[str, str]]:
+    """``x^2 + xy + y^2`` → ``x**2 + x*y + y**2``: a name made only of names the formula also uses on their
+    own, in exactly one way, is their product (as Desmos reads it); any other name, and a declared variable,
+    stays one variable."""
+    alone = {v for k, v in tokens if k == "name" and v not in functions}
+    out: list[tuple[str, str]] = []
+    for kind, value in tokens:
+        whole = kind != "name" or value in functions or value in declared
+        parts = [] if whole else _segmentations(value, alone - {value})
+        if len(parts) == 1:
+            for index, part in enumerate(parts[0]):
+                out.extend([("op", "*"), ("name", part)] if index else [("name", part)])
+        else:
+            out.append((kind, value))
+    return out
+
+
+def _segmentations(name: str, names: set[str], limit: int = 2) -> list[list[str]]:
+    """Up to ``limit`` ways to write ``name`` as two or more of ``names`` one after another."""
+    found: list[list[str]] = []
+
+    def walk(rest: str, parts: list[str]) -> None:
+        if len(found) >= limit:
+            return
+        if not rest:
+            if len(parts) > 1:
+                found.append(parts)
+            return
+        for part in names:
+            if rest.startswith(part) and not (rest[len(part) : len(part) + 1].isdigit() and part[-1:].isalpha()):
+                walk(rest[len(part) :], [*parts, part])
+
+    walk(name, [])
+    return found
 
 
 def _function_powers(tokens: list[tuple[str, str]], functions: frozenset[str] | set[str]) -> list[tuple[str, str]]:
