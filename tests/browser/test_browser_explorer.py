@@ -260,3 +260,16 @@ def test_data_panel_shows_the_points_and_the_fit_at_each_step(browser: Any, serv
     page.screenshot(path=str(shots / "explore-data-420x900.png"), full_page=True)
     assert page.errors == []
     page.close()
+
+
+def test_a_textbook_formula_with_greek_letters_is_read_and_said_back(browser: Any, server_url: str, shots: Path) -> None:
+    page = open_page(browser, server_url, 1280, 800)
+    page.check("input[name='source'][value='formula']")
+    page.fill("#formula-input", "(1 - θ₀)^2 + 10 (θ₁ - θ₀^2)^2")
+    page.wait_for_function("document.querySelector('#objective-title').textContent.includes('θ₀')")
+    assert page.text_content("#formula-error") == ""
+    wait_for_race(page, 2)
+    assert page.locator("[aria-label='start theta0']").count() == 1  # the parameters under their read names
+    page.screenshot(path=str(shots / "explore-greek.png"), full_page=True)
+    assert not page.errors
+    page.close()
