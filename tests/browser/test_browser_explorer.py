@@ -262,7 +262,7 @@ def test_data_panel_shows_the_points_and_the_fit_at_each_step(browser: Any, serv
     page.close()
 
 
-def test_a_textbook_formula_with_greek_letters_is_read_and_said_back(browser: Any, server_url: str, shots: Path) -> None:
+def test_textbook_formula_with_greek_letters_is_read_and_raced(browser: Any, server_url: str, shots: Path) -> None:
     page = open_page(browser, server_url, 1280, 800)
     page.check("input[name='source'][value='formula']")
     page.fill("#formula-input", "(1 - θ₀)^2 + 10 (θ₁ - θ₀^2)^2")

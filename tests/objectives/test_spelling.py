@@ -118,6 +118,7 @@ def test_function_names_stay_calls_and_unknown_ones_are_named() -> None:
         ("w0 +* 2", 5, "an operator lacks a value next to it"),
         ("(x + 1", 1, "this '(' is never closed; add ')'"),
         ("x + 1)", 6, "this ')' closes nothing"),
+        ("x^2 + y^2 = 1", 13, "a loss is one expression, not an equation; write x**2 + y**2 - (1)"),
         ("2 3", 2, "a number after a value with only a space between them; write '*' to multiply"),
         ("(x + 1) 2", 8, "write '*' to multiply"),
         ("x**2 + sin x", 11, "a function's argument goes in parentheses: write sin(x)"),

@@ -189,6 +189,12 @@ def _syntax_advice(text: str, exc: SyntaxError) -> tuple[int, str]:
             opened.pop()
     if opened:
         return opened[-1], "this '(' is never closed; add ')'"
+    if "=" in text:
+        left, _, right = text.partition("=")
+        return len(left), (
+            f"a loss is one expression, not an equation; write {left.strip()} - ({right.strip()}) or the "
+            "expression alone (a left-hand side names the variables: L(w0, w1) = …)"
+        )
     ending = re.search(r"(\*\*|[-+*/,])$", stripped)
     if ending is not None:
         return ending.start(), f"the formula ends with '{ending.group()}'; add what follows it or remove it"
