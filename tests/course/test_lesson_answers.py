@@ -25,13 +25,15 @@ ANSWERS: list[tuple[str, str, list[Any], list[Any]]] = [
     (
         "02-hill-descending",
         "update-rule",
-        ["w - eta*2*(w - 3)", "w - eta(2w - 6)", "w_new = w − 2·eta·(w − 3)", "(1 - 2eta)w + 6eta"],
+        ["w - eta*2*(w - 3)", "w - eta(2w - 6)", "w_new = w − 2·eta·(w − 3)", "(1 - 2eta)w + 6eta",
+         "w − 2η(w − 3)", "(1 - 2η) w + 6 η", "w - 2 eta (w - 3)"],
         ["w + eta*2*(w - 3)", "w - eta*(w - 3)", "w - 2*(w - 3)", "w - lr*2*(w-3)"],
     ),  # fmt: skip
     (
         "04-loss-surface",
         "partial-w0",
-        ["2*w0 + 3*w1 - 4", "2w0+3w1-4", "(w0 + w1 - 2) + (w0 + 2w1 - 2)", "dL/dw0 = 3w₁ + 2w₀ − 4"],
+        ["2*w0 + 3*w1 - 4", "2w0+3w1-4", "(w0 + w1 - 2) + (w0 + 2w1 - 2)", "dL/dw0 = 3w₁ + 2w₀ − 4",
+         "2 w0 + 3 w1 - 4"],
         ["2*w0 + 3*w1", "3*w0 + 5*w1 - 6", "2*w0 + 3*w1 - 4.01", "import os"],
     ),  # fmt: skip
     (

@@ -85,6 +85,8 @@ def test_names_written_together_are_a_product_only_of_names_used_alone() -> None
     assert parse_formula("x + xy").names == ("x", "xy")  # y never alone: xy is a variable of its own
     assert parse_formula("x^2 + xy + y^2", ["x", "y", "xy"]).names == ("x", "y", "xy")  # declared
     assert parse_formula("L(x, y, xy) = x^2 + xy + y^2").names == ("x", "y", "xy")
+    assert parse_formula("2w0w1", ["w0", "w1"]).understood == "2*w0*w1"  # declared, never alone: still factors
+    assert parse_formula("L(w0, w1) = w0w1").understood == "w0*w1"
 
 
 def test_a_left_hand_side_names_the_variables_in_order() -> None:

@@ -244,7 +244,7 @@ def _check_formula(q: Question, answer: Any) -> Verdict:
     for name in q.names:  # 'eta(2w - 6)': the question's own names are never functions
         text = re.sub(rf"\b{re.escape(name)}\s*\(", f"{name}*(", text)
     try:
-        parsed = parse_formula(text)
+        parsed = parse_formula(text, known=q.names)
     except LosslabError as error:
         return Verdict(False, f"losslab cannot read that formula ({first_line(error)}). {q.hint}")
     unknown = sorted(s.name for s in parsed.expr.free_symbols if s.name not in q.names)  # type: ignore[attr-defined]

@@ -116,13 +116,16 @@ def symbol(name: str) -> sympy.Symbol:
     return sympy.Symbol(name, real=True)
 
 
-def parse_formula(text: str, variables: Sequence[str] | None = None) -> ParsedFormula:
+def parse_formula(text: str, variables: Sequence[str] | None = None, known: Sequence[str] = ()) -> ParsedFormula:
     """Parse formula text into SymPy through the whitelist.
 
     Args:
         text: e.g. ``"0.5*((w0 + w1 - 2)**2 + (w0 + 2*w1 - 2)**2)"``.
         variables: the variable names in order; by default those found in the formula,
             sorted naturally (w0, w1, …, w10).
+        known: names the context knows without requiring them (a question's parameters): like
+            ``variables``, never read as a product of other names, and factors of a name written
+            together (``w0w1``).
 
     The spellings students use (``x^2 - 4x + 5``, ``w²``, ``|x|``, ``ln``, ``√``, ``L(w0, w1) = …``) are
     first rewritten by :func:`losslab.objectives.spelling.normalize`; ``understood`` says what was read.
@@ -144,7 +147,7 @@ def parse_formula(text: str, variables: Sequence[str] | None = None) -> ParsedFo
         raise LosslabError(f"formula is {len(text)} characters long; at most {MAX_FORMULA_LENGTH} are accepted")
     if not text.strip():
         raise LosslabError("formula is empty; type an expression such as '(w - 3)**2'")
-    declared = tuple(variable_name(v) for v in variables if isinstance(v, str)) if variables is not None else ()
+    declared = tuple(variable_name(v) for v in (*(variables or ()), *known) if isinstance(v, str))
     spelling = normalize(text, frozenset(FUNCTIONS), declared)
     if not spelling.formula:
         raise LosslabError(f"formula '{_clip(text)}' has nothing after '='; write the loss, e.g. 'L(w) = (w - 3)**2'")

@@ -188,9 +188,9 @@ def _joined_names(
     tokens: list[tuple[str, str]], functions: frozenset[str] | set[str], declared: set[str]
 ) -> list[tuple[str, str]]:
     """``x^2 + xy + y^2`` → ``x**2 + x*y + y**2``: a name made only of names the formula also uses on their
-    own, in exactly one way, is their product (as Desmos reads it); any other name, and a declared variable,
-    stays one variable."""
-    alone = {v for k, v in tokens if k == "name" and v not in functions}
+    own or declares as variables, in exactly one way, is their product (as Desmos reads it); any other name,
+    and a declared variable, stays one variable."""
+    alone = {v for k, v in tokens if k == "name" and v not in functions} | declared
     out: list[tuple[str, str]] = []
     for kind, value in tokens:
         whole = kind != "name" or value in functions or value in declared
