@@ -149,6 +149,18 @@ def test_summary_and_json():
     assert "4 basins" in report.summary() and "13.3" in report.summary()
 
 
+def test_dimples_are_measured_against_the_typical_height_not_the_walls():
+    from losslab.objectives.objective import formula
+
+    twin_wells = basins(evaluate_grid(formula("x**4 - 2*x**2 + y**2"), resolution=101))  # spans 601, wells 1 deep
+    assert twin_wells.value_span > 600 and twin_wells.relief == pytest.approx(np.median(
+        evaluate_grid(formula("x**4 - 2*x**2 + y**2"), resolution=101).values["loss"].numpy()) + 1)  # fmt: skip
+    assert "dimples" not in twin_wells.summary()
+    ripples = basins(evaluate_grid(formula("x**2 + 0.2*cos(10*x)"), resolution=201))
+    walls = [b for b in ripples.basins if b.merges_into is not None and b.persistence < 0.01 * ripples.relief]
+    assert len(walls) == 2 and "2 of them are shallower than 1 % of the loss's median height" in ripples.summary()
+
+
 @pytest.mark.parametrize(
     ("call", "message"),
     [

@@ -94,7 +94,10 @@ class BasinReport(Readable):
         labels: the basin each grid point drains to (``-1`` where nothing was computed).
         value_name: which values were analysed (``loss``).
         min_persistence: basins less persistent than this were folded into their partner.
-        value_span: the highest minus the lowest value analysed (what "shallow" is measured against).
+        value_span: the highest minus the lowest value analysed.
+        relief: the median value analysed minus the lowest — the landscape's typical height above its floor,
+            what "shallow" is measured against (the span is set by the box's walls: a quartic double well
+            over ±5 spans 601 while its wells are 1 deep).
     """
 
     axis_names: tuple[str, ...]
@@ -104,6 +107,7 @@ class BasinReport(Readable):
     value_name: str = "loss"
     min_persistence: float = 0.0
     value_span: float = math.nan
+    relief: float = math.nan
 
     @property
     def persistence_pairs(self) -> list[tuple[float, float]]:
@@ -117,6 +121,7 @@ class BasinReport(Readable):
             "value": self.value_name,
             "min_persistence": self.min_persistence,
             "value_span": self.value_span,
+            "relief": self.relief,
             "basins": [{**_basin_dict(b), "tree_x": x} for b, x in zip(self.basins, self._tree_x(), strict=True)],
             "summary": self.summary(),
         }
@@ -148,7 +153,7 @@ def tree_positions(report: BasinReport) -> dict[int, int]:
     >>> from losslab.objectives.gallery import gallery
     >>> from losslab.objectives.grid import evaluate_grid
     >>> tree_positions(basins(evaluate_grid(gallery("six_hump_camel"), resolution=101)))
-    {0: 0, 1: 1, 2: 2, 3: 3, 4: 4, 5: 5}
+    {0: 0, 1: 1, 3: 2, 2: 3, 5: 4, 4: 5}
     """
     children: dict[int, list[int]] = {b.index: [] for b in report.basins}
     for b in report.basins:
@@ -380,7 +385,7 @@ def _report(
     finite = f[np.isfinite(f)]
     return BasinReport(
         tuple(grid.axis_names), tuple(grid.coordinates), found, torch.from_numpy(labels.reshape(shape)), value,
-        min_persistence, float(finite.max() - finite.min()),
+        min_persistence, float(finite.max() - finite.min()), float(np.median(finite) - finite.min()),
     )  # fmt: skip
 
 
@@ -428,9 +433,9 @@ def basin_summary(report: BasinReport) -> str:
         f" {levels}; the most separated is #{top.index} ({name} {top.value:.4g}), which must climb"
         f" {top.persistence:.4g} to reach basin #{top.merges_into}."
     )
-    shallow = sum(b.persistence < 0.01 * report.value_span for b in merging)
+    shallow = sum(b.persistence < 0.01 * report.relief for b in merging)
     if shallow:
         verb = "is" if shallow == 1 else "are"
-        text += (f" {shallow} of them {verb} shallower than 1 % of the {name}'s range over the grid"
-                 f" ({report.value_span:.4g}): dimples rather than valleys.")  # fmt: skip
+        text += (f" {shallow} of them {verb} shallower than 1 % of the {name}'s median height above its lowest"
+                 f" value ({report.relief:.4g}): dimples rather than valleys.")  # fmt: skip
     return text + split

@@ -16,6 +16,7 @@ from torch import Tensor
 
 from losslab.errors import LosslabError
 from losslab.landscape.directions import Directions
+from losslab.objectives.domain import even_axis
 
 Ranges = Sequence[tuple[float, float]] | tuple[float, float]
 
@@ -79,8 +80,7 @@ def grid_axis(lo: float, hi: float, n: int, dtype: torch.dtype) -> Tensor:
     """
     if n == 1:
         return torch.tensor([(lo + hi) / 2], dtype=torch.float64)
-    steps = torch.arange(n, dtype=torch.float64)
-    return (lo + (hi - lo) * steps / (n - 1)).to(dtype).to(torch.float64)
+    return even_axis(lo, hi, n).to(dtype).to(torch.float64)
 
 
 def survey_grid(

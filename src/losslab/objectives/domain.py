@@ -87,12 +87,24 @@ class Domain:
         """All points of a regular grid, shape ``(points_per_axis**n, n)``."""
         if points_per_axis < 2:
             raise LosslabError(f"a grid needs at least 2 points per axis, got {points_per_axis}")
-        axes = [torch.linspace(lo, hi, points_per_axis, dtype=torch.float64) for lo, hi in self.bounds]
+        axes = [even_axis(lo, hi, points_per_axis) for lo, hi in self.bounds]
         mesh = torch.meshgrid(*axes, indexing="ij")
         return torch.stack([m.reshape(-1) for m in mesh], dim=-1)
 
     def __str__(self) -> str:
         return ",".join(f"{n}={lo:g}:{hi:g}" for n, (lo, hi) in self)
+
+
+def even_axis(lo: float, hi: float, n: int, dtype: torch.dtype = torch.float64) -> Tensor:
+    """``n`` evenly spaced points from ``lo`` to ``hi``, each ``lo + ((hi − lo)·i)/(n − 1)``: round fractions
+    of the range land exactly (``torch.linspace(-5, 5, 201)`` puts -2.8e-16 where 0 is, and 0.9999999999999998
+    for 1 — which a student would then read as a minimum's coordinates).
+
+    >>> even_axis(-5, 5, 201)[[60, 100, 120]].tolist()
+    [-2.0, 0.0, 1.0]
+    """
+    steps = torch.arange(n, dtype=torch.float64)
+    return (lo + (hi - lo) * steps / (n - 1)).to(dtype)
 
 
 def _pairs(text: str, names: Sequence[str], what: str, example: str) -> dict[str, str]:

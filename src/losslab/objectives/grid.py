@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from losslab.errors import LosslabError, check_int
-from losslab.objectives.domain import Domain
+from losslab.objectives.domain import Domain, even_axis
 from losslab.objectives.objective import Objective
 from losslab.serialize import Readable
 
@@ -100,7 +100,7 @@ def evaluate_grid(
         box = view_domain(objective)
     else:
         box = Domain.parse(domain, tuple(objective.names)) if isinstance(domain, str) else domain
-    axes = tuple(torch.linspace(lo, hi, resolution, dtype=objective.dtype) for lo, hi in box.bounds)
+    axes = tuple(even_axis(lo, hi, resolution, objective.dtype) for lo, hi in box.bounds)
     stack = torch.stack(torch.meshgrid(*axes, indexing="ij"), dim=-1)
     with torch.no_grad():
         loss = objective.values(stack)

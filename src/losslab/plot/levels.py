@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 import torch
 
 from losslab.errors import LosslabError, check_int
-from losslab.objectives.domain import Domain
+from losslab.objectives.domain import Domain, even_axis
 from losslab.objectives.grid import view_domain
 from losslab.objectives.objective import Objective
 
@@ -23,7 +23,7 @@ ARROWS_PER_AXIS = 4
 
 def level_values(objective: Objective, box: Domain, resolution: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The grid points (``resolution³ × 3``, ij order) and L at each, in one call."""
-    axes = [torch.linspace(lo, hi, resolution, dtype=torch.float64) for lo, hi in box.bounds]
+    axes = [even_axis(lo, hi, resolution) for lo, hi in box.bounds]
     points = torch.stack(torch.meshgrid(*axes, indexing="ij"), dim=-1).reshape(-1, 3)
     with torch.no_grad():
         values = objective.values(points.to(objective.dtype)).to(torch.float64)
