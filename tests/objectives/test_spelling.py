@@ -86,6 +86,8 @@ def test_names_written_together_are_a_product_only_of_names_used_alone() -> None
     assert parse_formula("x^2 + xy + y^2", ["x", "y", "xy"]).names == ("x", "y", "xy")  # declared
     assert parse_formula("L(x, y, xy) = x^2 + xy + y^2").names == ("x", "y", "xy")
     assert parse_formula("2w0w1", ["w0", "w1"]).understood == "2*w0*w1"  # declared, never alone: still factors
+    long = "x" * 900  # found by the API fuzzer: a recursive search overflowed Python's stack on such a name
+    assert parse_formula(f"x + xx + {long}").understood == f"x + x*x + {long}"  # two splits: left whole
     assert parse_formula("L(w0, w1) = w0w1").understood == "w0*w1"
 
 

@@ -203,23 +203,22 @@ def _joined_names(
     return out
 
 
-def _segmentations(name: str, names: set[str], limit: int = 2) -> list[list[str]]:
-    """Up to ``limit`` ways to write ``name`` as two or more of ``names`` one after another."""
-    found: list[list[str]] = []
-
-    def walk(rest: str, parts: list[str]) -> None:
-        if len(found) >= limit:
-            return
-        if not rest:
-            if len(parts) > 1:
-                found.append(parts)
-            return
+def _segmentations(name: str, names: set[str]) -> list[list[str]]:
+    """The ways (none, one, or two of several) to write ``name`` as two or more of ``names`` one after another;
+    a name's digits stay with the letters before them. Counted left to right, at most 2 ways a prefix: linear in
+    the name's length, whatever it is."""
+    ways: list[list[list[str]]] = [[[]]]  # ways[i]: up to 2 splits of name[:i]
+    ways.extend([] for _ in name)
+    for end in range(1, len(name) + 1):
         for part in names:
-            if rest.startswith(part) and not (rest[len(part) : len(part) + 1].isdigit() and part[-1:].isalpha()):
-                walk(rest[len(part) :], [*parts, part])
-
-    walk(name, [])
-    return found
+            start = end - len(part)
+            cuts_digits = end < len(name) and name[end].isdigit() and part[-1:].isalpha()
+            if start < 0 or name[start:end] != part or cuts_digits:
+                continue
+            for split in ways[start]:
+                if len(ways[end]) < 2:
+                    ways[end].append([*split, part])
+    return [split for split in ways[-1] if len(split) > 1]
 
 
 def _function_powers(tokens: list[tuple[str, str]], functions: frozenset[str] | set[str]) -> list[tuple[str, str]]:
