@@ -7,6 +7,8 @@ import re
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import losslab
 from losslab.errors import LosslabError
@@ -155,8 +157,23 @@ def test_textbook_spellings_with_two_readings_are_refused_by_name(typed: str, wo
         parse_formula(typed)
 
 
-@pytest.mark.parametrize("typed", ["|x", "x|", "√", "x = 1 = 2", "L(w) ="])
+@pytest.mark.parametrize("typed", ["|x", "x|", "√", "x = 1 = 2", "L(w) =", "sin", "x + sin", "|x| sin", "sin^", "sin²"])
 def test_broken_student_spellings_get_one_clear_line(typed: str) -> None:
     with pytest.raises(LosslabError) as info:
         parse_formula(typed)
     assert "\n" not in str(info.value)
+
+
+# pieces of what a student may type, in any order: every string of them is read or refused by name
+PIECES = ["x", "y", "w0", "xy", "sin", "exp", "max", "2", "0.5", "10", " ", "+", "-", "*", "/", "^", "**", "²",
+          "⁻¹", "(", ")", "[", "]", "{", "}", "|", "√", "θ", "λ", "π", "₀", "½", ",", "=", "L(x)", "e", "ln", "!",
+          "…"]  # fmt: skip
+
+
+@settings(max_examples=3000, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(PIECES), min_size=1, max_size=12).map("".join))
+def test_any_string_of_student_pieces_is_read_or_refused_in_one_line(typed: str) -> None:
+    try:
+        parse_formula(typed)
+    except LosslabError as error:
+        assert str(error).strip() and "\n" not in str(error), typed

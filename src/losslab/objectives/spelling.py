@@ -254,11 +254,12 @@ def _function_powers(tokens: list[tuple[str, str]], functions: frozenset[str] | 
 def _name_power(tokens: list[tuple[str, str]], i: int) -> list[tuple[str, str]]:
     """The exponent tokens right after a name: a superscript, ``^``/``**`` and a whole number, or ``^-`` and what
     follows (an inverse function's spelling); else none."""
-    if i < len(tokens) and tokens[i][0] == "sup":
-        return [tokens[i]]
-    if i + 1 < len(tokens) and tokens[i][0] == "power" and tokens[i + 1][0] == "number" and tokens[i + 1][1].isdigit():
+    kinds = [kind for kind, _ in tokens[i : i + 3]]
+    if kinds[:1] == ["sup"]:
+        return tokens[i : i + 1]
+    if kinds[:2] == ["power", "number"] and tokens[i + 1][1].isdigit():
         return tokens[i : i + 2]
-    if tokens[i : i + 3][:2] == [("power", tokens[i][1]), ("op", "-")] and i + 2 < len(tokens):
+    if kinds[:1] == ["power"] and len(kinds) == 3 and tokens[i + 1] == ("op", "-"):
         return tokens[i : i + 3]  # sin^-1: refused as the inverse function
     return []
 
