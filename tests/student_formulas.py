@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 NAMES = ("x", "y", "w0", "w1", "w2", "theta")
 GREEK = {"theta": "θ"}  # a student's spelling of a name
-UNARY = ("sqrt", "log", "abs", "exp", "sin", "tanh", "relu", "-")
+UNARY = ("sqrt", "log", "abs", "exp", "sin", "tanh", "cosh", "atan", "relu", "-")
 BINARY = ("+", "-", "*", "/", "**")
 NUMBERS = ("0", "1", "2", "3", "0.5", "1.5", "10", "0.1", "-1", "(-8)", "1/3", "2/3")
 

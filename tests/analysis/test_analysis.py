@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ import scipy.optimize
 import torch
 
 from losslab.analysis.convexity import chord_check, convexity
+from losslab.analysis.kinds import hessian_eigenvalues
 from losslab.analysis.report import analyze
 from losslab.analysis.stability import condition_number, max_stable_lr, predict_gd
 from losslab.analysis.stationary import classify, stationary_points
@@ -269,3 +271,13 @@ def test_large_symbolic_hessians_skip_the_proof_and_the_simplify(monkeypatch: py
     checked = clairaut(logistic, [0.5, 0.5])
     assert checked.symbolic_equal is None and checked.asymmetry < 1e-12
     assert clairaut(formula("x**2*y + sin(x*y)")).symbolic_equal is True
+
+
+def test_hessian_eigenvalues_are_nan_where_no_number_can_be_trusted() -> None:
+    # found by the web fuzzer: max(min(atan(x), 1/3 - y), min(x**w0, sin(0.5))) gave LAPACK a Hessian near 1e308
+    # ("linalg.eigh: failed to converge", a 500); a NaN entry made LAPACK return [0, -0] without a word
+    stack = torch.tensor([[[1.0, 0.0], [0.0, 2.0]], [[math.nan, 0.0], [0.0, 1.0]], [[1e308, 1e308], [1e308, -1e308]]],
+                         dtype=torch.float64)  # fmt: skip
+    eigenvalues = hessian_eigenvalues(stack)
+    assert eigenvalues[0].tolist() == [1.0, 2.0] and bool(eigenvalues[1:].isnan().all())
+    assert hessian_eigenvalues(stack[0]).tolist() == [1.0, 2.0]

@@ -74,6 +74,9 @@ FUNCTIONS = [
     ("cos", "cos(w)", math.cos),
     ("tan", "tan(w)", math.tan),
     ("tanh", "tanh(w)", math.tanh),
+    ("sinh", "sinh(w)", math.sinh),
+    ("cosh", "log(cosh(w - 1))", lambda w: math.log(math.cosh(w - 1))),  # the log-cosh loss
+    ("atan", "arctan(w)", math.atan),
     ("abs", "abs(w - 2)", lambda w: abs(w - 2)),
     ("sigmoid", "sigmoid(w)", lambda w: 1 / (1 + math.exp(-w))),
     ("relu", "relu(w - 1)", lambda w: max(0.0, w - 1)),
@@ -94,6 +97,13 @@ def test_compiled_torch_matches_python_math_and_sympy(text: str, oracle) -> None
     for w, value in zip(ws, got.tolist(), strict=True):
         assert value == pytest.approx(oracle(w), rel=1e-12, abs=1e-14)
         assert value == pytest.approx(float(objective.expr.subs(symbol, w).evalf(30)), rel=1e-12)
+
+
+def test_log_cosh_gradient_is_tanh_and_atans_is_its_closed_form() -> None:
+    log_cosh, arctan = formula("log(cosh(w - 1))"), formula("atan(w)^2")
+    for w in (-2.5, 0.3, 4.0):
+        assert float(log_cosh.grad([w])[0]) == pytest.approx(math.tanh(w - 1), rel=1e-12)
+        assert float(arctan.grad([w])[0]) == pytest.approx(2 * math.atan(w) / (1 + w * w), rel=1e-12)
 
 
 def test_values_broadcast_over_any_stack_and_match_value(generator: torch.Generator) -> None:

@@ -10,6 +10,7 @@ Kept apart from the search (:mod:`losslab.analysis.stationary`) so the helpers o
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,8 +28,24 @@ def as_floats(t: Tensor) -> list[float]:
 
 
 def hessian_eigenvalues(hessians: Tensor) -> Tensor:
-    """Eigenvalues (ascending) of each Hessian in a stack, symmetrized first: :math:`\\tfrac12(H + H^T)`."""
-    return torch.linalg.eigvalsh(0.5 * (hessians + hessians.transpose(-1, -2)))
+    """Eigenvalues (ascending) of each Hessian in a stack, symmetrized first: :math:`\\tfrac12(H + H^T)`; NaN for
+    a Hessian with a non-finite entry (LAPACK would return numbers for it) or one LAPACK cannot diagonalize
+    (entries near the float64 limit: "failed to converge")."""
+    symmetric = 0.5 * (hessians + hessians.transpose(-1, -2))
+    finite = torch.isfinite(symmetric).all(-1).all(-1)
+    try:
+        eigenvalues = torch.linalg.eigvalsh(torch.where(finite[..., None, None], symmetric, 0.0))
+    except torch.linalg.LinAlgError:  # some matrix of the stack: each on its own
+        flat = symmetric.reshape(-1, *symmetric.shape[-2:])
+        eigenvalues = torch.stack([_eigenvalues_or_nan(h) for h in flat]).reshape(symmetric.shape[:-1])
+    return torch.where(finite[..., None], eigenvalues, math.nan)
+
+
+def _eigenvalues_or_nan(hessian: Tensor) -> Tensor:
+    try:
+        return torch.linalg.eigvalsh(hessian if bool(torch.isfinite(hessian).all()) else torch.zeros_like(hessian))
+    except torch.linalg.LinAlgError:
+        return torch.full(hessian.shape[:1], math.nan, dtype=hessian.dtype)
 
 
 def is_stationary(objective: Objective, points: Tensor) -> Tensor:

@@ -51,7 +51,7 @@ GREEK = {
     "θ": "theta", "ϑ": "theta", "ι": "iota", "κ": "kappa", "λ": "lam", "μ": "mu", "ν": "nu", "ξ": "xi", "π": "pi",
     "ρ": "rho", "σ": "sigma", "τ": "tau", "υ": "upsilon", "φ": "phi", "ϕ": "phi", "χ": "chi", "ψ": "psi", "ω": "omega",
 }  # fmt: skip
-FUNCTION_ALIASES = {"ln": "log"}
+FUNCTION_ALIASES = {"ln": "log", "arctan": "atan"}
 _TOKEN = re.compile(
     r"(?P<space>\s+)"
     r"|(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
@@ -353,7 +353,7 @@ def _implicit_product(out: list[tuple[str, str]], kind: str, value: str, functio
         return kind in ("name", "greek") or value == "("
     if (previous_kind == "op" and previous == ")") or previous_kind == "raw":  # ")(", ")x", "x²y"
         return True
-    if previous_kind != "name" or previous in functions:  # cosh(x), sin x: a function's name, not a factor
+    if previous_kind != "name" or previous in functions:  # tanh(x), sin x: a function's name, not a factor
         return False
     if value == "(":  # x(y+1), w0(…): a variable's name
         return _VARIABLE_LIKE.fullmatch(previous) is not None
