@@ -157,7 +157,9 @@ def test_textbook_spellings_with_two_readings_are_refused_by_name(typed: str, wo
         parse_formula(typed)
 
 
-@pytest.mark.parametrize("typed", ["|x", "x|", "√", "x = 1 = 2", "L(w) =", "sin", "x + sin", "|x| sin", "sin^", "sin²"])
+@pytest.mark.parametrize(
+    "typed", ["|x", "x|", "√", "x = 1 = 2", "L(w) =", "sin", "x + sin", "|x| sin", "sin^", "sin²", "x ==", "= x"]
+)
 def test_broken_student_spellings_get_one_clear_line(typed: str) -> None:
     with pytest.raises(LosslabError) as info:
         parse_formula(typed)

@@ -195,8 +195,9 @@ def _syntax_advice(text: str, exc: SyntaxError) -> tuple[int, str]:
             opened.pop()
     if opened:
         return opened[-1], "this '(' is never closed; add ')'"
-    if "=" in text:
-        left, _, right = text.partition("=")
+    equation = re.fullmatch(r"([^=<>!]*[^=<>!\s][^=<>!]*)=([^=]*[^=\s][^=]*)", text)  # one '=', a side each
+    if equation is not None:
+        left, right = equation.groups()
         return len(left), (
             f"a loss is one expression, not an equation; write {left.strip()} - ({right.strip()}) or the "
             "expression alone (a left-hand side names the variables: L(w0, w1) = …)"
