@@ -97,3 +97,15 @@ def test_transformers_demo_landscape_and_hessian(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["parameters"] == 22688 and report["eigen"]["converged"] and report["top_eigenvalues"][0] > 0
+
+
+def test_a_randomly_initialised_factory_builds_the_same_model_every_run(user_file: Path) -> None:
+    from losslab.networks.loading import load_data, load_model
+
+    torch.manual_seed(123)
+    before = torch.random.get_rng_state()
+    first, second = (load_model(f"{user_file}:mlp", arguments=((16,), {})) for _ in range(2))
+    assert all(torch.equal(a, b) for a, b in zip(first.state_dict().values(), second.state_dict().values(), strict=True))
+    assert torch.equal(torch.random.get_rng_state(), before)  # the caller's generator is put back
+    loader = load_data(f"{user_file}:digits_loader")
+    assert isinstance(loader, torch.utils.data.DataLoader)

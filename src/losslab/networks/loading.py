@@ -8,7 +8,9 @@ checkpoint cannot run code. A factory is called only when it is a class derived 
 given (``--model-args "width=16, blocks=(1, 1)"``, Python literals) bind to its signature:
 ``os:system`` or ``torch.nn:Linear`` without arguments is refused before anything is called, and
 what the call raises or returns other than what was asked for is one line. A file path imports
-that file (it runs, as ``import`` would run a module: point it only at your own code).
+that file (it runs, as ``import`` would run a module: point it only at your own code). A factory runs with
+torch's global generator seeded (:data:`FACTORY_SEED`), so a randomly initialised model or random data is the
+same every run.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from losslab.errors import LosslabError, first_line, not_one_of
 DATA_SETS = ("digits", "moons")
 Arguments = tuple[tuple[Any, ...], dict[str, Any]]
 NO_ARGUMENTS: Arguments = ((), {})
+FACTORY_SEED = 0  # torch's global generator during a factory's call (see ``called``)
 
 
 def parse_arguments(text: str | None, what: str = "--model-args") -> Arguments:
@@ -156,13 +159,21 @@ def load_checkpoint(path: str | Path) -> Any:
         raise LosslabError(f"{path} is not a weights-only torch checkpoint ({type(exc).__name__}: {reason})") from None
 
 
+def called(factory: Any, arguments: Arguments, spec: str, what: str) -> Any:
+    """``factory(*args, **kwargs)`` with torch's global generator seeded with :data:`FACTORY_SEED` for the call
+    (and put back after): a factory that initialises weights or draws data at random builds the same every run,
+    so a survey repeats and its model fingerprint holds. Whatever the user's code raises is one line."""
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(FACTORY_SEED)
+            return factory(*arguments[0], **arguments[1])
+    except Exception as exc:  # the user's code
+        raise LosslabError(f"{what} {spec!r} failed when called: {type(exc).__name__}: {first_line(exc)}") from None
+
+
 def load_model(spec: str, weights: str | Path | None = None, arguments: Arguments = NO_ARGUMENTS) -> nn.Module:
     """Call the factory (with ``arguments``) and load ``weights`` into the module it returns."""
-    factory = load_factory(spec, arguments)
-    try:
-        network = factory(*arguments[0], **arguments[1])
-    except Exception as exc:  # the user's code: whatever it raises is reported in one line
-        raise LosslabError(f"--model {spec!r} failed when called: {type(exc).__name__}: {first_line(exc)}") from None
+    network = called(load_factory(spec, arguments), arguments, spec, "--model")
     if not isinstance(network, nn.Module):
         raise LosslabError(f"--model {spec!r} returned {type(network).__name__}, not a torch.nn.Module")
     if weights is not None:
@@ -216,11 +227,7 @@ def load_data(spec: str, dtype: torch.dtype = torch.float32, arguments: Argument
     elif spec.endswith(".pt"):
         return _data_of(load_checkpoint(spec), spec, dtype)
     elif ":" in spec:
-        factory = load_factory(spec, arguments, "--data")
-        try:
-            made = factory(*arguments[0], **arguments[1])
-        except Exception as exc:  # the user's code: whatever it raises is reported in one line
-            raise LosslabError(f"--data {spec!r} failed when called: {type(exc).__name__}: {first_line(exc)}") from None
+        made = called(load_factory(spec, arguments, "--data"), arguments, spec, "--data")
         if isinstance(made, DataLoader):
             return made
         return _data_of(made, spec, dtype, f"returned a {type(made).__name__}, not a DataLoader,")
