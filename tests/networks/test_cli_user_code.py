@@ -105,7 +105,8 @@ def test_a_randomly_initialised_factory_builds_the_same_model_every_run(user_fil
     torch.manual_seed(123)
     before = torch.random.get_rng_state()
     first, second = (load_model(f"{user_file}:mlp", arguments=((16,), {})) for _ in range(2))
-    assert all(torch.equal(a, b) for a, b in zip(first.state_dict().values(), second.state_dict().values(), strict=True))
+    pairs = zip(first.state_dict().values(), second.state_dict().values(), strict=True)
+    assert all(torch.equal(a, b) for a, b in pairs)
     assert torch.equal(torch.random.get_rng_state(), before)  # the caller's generator is put back
     loader = load_data(f"{user_file}:digits_loader")
     assert isinstance(loader, torch.utils.data.DataLoader)
