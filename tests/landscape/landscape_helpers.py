@@ -1,8 +1,7 @@
-"""Small seeded networks for the landscape tests, and the direct per-point oracle."""
+"""Small seeded networks for the landscape tests (also loaded as ``--model landscape_helpers:…`` by the CLI in a
+subprocess, so nothing here imports from outside this folder); the direct oracle is in ``network_oracles``."""
 
 from __future__ import annotations
-
-import copy
 
 import torch
 from torch import nn
@@ -42,21 +41,3 @@ class Residual(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.norm(x + torch.tanh(self.inner(x))))
-
-
-def with_statistics(model: nn.Module, x: torch.Tensor) -> nn.Module:
-    """Give BatchNorm layers non-trivial running statistics, then switch to eval mode."""
-    model.train()
-    with torch.no_grad():
-        for _ in range(3):
-            model(x)
-    return model.eval()
-
-
-def direct_loss(model: nn.Module, theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-    """The oracle: a deep copy with θ written into its parameters, run in eval mode."""
-    clone = copy.deepcopy(model).eval()
-    nn.utils.vector_to_parameters(theta.to(next(clone.parameters())), clone.parameters())
-    with torch.no_grad():
-        out = clone(x)
-        return float(nn.functional.cross_entropy(out, y)), float((out.argmax(-1) == y).double().mean())

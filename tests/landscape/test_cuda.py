@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import pytest
 import torch
-from landscape_helpers import seeded, small_cnn, small_mlp, with_statistics
+from landscape_helpers import seeded, small_cnn, small_mlp
 
 from losslab.curvature import top_eigenvalues
 from losslab.landscape import SliceEvaluator, random_directions, survey
 from losslab.objectives.network import NetworkObjective
+from network_oracles import with_statistics
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 CUDA = torch.device("cuda")

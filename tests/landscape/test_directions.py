@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 import torch
-from landscape_helpers import seeded, small_cnn, with_statistics
+from landscape_helpers import seeded, small_cnn
 from torch import nn
 
 from losslab.errors import LosslabError
 from losslab.landscape import make_directions, normalize_direction, pca_directions, plane_through, random_directions
 from losslab.objectives.network import NetworkObjective
+from network_oracles import with_statistics
 
 
 @pytest.fixture

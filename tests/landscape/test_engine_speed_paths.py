@@ -12,13 +12,14 @@ import copy
 
 import pytest
 import torch
-from landscape_helpers import Image, seeded, small_cnn, with_statistics
+from landscape_helpers import Image, seeded, small_cnn
 from torch import nn
 
 from losslab.landscape import fused_chain, random_directions, survey
 from losslab.landscape.engine import SliceEvaluator
 from losslab.landscape.fused_chain import class_sums, class_targets, is_cross_entropy
 from losslab.objectives.network import NetworkObjective
+from network_oracles import with_statistics
 
 
 def mlp_bias_relu() -> nn.Module:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from landscape_helpers import direct_loss, seeded, small_mlp
+from landscape_helpers import seeded, small_mlp
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -13,6 +13,7 @@ from losslab.errors import LosslabError
 from losslab.landscape import Directions, make_directions, random_directions, survey
 from losslab.landscape.faithfulness import faithfulness, read_faithfulness, save_faithfulness
 from losslab.objectives.network import NetworkObjective
+from network_oracles import direct_loss
 
 # L(w) = Σ c_i w_i²: 39 directions curve up (c = 1), one down (c = −1.5); at w = 0 a saddle with
 # Hessian diag(2c): λmax = 2, λmin = −3, and a mean eigenvalue of 1.875 — what a random slice shows.

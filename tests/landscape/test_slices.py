@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 import torch
-from landscape_helpers import direct_loss, seeded, small_cnn, with_statistics
+from landscape_helpers import seeded, small_cnn
 
 from losslab.descent.run import descend
 from losslab.errors import LosslabError
 from losslab.landscape import LineObjective, PlaneObjective, random_directions
 from losslab.objectives.network import NetworkObjective
+from network_oracles import direct_loss, with_statistics
 
 
 @pytest.fixture

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 import torch
-from landscape_helpers import Residual, direct_loss, seeded, small_cnn, small_mlp, with_statistics
+from landscape_helpers import Residual, seeded, small_cnn, small_mlp
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from losslab.errors import LosslabError
 from losslab.landscape import Directions, LineObjective, interpolation, random_directions, survey
 from losslab.objectives.network import NetworkObjective
+from network_oracles import direct_loss, with_statistics
 
 MODELS = {"mlp": small_mlp, "cnn-batchnorm": small_cnn, "residual-batchnorm": Residual}
 CASES = [("mlp", "fused"), ("mlp", "vmap"), ("cnn-batchnorm", "fused"), ("cnn-batchnorm", "vmap"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import random
 
 import pytest
@@ -15,6 +14,7 @@ from losslab.networks.vision import resnet
 from losslab.objectives import folded_norms
 from losslab.objectives.folded_norms import FoldedNorms, folded_module
 from losslab.objectives.network import network
+from network_oracles import direct_loss, plane_thetas, twin_at
 
 
 def _statistics(model: nn.Module, shape: tuple[int, ...], generator: torch.Generator) -> nn.Module:
@@ -74,23 +74,17 @@ def test_loop_survey_through_the_folds_equals_a_deep_copys_own_forward(small_res
     objective._folded.module.recompile()
     surface = survey(objective, directions, grid=3, ranges=(-0.5, 0.5), method="loop", progress=False)
     assert sum(calls) >= 9 * 6  # every point through all six folds (the survey's probes of the model add some)
-    for i, a in enumerate(surface.coordinates[0]):
-        for j, b in enumerate(surface.coordinates[1]):
-            twin = copy.deepcopy(model).eval()
-            theta = objective.center + a * directions.vectors[0] + b * directions.vectors[1]
-            nn.utils.vector_to_parameters(theta, twin.parameters())
-            with torch.no_grad():
-                logits = twin(images)
-            expected = float(nn.functional.cross_entropy(logits, labels))
-            assert float(surface.values["loss"][i, j]) == pytest.approx(expected, rel=1e-12, abs=1e-14)
-            assert float(surface.values["accuracy"][i, j]) == float((logits.argmax(-1) == labels).double().mean())
+    for i, j, theta in plane_thetas(surface, directions):
+        expected, accuracy = direct_loss(model, theta, images, labels)
+        assert float(surface.values["loss"][i, j]) == pytest.approx(expected, rel=1e-12, abs=1e-14)
+        assert float(surface.values["accuracy"][i, j]) == accuracy
     assert model.training
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     calls.clear()  # derivatives keep the model's own forward
     gradient = objective.grad(objective.center)
     objective.hvp(objective.center, directions.vectors[0])
     assert not calls
-    twin = copy.deepcopy(model).eval()
+    twin = twin_at(model, objective.center)
     nn.functional.cross_entropy(twin(images), labels).backward()
     expected = torch.cat([p.grad.reshape(-1) for p in twin.parameters()])
     torch.testing.assert_close(gradient, expected, rtol=1e-12, atol=1e-14)

@@ -18,6 +18,7 @@ from losslab.landscape import survey
 from losslab.landscape.directions import random_directions
 from losslab.objectives import lm_head, model_io
 from losslab.objectives.network import NetworkObjective, network
+from network_oracles import plane_thetas, twin_at
 
 transformers = pytest.importorskip("transformers")
 
@@ -61,14 +62,10 @@ def test_the_full_logits_are_never_computed_and_the_values_are_the_copys(name: s
     objective.grad(objective.center)
     assert calls == []  # the head ran only as blocks of rows, never as the model's lm_head over every token
     inputs = {k: v for k, v in batch.items() if k != "labels"}
-    for i, a in enumerate(surface.coordinates[0]):
-        for j, b in enumerate(surface.coordinates[1]):
-            twin = copy.deepcopy(model).eval()
-            theta = objective.center + a * directions.vectors[0] + b * directions.vectors[1]
-            nn.utils.vector_to_parameters(theta, twin.parameters())
-            with torch.no_grad():
-                expected = _causal_cross_entropy(twin(**inputs, use_cache=False).logits, batch["labels"])
-            assert float(surface.values["loss"][i, j]) == pytest.approx(float(expected), rel=1e-12)
+    for i, j, theta in plane_thetas(surface, directions):
+        with torch.no_grad():
+            expected = _causal_cross_entropy(twin_at(model, theta)(**inputs, use_cache=False).logits, batch["labels"])
+        assert float(surface.values["loss"][i, j]) == pytest.approx(float(expected), rel=1e-12)
 
 
 @pytest.mark.parametrize("loss", ["model", "cross_entropy"])
@@ -147,11 +144,9 @@ def test_gpt2s_gelu_new_runs_on_torchs_kernel_and_the_model_is_left_as_it_was(
     objective.hvp(theta, torch.ones_like(theta))
     assert calls == []
     assert not any("forward" in module.__dict__ for module in model.modules())  # nothing left on the model
-    twin = copy.deepcopy(model).eval()
-    nn.utils.vector_to_parameters(theta, twin.parameters())
     with torch.no_grad():
         inputs = {k: v for k, v in batch.items() if k != "labels"}
-        expected = _causal_cross_entropy(twin(**inputs, use_cache=False).logits, batch["labels"])
+        expected = _causal_cross_entropy(twin_at(model, theta)(**inputs, use_cache=False).logits, batch["labels"])
     assert calls  # the copy's own forward: the Python formula
     assert float(value) == pytest.approx(float(expected), rel=1e-13)
 

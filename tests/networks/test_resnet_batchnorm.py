@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 import torch
 from torch import Tensor, nn
@@ -15,6 +13,7 @@ from losslab.landscape.directions import random_directions
 from losslab.landscape.engine import SliceEvaluator
 from losslab.networks.vision import resnet
 from losslab.objectives.network import network
+from network_oracles import direct_loss, plane_thetas
 
 
 def _trained_statistics(model: nn.Module, generator: torch.Generator) -> nn.Module:
@@ -36,26 +35,15 @@ def resnet64(generator: torch.Generator) -> tuple[nn.Module, Tensor, Tensor]:
     return model, images, torch.randint(0, 3, (6,), generator=generator)
 
 
-def _at(model: nn.Module, theta: Tensor) -> nn.Module:
-    twin = copy.deepcopy(model).eval()
-    nn.utils.vector_to_parameters(theta, twin.parameters())
-    return twin
-
-
 def test_grid_equals_direct_evaluation_of_a_deep_copy_in_eval_mode(resnet64) -> None:
     model, images, labels = resnet64
     objective = network(model, (images, labels))
     directions = random_directions(objective, seed=3)
     surface = survey(objective, directions, grid=3, ranges=(-0.5, 0.5), progress=False)
-    for i, a in enumerate(surface.coordinates[0]):
-        for j, b in enumerate(surface.coordinates[1]):
-            twin = _at(model, objective.center + a * directions.vectors[0] + b * directions.vectors[1])
-            with torch.no_grad():
-                logits = twin(images)
-            expected = float(nn.functional.cross_entropy(logits, labels))
-            assert float(surface.values["loss"][i, j]) == pytest.approx(expected, rel=1e-10, abs=1e-12)
-            accuracy = float((logits.argmax(-1) == labels).double().mean())
-            assert float(surface.values["accuracy"][i, j]) == accuracy
+    for i, j, theta in plane_thetas(surface, directions):
+        expected, accuracy = direct_loss(model, theta, images, labels)
+        assert float(surface.values["loss"][i, j]) == pytest.approx(expected, rel=1e-10, abs=1e-12)
+        assert float(surface.values["accuracy"][i, j]) == accuracy
     assert model.training  # left as it was
 
 
@@ -65,12 +53,9 @@ def test_float32_grid_equals_direct_evaluation(resnet64) -> None:
     objective = network(model, (images.float(), labels))
     directions = random_directions(objective, seed=4)
     surface = survey(objective, directions, grid=2, progress=False)
-    for i, a in enumerate(surface.coordinates[0]):
-        for j, b in enumerate(surface.coordinates[1]):
-            twin = _at(model, objective.center + a * directions.vectors[0] + b * directions.vectors[1])
-            with torch.no_grad():
-                expected = float(nn.functional.cross_entropy(twin(images.float()), labels))
-            assert float(surface.values["loss"][i, j]) == pytest.approx(expected, rel=1e-5)
+    for i, j, theta in plane_thetas(surface, directions):
+        expected = direct_loss(model, theta, images.float(), labels)[0]
+        assert float(surface.values["loss"][i, j]) == pytest.approx(expected, rel=1e-5)
 
 
 def test_top_hessian_eigenvalue_equals_eigvalsh_of_the_full_hessian(resnet64) -> None:
@@ -106,12 +91,9 @@ def test_one_point_at_a_time_in_channels_last_equals_direct_evaluation(resnet64,
     directions = random_directions(objective, seed=5)
     assert SliceEvaluator(objective, directions, "loop").channels_last
     surface = survey(objective, directions, grid=2, ranges=(-0.5, 0.5), method="loop", progress=False)
-    for i, a in enumerate(surface.coordinates[0]):
-        for j, b in enumerate(surface.coordinates[1]):
-            twin = _at(model, objective.center + a * directions.vectors[0] + b * directions.vectors[1])
-            with torch.no_grad():
-                expected = float(nn.functional.cross_entropy(twin(images.to(dtype)), labels))
-            assert float(surface.values["loss"][i, j]) == pytest.approx(expected, rel=rel)
+    for i, j, theta in plane_thetas(surface, directions):
+        expected = direct_loss(model, theta, images.to(dtype), labels)[0]
+        assert float(surface.values["loss"][i, j]) == pytest.approx(expected, rel=rel)
 
 
 def test_a_model_that_views_its_input_as_rows_keeps_its_layout(generator: torch.Generator) -> None:
@@ -125,9 +107,7 @@ def test_a_model_that_views_its_input_as_rows_keeps_its_layout(generator: torch.
     theta = objective.center + surface.coordinates[0][1] * directions.vectors[0] + surface.coordinates[1][0] * (
         directions.vectors[1]
     )
-    with torch.no_grad():
-        expected = float(nn.functional.cross_entropy(_at(model, theta)(images), labels))
-    assert float(surface.values["loss"][1, 0]) == pytest.approx(expected, rel=1e-12)
+    assert float(surface.values["loss"][1, 0]) == pytest.approx(direct_loss(model, theta, images, labels)[0], rel=1e-12)
 
 
 def test_autocast_bfloat16_is_within_its_rounding_of_float32_and_recorded(resnet64, tmp_path) -> None:

@@ -8,7 +8,6 @@ autograd on the module for the tied gradient.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 
 import pytest
@@ -21,6 +20,7 @@ from losslab.errors import LosslabError
 from losslab.landscape import survey
 from losslab.landscape.directions import random_directions
 from losslab.objectives.network import network
+from network_oracles import plane_thetas, twin_at
 
 transformers = pytest.importorskip("transformers")
 
@@ -46,12 +46,6 @@ def _batch(generator: torch.Generator, n: int = 3, length: int = 8) -> dict[str,
     return {"input_ids": ids, "attention_mask": mask, "labels": labels}
 
 
-def _at(model: nn.Module, theta: Tensor) -> nn.Module:
-    twin = copy.deepcopy(model).eval()
-    nn.utils.vector_to_parameters(theta.to(next(twin.parameters()).dtype), twin.parameters())
-    return twin
-
-
 def _causal_cross_entropy(logits: Tensor, labels: Tensor) -> Tensor:
     return nn.functional.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1))
 
@@ -61,16 +55,14 @@ def test_float64_grid_equals_direct_evaluation_of_a_deep_copy(name: str, generat
     model = _model(name, torch.float64)
     batch = _batch(generator)
     objective = network(model, batch, "cross_entropy")  # named: the labels become the targets, shifted
-    surface = survey(objective, random_directions(objective, seed=1), grid=3, ranges=(-0.5, 0.5), progress=False)
-    directions = random_directions(objective, seed=1).vectors
+    directions = random_directions(objective, seed=1)
+    surface = survey(objective, directions, grid=3, ranges=(-0.5, 0.5), progress=False)
     inputs = {k: v for k, v in batch.items() if k != "labels"}
-    for i, a in enumerate(surface.coordinates[0]):
-        for j, b in enumerate(surface.coordinates[1]):
-            theta = objective.center + a * directions[0] + b * directions[1]
-            with torch.no_grad():
-                logits = _at(model, theta)(**inputs, use_cache=False).logits
-            expected = float(_causal_cross_entropy(logits, batch["labels"]))
-            assert float(surface.values["loss"][i, j]) == pytest.approx(expected, rel=1e-10, abs=1e-12)
+    for i, j, theta in plane_thetas(surface, directions):
+        with torch.no_grad():
+            logits = twin_at(model, theta)(**inputs, use_cache=False).logits
+        expected = float(_causal_cross_entropy(logits, batch["labels"]))
+        assert float(surface.values["loss"][i, j]) == pytest.approx(expected, rel=1e-10, abs=1e-12)
 
 
 @pytest.mark.parametrize("name", list(BUILDERS))
@@ -84,7 +76,7 @@ def test_float32_model_loss_equals_the_copys_own_loss(name: str, generator: torc
     values = objective.values(objective.center + coords @ directions)
     for c, value in zip(coords, values, strict=True):
         with torch.no_grad():
-            expected = float(_at(model, objective.center + c @ directions)(**batch, use_cache=False).loss)
+            expected = float(twin_at(model, objective.center + c @ directions)(**batch, use_cache=False).loss)
         assert float(value) == pytest.approx(expected, rel=1e-5)
     named = network(model, batch, "cross_entropy")
     assert float(named.value(named.center)) == pytest.approx(float(objective.value(objective.center)), rel=1e-5)
@@ -97,7 +89,7 @@ def test_ids_ids_cross_entropy_on_a_model_output_is_the_shifted_loss(generator: 
     pair = network(model, (ids, ids), "cross_entropy")
     alone = network(model, ids, "cross_entropy")  # token ids alone: the LM predicts its own next tokens
     with torch.no_grad():
-        expected = float(_causal_cross_entropy(_at(model, pair.center)(input_ids=ids, use_cache=False).logits, ids))
+        expected = float(_causal_cross_entropy(twin_at(model, pair.center)(input_ids=ids, use_cache=False).logits, ids))
     assert float(pair.value(pair.center)) == pytest.approx(expected, rel=1e-12)
     assert float(alone.value(alone.center)) == pytest.approx(expected, rel=1e-12)
 
@@ -109,7 +101,7 @@ def test_tied_parameters_appear_once_and_their_gradient_sums_both_uses(generator
     objective = network(model, batch, "cross_entropy")
     assert "lm_head.weight" not in objective.shapes and "transformer.wte.weight" in objective.shapes
     assert objective.dim == sum(p.numel() for p in model.parameters())  # unique parameters
-    twin = _at(model, objective.center)
+    twin = twin_at(model, objective.center)
     inputs = {k: v for k, v in batch.items() if k != "labels"}
     _causal_cross_entropy(twin(**inputs, use_cache=False).logits, batch["labels"]).backward()
     expected = torch.cat([p.grad.reshape(-1) for p in twin.parameters()])
@@ -142,7 +134,7 @@ def test_a_float64_models_own_loss_is_computed_in_float64_and_its_hessians_are_e
     inputs, targets = objective.prepare(batch, None)  # the model is not asked for a loss losslab computes
     assert "labels" not in inputs and targets is batch["labels"]
     with torch.no_grad():
-        logits = _at(model, objective.center)(**batch, use_cache=False).logits
+        logits = twin_at(model, objective.center)(**batch, use_cache=False).logits
     assert float(objective.value(objective.center)) == pytest.approx(
         float(_causal_cross_entropy(logits, batch["labels"])), rel=1e-13
     )

@@ -91,6 +91,7 @@ def test_names_written_together_are_a_product_only_of_names_used_alone() -> None
     long = "x" * 900  # found by the API fuzzer: a recursive search overflowed Python's stack on such a name
     assert parse_formula(f"x + xx + {long}").understood == f"x + x*x + {long}"  # two splits: left whole
     assert parse_formula("L(w0, w1) = w0w1").understood == "w0*w1"
+    assert parse_formula("eta(w - 3)^2", ["eta", "w"]).understood == "eta*(w - 3)**2"  # declared: a factor
 
 
 def test_a_left_hand_side_names_the_variables_in_order() -> None:

@@ -33,17 +33,18 @@ def hessian_eigenvalues(hessians: Tensor) -> Tensor:
     (entries near the float64 limit: "failed to converge")."""
     symmetric = 0.5 * (hessians + hessians.transpose(-1, -2))
     finite = torch.isfinite(symmetric).all(-1).all(-1)
+    safe = torch.where(finite[..., None, None], symmetric, 0.0)  # a non-finite one is answered NaN below
     try:
-        eigenvalues = torch.linalg.eigvalsh(torch.where(finite[..., None, None], symmetric, 0.0))
+        eigenvalues = torch.linalg.eigvalsh(safe)
     except torch.linalg.LinAlgError:  # some matrix of the stack: each on its own
-        flat = symmetric.reshape(-1, *symmetric.shape[-2:])
-        eigenvalues = torch.stack([_eigenvalues_or_nan(h) for h in flat]).reshape(symmetric.shape[:-1])
+        flat = safe.reshape(-1, *safe.shape[-2:])
+        eigenvalues = torch.stack([_eigenvalues_or_nan(h) for h in flat]).reshape(safe.shape[:-1])
     return torch.where(finite[..., None], eigenvalues, math.nan)
 
 
 def _eigenvalues_or_nan(hessian: Tensor) -> Tensor:
     try:
-        return torch.linalg.eigvalsh(hessian if bool(torch.isfinite(hessian).all()) else torch.zeros_like(hessian))
+        return torch.linalg.eigvalsh(hessian)
     except torch.linalg.LinAlgError:
         return torch.full(hessian.shape[:1], math.nan, dtype=hessian.dtype)
 

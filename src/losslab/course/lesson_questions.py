@@ -241,10 +241,8 @@ def _check_formula(q: Question, answer: Any) -> Verdict:
     if not isinstance(answer, str) or not answer.strip():
         return Verdict(False, f"write a formula. {q.hint}")
     text = answer.split("=")[-1] if answer.count("=") == 1 else answer  # 'w_new = …', 'dL/dw0 = …'
-    for name in q.names:  # 'eta(2w - 6)': the question's own names are never functions
-        text = re.sub(rf"\b{re.escape(name)}\s*\(", f"{name}*(", text)
     try:
-        parsed = parse_formula(text, known=q.names)
+        parsed = parse_formula(text, known=q.names)  # 'eta(2w - 6)': the question's own names are factors
     except LosslabError as error:
         return Verdict(False, f"losslab cannot read that formula ({first_line(error)}). {q.hint}")
     unknown = sorted(s.name for s in parsed.expr.free_symbols if s.name not in q.names)  # type: ignore[attr-defined]

@@ -49,10 +49,10 @@ Norm = nn.modules.batchnorm._BatchNorm
 def conv_bn(x: Tensor, conv: Conv, norm: Norm) -> Tensor:
     """``norm(conv(x))`` as one convolution with the normalization folded into its weights, for a BatchNorm
     in eval mode with running statistics and neither module hooked; otherwise the two calls as they are."""
-    mean, variance = norm.running_mean, norm.running_var
-    if mean is None or variance is None or not _foldable_now(conv, norm):
+    if not _foldable_now(conv, norm):
         return norm(conv(x))  # type: ignore[no-any-return]
-    weight, bias = fuse_conv_bn_weights(conv.weight, conv.bias, mean, variance, norm.eps, norm.weight, norm.bias)
+    mean, variance = norm.running_mean, norm.running_var  # present: _foldable_now
+    weight, bias = fuse_conv_bn_weights(conv.weight, conv.bias, mean, variance, norm.eps, norm.weight, norm.bias)  # type: ignore[arg-type]
     return conv._conv_forward(x, weight, bias)  # type: ignore[no-any-return, operator]
 
 

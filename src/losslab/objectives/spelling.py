@@ -97,7 +97,7 @@ def normalize(
     Args:
         text: the formula as typed.
         functions: names that are functions, so ``f(`` stays a call (not ``f*(``).
-        variables: names declared as variables, never read as a product of others.
+        variables: names declared as variables: never read as a product of others, and a factor before ``(``.
 
     >>> normalize("x^2 - 4x + 5").formula
     'x**2 - 4*x + 5'
@@ -116,7 +116,8 @@ def normalize(
     tokens = _roots(tokens)
     tokens = _bars(tokens, body)
     tokens = _function_powers(tokens, functions)
-    tokens = _joined_names(tokens, functions, {*variables, *(declared or ())})
+    known = {*variables, *(declared or ())}
+    tokens = _joined_names(tokens, functions, known)
     out: list[tuple[str, str]] = []
     for kind, value in tokens:
         if kind == "power":
@@ -128,7 +129,7 @@ def normalize(
             value = FUNCTION_ALIASES.get(value, value)
         elif kind == "greek":
             value = GREEK[value[0]] + value[1:]
-        if out and _implicit_product(out, kind, value, functions):
+        if out and _implicit_product(out, kind, value, functions, known):
             _star(out)
         out.append((kind, value))
     formula = "".join(value for _, value in out).strip()
@@ -339,7 +340,9 @@ def _star(out: list[tuple[str, str]]) -> None:
         out.append(("op", "*"))
 
 
-def _implicit_product(out: list[tuple[str, str]], kind: str, value: str, functions: frozenset[str] | set[str]) -> bool:
+def _implicit_product(
+    out: list[tuple[str, str]], kind: str, value: str, functions: frozenset[str] | set[str], known: set[str]
+) -> bool:
     """Whether a '*' belongs between the last value and this one (``2x``, ``)(``, ``x(…)``; across spaces also
     ``2 x``, ``x y``, ``100 (y - x²)²`` — but never a number after a space: ``2 3`` or ``x 2`` stays refused)."""
     spaced = out[-1][0] == "space"
@@ -355,6 +358,6 @@ def _implicit_product(out: list[tuple[str, str]], kind: str, value: str, functio
         return True
     if previous_kind != "name" or previous in functions:  # tanh(x), sin x: a function's name, not a factor
         return False
-    if value == "(":  # x(y+1), w0(…): a variable's name
-        return _VARIABLE_LIKE.fullmatch(previous) is not None
+    if value == "(":  # x(y+1), w0(…), eta(…) where eta is declared: a variable's name
+        return _VARIABLE_LIKE.fullmatch(previous) is not None or previous in known
     return spaced  # x y: two names (written together they are one name)
