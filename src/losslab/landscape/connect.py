@@ -39,6 +39,7 @@ from losslab.landscape.connection import Connection, TrainingState
 from losslab.landscape.curves import check_curve, curve_points, initial_bends, point_at
 from losslab.landscape.directions import as_flat, tensor_sha256
 from losslab.landscape.fingerprints import data_fingerprint
+from losslab.objectives import batching
 from losslab.objectives.network import NetworkObjective
 from losslab.objectives.objective import Objective
 
@@ -228,7 +229,7 @@ class CurveTask:
 
 def _vmapped(network: NetworkObjective, thetas: Tensor) -> tuple[Tensor, Tensor | None]:
     inputs, targets = _in_memory(network)
-    outputs = vmap(network.outputs, in_dims=(0, None))(thetas, inputs)
+    outputs = batching.over_points(network, network.outputs, (0, None))(thetas, inputs)
     loss = vmap(network.loss_fn, in_dims=(0, None))(outputs, targets)
     accuracy = (outputs.argmax(-1) == targets).to(torch.float64).mean(-1) if _classifier(targets) else None
     return loss.to("cpu", torch.float64), None if accuracy is None else accuracy.cpu()

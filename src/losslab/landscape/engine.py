@@ -294,14 +294,24 @@ def _choose(
             # (`benchmarks/bench_landscape.py --device cuda --methods fused,vmap` settles it).
             return "vmap"
         if fused is None and objective.device.type == "cpu" and objective.dim >= LOOP_FROM:
-            return "loop" if isinstance(objective.data, tuple) else "vmap"  # a DataLoader: streamed once a chunk
-        return "fused" if fused is not None else "vmap"
+            return "loop" if isinstance(objective.data, tuple) else _vmap_or_loop(objective)  # streamed once a chunk
+        return "fused" if fused is not None else _vmap_or_loop(objective)
+    refusal = objective.vmap_refusal if method == "vmap" else None
+    if refusal is not None and refusal.fails:
+        raise LosslabError(f"method 'vmap' cannot batch this model ({refusal.reason}); use 'loop' or 'auto'")
     if method in ("fused", "compile") and fused is None:
         raise LosslabError(
             f"method {method!r} needs an nn.Sequential whose first parameterized layer is Linear/Conv and "
             "data in memory; use 'vmap' (or 'auto') for this model"
         )
     return method
+
+
+def _vmap_or_loop(objective: NetworkObjective) -> str:
+    """``vmap``, or ``loop`` where vmap cannot batch the model or would loop over the points itself: an LSTM
+    (no batching rule), a forward that branches on a value, ``nn.TransformerEncoder``'s fused fast path
+    (:mod:`losslab.objectives.batching`)."""
+    return "vmap" if objective.vmap_refusal is None else "loop"
 
 
 def _takes_channels_last(objective: NetworkObjective) -> bool:

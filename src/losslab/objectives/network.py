@@ -6,8 +6,9 @@ unflattened into views, and buffers (BatchNorm running statistics) taken as they
 ``frozen`` policy: the statistics of θ*, in eval mode. The ``recompute`` policy instead
 re-estimates the statistics at every θ from training batches (see
 :meth:`NetworkObjective.recomputed_buffers`), on a copy of the buffers. Many θ's are evaluated in one
-``vmap`` over ``functional_call``; the data set is held on its device once. For data that
-does not fit, a ``DataLoader`` is streamed once per chunk of θ's, not once per θ.
+``vmap`` over ``functional_call`` (a loop where vmap cannot batch the model: :mod:`.batching`); the data set
+is held on its device once. For data that does not fit, a ``DataLoader`` is streamed once per chunk of θ's,
+not once per θ.
 
 Any input and output structure (tensors, tuples, dicts such as a HuggingFace batch, ``ModelOutput``)
 goes through :mod:`losslab.objectives.model_io`. Evaluation runs in eval mode (no dropout) and
@@ -28,11 +29,10 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torch.func import vmap
 from torch.utils.data import DataLoader
 
 from losslab.errors import LosslabError, check_choice, first_line, not_one_of
-from losslab.objectives import folded_norms, lm_head, model_io, network_data
+from losslab.objectives import batching, folded_norms, lm_head, model_io, network_data
 from losslab.objectives.model_state import FlatNames, cumulative_copy, evaluation_mode, named_views
 from losslab.objectives.objective import Objective
 
@@ -130,6 +130,11 @@ class NetworkObjective(Objective):
         parameters surveyed with regenerated directions, :mod:`losslab.landscape.regenerated`, never
         needs this second copy)."""
         return torch.cat([p.detach().reshape(-1) for p in self.model.parameters()]).to(self.device, self.dtype)
+
+    @functools.cached_property
+    def vmap_refusal(self) -> batching.Refusal | None:
+        """Why ``vmap`` cannot batch this network over points, or None (:mod:`losslab.objectives.batching`)."""
+        return batching.probe(self)
 
     def own_parameters(self) -> dict[str, Tensor]:
         """The model's parameters by name as they are now, in this objective's dtype and device (the very
@@ -318,7 +323,7 @@ class NetworkObjective(Objective):
             return self._mean_over_data(lambda x, y: self.loss_of(self.outputs(thetas, x, buffers), x, y))
         if thetas.dim() == 1:
             return self._mean_over_data(lambda x, y: self._loss_on(thetas, x, y))
-        batched = vmap(self._loss_on, in_dims=(0, None, None))
+        batched = batching.over_points(self, self._loss_on, (0, None, None))
         return self._mean_over_data(lambda x, y: batched(thetas, x, y))
 
     def _mean_over_data(self, per_batch: Callable[[Any, Tensor | None], Tensor]) -> Tensor:
