@@ -229,3 +229,28 @@ def test_bad_inputs_are_one_line_errors(case: str, generator: torch.Generator) -
     with pytest.raises(LosslabError, match=message) as raised:
         build(model, ids)
     assert "\n" not in str(raised.value)
+
+
+def test_a_sequence_classifier_on_its_own_loss_reports_accuracy_against_its_labels(generator: torch.Generator) -> None:
+    """A BERT sequence classifier takes its labels in the dict for its own loss; the accuracy is counted
+    against them (it was missing: the labels were not targets)."""
+    config = transformers.BertConfig(
+        vocab_size=24, hidden_size=8, num_hidden_layers=1, num_attention_heads=2, intermediate_size=16, num_labels=3
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = transformers.BertForSequenceClassification(config).double()
+    ids = torch.randint(0, 24, (10, 6), generator=generator)
+    labels = torch.randint(0, 3, (10,), generator=generator)
+    batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": labels}
+    objective = network(model, batch)
+    assert objective.loss_name == "model" and objective.classifier
+    directions = random_directions(objective, seed=3)
+    surface = survey(objective, directions, grid=3, progress=False)
+    for i, j, theta in plane_thetas(surface, directions):
+        with torch.no_grad():
+            out = twin_at(model, theta)(**batch)
+        assert float(surface.values["loss"][i, j]) == pytest.approx(float(out.loss), rel=1e-10)
+        hits = (out.logits.argmax(-1) == batch["labels"]).double().mean()
+        assert float(surface.values["accuracy"][i, j]) == pytest.approx(float(hits))
+    assert float(objective.accuracy(objective.center)) == pytest.approx(float(surface.values["accuracy"][1, 1]))

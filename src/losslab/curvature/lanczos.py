@@ -118,7 +118,8 @@ class EigenResult(Readable):
 
     def __str__(self) -> str:
         state = "converged" if self.converged else "NOT converged"
-        lines = [f"Hessian eigenvalues ({self.which}; {state} to tol {self.tol:g} in {self.products} products)"]
+        bound = f"residual ≤ {self.tol:.3g}·max(1, |λ|)"
+        lines = [f"Hessian eigenvalues ({self.which}; {state} to {bound} in {self.products} products)"]
         lines += [f"  λ{i + 1:<3} {lam:>+14.8g}   residual {res:.2e}" for i, (lam, res) in enumerate(self._pairs())]
         return "\n".join(lines)
 

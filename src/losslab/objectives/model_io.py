@@ -192,6 +192,22 @@ def prediction(outputs: Any) -> Tensor:
     return found[0]
 
 
+def class_labels(inputs: Any, targets: Tensor | None) -> Tensor | None:
+    """The class indices a classifier's accuracy counts hits against — the targets, else a dict batch's
+    ``labels`` where the model's own loss takes them there (a HuggingFace sequence classifier) — when they
+    are one integer per sample; else None.
+
+    >>> class_labels({"input_ids": torch.zeros(2, 5), LABELS: torch.tensor([1, 0])}, None)
+    tensor([1, 0])
+    >>> class_labels({"input_ids": torch.zeros(2, 5), LABELS: torch.zeros(2, 5, dtype=torch.long)}, None) is None
+    True
+    """
+    labels = inputs.get(LABELS) if targets is None and isinstance(inputs, Mapping) else targets
+    if isinstance(labels, Tensor) and labels.dim() == 1 and not labels.is_floating_point():
+        return labels
+    return None
+
+
 def is_causal_lm(outputs: Any) -> bool:
     """Whether the outputs are a HuggingFace causal LM's (``CausalLMOutput…``), whose logit at position t
     predicts the token at t + 1."""

@@ -182,7 +182,7 @@ class NetworkObjective(Objective):
             with self.evaluating():  # for values only (outputs): each conv → frozen BatchNorm as one convolution
                 state = (self.own_parameters(), self.buffers)
                 self._folded = folded_norms.FoldedNorms.checked(self.model, state, inputs, outputs, self.dtype)
-        self.classifier = targets is not None and targets.dim() == 1 and not targets.is_floating_point()
+        self.classifier = model_io.class_labels(inputs, targets) is not None
 
     @property
     def logits_in_blocks(self) -> bool:
@@ -253,9 +253,10 @@ class NetworkObjective(Objective):
             return loss, torch.zeros((), dtype=loss.dtype, device=loss.device)
         outputs = self.outputs(theta, inputs, buffers)
         loss = self.loss_of(outputs, inputs, targets)
-        if not self.classifier or targets is None:
+        labels = model_io.class_labels(inputs, targets)
+        if not self.classifier or labels is None:
             return loss, torch.zeros((), dtype=loss.dtype, device=loss.device)
-        return loss, (model_io.prediction(outputs).argmax(-1) == targets).sum().to(loss.dtype)
+        return loss, (model_io.prediction(outputs).argmax(-1) == labels).sum().to(loss.dtype)
 
     def batches(self) -> Iterator[tuple[Any, Tensor | None]]:
         """The data's batches on the device as ``(model inputs, loss targets)`` (:meth:`prepare`)."""
@@ -372,11 +373,12 @@ class NetworkObjective(Objective):
         if not isinstance(self.data, tuple):
             raise LosslabError("accuracy needs in-memory data")
         inputs, targets = self.prepare(*self.data)
-        if not self.classifier or targets is None:
+        labels = model_io.class_labels(inputs, targets)
+        if not self.classifier or labels is None:
             raise LosslabError("accuracy needs integer class targets, one per sample")
         theta = self._theta(theta)
         outputs = self.outputs(theta, inputs, self.recomputed_buffers(theta))
-        return (model_io.prediction(outputs).argmax(dim=-1) == targets).to(self.dtype).mean()
+        return (model_io.prediction(outputs).argmax(dim=-1) == labels).to(self.dtype).mean()
 
 
 def _loss(loss: str | LossFn) -> LossFn:
