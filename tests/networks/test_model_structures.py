@@ -119,7 +119,31 @@ BAD = {
         lambda: network(_Labelled(), (X, Y), "cross_entropy"),
         "hold no prediction tensor",
     ),
+    # an id past the table in the last sample (the first call sees the first two): found in all the data at once
+    "token-past-the-table-later": (
+        lambda: network(_Tokens(), ({"ids": torch.tensor([[1, 2], [3, 0], [4, 7]]), "mask": Y[:3]}, Y[:3])),
+        r"^the data's ids hold index 7, but the model's embedding table has 5 rows \(0–4\)$",
+    ),
+    "negative-token": (
+        lambda: network(_Tokens(), ((torch.tensor([[1, 2], [3, 0], [-1, 2]]), Y[:3]), Y[:3])),
+        r"^the data's input 0 hold index -1, but the model's embedding table has 5 rows",
+    ),
+    "token-past-the-table-at-once": (
+        lambda: network(_Tokens(), ({"ids": torch.tensor([[9, 2], [3, 0]]), "mask": Y[:2]}, Y[:2])),
+        r"index out of range in self \(the embedding table has 5 rows, 0–4, and was given 9\)$",
+    ),
 }
+
+
+class _Tokens(nn.Module):
+    """Token ids through an embedding table of 5 rows (and a second input it ignores)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.table, self.head = nn.Embedding(5, 3), nn.Linear(3, 2)
+
+    def forward(self, ids: Tensor, mask: Tensor) -> Tensor:
+        return self.head(self.table(ids).mean(1))
 
 
 class _Labelled(nn.Module):

@@ -218,6 +218,14 @@ BAD = {
         r"first \(sample\) axis",
     ),
     "unknown-keyword": (lambda m, ids: network(m, {"input_ids": ids, "pixels": ids}, "cross_entropy"), "does not take"),
+    "token-past-the-vocabulary-later": (
+        lambda m, ids: network(m, torch.cat([ids, ids * 0 + 30])),
+        r"^the data's inputs hold index 30, but the model's embedding transformer\.wte has 24 rows \(0–23\)$",
+    ),
+    "longer-than-the-context": (
+        lambda m, ids: network(m, ids.repeat(1, 7)),  # 35 positions; GPT-2's table holds 32
+        r"\(the embedding transformer\.wpe has 32 rows, 0–31, and was given 34\)$",
+    ),
 }
 
 

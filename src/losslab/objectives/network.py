@@ -32,7 +32,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
 from losslab.errors import LosslabError, check_choice, first_line, not_one_of
-from losslab.objectives import batching, folded_norms, lm_head, model_io, network_data
+from losslab.objectives import batching, first_call, folded_norms, lm_head, model_io, network_data
 from losslab.objectives.model_state import FlatNames, cumulative_copy, evaluation_mode, named_views
 from losslab.objectives.objective import Objective
 
@@ -147,20 +147,11 @@ class NetworkObjective(Objective):
         ``mse`` needs a row like the output's: torch would broadcast and warn), or a loss that is not
         a finite 0-d tensor, is refused here, with the shapes, not deep inside a survey or a Hessian product."""
         raw_inputs, raw_targets = network_data.first_samples(self.data, 2, self.device, self.dtype)
-        caught = (RuntimeError, ValueError, TypeError, IndexError, KeyError, AttributeError)
+        caught = first_call.CAUGHT
         with torch.no_grad():
             inputs, targets = self.prepare(raw_inputs, raw_targets)
-            model_io.check_keywords(self.model, inputs)
-            try:
-                with self.evaluating():
-                    outputs = model_io.call(self.model, (self.own_parameters(), self.buffers), inputs)
-            except caught as exc:
-                if isinstance(exc, LosslabError):
-                    raise
-                raise LosslabError(
-                    f"the model does not take the data's inputs ({model_io.describe(inputs)} per sample): "
-                    f"{first_line(exc)}"
-                ) from None
+            state = (self.own_parameters(), self.buffers)
+            outputs = first_call.first_outputs(self.model, state, inputs, self.data, self.evaluating)
             if self.loss_fn is nn.functional.cross_entropy and self.loss_name != MODEL_LOSS and targets is not None:
                 held = self.prepare(*self.data)[1] if isinstance(self.data, tuple) else targets
                 model_io.check_classes(model_io.class_pair(outputs, targets, True)[0], held)
@@ -180,7 +171,6 @@ class NetworkObjective(Objective):
             self._own_lm_loss = self.loss_name == MODEL_LOSS and lm_head.is_the_usual_loss(outputs, inputs)
             self._head = self._blocked_head(outputs, inputs, targets)
             with self.evaluating():  # for values only (outputs): each conv → frozen BatchNorm as one convolution
-                state = (self.own_parameters(), self.buffers)
                 self._folded = folded_norms.FoldedNorms.checked(self.model, state, inputs, outputs, self.dtype)
         self.classifier = model_io.class_labels(inputs, targets) is not None
 
