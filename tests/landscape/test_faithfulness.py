@@ -111,3 +111,18 @@ def test_the_cli_prints_the_report_and_keeps_it_in_the_file(tmp_path) -> None:
     assert read_faithfulness(out) == report
     text = CliRunner().invoke(app, [*args, "--force"])
     assert text.exit_code == 0 and "faithfulness of the slice" in text.output and "λmin" in text.output
+
+
+def test_a_slice_that_curves_down_a_little_is_not_said_to_look_convex() -> None:
+    """GPT-2's random slice curved down by 0.016 where the Hessian's λmin is -24.9: it hides the negative
+    curvature, but 'it looks convex' was false."""
+    from losslab.landscape.faithfulness import Faithfulness
+
+    def report(slice_eigenvalues: list[float]) -> str:
+        values = torch.tensor(slice_eigenvalues, dtype=torch.float64)
+        return str(Faithfulness(torch.diag(values), values, values, (3.217, -24.86), True, True))
+
+    assert "it curves down by at most 0.01587, 0.1% as much, but the Hessian has λmin -24.86" in report(
+        [-0.007331, -0.01587]
+    )
+    assert "it looks convex, but the Hessian has λmin -24.86" in report([0.03, 0.002])

@@ -140,3 +140,36 @@ def test_the_cli_surveys_and_connects_an_lstm_from_a_users_file(tmp_path: Path) 
     result = runner.invoke(app, ["landscape", *source, "--method", "vmap", "--grid", "3", "--out",
                                  str(tmp_path / "v.h5"), "--no-progress"])  # fmt: skip
     assert result.exit_code == 2 and "cannot batch this model" in result.output and "Traceback" not in result.output
+
+
+def test_hessian_products_of_a_stack_on_an_lstm_equal_double_backward_each() -> None:
+    """Forward-over-reverse products of a stack, vmapped over the vectors (the tangents are batched, not θ: the
+    LSTM takes that), against reverse-over-reverse through the saved graph, one vector at a time."""
+    from losslab.curvature import hessian_operator
+
+    L = objective(Recurrent())
+    vectors = torch.randn(3, L.dim, generator=torch.Generator().manual_seed(4), dtype=L.dtype)
+    stacked = hessian_operator(L, method="jvp").matmat(vectors)
+    graph = hessian_operator(L, method="graph")
+    expected = torch.stack([graph.matvec(v) for v in vectors])
+    torch.testing.assert_close(stacked, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_a_streamed_float32_lstm_takes_hessian_products_a_batch_at_a_time() -> None:
+    """In float32 an LSTM runs oneDNN's mkldnn_rnn_layer, which has no forward-mode AD: the jvp products that
+    streamed data used raised NotImplementedError. Streamed data now takes reverse-over-reverse a batch at a time,
+    equal to the saved graph over the data held in memory."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from losslab.curvature import hessian_operator
+
+    model = Recurrent().float()
+    x, y = data(dtype=torch.float32)
+    held = NetworkObjective(model, (x, y))
+    streamed = NetworkObjective(model, DataLoader(TensorDataset(x, y), batch_size=5))
+    operator = hessian_operator(streamed)
+    assert operator.method == "graph"
+    vectors = torch.randn(3, held.dim, generator=torch.Generator().manual_seed(5))
+    expected = hessian_operator(held).matmat(vectors)
+    torch.testing.assert_close(operator.matmat(vectors), expected, rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(operator.matvec(vectors[0]), expected[0], rtol=1e-4, atol=1e-6)

@@ -113,8 +113,12 @@ class Faithfulness(Readable):
             f"  the slice reaches {self.shares[0]:.1%} of λmax and {self.shares[1]:.1%} of λmin",
         ]
         if self.hides_negative_curvature:
+            low = float(self.slice_eigenvalues.min())
+            looks = (
+                "it looks convex" if low >= 0 else f"it curves down by at most {-low:.4g}, {self.shares[1]:.1%} as much"
+            )
             lines.append(
-                "  the slice HIDES negative curvature: it looks convex, but the Hessian has λmin < 0 "
+                f"  the slice HIDES negative curvature: {looks}, but the Hessian has λmin {bottom:.4g} "
                 "(--directions hessian-extremes shows it)"
             )
         elif self.shows_negative_curvature:

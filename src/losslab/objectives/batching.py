@@ -6,7 +6,8 @@ branches on a tensor's value or calls ``.item()`` is refused, and some fused ker
 fast path in eval mode) run under vmap only through its slow per-point fallback, which it warns about. Which
 of these a model is, is found once per objective by a probe on two copies of θ* and the first two samples;
 where vmap cannot batch the model, :func:`over_points` loops over the points instead — the same values, one
-``functional_call`` each.
+``functional_call`` each. Hessian-vector products of a stack of vectors batch only the tangents, which every
+model takes; :func:`hessian_products` reads the data outside vmap, a batch at a time.
 
 >>> from torch import nn
 >>> from losslab.objectives.network import NetworkObjective
@@ -31,10 +32,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import torch
-from torch.func import vmap
+from torch import Tensor
+from torch.func import grad, jvp, vmap
 
 from losslab.errors import first_line
-from losslab.objectives import network_data
+from losslab.objectives import model_io, network_data
 
 if TYPE_CHECKING:
     from losslab.objectives.network import NetworkObjective
@@ -99,3 +101,25 @@ def over_points(
         return torch.stack(results)
 
     return looped
+
+
+def hessian_products(objective: NetworkObjective, theta: Tensor, vectors: Tensor) -> Tensor:
+    """H(θ)·vᵢ for a stack of vectors ``(m, n)``, each batch of the data read once for all of them.
+
+    Per batch, the forward-over-reverse products of the batch's loss, vmapped over the vectors (only the
+    tangents are batched, θ is not: an LSTM takes this too), weighted by the batch's samples: the mean ``L``
+    takes. A DataLoader is not iterated inside vmap (its iterator draws a seed, which vmap refuses: "called
+    random operation while in randomness error mode"). With the ``recompute`` BatchNorm policy the statistics
+    depend on θ: one vector at a time through the whole objective.
+    """
+    if objective.batchnorm == "recompute":
+        whole = grad(objective._evaluate)
+        return torch.stack([jvp(whole, (theta,), (v,))[1] for v in vectors])
+    total: Tensor | int = 0
+    count = 0
+    for inputs, targets in objective.batches():
+        gradient = grad(lambda t, x=inputs, y=targets: objective._loss_on(t, x, y))
+        products = vmap(lambda v, gradient=gradient: jvp(gradient, (theta,), (v,))[1])(vectors)
+        n = model_io.batch_size(inputs)
+        total, count = total + products * n, count + n
+    return total / count  # type: ignore[return-value]

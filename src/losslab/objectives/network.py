@@ -330,6 +330,10 @@ class NetworkObjective(Objective):
             raise LosslabError("the DataLoader yielded no data")
         return total / count  # type: ignore[return-value]
 
+    def hvps(self, theta: Any, vectors: Tensor) -> Tensor:
+        """H(θ)·vᵢ for a stack of vectors, each batch read once for all (:func:`.batching.hessian_products`)."""
+        return batching.hessian_products(self, self._theta(theta), vectors.to(self.device, self.dtype))
+
     def _theta(self, theta: Any) -> Tensor:
         if isinstance(theta, Tensor) and theta.shape == (self.dim,):
             return theta.to(self.device, self.dtype)

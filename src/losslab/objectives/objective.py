@@ -155,6 +155,12 @@ class Objective:
         theta = self._theta(theta)
         return jvp(grad(self._evaluate), (theta,), (v.to(theta),))[1]
 
+    def hvps(self, theta: PointLike, vectors: Tensor) -> Tensor:
+        """H(θ)·vᵢ for a stack of vectors ``(m, n)``: the forward-over-reverse products, vmapped over them."""
+        theta = self._theta(theta)
+        gradient = grad(self._evaluate)
+        return vmap(lambda v: jvp(gradient, (theta,), (v,))[1])(vectors.to(theta))
+
     def hessian(self, theta: PointLike) -> Tensor:
         """The full n×n Hessian; for small n.
 
