@@ -262,3 +262,25 @@ def test_a_sequence_classifier_on_its_own_loss_reports_accuracy_against_its_labe
         hits = (out.logits.argmax(-1) == batch["labels"]).double().mean()
         assert float(surface.values["accuracy"][i, j]) == pytest.approx(float(hits))
     assert float(objective.accuracy(objective.center)) == pytest.approx(float(surface.values["accuracy"][1, 1]))
+
+
+def test_a_state_dict_direction_may_name_a_tied_parameter_either_way_but_not_two_ways(
+    generator: torch.Generator,
+) -> None:
+    """A direction shaped like GPT-2's state dict holds lm_head.weight beside transformer.wte.weight: one tensor.
+    Its values under the second name were dropped without a word, even where they differed."""
+    from losslab.landscape import given_directions
+
+    model = _model("gpt2", torch.float64)
+    objective = network(model, _batch(generator), "cross_entropy")
+    flat = torch.randn(objective.dim, generator=generator, dtype=torch.float64)
+    views = dict(zip(objective.shapes, flat.split([s.numel() for s in objective.shapes.values()]), strict=True))
+    both = {name: piece.view(objective.shapes[name]) for name, piece in views.items()}
+    both["lm_head.weight"] = both["transformer.wte.weight"].clone()
+    second_only = {k: v for k, v in both.items() if k != "transformer.wte.weight"}
+    for form in (both, second_only):
+        assert torch.equal(given_directions(objective, form).vectors[0], flat)
+    both["lm_head.weight"] = both["lm_head.weight"] + 1
+    with pytest.raises(LosslabError, match=r"^direction 1\['lm_head.weight'\] differs from direction 1\["
+                       r"'transformer.wte.weight'\], but the model ties the two"):  # fmt: skip
+        given_directions(objective, both)

@@ -142,3 +142,20 @@ def test_each_seed_figure_draws_with_a_title(name: str) -> None:
     titles = [fig.get_suptitle()] + [ax.get_title() for ax in fig.axes]
     assert any(t for t in titles)
     assert all(ax.get_xlabel() for ax in fig.axes if ax.get_label() != "<colorbar>")
+
+
+def test_a_title_wider_than_the_figure_is_wrapped_inside_it_when_saved(tmp_path: Path) -> None:
+    """A survey of 'mymodels.py:dictout on mymodels.py:data' titled its contour map past both edges (centred over
+    an axes a colour bar pushes left, it was cut on the left too)."""
+    L = gallery("himmelblau")
+    long = "mymodels.py:dictout on mymodels.py:data: filter directions (normalization filter, seed 0)"
+    figure = plot.contour(L, resolution=20, title=long).get_figure(root=True)
+    plot.save(figure, tmp_path / "c.png")
+    title = figure.axes[0].title
+    assert "\n" in title.get_text() and title.get_text().replace("\n", " ") == long
+    renderer = figure.canvas.get_renderer()
+    extent = title.get_window_extent(renderer)
+    assert 0 <= extent.x0 and extent.x1 <= figure.bbox.width
+    short = plot.contour(L, resolution=20, title="himmelblau").get_figure(root=True)
+    plot.save(short, tmp_path / "s.png")
+    assert short.axes[0].title.get_text() == "himmelblau"

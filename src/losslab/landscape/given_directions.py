@@ -1,8 +1,8 @@
 """Directions the user brings, and directions handed back in the user's form.
 
 A direction can be a flat tensor over the model's unique parameters (in ``named_parameters``
-order), a mapping shaped like the model's state dict (parameter name → tensor; buffers and a
-tied parameter's second name are ignored), a stack ``(k, P)``, or a ``.pt`` file holding any of
+order), a mapping shaped like the model's state dict (parameter name → tensor; buffers are ignored; a tied
+parameter under either name, or both with equal values), a stack ``(k, P)``, or a ``.pt`` file holding any of
 these (read with ``torch.load(weights_only=True)``). :func:`as_state_dicts` gives the
 directions of any survey back as such mappings, so they round-trip.
 """
@@ -18,6 +18,7 @@ from torch import Tensor
 
 from losslab.errors import LosslabError, check_choice
 from losslab.landscape.directions import BIAS_BN, NORMALIZATIONS, Directions, normalize_direction
+from losslab.objectives.model_state import parameter_names
 from losslab.objectives.network import NetworkObjective
 
 
@@ -26,6 +27,7 @@ def flat_direction(
 ) -> Tensor:
     """One direction as a flat tensor over the objective's parameters (a flat tensor or a state-dict mapping)."""
     if isinstance(direction, Mapping):
+        direction = _by_first_names(objective, direction, what)
         missing = [name for name in objective.shapes if name not in direction]
         if missing:
             raise LosslabError(f"{what} has no entry for parameter {missing[0]!r} (of {len(missing)} missing)")
@@ -44,6 +46,26 @@ def flat_direction(
     if not bool(torch.isfinite(direction).all()):
         raise LosslabError(f"{what} holds non-finite values")
     return direction.to(objective.center)
+
+
+def _by_first_names(objective: NetworkObjective, direction: Mapping[str, Tensor], what: str) -> dict[str, Tensor]:
+    """The mapping with each tied parameter under the name θ holds it by (GPT-2's ``lm_head.weight`` is the same
+    tensor as ``transformer.wte.weight``, named so first). A state dict has both names: the second may be there,
+    or alone, but not with values that differ from the first's."""
+    first_names = parameter_names(objective.model)
+    entries = dict(direction)
+    for name, parameter in objective.model.named_parameters(remove_duplicate=False):
+        first = first_names[id(parameter)]
+        if name == first or name not in entries:
+            continue
+        if first not in entries:
+            entries[first] = entries[name]
+        elif not torch.equal(torch.as_tensor(entries[name]), torch.as_tensor(entries[first])):
+            raise LosslabError(
+                f"{what}[{name!r}] differs from {what}[{first!r}], but the model ties the two (one parameter): "
+                "give them equal, or one of them"
+            )
+    return entries
 
 
 def given_directions(

@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
@@ -38,8 +38,8 @@ from torch.func import grad, jvp, vmap
 from losslab.errors import first_line
 from losslab.objectives import model_io, network_data
 
-if TYPE_CHECKING:
-    from losslab.objectives.network import NetworkObjective
+# the functions below take a NetworkObjective (not imported: network.py imports this module)
+NetworkObjective = Any
 
 # vmap's warning when an operator has no batching rule and it loops over the points itself (slower than a plain
 # loop of forwards: each operator is split, run and stacked per point)

@@ -10,6 +10,7 @@ path stands out on light and dark bands alike.
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -64,6 +65,27 @@ def new_figure(size: tuple[float, float] = (6.4, 5.0)) -> Figure:
     figure = Figure(figsize=size, layout="constrained")
     FigureCanvasAgg(figure)
     return figure
+
+
+def fit_titles(figure: Figure) -> None:
+    """Wrap every axes title and the figure's title that is wider than the figure onto more lines, at spaces
+    (a title naming a model file and its data ran off both edges: ``mymodels.py:dictout on mymodels.py:data:
+    filter directions …``; a title centred over an axes that a colour bar pushes left overflows on the left).
+    Measured with the figure's own renderer after a layout pass; constrained layout makes room for the lines."""
+    figure.draw_without_rendering()  # the layout places the axes, so their titles' extents are final
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    texts = [ax.title for ax in figure.axes] + [getattr(figure, "_suptitle", None)]
+    for text in texts:
+        if text is None or not text.get_text():
+            continue
+        extent = text.get_window_extent(renderer)
+        width, middle = extent.width, (extent.x0 + extent.x1) / 2
+        room = 0.96 * 2 * min(middle, figure.bbox.width - middle)  # centred where it is, within the figure
+        if width <= room:
+            continue
+        lines = text.get_text().split("\n")
+        columns = max(12, int(max(len(line) for line in lines) * room / width))
+        text.set_text("\n".join(textwrap.fill(line, columns, break_long_words=False) for line in lines))
 
 
 def figure_of(ax: Axes) -> Figure:

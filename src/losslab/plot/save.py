@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 from matplotlib.figure import Figure
 
 from losslab.errors import LosslabError, first_line, unwritable_folder
+from losslab.plot._style import fit_titles
 from losslab.plot.animate import Animation
 from losslab.plot.interactive import write_html
 
@@ -85,6 +86,7 @@ def save(picture: Any, path: str | Path, *, dpi: int = 150) -> Path:
     target = Path(path)
     try:
         if kind == "still" and isinstance(picture, Figure):
+            fit_titles(picture)
             picture.savefig(target, dpi=dpi)
         elif kind == "animation" and isinstance(picture, Animation):
             picture.save(target, dpi=min(dpi, 100))
