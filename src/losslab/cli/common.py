@@ -55,6 +55,12 @@ DataOpt = Annotated[
 DataArgsOpt = Annotated[
     str | None, typer.Option("--data-args", help="Arguments for the --data factory: 'batch_size=32'.")
 ]
+ParametersOpt = Annotated[
+    str,
+    typer.Option(
+        help="The parameters θ spans: all, or trainable (those with requires_grad; frozen ones held at their values)."
+    ),
+]
 LossOpt = Annotated[
     str | None,
     typer.Option(

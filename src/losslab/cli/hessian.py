@@ -13,7 +13,16 @@ from typing import Annotated, Any
 import torch
 import typer
 
-from losslab.cli.common import DataArgsOpt, DataOpt, DemoOpt, LossOpt, ModelArgsOpt, ModelOpt, WeightsOpt
+from losslab.cli.common import (
+    DataArgsOpt,
+    DataOpt,
+    DemoOpt,
+    LossOpt,
+    ModelArgsOpt,
+    ModelOpt,
+    ParametersOpt,
+    WeightsOpt,
+)
 from losslab.errors import LosslabError
 
 # defined here, not imported from losslab.cli.app, so the annotations resolve in this module
@@ -34,6 +43,7 @@ def register(app: typer.Typer) -> None:
         data: DataOpt = None,
         data_args: DataArgsOpt = None,
         loss: LossOpt = None,
+        parameters: ParametersOpt = "all",
         top: Annotated[int, typer.Option(help="How many eigenvalues.")] = 3,
         which: Annotated[str, typer.Option(help="largest, smallest (most negative) or both.")] = "largest",
         trace: Annotated[bool, typer.Option("--trace", help="Estimate the trace (Hutch++).")] = False,
@@ -74,6 +84,7 @@ def register(app: typer.Typer) -> None:
         objective = network_objective(
             demo_name=demo, model=model, weights=weights, data=data, loss=loss, dtype=dtype,
             model_args=parse_arguments(model_args), data_args=parse_arguments(data_args, "--data-args"),
+            parameters=parameters,
         ).objective
         report = curvature_report(
             objective,

@@ -15,7 +15,16 @@ from typing import Annotated, Any, cast
 import torch
 import typer
 
-from losslab.cli.common import DataArgsOpt, DataOpt, DemoOpt, LossOpt, ModelArgsOpt, ModelOpt, WeightsOpt
+from losslab.cli.common import (
+    DataArgsOpt,
+    DataOpt,
+    DemoOpt,
+    LossOpt,
+    ModelArgsOpt,
+    ModelOpt,
+    ParametersOpt,
+    WeightsOpt,
+)
 from losslab.errors import LosslabError, check_choice, not_one_of
 from losslab.networks.loading import load_checkpoint, parse_arguments
 
@@ -41,6 +50,7 @@ def landscape(
     data: DataOpt = None,
     data_args: DataArgsOpt = None,
     loss: LossOpt = None,
+    parameters: ParametersOpt = "all",
     directions: Annotated[
         str,
         typer.Option(
@@ -131,7 +141,7 @@ def landscape(
     built = network_objective(
         demo_name=demo, model=model, weights=weights, data=data, loss=loss, dtype=DTYPES[dtype], seed=seed,
         steps=steps, device=device, batchnorm=batchnorm, model_args=parse_arguments(model_args),
-        data_args=parse_arguments(data_args, "--data-args"),
+        data_args=parse_arguments(data_args, "--data-args"), parameters=parameters,
     )  # fmt: skip
     objective = built.objective
     trajectory = [load_checkpoint(p) for p in checkpoints.split(",")] if checkpoints else list(built.checkpoints)

@@ -121,7 +121,9 @@ class SharpnessTracker:
         check_int("every (steps between measurements)", every, least=1)
         if isinstance(objective_or_loss_fn, NetworkObjective):
             self.objective: NetworkObjective | None = objective_or_loss_fn
-            self.parameters: list[Tensor] = list(objective_or_loss_fn.model.parameters())
+            chosen = objective_or_loss_fn.shapes  # θ's parameters (parameters="trainable": only those that train)
+            model = objective_or_loss_fn.model
+            self.parameters: list[Tensor] = [p for name, p in model.named_parameters() if name in chosen]
         elif callable(objective_or_loss_fn) and not isinstance(objective_or_loss_fn, Objective):
             if parameters is None:
                 raise LosslabError("a loss closure needs parameters=model.parameters() to take the Hessian over")
@@ -144,10 +146,13 @@ class SharpnessTracker:
         data: tuple[Tensor, Tensor],
         loss: str | LossFn = "cross_entropy",
         every: int = 10,
+        *,
+        parameters: str = "all",
         **options: Any,
     ) -> SharpnessTracker:
-        """A tracker for a plain model and in-memory data (builds a NetworkObjective on them)."""
-        objective = NetworkObjective(model, data, loss)  # evaluates in eval mode and leaves the model's own mode
+        """A tracker for a plain model and in-memory data (builds a NetworkObjective on them; ``parameters``
+        ``"trainable"``: the Hessian over the parameters that require grad only)."""
+        objective = NetworkObjective(model, data, loss, parameters=parameters)  # eval mode, the model's own put back
         return cls(objective, every, **options)
 
     def step(self, step: int | None = None, *, lr: float | None = None) -> float | None:

@@ -252,7 +252,7 @@ def hessian_extremes_directions(objective: NetworkObjective, **lanczos: Any) -> 
 def as_flat(objective: NetworkObjective, theta: Any, what: str = "checkpoint") -> Tensor:
     """A checkpoint as a flat θ: a flat tensor, a module, or a state dict (parameters in the model's order)."""
     if isinstance(theta, torch.nn.Module):
-        theta = torch.nn.utils.parameters_to_vector(theta.parameters()).detach()
+        theta = dict(theta.named_parameters())  # by name: θ may hold only some (parameters="trainable")
     if isinstance(theta, dict):
         theta = torch.cat([theta[name].detach().reshape(-1) for name in objective.shapes])
     theta = torch.as_tensor(theta)

@@ -106,7 +106,8 @@ class SliceEvaluator:
         self.vectors = directions.vectors.to(objective.device, objective.dtype)
         self.classifier = objective.classifier
         self.autocast = autocast
-        fusable = method != "vmap" and objective.batchnorm != "recompute" and autocast is None
+        # the fused paths take θ over every parameter of an nn.Sequential: not a subset (parameters="trainable")
+        fusable = method != "vmap" and objective.batchnorm != "recompute" and autocast is None and not objective.fixed
         with objective.evaluating():  # the fused paths call the model's own modules
             self.fused = FusedSequential.build(objective, self.center, self.vectors) if fusable else None
         self.method = _choose(method, objective, self.fused, autocast)

@@ -36,7 +36,9 @@ def model_fingerprint(objective: NetworkObjective) -> str:
 def model_provenance(objective: NetworkObjective) -> dict[str, Any]:
     """What a survey file records of the model and data it was made from (resume checks the two digests)."""
     loss = objective.loss_fn
+    subset = {"parameter_set": objective.parameter_set} if objective.fixed else {}  # the frozen ones left out
     return {
+        **subset,
         "model_sha256": model_fingerprint(objective),
         "data_sha256": data_fingerprint(objective),
         "model": objective.title,

@@ -17,7 +17,8 @@ copy this avoids; no library forms parameters lazily per module.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Collection
+from typing import Any, TypeGuard
 
 import torch
 from torch import Tensor, nn
@@ -41,15 +42,18 @@ class LayerwisePoint:
     (True, True, True)
     """
 
-    def __init__(self, model: nn.Module, directions: RegeneratedDirections) -> None:
+    def __init__(
+        self, model: nn.Module, directions: RegeneratedDirections, moved: Collection[str] | None = None
+    ) -> None:
         self.model, self.directions = model, directions
         self.point: tuple[float, ...] = (0.0,) * directions.k
         self.names = parameter_names(model)
-        self._owners = [m for m in model.modules() if any(p is not None for p in m._parameters.values())]
+        self._moved = moved  # the names of the parameters the slice moves (None: all); the others stay as they are
+        self._owners = [m for m in model.modules() if any(self._moves(p) for p in m._parameters.values())]
         self._pool: dict[torch.dtype, list[Tensor]] = {}
         self._active: list[tuple[nn.Module, dict[str, Any], list[Tensor]]] = []
         self._hooks: list[Any] = []
-        self.workspace_elements = max((_own_size(m, directions) for m in self._owners), default=0)
+        self.workspace_elements = max((self._own_size(m) for m in self._owners), default=0)
 
     def __enter__(self) -> LayerwisePoint:
         for module in self._owners:
@@ -66,7 +70,7 @@ class LayerwisePoint:
 
     def _form(self, module: nn.Module, _args: Any) -> None:
         originals = dict(module._parameters)
-        moved = [(n, p) for n, p in originals.items() if p is not None and not self.directions.skips(p)]
+        moved = [(n, p) for n, p in originals.items() if self._moves(p)]
         buffer = self._take(moved[0][1], sum(p.numel() for _, p in moved)) if moved else None
         offset = 0
         for name, parameter in moved:
@@ -85,6 +89,17 @@ class LayerwisePoint:
         module._parameters.update(originals)
         for buffer in taken:
             self._pool.setdefault(buffer.dtype, []).append(buffer)
+
+    def _moves(self, parameter: Tensor | None) -> TypeGuard[Tensor]:
+        """Whether the slice moves this parameter: not a skipped one (a 1-D parameter with ``bias_bn="zero"``),
+        nor one outside ``moved``."""
+        if parameter is None or self.directions.skips(parameter):
+            return False
+        return self._moved is None or self.names[id(parameter)] in self._moved
+
+    def _own_size(self, module: nn.Module) -> int:
+        """Elements of a module's own parameters that are moved (those a survey forms)."""
+        return sum(p.numel() for p in module._parameters.values() if self._moves(p))
 
     def _take(self, like: Tensor, elements: int) -> Tensor:
         """A workspace of at least ``elements``, from the pool (buffers of the largest module's size)."""
@@ -106,9 +121,6 @@ class LayerwisePoint:
             out[where] = total.to(parameter.dtype)
 
 
-def _own_size(module: nn.Module, directions: RegeneratedDirections) -> int:
-    """Elements of a module's own parameters that are moved (those a survey forms)."""
-    return sum(p.numel() for p in module._parameters.values() if p is not None and not directions.skips(p))
 
 
 def _as_rows(tensor: Tensor) -> Tensor:

@@ -96,6 +96,7 @@ class RegeneratedDirections:
         flats = [
             self.parameter(name, p).reshape(self.k, -1).to(objective.dtype)
             for name, p in objective.own_parameters().items()
+            if name in objective.shapes  # θ's parameters: not those held fixed (parameters="trainable")
         ]
         vectors = torch.cat(flats, dim=1).to(objective.device)
         kind = "random" if self.normalization == "none" else self.normalization

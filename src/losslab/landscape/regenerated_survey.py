@@ -73,7 +73,8 @@ class RegeneratedEvaluator:
         self.streamed = not isinstance(objective.data, tuple)
         self.samples: int | None = None
         self.on_progress: Callable[[float], None] | None = None
-        self._at = LayerwisePoint(objective.model, directions)  # its workspaces are reused from chunk to chunk
+        moved = objective.shapes if objective.fixed else None  # parameters="trainable": the frozen ones stay
+        self._at = LayerwisePoint(objective.model, directions, moved)  # its workspaces are reused from chunk to chunk
 
     def measure(self, coords: Tensor) -> tuple[Tensor, Tensor | None, Tensor | None]:
         """(loss, accuracy or None, the loss's standard error over streamed batches or None) at each row."""

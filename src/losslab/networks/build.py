@@ -60,6 +60,7 @@ def network_objective(
     batchnorm: str = "frozen",
     model_args: Arguments = NO_ARGUMENTS,
     data_args: Arguments = NO_ARGUMENTS,
+    parameters: str = "all",
 ) -> BuiltNetwork:
     """The network objective of a demo (default ``mlp``) or of ``model`` on ``data`` (rules: the module docstring).
 
@@ -73,7 +74,7 @@ def network_objective(
         loss: a loss name or import path (default: the demo's own; for a model ``model`` when the
             inputs hold ``labels``, else ``cross_entropy``).
         seed, steps, trained: how the demo is initialised and trained.
-        dtype, device, batchnorm: as for :class:`~losslab.objectives.network.NetworkObjective`.
+        dtype, device, batchnorm, parameters: as for :class:`~losslab.objectives.network.NetworkObjective`.
 
     >>> built = network_objective(demo_name="moons-mlp", steps=5)
     >>> built.objective.title, built.objective.dim, len(built.checkpoints)
@@ -94,25 +95,26 @@ def network_objective(
             targets = torch.nn.functional.one_hot(targets, int(targets.max()) + 1).to(inputs.dtype)
         title = f"{name} on {data or ('moons' if name == 'moons-mlp' else 'digits')}"
         objective = NetworkObjective(
-            built.model, (inputs, targets), loss or built.loss, device=device, batchnorm=batchnorm, title=title
-        )
+            built.model, (inputs, targets), loss or built.loss, device=device, batchnorm=batchnorm, title=title,
+            parameters=parameters,
+        )  # fmt: skip
         return BuiltNetwork(objective, list(built.checkpoints))
     loss_fn = load_loss(loss) if loss is not None and ":" in loss else loss
     if model.startswith(TRANSFORMERS):
-        return _language(model, weights, data, loss_fn, dtype, seed, steps, trained, device, data_args)
+        return _language(model, weights, data, loss_fn, dtype, seed, steps, trained, device, data_args, parameters)
     network = load_model(model, weights, model_args).to(dtype).eval()  # a malformed spec is named before missing data
     if data is None:
         raise LosslabError("--model needs --data: digits, moons, a .pt file or pkg.module:factory")
     objective = NetworkObjective(
         network, load_data(data, dtype, data_args), loss_fn, device=device, batchnorm=batchnorm,
-        title=f"{model} on {data}",
+        title=f"{model} on {data}", parameters=parameters,
     )  # fmt: skip
     return BuiltNetwork(objective)
 
 
 def _language(
     model: str, weights: str | Path | None, data: str | None, loss: Any, dtype: torch.dtype, seed: int,
-    steps: int | None, trained: bool, device: str | torch.device | None, data_args: Arguments,
+    steps: int | None, trained: bool, device: str | torch.device | None, data_args: Arguments, parameters: str,
 ) -> BuiltNetwork:  # fmt: skip
     """A language demo (``transformers:NAME``) on its own token data or on ``data``."""
     name = model.removeprefix(TRANSFORMERS)
@@ -123,5 +125,5 @@ def _language(
         checkpoints = []
     held = load_data(data, dtype, data_args) if data is not None else tokens
     title = f"{name} on {data or 'counting tokens'}"
-    objective = NetworkObjective(network, held, loss, device=device, title=title)
+    objective = NetworkObjective(network, held, loss, device=device, title=title, parameters=parameters)
     return BuiltNetwork(objective, checkpoints)

@@ -32,12 +32,32 @@ from torch import Tensor, nn
 from torch.func import functional_call
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from losslab.errors import LosslabError
+from losslab.errors import LosslabError, not_one_of
 from losslab.objectives import fused_activations
 
 Inputs = Tensor | tuple[Tensor, ...] | Mapping[str, Tensor]
 LABELS = "labels"
 MODEL_LOSS = "model"  # the loss the model computes itself from the ``labels`` in its inputs (``outputs.loss``)
+
+
+LossFn = Callable[[Tensor, Tensor], Tensor]
+NAMED_LOSSES: dict[str, LossFn] = {
+    "cross_entropy": nn.functional.cross_entropy,
+    "mse": nn.functional.mse_loss,
+    "bce_with_logits": nn.functional.binary_cross_entropy_with_logits,
+}
+
+
+def loss_function(loss: str | LossFn) -> LossFn:
+    """The loss a network objective takes by name (:data:`NAMED_LOSSES`, or ``model``: the model's own), or the
+    callable itself."""
+    if callable(loss):
+        return loss
+    if loss in NAMED_LOSSES:
+        return NAMED_LOSSES[loss]
+    if loss == MODEL_LOSS:
+        return model_loss  # type: ignore[return-value]  # its name goes into a survey's provenance
+    raise LosslabError(f"{not_one_of('loss', loss, (*NAMED_LOSSES, MODEL_LOSS))} (or pass a callable)")
 
 
 def split_batch(batch: Any) -> tuple[Any, Tensor | None]:

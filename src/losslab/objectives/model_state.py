@@ -16,7 +16,7 @@ from typing import overload
 import torch
 from torch import Tensor, nn
 
-from losslab.errors import LosslabError
+from losslab.errors import LosslabError, check_choice
 
 
 class FlatNames(Sequence[str]):
@@ -82,6 +82,32 @@ def evaluation_mode(model: nn.Module) -> Iterator[None]:
     finally:
         for module, training in flags:
             module.training = training
+
+
+PARAMETER_SETS = ("all", "trainable")
+
+
+def chosen_parameters(model: nn.Module, which: str = "all") -> dict[str, nn.Parameter]:
+    """The parameters θ covers, by name: ``all`` of them, or the ``trainable`` ones (``requires_grad``: a
+    fine-tuned model's adapters or head, with its frozen backbone held at its values — the parameters
+    PyHessian takes, and a :class:`~losslab.curvature.sharpness.SharpnessTracker` on a training loop).
+
+    >>> net = nn.Sequential(nn.Linear(2, 3), nn.Linear(3, 1))
+    >>> _ = net[0].requires_grad_(False)
+    >>> list(chosen_parameters(net)), list(chosen_parameters(net, "trainable"))
+    (['0.weight', '0.bias', '1.weight', '1.bias'], ['1.weight', '1.bias'])
+    """
+    check_choice("parameters", which, PARAMETER_SETS)
+    params = dict(model.named_parameters())
+    if not params:
+        raise LosslabError("the model has no parameters")
+    if which == "trainable":
+        params = {name: p for name, p in params.items() if p.requires_grad}
+        if not params:
+            raise LosslabError(
+                "parameters 'trainable', but no parameter of the model requires grad (all are frozen): use 'all'"
+            )
+    return params
 
 
 def parameter_names(model: nn.Module) -> dict[int, str]:

@@ -31,17 +31,13 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
-from losslab.errors import LosslabError, check_choice, first_line, not_one_of
+from losslab.errors import LosslabError, check_choice, first_line
 from losslab.objectives import batching, first_call, folded_norms, lm_head, model_io, network_data
-from losslab.objectives.model_state import FlatNames, cumulative_copy, evaluation_mode, named_views
+from losslab.objectives.model_state import FlatNames, chosen_parameters, cumulative_copy, evaluation_mode, named_views
 from losslab.objectives.objective import Objective
 
-LossFn = Callable[[Tensor, Tensor], Tensor]
-LOSSES: dict[str, LossFn] = {
-    "cross_entropy": nn.functional.cross_entropy,
-    "mse": nn.functional.mse_loss,
-    "bce_with_logits": nn.functional.binary_cross_entropy_with_logits,
-}
+LossFn = model_io.LossFn
+LOSSES = model_io.NAMED_LOSSES
 MODEL_LOSS = model_io.MODEL_LOSS
 BATCHNORM_POLICIES = ("frozen", "recompute")
 
@@ -68,6 +64,8 @@ class NetworkObjective(Objective):
         batchnorm_data: the training inputs for ``recompute`` (a tensor, or a DataLoader
             yielding ``(inputs, targets)`` or inputs); default: this objective's inputs.
         batchnorm_batch_size: batch size when ``batchnorm_data`` is a tensor (default 128).
+        parameters: ``"all"`` (the default) or ``"trainable"``: θ over the parameters that require grad only,
+            the frozen ones held at their values (:func:`~losslab.objectives.model_state.chosen_parameters`).
 
     >>> net = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1)).double()
     >>> x, y = torch.randn(8, 2, dtype=torch.float64), torch.randn(8, 1, dtype=torch.float64)
@@ -88,13 +86,12 @@ class NetworkObjective(Objective):
         batchnorm_data: Tensor | DataLoader[Any] | None = None,
         batchnorm_batch_size: int = 128,
         title: str = "",
+        parameters: str = "all",
     ) -> None:
         if not isinstance(model, nn.Module):
             raise LosslabError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         check_choice("batchnorm policy", batchnorm, BATCHNORM_POLICIES)
-        params = dict(model.named_parameters())
-        if not params:
-            raise LosslabError("the model has no parameters")
+        params = chosen_parameters(model, parameters)
         first = next(iter(params.values()))
         self.device = torch.device(device) if device is not None else first.device
         shapes = [(name, p.numel()) for name, p in params.items()]
@@ -105,6 +102,9 @@ class NetworkObjective(Objective):
         )
         self.model = model  # left in its mode: evaluation switches to eval mode and back (evaluating)
         self.shapes = {name: p.shape for name, p in params.items()}
+        self.parameter_set = parameters
+        # the parameters θ leaves out (parameters="trainable"), held at their values in the objective's dtype
+        self.fixed = {n: p.detach().to(self.device, self.dtype) for n, p in model.named_parameters() if n not in params}
         self.buffers = {k: b.to(self.device) for k, b in model.named_buffers()}
         self.batchnorm = batchnorm
         self.data = network_data.hold(data, self.device, self.dtype)
@@ -112,7 +112,7 @@ class NetworkObjective(Objective):
             first_inputs = network_data.first_samples(self.data, 1, self.device, self.dtype)[0]
             loss = MODEL_LOSS if isinstance(first_inputs, Mapping) and model_io.LABELS in first_inputs else None
         self.loss_name = loss if isinstance(loss, str) else ("cross_entropy" if loss is None else "callable")
-        self.loss_fn = _loss(loss if loss is not None else "cross_entropy")
+        self.loss_fn = model_io.loss_function(loss if loss is not None else "cross_entropy")
         self._stats_model: nn.Module | None = None
         self._own_lm_loss = False  # decided by _check_fit
         self._head: lm_head.LMHead | None = None  # a causal LM's loss without all its logits; _check_fit
@@ -129,7 +129,8 @@ class NetworkObjective(Objective):
         """θ*: the model's parameters at construction, flat (made on first use: a model of 10⁸–10¹⁰
         parameters surveyed with regenerated directions, :mod:`losslab.landscape.regenerated`, never
         needs this second copy)."""
-        return torch.cat([p.detach().reshape(-1) for p in self.model.parameters()]).to(self.device, self.dtype)
+        pieces = [p.detach().reshape(-1) for name, p in self.model.named_parameters() if name in self.shapes]
+        return torch.cat(pieces).to(self.device, self.dtype)
 
     @functools.cached_property
     def vmap_refusal(self) -> batching.Refusal | None:
@@ -260,13 +261,18 @@ class NetworkObjective(Objective):
 
     # -- flat θ <-> the model's parameters ------------------------------------------------
     def unflatten(self, theta: Tensor) -> dict[str, Tensor]:
-        """θ as views shaped like the model's parameters."""
+        """θ as views shaped like the model's parameters (θ's own: not those held :attr:`fixed`)."""
         return named_views(theta, self.shapes)
+
+    def _state(self, theta: Tensor | None, buffers: dict[str, Tensor] | None) -> tuple[dict[str, Tensor], ...]:
+        """What ``functional_call`` takes at θ: its parameters with the fixed ones, and the buffers (default θ*'s)."""
+        params = {} if theta is None else {**self.fixed, **self.unflatten(theta)}
+        return params, self.buffers if buffers is None else buffers
 
     def outputs(self, theta: Tensor | None, inputs: Any, buffers: dict[str, Tensor] | None = None) -> Any:
         """The model's outputs with parameters θ (one θ; None: the parameters the model holds now), in eval
         mode with ``buffers`` (default θ*'s)."""
-        state = ({} if theta is None else self.unflatten(theta), self.buffers if buffers is None else buffers)
+        state = self._state(theta, buffers)
         with self.evaluating():
             if self._folded is not None and not model_io.differentiable():
                 return self._folded.call(state, inputs)
@@ -281,7 +287,7 @@ class NetworkObjective(Objective):
         self, theta: Tensor | None, inputs: Any, targets: Tensor | None, buffers: dict[str, Tensor] | None = None
     ) -> Tensor:
         labels = targets if targets is not None else model_io.token_ids(inputs)
-        state = ({} if theta is None else self.unflatten(theta), self.buffers if buffers is None else buffers)
+        state = self._state(theta, buffers)
         with self.evaluating():
             return self._head.loss(state, inputs, labels)  # type: ignore[union-attr, arg-type]
 
@@ -300,7 +306,7 @@ class NetworkObjective(Objective):
             if isinstance(module, nn.modules.batchnorm._BatchNorm):
                 buffers[f"{name}.num_batches_tracked"].zero_()  # the first batch's weight is 1/1
         with torch.no_grad():
-            params = {k: v.detach() for k, v in self.unflatten(theta).items()}
+            params = {k: v.detach() for k, v in self._state(theta, None)[0].items()}
             for batch in network_data.stat_batches(self._stats_data, self._stats_batch_size):
                 model_io.call(self._stats_model, (params, buffers), model_io.to(batch, self.device, self.dtype))
         return buffers
@@ -373,16 +379,6 @@ class NetworkObjective(Objective):
         theta = self._theta(theta)
         outputs = self.outputs(theta, inputs, self.recomputed_buffers(theta))
         return (model_io.prediction(outputs).argmax(dim=-1) == labels).to(self.dtype).mean()
-
-
-def _loss(loss: str | LossFn) -> LossFn:
-    if callable(loss):
-        return loss
-    if loss in LOSSES:
-        return LOSSES[loss]
-    if loss == MODEL_LOSS:
-        return model_io.model_loss  # type: ignore[return-value]  # its name goes into a survey's provenance
-    raise LosslabError(f"{not_one_of('loss', loss, (*LOSSES, MODEL_LOSS))} (or pass a callable)")
 
 
 def network(
