@@ -281,3 +281,31 @@ def test_hessian_eigenvalues_are_nan_where_no_number_can_be_trusted() -> None:
     eigenvalues = hessian_eigenvalues(stack)
     assert eigenvalues[0].tolist() == [1.0, 2.0] and bool(eigenvalues[1:].isnan().all())
     assert hessian_eigenvalues(stack[0]).tolist() == [1.0, 2.0]
+
+
+def test_analyze_refuses_a_network_in_one_line_before_sampling_its_hessian() -> None:
+    """analyze samples full Hessians at 2000 points: on a 1 508-parameter network that asked for 36 GB and the
+    process was killed. It now says what to use instead."""
+    from torch import nn
+
+    from losslab.analysis.report import MAX_ANALYZED_PARAMETERS
+    from losslab.objectives.network import NetworkObjective
+
+    net = nn.Sequential(nn.Linear(10, 10), nn.Tanh(), nn.Linear(10, 2))  # 132 parameters
+    L = NetworkObjective(net, (torch.randn(8, 10), torch.randint(0, 2, (8,))))
+    assert L.dim > MAX_ANALYZED_PARAMETERS
+    with pytest.raises(LosslabError, match=r"^analyze takes a loss of at most 100 parameters .* this one has 132: "
+                       r"for a network use losslab\.curvature"):  # fmt: skip
+        analyze(L)
+
+
+def test_convexity_refuses_samples_whose_hessians_would_not_fit() -> None:
+    from torch import nn
+
+    from losslab.objectives.network import NetworkObjective
+
+    net = nn.Sequential(nn.Linear(40, 30), nn.Tanh(), nn.Linear(30, 2))  # 1 292 parameters: 2000 Hessians, 12.4 GiB
+    L = NetworkObjective(net, (torch.randn(8, 40), torch.randint(0, 2, (8,))))
+    with pytest.raises(LosslabError, match=r"^convexity samples 2000 full Hessians of 1,292×1,292 \(12\.4 GiB; at most "
+                       r"1\): give fewer samples"):  # fmt: skip
+        convexity(L)

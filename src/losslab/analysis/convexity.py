@@ -208,6 +208,10 @@ def _outside(objective: Objective, points: Tensor, defined: Tensor) -> str:
     )
 
 
+# the Hessians a sampled convexity check holds at once (2000 of a 100-parameter loss: 160 MB in float64)
+SAMPLED_HESSIAN_BYTES = 2**30
+
+
 def convexity(
     objective: Objective,
     domain: Domain | str | None = None,
@@ -228,6 +232,13 @@ def convexity(
     """
     if samples < 2:
         raise LosslabError(f"samples = {samples}; give at least 2 sample points")
+    needed = samples * objective.dim**2 * torch.empty((), dtype=objective.dtype).element_size()
+    if needed > SAMPLED_HESSIAN_BYTES:
+        raise LosslabError(
+            f"convexity samples {samples} full Hessians of {objective.dim:,}×{objective.dim:,} ({needed / 2**30:.3g} "
+            f"GiB; at most {SAMPLED_HESSIAN_BYTES / 2**30:g}): give fewer samples, or for a network use "
+            "losslab.curvature (top_eigenvalues with which='smallest' finds negative curvature)"
+        )
     box = search_box(objective, domain)
     proof = _prove(objective, box)
     return proof if proof is not None else _sample(objective, box, samples, generator)

@@ -33,6 +33,10 @@ from losslab.objectives.domain import Domain, PointLike
 from losslab.objectives.objective import Objective
 from losslab.serialize import Readable, jsonable
 
+# analyze samples the full Hessian at 2000 points for convexity: n² numbers each (100 parameters: 160 MB in
+# float64; a 1 508-parameter network asked for 36 GB and was killed)
+MAX_ANALYZED_PARAMETERS = 100
+
 
 @dataclass
 class Analysis(Readable):
@@ -137,7 +141,17 @@ def analyze(
     >>> a = analyze(formula("0.5*((w0 + w1 - 2)**2 + (w0 + 2*w1 - 2)**2)"), at="w0=0,w1=0")
     >>> a.to_dict()["gradient"], a.convexity.verdict, round(a.max_stable_lr, 6)
     ({'w0': '2*w0 + 3*w1 - 4', 'w1': '3*w0 + 5*w1 - 6'}, 'convex', 0.291796)
+
+    Raises:
+        LosslabError: the loss has more than :data:`MAX_ANALYZED_PARAMETERS` parameters (a network: its
+            curvature is :mod:`losslab.curvature`'s).
     """
+    if objective.dim > MAX_ANALYZED_PARAMETERS:
+        raise LosslabError(
+            f"analyze takes a loss of at most {MAX_ANALYZED_PARAMETERS} parameters (full Hessians at thousands of "
+            f"points); this one has {objective.dim:,}: for a network use losslab.curvature (top_eigenvalues, "
+            "trace, density) and losslab.landscape"
+        )
     box = search_box(objective, domain)
     gradient, hessian = symbolic_gradient(objective), symbolic_hessian(objective)
     notes: list[str] = []
