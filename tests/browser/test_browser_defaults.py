@@ -304,3 +304,19 @@ def test_a_line_of_minima_is_one_row_with_its_equations(browser: Any, server_url
     assert "line or curve" in page.text_content("#analysis")
     page.locator("#analysis").screenshot(path=str(shots / "analysis_line_of_minima.png"))
     assert not page.errors
+
+
+def test_greek_parameters_are_labelled_as_the_student_typed_them(browser: Any, server_url: str) -> None:
+    """θ₀ is read as theta0 (the API's name); the title, the axes, the hover and the start boxes said 'theta0'."""
+    page = open_page(browser, state_url(server_url, source="formula", formula="(θ₀ - 1)² + 3λ²"))
+    wait_idle(page)
+    assert page.text_content("#objective-title").startswith("L(λ, θ₀) — ")
+    layout = page.evaluate("document.getElementById('plot-main').layout")
+    titles = {layout["xaxis"]["title"]["text"], layout["yaxis"]["title"]["text"]}
+    assert titles == {"θ₀", "λ"}
+    labels = page.locator("#start-inputs label").all_text_contents()
+    assert sorted(label.strip() for label in labels) == ["θ₀", "λ"]
+    hover = page.evaluate("document.getElementById('plot-main').data[0].hovertemplate")
+    assert "θ₀=" in hover and "λ=" in hover
+    assert page.errors == []
+    page.close()

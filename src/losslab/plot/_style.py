@@ -21,6 +21,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from losslab.errors import LosslabError
+from losslab.objectives.spelling import GREEK
 
 CMAP = "viridis"
 PATH_COLORS = ("#e4572e", "#33bbee", "#f6ae2d", "#ff66cc", "#9be564", "#b07aa1", "#ffffff")
@@ -51,6 +52,8 @@ MARKERS: dict[str, Marker] = {
 }
 KIND_MARKERS: dict[str, tuple[str, float]] = {k: (m.matplotlib, m.size) for k, m in MARKERS.items() if k != "start"}
 _SYMBOL = re.compile(r"^([A-Za-z]+)(\d*)$")
+# the names the formula parser gives typed Greek letters, as mathtext letters (π is the constant, not a name)
+_GREEK_TEX = {name: "\\" + ("lambda" if name == "lam" else name) for name in set(GREEK.values()) - {"pi"}}
 
 
 def new_axes(ax: Axes | None = None, *, projection: str | None = None, size: tuple[float, float] = (6.4, 5.0)) -> Axes:
@@ -97,15 +100,21 @@ def figure_of(ax: Axes) -> Figure:
 
 
 def parameter_label(name: str) -> str:
-    """A parameter name as mathtext: ``w0`` → ``$w_{0}$``, ``m`` → ``$m$``; others unchanged.
+    r"""A parameter name as mathtext: ``w0`` → ``$w_{0}$``, ``m`` → ``$m$``; others unchanged.
+
+    A Greek letter's name, as the formula parser reads a typed letter (``θ₀`` → ``theta0``, ``λ`` → ``lam``), is
+    the letter again: ``$\theta_{0}$``.
 
     >>> parameter_label("w0"), parameter_label("m"), parameter_label("0.weight[3]")
     ('$w_{0}$', '$m$', '0.weight[3]')
+    >>> parameter_label("theta0"), parameter_label("lam")
+    ('$\\theta_{0}$', '$\\lambda$')
     """
     match = _SYMBOL.match(name)
     if not match:
         return name
-    return f"${match[1]}_{{{match[2]}}}$" if match[2] else f"${match[1]}$"
+    letter = _GREEK_TEX.get(match[1], match[1])
+    return f"${letter}_{{{match[2]}}}$" if match[2] else f"${letter}$"
 
 
 def path_color(index: int) -> str:

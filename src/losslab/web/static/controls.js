@@ -2,7 +2,7 @@
 // buttons, and the view tabs — filled from the catalogues and wired to what they change.
 import { dropLater, later } from "./api.js";
 import { $, say } from "./dom.js";
-import { escapeHtml, fmt, round } from "./format.js";
+import { escapeHtml, fmt, round, shownName } from "./format.js";
 import { live, saveUrl, state } from "./state.js";
 import { colorOf } from "./plot-style.js";
 import { redrawOverlay } from "./plots.js";
@@ -48,7 +48,7 @@ export function renderStartInputs() {
   const info = live.info;
   if (!info || !state.start || state.start.length !== info.dim) { $("start-inputs").innerHTML = '<p class="hint">Choosing a start…</p>'; return; }
   $("start-inputs").innerHTML = info.names.map((n, i) =>
-    `<label class="field">${escapeHtml(n)} <input type="number" step="any" data-index="${i}" value="${escapeHtml(state.start[i])}" aria-label="start ${escapeHtml(n)}"></label>`).join("");
+    `<label class="field">${escapeHtml(shownName(n))} <input type="number" step="any" data-index="${i}" value="${escapeHtml(state.start[i])}" aria-label="start ${escapeHtml(n)}"></label>`).join("");
   $("start-hint").textContent = info.dim === 1 ? "…or click the curve." : info.dim === 2 ? "…or click the contour map." : "";
   for (const input of $("start-inputs").querySelectorAll("input")) {
     input.addEventListener("change", () => {

@@ -13,6 +13,18 @@ export function fmt(v) {
   return String(Number(v.toPrecision(6)));
 }
 
+// A parameter's name as a student typed it: the formula parser reads θ₀ as theta0 and λ as lam (the names the
+// API speaks); labels say θ₀ and λ again. Other names are shown as they are.
+const GREEK = { alpha: "α", beta: "β", gamma: "γ", delta: "δ", epsilon: "ε", zeta: "ζ", eta: "η", theta: "θ", iota: "ι",
+  kappa: "κ", lam: "λ", mu: "μ", nu: "ν", xi: "ξ", rho: "ρ", sigma: "σ", tau: "τ", upsilon: "υ", phi: "φ", chi: "χ",
+  psi: "ψ", omega: "ω" };
+const SUBSCRIPTS = "₀₁₂₃₄₅₆₇₈₉";
+export function shownName(name) {
+  const m = /^([A-Za-z]+)(\d*)$/.exec(name);
+  if (!m || !Object.hasOwn(GREEK, m[1])) return name;
+  return GREEK[m[1]] + [...m[2]].map((d) => SUBSCRIPTS[Number(d)]).join("");
+}
+
 export const vec = (xs) => `(${xs.map(fmt).join(", ")})`;
 export const plottable = (v) => { v = num(v); return Number.isFinite(v) ? v : null; };
 export const round = (v) => Number(Number(v).toPrecision(4));

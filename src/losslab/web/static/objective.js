@@ -3,6 +3,7 @@
 import { cancel, isStale, latest } from "./api.js";
 import { $, report, say } from "./dom.js";
 import { live, objectiveSpec, state } from "./state.js";
+import { shownName } from "./format.js";
 import { drawLandscape, drawLoss } from "./plots.js";
 import { pause, redrawRun, renderFrame, runRace } from "./race.js";
 import { loadFits } from "./data-fit.js";
@@ -32,7 +33,7 @@ export async function loadObjective() {
   live.race = null;
   live.step = 0;
   resetInspector();
-  $("objective-title").textContent = `L(${info.names.join(", ")}) — ${info.title}`;
+  $("objective-title").textContent = `L(${info.names.map(shownName).join(", ")}) — ${info.title}`;
   showUnderstood(info);
   const gifButton = $("btn-gif");
   gifButton.disabled = info.dim > 2;

@@ -1,7 +1,7 @@
 // The explore view's plots: the landscape (curve, contour map, 3-D surface) with its Taylor overlay, and the loss chart.
 /* global Plotly */
 import { $ } from "./dom.js";
-import { fmt, num, plottable, round, runLabel } from "./format.js";
+import { fmt, num, plottable, round, runLabel, shownName } from "./format.js";
 import { live } from "./state.js";
 import { axisTitle, baseLayout, chartTitle, colorOf, config, paddedRange } from "./plot-style.js";
 import { markerOf, renderLegend } from "./legend.js";
@@ -95,15 +95,15 @@ async function drawCurve(el) {
   const s = live.surface;
   const name = s.names[0];
   const y = s.values.map(plottable);
-  const traces = [{ x: s.axes[0], y, mode: "lines", line: { color: "#444", width: 2 }, hovertemplate: `${name}=%{x:.4g}<br>L=%{y:.4g}<extra></extra>` }];
+  const traces = [{ x: s.axes[0], y, mode: "lines", line: { color: "#444", width: 2 }, hovertemplate: `${shownName(name)}=%{x:.4g}<br>L=%{y:.4g}<extra></extra>` }];
   traces.push(...markTraces((ps) => ({ x: ps.map((p) => num(p.point[name])), y: ps.map((p) => num(p.value)) })));
   live.overlayIndex = traces.length;
   traces.push(taylorCurve());
   const finite = y.filter((v) => v !== null);
   // Fixed ranges: a path that leaves the box (a divergence) is cut at the frame instead of rescaling it.
   await Plotly.react(el, traces, baseLayout({
-    xaxis: { title: axisTitle(name), range: [s.axes[0][0], s.axes[0].at(-1)] },
-    yaxis: { title: axisTitle(`L(${name})`), range: paddedRange(finite) },
+    xaxis: { title: axisTitle(shownName(name)), range: [s.axes[0][0], s.axes[0].at(-1)] },
+    yaxis: { title: axisTitle(`L(${shownName(name)})`), range: paddedRange(finite) },
     title: chartTitle("Click the curve to set the start"), hovermode: "x" }), config); // any height over w reads L(w)
   bindPlot(el);
   renderLegend(markedPoints());
@@ -132,7 +132,7 @@ async function drawMap(main, side) {
   const [nx, ny] = s.names;
   const values = s.values.map((row) => row.map(plottable));
   const shaded = shade(values, s.min, s.max);
-  const hover = `${nx}=%{x:.4g}<br>${ny}=%{y:.4g}<br>L=%{customdata:.5g}<extra></extra>`;
+  const hover = `${shownName(nx)}=%{x:.4g}<br>${shownName(ny)}=%{y:.4g}<br>L=%{customdata:.5g}<extra></extra>`;
   const contour = { type: "contour", x: s.axes[0], y: s.axes[1], z: shaded.z, customdata: values, hovertemplate: hover,
     colorscale: "Viridis", ncontours: 30, contours: { coloring: "heatmap", showlines: true }, line: { width: 0.5, color: "rgba(255,255,255,0.5)" },
     colorbar: { title: { text: shaded.title, side: "right" }, thickness: 12 } };
@@ -141,16 +141,16 @@ async function drawMap(main, side) {
   traces.push(taylorContour(), ...energyPathTraces(false));
   const title = live.info.dim > 2 ? `Slice at ${live.slice.held} — click to move the start` : "Contour map — click to set the start";
   await Plotly.react(main, traces, baseLayout({ title: chartTitle(title),
-    xaxis: { title: axisTitle(nx), range: [s.axes[0][0], s.axes[0].at(-1)] },
-    yaxis: { title: axisTitle(ny), range: [s.axes[1][0], s.axes[1].at(-1)] } }), config);
+    xaxis: { title: axisTitle(shownName(nx)), range: [s.axes[0][0], s.axes[0].at(-1)] },
+    yaxis: { title: axisTitle(shownName(ny)), range: [s.axes[1][0], s.axes[1].at(-1)] } }), config);
   const surface = { type: "surface", x: s.axes[0], y: s.axes[1], z: values, surfacecolor: shaded.z, colorscale: "Viridis",
     showscale: false, opacity: 0.95, hovertemplate: hover, customdata: values };
   const overlay = taylorSurface();
   // The box is the surface's: a path that runs off it (a divergence) is cut there instead of rescaling the view.
   const zRange = s.min === null ? undefined : paddedRange([s.min, s.max]);
   await Plotly.react(side, [surface, overlay, ...pathTraces3d(), ...energyPathTraces(true)], baseLayout({ title: chartTitle("3-D surface"),
-    margin: { l: 0, r: 0, t: 52, b: 0 }, scene: { xaxis: { title: axisTitle(nx), range: [s.axes[0][0], s.axes[0].at(-1)] },
-      yaxis: { title: axisTitle(ny), range: [s.axes[1][0], s.axes[1].at(-1)] }, zaxis: { title: axisTitle("L"), range: zRange },
+    margin: { l: 0, r: 0, t: 52, b: 0 }, scene: { xaxis: { title: axisTitle(shownName(nx)), range: [s.axes[0][0], s.axes[0].at(-1)] },
+      yaxis: { title: axisTitle(shownName(ny)), range: [s.axes[1][0], s.axes[1].at(-1)] }, zaxis: { title: axisTitle("L"), range: zRange },
       camera: { eye: { x: 1.5, y: -1.5, z: 1.1 } }, aspectmode: "manual", aspectratio: { x: 1, y: 1, z: 0.7 } } }), config);
   bindPlot(main);
   bindPlot(side);

@@ -5,7 +5,7 @@
 /* global Plotly */
 import { isStale, latest } from "./api.js";
 import { $, report } from "./dom.js";
-import { escapeHtml, fmt } from "./format.js";
+import { escapeHtml, fmt, shownName } from "./format.js";
 import { live, saveUrl, state } from "./state.js";
 import { drawLandscape } from "./plots.js";
 import { config } from "./plot-style.js";
@@ -36,7 +36,7 @@ function fits(slice, dim) {
 async function loadSlice(vary, at) {
   const info = live.info;
   const version = live.version;
-  const held = info.names.map((n, k) => (vary.includes(k) ? null : `${n} = ${fmt(at[k])}`)).filter(Boolean).join(", ");
+  const held = info.names.map((n, k) => (vary.includes(k) ? null : `${shownName(n)} = ${fmt(at[k])}`)).filter(Boolean).join(", ");
   const mine = { vary, at, held, surface: null };
   live.slice = mine;
   state.slice = { vary, at }; // a link restores it

@@ -1,6 +1,6 @@
 // The numbers: the live numbers at the step shown, the step table of one run, and every step as CSV.
 import { $ } from "./dom.js";
-import { escapeHtml, fmt, runLabel, vec } from "./format.js";
+import { escapeHtml, fmt, runLabel, shownName, vec } from "./format.js";
 import { live } from "./state.js";
 import { colorOf } from "./plot-style.js";
 
@@ -8,7 +8,7 @@ export function renderNumbers() {
   const table = $("numbers");
   const race = live.race;
   if (!race) { table.innerHTML = ""; return; }
-  const n = race.names.map(escapeHtml);
+  const n = race.names.map((name) => escapeHtml(shownName(name)));
   const head = `<tr><th></th><th>optimizer</th><th class="col-step">step</th><th>θ = (${n.join(", ")})</th><th>L(θ)</th><th>∇L(θ)</th><th>|∇L|</th><th>diagnosis</th></tr>`;
   const rows = race.runs.map((run, i) => {
     const k = Math.min(live.step, run.params.length - 1);
@@ -44,7 +44,7 @@ export function fillTable() {
   const table = $("step-table");
   if (!race) { table.innerHTML = ""; return; }
   const run = race.runs[Number($("table-runner").value) || 0];
-  const [header, ...rows] = csvRows(run, race.names);
+  const [header, ...rows] = csvRows(run, race.names.map(shownName)); // the CSV keeps the names the API speaks
   const shown = rows.slice(0, 1001);
   table.innerHTML = `<tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join("")}</tr>`
     + shown.map((r, k) => `<tr data-step="${k}">${r.map((v, j) => `<td>${j === 0 || v === "" ? v : fmt(v)}</td>`).join("")}</tr>`).join("")
