@@ -179,3 +179,18 @@ def test_refusals(call, message):
     with pytest.raises(LosslabError) as error:
         call(grid)
     assert str(error.value) == message
+
+
+def test_twin_minima_merge_into_one_as_deep_not_a_deeper_one():
+    """The double well's second minimum is as deep as the first: the summary said it 'merges into a deeper one'."""
+    from losslab.objectives.objective import formula
+
+    twins = basins(evaluate_grid(formula("(x**2 - 1)**2 + y**2"), resolution=101))
+    assert twins.basins[0].value == twins.basins[1].value
+    assert "One other basin merges into one as deep at loss 1" in twins.summary()
+    tilted = basins(evaluate_grid(formula("(x**2 - 1)**2 + 0.3*x + y**2"), resolution=101))
+    assert "One other basin merges into a deeper one" in tilted.summary()
+    camel = basins(evaluate_grid(gallery("six_hump_camel"), resolution=101))  # mirror twins, equal to rounding
+    assert "5 others merge into ones as deep or deeper" in camel.summary()
+    himmelblau = basins(evaluate_grid(gallery("himmelblau"), resolution=101))
+    assert "3 others merge into deeper ones" in himmelblau.summary()

@@ -428,8 +428,15 @@ def basin_summary(report: BasinReport) -> str:
     if exact:
         levels += f" (at the exact saddles {', '.join(f'{v:.10g}' for v in sorted(exact))})"
     one = len(merging) == 1
+    depth: dict[int | None, float] = {b.index: b.value for b in report.basins}
+    # twins (a symmetric loss's mirror minima, equal to rounding): the elder rule breaks their tie
+    equal = sum(math.isclose(b.value, depth.get(b.merges_into, math.inf), rel_tol=1e-9, abs_tol=1e-12) for b in merging)
+    if one:
+        into = "one as deep" if equal else "a deeper one"
+    else:
+        into = "deeper ones" if not equal else "ones as deep" if equal == len(merging) else "ones as deep or deeper"
     text += (
-        f" {'One other basin merges' if one else f'{len(merging)} others merge'} into a deeper one at {name}"
+        f" {'One other basin merges' if one else f'{len(merging)} others merge'} into {into} at {name}"
         f" {levels}; the most separated is #{top.index} ({name} {top.value:.4g}), which must climb"
         f" {top.persistence:.4g} to reach basin #{top.merges_into}."
     )
