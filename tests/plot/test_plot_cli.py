@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -171,3 +172,34 @@ def test_tour_out_that_cannot_be_written_is_refused_before_the_tour(tmp_path, re
     words = "is a file, not a folder" if where == "file-as-folder" else "cannot be written"
     assert f"--out {target}" in result.stderr and words in result.stderr and "Traceback" not in result.output
     assert result.stderr.strip().count("\n") == 0
+
+
+def test_a_pca_survey_keeps_its_training_path_and_plot_surface_draws_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Li et al.'s PCA plot is the training path over the plane's contours: the path was printed as a range and
+    never drawn. The file keeps its projection; the picture draws it, inside the frame the survey chose."""
+    from losslab.landscape.projection import read_projection
+
+    out = tmp_path / "pca.h5"
+    result = runner.invoke(app, ["landscape", "--demo", "moons-mlp", "--steps", "30", "--directions", "pca",
+                                 "--grid", "5x5", "--range=-3:1,-1:1", "--out", str(out), "--no-progress"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    path = read_projection(out)
+    assert path is not None and path.coordinates.shape[1] == 2
+    inside = bool(((path.coordinates[:, 0] >= -3) & (path.coordinates[:, 0] <= 1)).all()) and bool(
+        ((path.coordinates[:, 1] >= -1) & (path.coordinates[:, 1] <= 1)).all()
+    )
+    assert ("the surveyed range frames it" if inside else "frame it with --range") in result.output
+    assert float(path.coordinates[-1].abs().max()) < 1e-9  # the last checkpoint is θ*, the plane's centre
+    picture = tmp_path / "pca.png"
+    result = runner.invoke(app, ["plot-surface", str(out), "--out", str(picture)])
+    assert result.exit_code == 0, result.output
+    import losslab.plot
+    from losslab.cli.landscape import draw_saved_surface
+
+    drawn: list[Any] = []
+    monkeypatch.setattr(losslab.plot, "save", lambda picture, target: drawn.append(picture))  # the same drawing, kept
+    draw_saved_surface(out, tmp_path / "again.png", "contour")
+    lines = [line for line in drawn[0].axes[0].get_lines() if line.get_label().startswith("training path")]
+    assert len(lines) == 1 and len(lines[0].get_xdata()) == len(path.coordinates)

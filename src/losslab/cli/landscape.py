@@ -173,7 +173,7 @@ def landscape(
         return
     for line in surface.notes:
         err.print(f"note: {line}", highlight=False, markup=False)
-    note = f"\n{_trajectory_note(slice_, trajectory, objective)}" if directions == "pca" else ""
+    note = f"\n{_trajectory_note(slice_, trajectory, objective, surface, out)}" if directions == "pca" else ""
     if not faithfulness:
         emit(surface if as_json else f"{surface}{note}\nwritten to {out}", as_json)
         return
@@ -202,6 +202,7 @@ def draw_saved_surface(file: Path, out: Path, kind: str, levels: int = 20) -> No
     from losslab import plot
     from losslab.cli.common import out as console
     from losslab.landscape import load_surface
+    from losslab.landscape.projection import read_projection
     from losslab.plot.save import picture_target
 
     shape = picture_target(out)  # before the file is read
@@ -214,6 +215,9 @@ def draw_saved_surface(file: Path, out: Path, kind: str, levels: int = 20) -> No
         picture: Any = plot.interactive_surface(surface, title=title)
     elif kind == "contour":
         picture = plot.contour(surface, title=title, stationary=False, levels=levels)
+        path = read_projection(file)
+        if path is not None and path.coordinates.shape[1] == 2:  # a PCA plane's training path
+            plot.training_path(picture.axes[0], path.coordinates, path.relative_distance)
     elif kind == "3d":
         picture = plot.surface(surface, title=title)
     else:
@@ -265,18 +269,24 @@ def _faithfulness(
     return report
 
 
-def _trajectory_note(slice_: Any, trajectory: list[Any], objective: Any) -> str:
-    """Where the training path lies on a PCA plane, so the user can frame it with --range."""
+def _trajectory_note(slice_: Any, trajectory: list[Any], objective: Any, surface: Any, out: Path) -> str:
+    """Where the training path lies on a PCA plane (kept in ``out`` for ``plot-surface`` to draw), and whether
+    the surveyed range frames it."""
     from losslab.landscape import project
     from losslab.landscape.directions import as_flat
+    from losslab.landscape.projection import save_projection
 
     flats = [as_flat(objective, c, "checkpoint") for c in trajectory]
     where = project(flats, slice_)
+    save_projection(out, where)
     low, high = where.coordinates.min(0).values.tolist(), where.coordinates.max(0).values.tolist()
     spans = ", ".join(f"{n} ∈ [{lo:.3g}, {hi:.3g}]" for n, lo, hi in zip("ab", low, high, strict=False))
+    axes = [axis.tolist() for axis in surface.coordinates]
+    inside = all(axis[0] <= lo and hi <= axis[-1] for axis, lo, hi in zip(axes, low, high, strict=False))
     return (
         f"the training path projects to {spans} (largest relative distance from the plane "
-        f"{float(where.relative_distance.max()):.2g}); frame it with --range"
+        f"{float(where.relative_distance.max()):.2g}); "
+        + ("the surveyed range frames it" if inside else "frame it with --range")
     )
 
 

@@ -8,15 +8,19 @@ follow the plane's contours â€” the distance says how far it is, relative to ``â
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import h5py
 import torch
 from torch import Tensor
 
 from losslab.errors import LosslabError
 from losslab.landscape.directions import Directions
+from losslab.landscape.surface import open_for_writing
 from losslab.serialize import Readable
 
 
@@ -33,6 +37,7 @@ class Projection(Readable):
     coordinates: Tensor
     distance: Tensor
     relative_distance: Tensor
+    FIELDS = ("coordinates", "distance", "relative_distance")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,3 +78,27 @@ def project(checkpoints: Sequence[Tensor] | Tensor, directions: Directions) -> P
     length = offsets.norm(dim=0)
     relative = torch.where(length > 0, distance / length.clamp_min(torch.finfo(torch.float64).tiny), 0.0)
     return Projection(coordinates.T.contiguous(), distance, relative)
+
+
+PATH_ATTRIBUTE = "training_path_json"  # where a surface file keeps the projection of its training path
+
+
+def save_projection(path: str | Path, projection: Projection) -> None:
+    """Keep a training path's projection in the surface file ``path`` (an attribute beside the provenance), so
+    a picture of the file can draw it (``losslab plot-surface``)."""
+    with open_for_writing(path, "a") as file:
+        file.attrs[PATH_ATTRIBUTE] = json.dumps(projection.to_dict())
+
+
+def read_projection(path: str | Path) -> Projection | None:
+    """The training path's projection kept in a surface file, or None where it has none."""
+    try:
+        with h5py.File(path, "r") as file:
+            text = file.attrs.get(PATH_ATTRIBUTE)
+    except OSError as exc:
+        raise LosslabError(f"cannot read {path}: {exc}") from None
+    if text is None:
+        return None
+    data = json.loads(text)
+    coordinates, distance, relative = (torch.tensor(data[key], dtype=torch.float64) for key in Projection.FIELDS)
+    return Projection(coordinates.reshape(len(distance), -1), distance, relative)

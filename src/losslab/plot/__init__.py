@@ -26,6 +26,7 @@ from losslab.plot.race import race
 from losslab.plot.save import FORMATS, format_of, save
 from losslab.plot.surface3d import surface
 from losslab.plot.sweep import sweep
+from losslab.plot.training_path import training_path
 
 __all__ = [
     "FORMATS",
@@ -54,4 +55,5 @@ __all__ = [
     "surface",
     "sweep",
     "to_html",
+    "training_path",
 ]
