@@ -205,11 +205,34 @@ def test_a_deep_minimum_is_not_unbounded() -> None:
 def test_fit_says_one_step_and_the_status_once() -> None:
     data = {"x": [1, 2, 3, 4, 5], "y": [2.1, 3.9, 6.1, 8.0, 9.9]}
     one = str(fit(data, "m*x", steps=1)).splitlines()
-    assert one[-2].startswith("descent (gd, 1 step): m = ")
+    assert one[-3].startswith("descent (gd, 1 step): m = ")
+    assert one[-2].startswith("learning rate 0.04: suggested (lr at most 1/λmax (λmax = 22)")
     done = fit(data, "m*x", lr=0.01)
     lines = str(done).splitlines()
     assert lines[-1] == f"diagnosis: {done.descent.diagnosis.reason}"
     assert lines[-1].startswith("diagnosis: converged at step ") and lines[-1].count("converged") == 1
+
+
+def test_fit_without_a_learning_rate_takes_the_suggested_one_not_the_optimizers_default() -> None:
+    """gd's default 0.1 is above 2/λmax = 0.0909 on Case Study 1's points: 'losslab fit d.csv --model "m x"'
+    diverged in 3 steps. Without lr the fit takes the explorer's suggestion, at most 1/λmax, and converges;
+    a rate given (in lr= or the optimizer's spec) is kept."""
+    data = {"x": [1, 2, 3, 4, 5], "y": [2.1, 3.9, 6.1, 8.0, 9.9]}
+    lam = 2 * sum(x * x for x in data["x"]) / 5  # the mse's Hessian: 2·mean(x²) = 22
+    chosen = fit(data, "m*x")
+    rate = chosen.descent.to_dict()["hyperparameters"]["lr"]
+    assert rate <= 1 / lam and chosen.descent.diagnosis.status == "converged"
+    assert chosen.lr_reason is not None and chosen.to_dict()["descent"]["lr_reason"] == chosen.lr_reason
+    assert fit(data, "m*x", optimizer="gd:lr=0.1").descent.diagnosis.status == "diverged"
+    assert fit(data, "m*x", lr=0.1).lr_reason is None
+    momentum = fit(data, "m*x", optimizer="momentum")
+    assert momentum.descent.to_dict()["hyperparameters"]["lr"] == pytest.approx(rate * (1 - 0.9))
+
+
+def test_a_run_that_ends_falling_but_above_its_start_says_so() -> None:
+    run = fit({"x": [1, 2, 3, 4, 5], "y": [2.1, 3.9, 6.2, 7.8, 10.1]}, "exp(k*x)").descent  # overshoots into k < 0
+    assert float(run.losses[-1]) > float(run.losses[0])
+    assert "(above where it started)" in run.diagnosis.reason and "every step" not in run.diagnosis.reason
 
 
 # -- 5. within: how many steps to get within 0.01 of the minimum -------------------------------------------

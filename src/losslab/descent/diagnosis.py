@@ -139,10 +139,12 @@ def _from_the_last_steps(
         reason = f"stalled: L made no new low over the last {window} steps while ‖∇L‖ = {gnorm:.3g} is not small"
         return Diagnosis("stalled", _joined(reason, why), last)
     falling = window >= 2 and bool((losses[-window - 1 :].diff() < 0).all())
+    above = float(losses[-1]) > seen.start_loss  # fell at the end, into a valley higher than the start
     reason = (
         f"stopped after {last} step{'s' if last != 1 else ''} (the step budget)"
-        f"{' with L still falling at every step' if falling else ''}: L went from {_g(seen.start_loss)} to "
-        f"{_g(float(losses[-1]))}, ‖∇L‖ = {gnorm:.3g}"
+        f"{f' with L still falling at each of the last {window} steps' if falling else ''}: L went from "
+        f"{_g(seen.start_loss)} to {_g(float(losses[-1]))}{' (above where it started)' if above else ''}, "
+        f"‖∇L‖ = {gnorm:.3g}"
     )
     return Diagnosis("max_steps", _joined(reason, why), last)
 

@@ -13,7 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from torch import Tensor
 
+from losslab.analysis.defaults import LR_RULES, suggest_defaults
+from losslab.descent.optimizers import OptimizerSpec, parse_optimizer
 from losslab.descent.run import OptimizerLike, check_run, descend
 from losslab.descent.trajectory import Trajectory
 from losslab.objectives.data import DataObjective, closed_form, data_objective
@@ -29,6 +32,7 @@ class FitResult(Readable):
     objective: DataObjective
     closed_form: ClosedForm | None
     descent: Trajectory
+    lr_reason: str | None = None  # how the descent's learning rate was chosen, where the caller gave none
 
     def to_dict(self) -> dict[str, Any]:
         final = self.descent.final
@@ -45,6 +49,7 @@ class FitResult(Readable):
                 "params": dict(zip(self.objective.names, final.tolist(), strict=True)),
                 "loss": float(self.descent.losses[-1]),
                 "diagnosis": jsonable(self.descent.diagnosis),
+                "lr_reason": self.lr_reason,
             },
         }
 
@@ -62,6 +67,9 @@ class FitResult(Readable):
             f"descent ({self.descent.optimizer}, {steps} step{'s' if steps != 1 else ''}): {params}, "
             f"L = {float(self.descent.losses[-1]):.6g}"
         )
+        if self.lr_reason is not None:
+            rate = self.descent.to_dict()["hyperparameters"].get("lr")
+            lines.append(f"learning rate {rate:g}: {self.lr_reason}")
         lines.append(f"diagnosis: {self.descent.diagnosis.reason}")  # the reason starts with the status in words
         return "\n".join(lines)
 
@@ -90,12 +98,39 @@ def fit(
             optimizer, lr and steps are checked before the data is read.
         start: θ_0 (default: all parameters 0).
 
+    Without ``lr`` (and no ``lr=`` in the optimizer's spec), the descent takes the learning rate the
+    explorer suggests (:func:`~losslab.analysis.defaults.suggest_defaults`: for gradient descent at most
+    1/λmax, half the stable 2/λmax), not the optimizer's default: gd's 0.1 diverges on Case Study 1's
+    five points (2/λmax = 0.0909). :attr:`FitResult.lr_reason` says so.
+
     >>> r = fit({"x": [1, 2, 3, 4, 5], "y": [2.1, 3.9, 6.1, 8.0, 9.9]}, "m*x", lr=0.01)
     >>> round(float(r.closed_form.params[0]), 6), round(float(r.descent.final[0]), 6)
     (1.994545, 1.994545)
+    >>> r = fit({"x": [1, 2, 3, 4, 5], "y": [2.1, 3.9, 6.1, 8.0, 9.9]}, "m*x")
+    >>> r.descent.to_dict()["hyperparameters"]["lr"], r.descent.diagnosis.status
+    (0.04, 'converged')
     """
     check_run(optimizer, lr, steps, {})  # before the data is read: a bad value costs no load
     objective = data_objective(data, model, loss=loss, target=target)
     theta0 = objective.point(start) if start is not None else torch.zeros(objective.dim, dtype=objective.dtype)
+    reason = None
+    if lr is None:
+        lr, reason = _suggested_lr(objective, theta0, optimizer)
     trajectory = descend(objective, theta0, optimizer, lr=lr, steps=steps, batch_size=batch_size, generator=generator)
-    return FitResult(objective, closed_form(objective), trajectory)
+    return FitResult(objective, closed_form(objective), trajectory, reason)
+
+
+def _suggested_lr(
+    objective: DataObjective, theta0: Tensor, optimizer: OptimizerLike
+) -> tuple[float | None, str | None]:
+    """The explorer's learning rate for this optimizer from ``theta0``, or (None, None) where the optimizer's
+    spec names one or is a class of the user's (its own default then)."""
+    if not isinstance(optimizer, str | OptimizerSpec):
+        return None, None
+    spec = parse_optimizer(optimizer) if isinstance(optimizer, str) else optimizer
+    if "lr" in spec.hyperparameters or spec.name not in LR_RULES:
+        return None, None
+    suggestion = suggest_defaults(objective, preferred=theta0.tolist())
+    if tuple(suggestion.start) != tuple(theta0.tolist()):  # the start has no gradient: the rate is not for it
+        return None, None
+    return suggestion.lr_for(spec.name, spec.hyperparameters), f"suggested ({suggestion.reason.split('; ', 1)[-1]})"
