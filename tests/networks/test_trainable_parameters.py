@@ -144,3 +144,17 @@ def test_the_frozen_parameters_are_evaluated_in_the_objectives_dtype() -> None:
     with torch.no_grad():
         expected = nn.functional.cross_entropy(copy.deepcopy(model).double()(x), y)
     assert float(L.value(L.center)) == pytest.approx(float(expected), rel=1e-12)
+
+
+def test_a_checkpoint_with_another_frozen_backbone_is_refused_by_name() -> None:
+    """θ leaves the frozen parameters out, so a checkpoint that differs there (another backbone) cannot be told
+    apart by θ: a path to it, or a connection, would be another model's."""
+    model = finetuned()
+    L = NetworkObjective(model, data(), parameters="trainable")
+    same_backbone = {name: p.detach().clone() for name, p in model.named_parameters()}
+    same_backbone["3.weight"] = same_backbone["3.weight"] + 1
+    assert torch.equal(as_flat(L, same_backbone)[:18], (model[3].weight + 1).detach().reshape(-1))
+    other = dict(same_backbone, **{"0.weight": same_backbone["0.weight"] + 1})
+    with pytest.raises(LosslabError, match=r"^checkpoint differs from the model in '0\.weight', which parameters "
+                       r"'trainable' holds fixed"):  # fmt: skip
+        as_flat(L, other)

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import torch
 import typer
 
-from losslab.cli.common import DataArgsOpt, DataOpt, DemoOpt, LossOpt, ModelArgsOpt, ModelOpt
+from losslab.cli.common import DataArgsOpt, DataOpt, DemoOpt, LossOpt, ModelArgsOpt, ModelOpt, ParametersOpt
 from losslab.errors import LosslabError, check_choice
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -39,6 +39,7 @@ def connect_command(
     data: DataOpt = None,
     data_args: DataArgsOpt = None,
     loss: LossOpt = None,
+    parameters: ParametersOpt = "all",
     curve: Annotated[str, typer.Option(help="bezier or polychain.")] = "bezier",
     bends: Annotated[int, typer.Option(help="Trainable control points, 1 to 3.")] = 1,
     optimizer: Annotated[str, typer.Option(help="A torch.optim optimizer: 'adam:lr=0.01', 'momentum:lr=0.05'.")] = (
@@ -76,7 +77,8 @@ def connect_command(
             raise LosslabError("--from and --to go with a FORMULA; two networks come from --demo or --model --weights")
         from losslab.networks.loading import parse_arguments
 
-        arguments = {"model_args": parse_arguments(model_args), "data_args": parse_arguments(data_args, "--data-args")}
+        arguments = {"model_args": parse_arguments(model_args), "data_args": parse_arguments(data_args, "--data-args"),
+                     "parameters": parameters}  # fmt: skip
         objective, a, b = _networks(demo, seeds, steps, model, weights, data, loss, DTYPES[dtype], arguments)
         result = _run(objective, a, b, training, out, resume, force)
         extra = {}
@@ -152,8 +154,9 @@ def _networks(demo: str | None, seeds: str, steps: int | None, model: str | None
     if weights:
         raise LosslabError("--weights goes with --model; --demo trains its own two networks")
     pair = _seeds(seeds)
-    first, second = (network_objective(demo_name=demo, data=data, loss=loss, dtype=dtype, seed=s,
-                                       steps=steps, data_args=arguments["data_args"]) for s in pair)  # fmt: skip
+    first, second = (network_objective(demo_name=demo, data=data, loss=loss, dtype=dtype, seed=s, steps=steps,
+                                       data_args=arguments["data_args"], parameters=arguments["parameters"])
+                     for s in pair)  # fmt: skip
     return first.objective, first.objective.center, second.objective.center
 
 

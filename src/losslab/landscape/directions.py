@@ -254,11 +254,24 @@ def as_flat(objective: NetworkObjective, theta: Any, what: str = "checkpoint") -
     if isinstance(theta, torch.nn.Module):
         theta = dict(theta.named_parameters())  # by name: θ may hold only some (parameters="trainable")
     if isinstance(theta, dict):
+        _check_fixed(objective, theta, what)
         theta = torch.cat([theta[name].detach().reshape(-1) for name in objective.shapes])
     theta = torch.as_tensor(theta)
     if theta.shape != (objective.dim,):
         raise LosslabError(f"{what} has shape {tuple(theta.shape)}; expected ({objective.dim},) or a module/state dict")
     return theta.to(objective.center)
+
+
+def _check_fixed(objective: NetworkObjective, state: dict[str, Any], what: str) -> None:
+    """A checkpoint of a model whose frozen parameters θ leaves out (parameters="trainable") must hold them as the
+    model does: θ cannot say where it differs there, so a path or a connection to it would be another model's."""
+    for name, value in objective.fixed.items():
+        given = state.get(name)
+        if isinstance(given, Tensor) and not torch.equal(given.detach().to(value), value):
+            raise LosslabError(
+                f"{what} differs from the model in {name!r}, which parameters 'trainable' holds fixed: "
+                "its frozen parameters must be the model's (or use parameters 'all')"
+            )
 
 
 def make_directions(
