@@ -159,3 +159,18 @@ def test_a_title_wider_than_the_figure_is_wrapped_inside_it_when_saved(tmp_path:
     short = plot.contour(L, resolution=20, title="himmelblau").get_figure(root=True)
     plot.save(short, tmp_path / "s.png")
     assert short.axes[0].title.get_text() == "himmelblau"
+
+
+def test_a_surveyed_surface_is_titled_by_its_model_not_the_loss(tmp_path: Path) -> None:
+    """From Python, plot.contour(survey(...)) said 'contour map of the loss': a Surface has no title, but its
+    provenance names the model."""
+    from torch import nn
+
+    from losslab.landscape import random_directions, survey
+
+    net = nn.Sequential(nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 2)).double()
+    L = NetworkObjective(net, (torch.randn(8, 2, dtype=torch.float64), torch.randint(0, 2, (8,))), title="tiny MLP")
+    surface = survey(L, random_directions(L), grid=(5, 5))
+    assert plot.contour(surface).axes[0].get_title() == "contour map of tiny MLP"
+    assert plot.surface(surface).axes[0].get_title() == "surface of tiny MLP"
+    assert plot.interactive_surface(surface).layout.title.text == "surface of tiny MLP"

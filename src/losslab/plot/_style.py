@@ -91,6 +91,17 @@ def fit_titles(figure: Figure) -> None:
         text.set_text("\n".join(textwrap.fill(line, columns, break_long_words=False) for line in lines))
 
 
+def source_name(source: object) -> str:
+    """What a picture is of, for its default title: an objective's or grid's ``title``, else a surveyed
+    surface's model (its provenance), else "the loss"."""
+    title = getattr(source, "title", "")
+    if title:
+        return str(title)
+    provenance = getattr(source, "provenance", None)
+    model = provenance.get("model") if isinstance(provenance, dict) else None
+    return str(model) if model else "the loss"
+
+
 def figure_of(ax: Axes) -> Figure:
     """The top-level figure an axes belongs to."""
     figure = ax.get_figure(root=True)

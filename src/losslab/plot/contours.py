@@ -28,7 +28,7 @@ from losslab.objectives.domain import Domain
 from losslab.objectives.objective import Objective
 from losslab.plot._marks import PointsLike, draw_stationary, stationary_in
 from losslab.plot._paths import Trajectories, as_trajectories, draw_path, mark_divergence, visible_path
-from losslab.plot._style import CMAP, figure_of, legend_below, new_axes, parameter_label, short_number
+from losslab.plot._style import CMAP, figure_of, legend_below, new_axes, parameter_label, short_number, source_name
 from losslab.plot.grid import DEFAULT_RESOLUTION, SurfaceLike, as_surface, frame_of
 
 FIELDS = ("gradient", "descent")
@@ -225,5 +225,5 @@ def _similar_spans(lower: torch.Tensor, upper: torch.Tensor) -> bool:
 
 
 def _title(source: object, what: str) -> str:
-    name = getattr(source, "title", "") or "the loss"
+    name = source_name(source)
     return f"{what} of {name}"

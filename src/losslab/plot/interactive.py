@@ -19,7 +19,7 @@ from losslab.objectives.domain import Domain
 from losslab.objectives.grid import plotly_layout
 from losslab.objectives.objective import Objective
 from losslab.plot._paths import Trajectories, as_trajectories, visible_path
-from losslab.plot._style import path_color
+from losslab.plot._style import path_color, source_name
 from losslab.plot.grid import SurfaceLike, as_surface, frame_of
 
 INTERACTIVE_RESOLUTION = 120
@@ -68,7 +68,7 @@ def interactive_surface(
             )
         )
     names = grid.axis_names
-    label = title or f"surface of {getattr(source, 'title', '') or 'the loss'}"
+    label = title or f"surface of {source_name(source)}"
     figure.update_layout(
         title={"text": label},
         scene={"xaxis_title": names[0], "yaxis_title": names[1], "zaxis_title": "loss L"},
@@ -119,7 +119,7 @@ def interactive_contour(
         )
     names = grid.axis_names
     figure.update_layout(
-        title={"text": title or f"contours of {getattr(source, 'title', '') or 'the loss'}"},
+        title={"text": title or f"contours of {source_name(source)}"},
         xaxis_title=names[0],
         yaxis_title=names[1],
         legend={"orientation": "h", "y": -0.15},

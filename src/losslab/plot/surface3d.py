@@ -22,7 +22,16 @@ from losslab.descent.trajectory import run_label
 from losslab.objectives.domain import Domain, PointLike
 from losslab.objectives.objective import Objective
 from losslab.plot._paths import Trajectories, as_trajectories, visible_path
-from losslab.plot._style import CMAP, OUTLINE, figure_of, legend_below, new_axes, parameter_label, path_color
+from losslab.plot._style import (
+    CMAP,
+    OUTLINE,
+    figure_of,
+    legend_below,
+    new_axes,
+    parameter_label,
+    path_color,
+    source_name,
+)
 from losslab.plot.grid import SurfaceLike, as_surface, frame_of
 
 SURFACE_RESOLUTION = 120
@@ -86,7 +95,7 @@ def surface(
     ax3d.set_xlabel(parameter_label(grid.axis_names[0]))
     ax3d.set_ylabel(parameter_label(grid.axis_names[1]))
     ax3d.set_zlabel("loss L")
-    name = getattr(source, "title", "") or "the loss"
+    name = source_name(source)
     ax3d.set_title(title if title is not None else f"surface of {name}", fontsize=10)
     if runs:
         legend_below(ax3d)
