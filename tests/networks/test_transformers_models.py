@@ -284,3 +284,14 @@ def test_a_state_dict_direction_may_name_a_tied_parameter_either_way_but_not_two
     with pytest.raises(LosslabError, match=r"^direction 1\['lm_head.weight'\] differs from direction 1\["
                        r"'transformer.wte.weight'\], but the model ties the two"):  # fmt: skip
         given_directions(objective, both)
+
+
+def test_a_streamed_batch_with_a_token_past_the_vocabulary_is_one_line(generator: torch.Generator) -> None:
+    """A DataLoader is read batch by batch: its fourth batch's id 30 (of 24) was torch's 'index out of range in
+    self' deep in the model, mid-survey. Each batch is checked against the embeddings its inputs index."""
+    ids = torch.randint(0, 24, (16, 6), generator=generator)
+    ids[13, 2] = 30
+    objective = network(_model("gpt2", torch.float32), DataLoader(ids, batch_size=4), "cross_entropy")
+    with pytest.raises(LosslabError, match=r"^the data's inputs hold index 30, but the model's embedding "
+                       r"transformer\.wte has 24 rows \(0–23\)$"):  # fmt: skip
+        objective.value(objective.center)

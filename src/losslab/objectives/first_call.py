@@ -7,7 +7,8 @@ input, and torch names neither the table nor the id ("index out of range in self
 before the sample that holds one, maybe deep in a survey. So every ``nn.Embedding`` is watched on that
 first call: a failing call names the table and the index it was given (a sequence longer than a
 position table is this too), and where an embedding reads a tensor of the data held in memory, all of
-that tensor is checked against the table's rows at once.
+that tensor is checked against the table's rows at once, and a streamed batch when it is read
+(:func:`check_indices`).
 
 >>> from torch import nn
 >>> import torch
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from torch import Tensor, nn
 
@@ -46,9 +47,10 @@ def first_outputs(
     inputs: Any,
     data: Any,
     evaluating: Callable[[], contextlib.AbstractContextManager[None]],
-) -> Any:
-    """The model's outputs on ``inputs`` (the first samples) with ``state``; ``data`` the whole data set (a
-    ``(inputs, targets)`` pair held in memory, or a DataLoader: not checked beyond these samples).
+) -> tuple[Any, list[TokenTable]]:
+    """The model's outputs on ``inputs`` (the first samples) with ``state``, and which of the inputs index which
+    embedding table (:func:`check_indices` checks a batch against them); ``data`` the whole data set — a
+    ``(inputs, targets)`` pair held in memory is checked whole here.
 
     Raises:
         LosslabError: the model does not take the inputs, or the data holds an index past an embedding table.
@@ -65,9 +67,36 @@ def first_outputs(
                 f"the model does not take the data's inputs ({model_io.describe(inputs)} per sample): "
                 f"{first_line(exc)}{_overrun(seen)}"
             ) from None
+    tables = _token_tables(seen, inputs)
     if isinstance(data, tuple):
-        _check_held(seen, data[0])
-    return outputs
+        check_indices(tables, data[0])
+    return outputs, tables
+
+
+class TokenTable(NamedTuple):
+    """An input of the data that an embedding reads (by its name in the inputs), and the table's size."""
+
+    key: str
+    embedding: str
+    rows: int
+
+
+def check_indices(tables: list[TokenTable], inputs: Any) -> None:
+    """The inputs (held whole, or one streamed batch) against the embeddings they index.
+
+    Raises:
+        LosslabError: naming the input, the index and the table.
+    """
+    if not tables:
+        return
+    leaves = dict(_named_leaves(inputs))
+    for key, embedding, rows in tables:
+        bad = _past(leaves.get(key), rows)
+        if bad is not None:
+            raise LosslabError(
+                f"the data's {key} hold index {bad}, but the model's embedding {embedding} has {rows} rows "
+                f"(0–{rows - 1})"
+            )
 
 
 Seen = list[tuple[str, nn.Embedding, Tensor]]
@@ -99,24 +128,20 @@ def _overrun(seen: Seen) -> str:
     return ""
 
 
-def _check_held(seen: Seen, inputs: Any) -> None:
-    """Every tensor of the held inputs that an embedding reads, against that embedding's rows."""
+def _token_tables(seen: Seen, inputs: Any) -> list[TokenTable]:
+    """Which leaves of ``inputs`` an embedding read as they are (the very tensor, or a view of all of it)."""
+    tables = []
     for key, leaf in _named_leaves(inputs):
         if leaf.is_floating_point() or leaf.numel() == 0:
             continue
         for name, embedding, indices in seen:
-            if isinstance(indices, Tensor) and _storage(indices) == _storage(leaf):  # the data's, or a view of it
-                bad = _past(leaf, embedding.num_embeddings)
-                if bad is not None:
-                    rows = embedding.num_embeddings
-                    raise LosslabError(
-                        f"the data's {key} hold index {bad}, but the model's embedding {name} has {rows} rows "
-                        f"(0–{rows - 1})"
-                    )
+            if isinstance(indices, Tensor) and _where(indices) == _where(leaf):  # the leaf itself, or all of it viewed
+                tables.append(TokenTable(key, name, embedding.num_embeddings))
+    return tables
 
 
-def _storage(tensor: Tensor) -> int:
-    return int(tensor.untyped_storage().data_ptr())
+def _where(tensor: Tensor) -> tuple[int, int]:
+    return tensor.data_ptr(), tensor.numel()
 
 
 def _past(indices: Any, rows: int) -> int | None:

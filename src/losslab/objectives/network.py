@@ -152,7 +152,9 @@ class NetworkObjective(Objective):
         with torch.no_grad():
             inputs, targets = self.prepare(raw_inputs, raw_targets)
             state = (self.own_parameters(), self.buffers)
-            outputs = first_call.first_outputs(self.model, state, inputs, self.data, self.evaluating)
+            outputs, self._token_tables = first_call.first_outputs(
+                self.model, state, inputs, self.data, self.evaluating
+            )
             if self.loss_fn is nn.functional.cross_entropy and self.loss_name != MODEL_LOSS and targets is not None:
                 held = self.prepare(*self.data)[1] if isinstance(self.data, tuple) else targets
                 model_io.check_classes(model_io.class_pair(outputs, targets, True)[0], held)
@@ -257,6 +259,7 @@ class NetworkObjective(Objective):
         for batch in self.data:
             inputs, targets = model_io.split_batch(batch)
             inputs = model_io.to(inputs, self.device, self.dtype)
+            first_call.check_indices(self._token_tables, inputs)  # an id past an embedding: one line, not torch's
             yield self.prepare(inputs, None if targets is None else model_io.to(targets, self.device, self.dtype))
 
     # -- flat θ <-> the model's parameters ------------------------------------------------
