@@ -77,11 +77,14 @@ def test_descend_within_answers_extension_b() -> None:
 def test_fit_says_one_step_and_the_status_once(tmp_path: Path) -> None:
     data = tmp_path / "cs1.csv"
     data.write_text("x,y\n1,2.1\n2,3.9\n3,6.1\n4,8.0\n5,9.9\n")
-    lines = runner.invoke(app, ["fit", str(data), "--model", "m*x", "--steps", "1"]).stdout.splitlines()
+    lines = runner.invoke(app, ["fit", str(data), "--model", "m*x", "--steps", "1", "--lr", "0.1"]).stdout.splitlines()
     assert lines[-2].startswith("descent (gd, 1 step): m = 4.388")
     assert lines[-1].startswith("diagnosis: stopped after 1 step (the step budget)")
     lines = runner.invoke(app, ["fit", str(data), "--model", "m*x", "--lr", "0.01"]).stdout.splitlines()
     assert lines[-1].startswith("diagnosis: converged at step ") and "converged — converged" not in lines[-1]
+    suggested = runner.invoke(app, ["fit", str(data), "--model", "m*x", "--steps", "1"]).stdout.splitlines()
+    assert suggested[-3].startswith("descent (gd, 1 step): m = 1.755")  # lr 0.04: 0.04 · 2·mean(x·y) = 1.7552
+    assert suggested[-2].startswith("learning rate 0.04: suggested")
 
 
 def test_descend_optimizer_spec_carries_hyperparameters() -> None:
