@@ -4,7 +4,7 @@
 /* global Plotly */
 import { latest } from "./api.js";
 import { $, report } from "./dom.js";
-import { escapeHtml, fmt, runLabel } from "./format.js";
+import { escapeHtml, fmt, runLabel, shownName } from "./format.js";
 import { live } from "./state.js";
 import { TOOLBAR, axisTitle, baseLayout, colorOf, config, superseded } from "./plot-style.js";
 
@@ -83,7 +83,7 @@ export function updateBoundary() {
   const run = selectedRun();
   const frame = frameAt(live.step);
   const k = b.steps[frame];
-  $("boundary-caption").textContent = `step ${k}: ${live.race.names.map((n, i) => `${n} = ${fmt(run.params[k][i])}`).join(", ")}`;
+  $("boundary-caption").textContent = `step ${k}: ${live.race.names.map((n, i) => `${shownName(n)} = ${fmt(run.params[k][i])}`).join(", ")}`;
   const z = b.probability[frame];
   Plotly.restyle(el, { z: [z, z] }, [0, 1]).catch(superseded);
 }

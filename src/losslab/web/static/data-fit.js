@@ -4,7 +4,7 @@
 /* global Plotly */
 import { latest } from "./api.js";
 import { $, report } from "./dom.js";
-import { escapeHtml, fmt, plottable, runLabel } from "./format.js";
+import { escapeHtml, fmt, plottable, runLabel, shownName } from "./format.js";
 import { live, state } from "./state.js";
 import { TOOLBAR, axisTitle, baseLayout, colorOf, config, paddedRange, superseded } from "./plot-style.js";
 
@@ -77,6 +77,6 @@ export function updateData() {
   if (!run) { caption.textContent = state.runners.length ? "racing…" : "Add an optimizer to see the model fit the data."; return; }
   if (!live.fits) { caption.textContent = "fitting…"; return; }
   const k = Math.min(live.step, run.params.length - 1);
-  caption.textContent = `step ${k}: ${live.race.names.map((n, i) => `${n} = ${fmt(run.params[k][i])}`).join(", ")}`;
+  caption.textContent = `step ${k}: ${live.race.names.map((n, i) => `${shownName(n)} = ${fmt(run.params[k][i])}`).join(", ")}`;
   Plotly.restyle(el, { y: [prediction()] }, [live.dataFit]).catch(superseded);
 }

@@ -1,7 +1,7 @@
 // The inspector: the Hessian and curvature at the point under the mouse, and the Taylor model drawn there.
 import { cancel, dropLater, isStale, latest, later } from "./api.js";
 import { $ } from "./dom.js";
-import { escapeHtml, fmt, vec } from "./format.js";
+import { escapeHtml, fmt, shownName, vec } from "./format.js";
 import { live } from "./state.js";
 import { redrawOverlay } from "./plots.js";
 
@@ -55,7 +55,7 @@ function renderInspector(t) {
   $("inspector-body").dataset.dim = String(names.length);
   const rows = t.hessian.map((row) => `<tr>${row.map((v) => `<td>${fmt(v)}</td>`).join("")}</tr>`).join("");
   $("inspector-body").innerHTML = `
-    <p>at ${names.map((n, i) => `${escapeHtml(n)} = ${fmt(t.point[i])}`).join(", ")}: L = ${fmt(t.value)}, |∇L| = ${fmt(t.gradient_norm)}</p>
+    <p>at ${names.map((n, i) => `${escapeHtml(shownName(n))} = ${fmt(t.point[i])}`).join(", ")}: L = ${fmt(t.value)}, |∇L| = ${fmt(t.gradient_norm)}</p>
     <div class="hess"><span>H =</span><table class="matrix">${rows}</table></div>
     <p>eigenvalues λ = ${vec(t.eigenvalues)} → <strong class="kind-${escapeHtml(t.kind)}">${escapeHtml(curvatureWords(t.kind))}</strong></p>
     <p class="hint">Dashed orange: L(θ) + ∇Lᵀδ + ½δᵀHδ, the second-order Taylor model around this point.</p>`;
