@@ -173,7 +173,7 @@ def landscape(
         return
     for line in surface.notes:
         err.print(f"note: {line}", highlight=False, markup=False)
-    note = f"\n{_trajectory_note(slice_, trajectory, objective, surface, out)}" if directions == "pca" else ""
+    note = f"\n{_kept_training_path(slice_, trajectory, objective, surface, out)}" if directions == "pca" else ""
     if not faithfulness:
         emit(surface if as_json else f"{surface}{note}\nwritten to {out}", as_json)
         return
@@ -269,24 +269,20 @@ def _faithfulness(
     return report
 
 
-def _trajectory_note(slice_: Any, trajectory: list[Any], objective: Any, surface: Any, out: Path) -> str:
-    """Where the training path lies on a PCA plane (kept in ``out`` for ``plot-surface`` to draw), and whether
-    the surveyed range frames it."""
+def _kept_training_path(slice_: Any, trajectory: list[Any], objective: Any, surface: Any, out: Path) -> str:
+    """The training path projected on a PCA plane, kept in ``out`` for ``plot-surface`` to draw; what to say of it."""
     from losslab.landscape import project
     from losslab.landscape.directions import as_flat
     from losslab.landscape.projection import save_projection
 
-    flats = [as_flat(objective, c, "checkpoint") for c in trajectory]
-    where = project(flats, slice_)
+    where = project([as_flat(objective, c, "checkpoint") for c in trajectory], slice_)
     save_projection(out, where)
     low, high = where.coordinates.min(0).values.tolist(), where.coordinates.max(0).values.tolist()
     spans = ", ".join(f"{n} ∈ [{lo:.3g}, {hi:.3g}]" for n, lo, hi in zip("ab", low, high, strict=False))
-    axes = [axis.tolist() for axis in surface.coordinates]
-    inside = all(axis[0] <= lo and hi <= axis[-1] for axis, lo, hi in zip(axes, low, high, strict=False))
+    framed = "the surveyed range frames it" if where.framed_by(surface.coordinates) else "frame it with --range"
     return (
         f"the training path projects to {spans} (largest relative distance from the plane "
-        f"{float(where.relative_distance.max()):.2g}); "
-        + ("the surveyed range frames it" if inside else "frame it with --range")
+        f"{float(where.relative_distance.max()):.2g}); {framed}"
     )
 
 

@@ -31,13 +31,13 @@ works; everything else uses ``"jvp"`` (formula and data objectives are cheap to 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor
 from torch.func import grad, jvp
 
 from losslab.errors import LosslabError, not_one_of
-from losslab.objectives import model_io
 from losslab.objectives.domain import PointLike
 from losslab.objectives.network import NetworkObjective
 from losslab.objectives.objective import Objective
@@ -163,17 +163,14 @@ class BatchGraphOperator(HessianOperator):
         return self._matmat(v[None])[0]
 
     def _matmat(self, vectors: Tensor) -> Tensor:
-        total: Tensor | int = 0
-        count = 0
-        for inputs, targets in self._objective.batches():
-            leaf = self._theta.clone().requires_grad_(True)
-            with torch.enable_grad():
-                loss = self._objective._loss_on(leaf, inputs, targets)
-                (gradient,) = torch.autograd.grad(loss, leaf, create_graph=True)
-                products = [torch.autograd.grad(gradient, leaf, v, retain_graph=True)[0] for v in vectors]
-            n = model_io.batch_size(inputs)
-            total, count = total + torch.stack(products) * n, count + n
-        return total / count  # type: ignore[return-value]
+        return self._objective._mean_over_data(lambda inputs, targets: self._products(inputs, targets, vectors))
+
+    def _products(self, inputs: Any, targets: Tensor | None, vectors: Tensor) -> Tensor:
+        """One batch's Hessian products: its graph built once, a double backward through it per vector."""
+        leaf = self._theta.clone().requires_grad_(True)
+        with torch.enable_grad():
+            (gradient,) = torch.autograd.grad(self._objective._loss_on(leaf, inputs, targets), leaf, create_graph=True)
+            return torch.stack([torch.autograd.grad(gradient, leaf, v, retain_graph=True)[0] for v in vectors])
 
 
 def default_point(objective: Objective) -> Tensor:

@@ -46,6 +46,13 @@ class Projection(Readable):
             "relative_distance": self.relative_distance.tolist(),
         }
 
+    def framed_by(self, coordinates: Sequence[Tensor]) -> bool:
+        """Whether every projected point lies within a surface's axes (its ``coordinates``, one per direction)."""
+        return all(
+            float(axis[0]) <= float(column.min()) and float(column.max()) <= float(axis[-1])
+            for axis, column in zip(coordinates, self.coordinates.T, strict=True)
+        )
+
     def __str__(self) -> str:
         n, k = self.coordinates.shape
         worst = float(self.relative_distance.max()) if n else 0.0

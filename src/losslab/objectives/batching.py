@@ -36,7 +36,7 @@ from torch import Tensor
 from torch.func import grad, jvp, vmap
 
 from losslab.errors import first_line
-from losslab.objectives import model_io, network_data
+from losslab.objectives import network_data
 
 # the functions below take a NetworkObjective (not imported: network.py imports this module)
 NetworkObjective = Any
@@ -115,11 +115,9 @@ def hessian_products(objective: NetworkObjective, theta: Tensor, vectors: Tensor
     if objective.batchnorm == "recompute":
         whole = grad(objective._evaluate)
         return torch.stack([jvp(whole, (theta,), (v,))[1] for v in vectors])
-    total: Tensor | int = 0
-    count = 0
-    for inputs, targets in objective.batches():
-        gradient = grad(lambda t, x=inputs, y=targets: objective._loss_on(t, x, y))
-        products = vmap(lambda v, gradient=gradient: jvp(gradient, (theta,), (v,))[1])(vectors)
-        n = model_io.batch_size(inputs)
-        total, count = total + products * n, count + n
-    return total / count  # type: ignore[return-value]
+
+    def per_batch(inputs: Any, targets: Tensor | None) -> Tensor:
+        gradient = grad(lambda t: objective._loss_on(t, inputs, targets))
+        return vmap(lambda v: jvp(gradient, (theta,), (v,))[1])(vectors)
+
+    return objective._mean_over_data(per_batch)  # type: ignore[no-any-return]
