@@ -100,7 +100,8 @@ def test_recompute_policy_equals_statistics_estimated_by_hand(data64) -> None:
     objective = NetworkObjective(model, (x, y), batchnorm="recompute", batchnorm_batch_size=8)
     directions = random_directions(objective, seed=2)
     surface = survey(objective, directions, grid=2)
-    assert surface.provenance["batchnorm"] == "recompute"
+    assert surface.provenance["batchnorm"] == "recompute" and surface.provenance["batchnorm_layers"] == 1
+    assert f"BatchNorm recompute, {len(x)} samples" in str(surface)
     for i, a in enumerate(surface.coordinates[0]):
         for j, b in enumerate(surface.coordinates[1]):
             clone = copy.deepcopy(model)

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from losslab.objectives import model_io
 from losslab.objectives.network import NetworkObjective
@@ -44,6 +44,7 @@ def model_provenance(objective: NetworkObjective) -> dict[str, Any]:
         "model": objective.title,
         "parameters": objective.dim,
         "batchnorm": objective.batchnorm,
+        "batchnorm_layers": sum(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in objective.model.modules()),
         "data_size": objective.sample_count(),
         "loss": getattr(loss, "__name__", type(loss).__name__),
         "dtype": str(objective.dtype).removeprefix("torch."),

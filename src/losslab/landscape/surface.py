@@ -134,9 +134,10 @@ class Surface(Grid):
                 seed += ", explained variance " + ", ".join(f"{r:.1%}" for r in p["explained_variance_ratio"])
             if p.get("eigenvalues"):
                 seed += ", eigenvalues " + ", ".join(f"{e:.4g}" for e in p["eigenvalues"])
+            norms = "" if p.get("batchnorm_layers") == 0 else f" BatchNorm {p.get('batchnorm')},"  # none to speak of
             lines.append(
                 f"  directions {p.get('directions')} (normalization {p.get('normalization')}{seed}),"
-                f" BatchNorm {p.get('batchnorm')}, {p.get('data_size')} samples,"
+                f"{norms} {p.get('data_size')} samples,"
                 f" model sha256 {str(p.get('model_sha256'))[:12]}"
             )
             if p.get("autocast"):
