@@ -126,3 +126,81 @@ def test_a_slice_that_curves_down_a_little_is_not_said_to_look_convex() -> None:
         [-0.007331, -0.01587]
     )
     assert "it looks convex, but the Hessian has λmin -24.86" in report([0.03, 0.002])
+
+
+class Quartic(nn.Module):
+    """L(w) = w₀² − 0.01·w₁² + w₁⁴: a saddle at 0 whose downturn along w₁ lives within |w₁| < 0.1."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(1, 2, dtype=torch.float64))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.weight + 0 * x.sum()
+
+
+def quartic() -> NetworkObjective:
+    data = (torch.zeros(4, 1, dtype=torch.float64), torch.zeros(4, dtype=torch.float64))
+    return NetworkObjective(Quartic(), data, lambda w, _: w[0, 0] ** 2 - 0.01 * w[0, 1] ** 2 + w[0, 1] ** 4)
+
+
+def test_a_grid_too_coarse_for_the_downturn_says_so_and_frames_one_that_shows_it() -> None:
+    """Closed form: the second difference along w₁ at spacing h is 2(−0.01h² + h⁴), negative only for h < 0.1;
+    the halvings of the grid's 0.5 reach 0.0625; w₀ (curvature 2) spans ±0.0625·√(0.02/2)."""
+    objective = quartic()
+    plane = make_directions(objective, "hessian-extremes")
+    assert plane.eigenvalues == pytest.approx([2.0, -0.02], abs=1e-8)
+    coarse = survey(objective, plane, grid=5)  # spacing 0.5: a bowl along w₁ too
+    report = faithfulness(objective, plane, surface=coarse)
+    assert report.shows_negative_curvature and len(report.downturns) == 1
+    (turn,) = report.downturns
+    assert turn["axis"] == 1 and turn["curvature"] == pytest.approx(-0.02) and turn["spacing"] == pytest.approx(0.5)
+    assert turn["grid_difference"] == pytest.approx(2 * (-0.01 * 0.25 + 0.5**4), rel=1e-9) and not turn["shown"]
+    assert turn["within"] == 0.0625
+    assert sum(turn["suggested_ranges"], []) == pytest.approx([-0.00625, 0.00625, -0.0625, 0.0625])
+    text = str(report)
+    assert "along b the slice curves down (-0.02 per unit²), but not at this grid's spacing 0.5" in text
+    assert "It curves down within |b| ≲ 0.0625: to see it, survey --range=-0.0063:0.0063,-0.063:0.063" in text
+    fine = survey(objective, plane, grid=5, ranges=[tuple(r) for r in turn["suggested_ranges"]])
+    center_row = fine.values["loss"][2]  # b through the centre: it dips on both sides of it
+    assert float(center_row[1]) < float(center_row[2]) and float(center_row[3]) < float(center_row[2])
+    shown = faithfulness(objective, plane, surface=fine)
+    assert shown.downturns[0]["shown"] and "It curves down" not in str(shown)
+    assert faithfulness(objective, plane).downturns == []  # without a surface there is no grid to judge
+
+
+def test_a_downturn_below_the_loss_rounding_is_not_chased() -> None:
+    """In float32 a curvature of −0.02 falls by less than the loss's rounding (64·eps·|L|) once h is small:
+    the halving stops there and says that no spacing shows it."""
+    objective = quartic()
+    objective_32 = NetworkObjective(Quartic().float(), (torch.zeros(4, 1), torch.zeros(4)),
+                                    lambda w, _: 1e3 + w[0, 0] ** 2 - 0.01 * w[0, 1] ** 2 + w[0, 1] ** 4)  # fmt: skip
+    plane = make_directions(objective, "hessian-extremes")
+    plane32 = Directions(plane.vectors.float(), objective_32.center.clone(), "given")
+    report = faithfulness(objective_32, plane32, surface=survey(objective_32, plane32, grid=5))
+    (turn,) = report.downturns
+    assert turn["within"] is None and turn["suggested_ranges"] is None
+    assert "a smaller spacing shows nothing above the loss's rounding either" in str(report)
+
+
+@pytest.mark.parametrize(("directions", "grid", "said"), [
+    ("hessian-extremes", "7", "--grid 7 is a line, but --directions hessian-extremes spans a plane (the largest and "
+                              "the smallest eigenvector): give --grid 7x7"),
+    ("hessian-extremes", "5x5x5", "--grid 5x5x5 is a volume, but --directions hessian-extremes spans a plane"),
+    ("interpolate", "9X9", "--grid 9X9 is a plane, but --directions interpolate spans a line"),
+])  # fmt: skip
+def test_a_grid_of_other_axes_than_the_directions_span_is_refused_before_any_work(
+    directions: str, grid: str, said: str, tmp_path, monkeypatch
+) -> None:
+    from typer.testing import CliRunner
+
+    import losslab.networks.build as build
+    from losslab.cli.app import app
+
+    monkeypatch.setattr(build, "network_objective", lambda **_: pytest.fail("the model was built"))
+    out = str(tmp_path / "s.h5")
+    args = ["landscape", "--demo", "moons-mlp", "--directions", directions, "--grid", grid, "--out", out]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and said in result.output and "Traceback" not in result.output
+    with pytest.raises(LosslabError, match="hessian-extremes spans a plane .*: k=2, not 1"):
+        make_directions(saddle(), "hessian-extremes", k=1)

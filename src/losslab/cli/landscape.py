@@ -126,6 +126,7 @@ def landscape(
         raise LosslabError("--autocast is for stored directions; with --directions regenerated load the model in "
                            "--dtype bfloat16 or float16")  # fmt: skip
     sizes, ranges = _grid(grid), _ranges(range_)
+    _check_axes(directions, grid, sizes)
     if directions == "regenerated" and (faithfulness or len(sizes) == 3):
         raise LosslabError("--directions regenerated surveys a line or a plane, without --faithfulness (which needs "
                            "the directions stored)")  # fmt: skip
@@ -224,6 +225,22 @@ def draw_saved_surface(file: Path, out: Path, kind: str, levels: int = 20) -> No
         raise not_one_of("kind", kind, ("contour", "3d"))
     plot.save(picture, out)
     console.print(f"wrote {out}")
+
+
+# directions that span a fixed number of axes, checked before the model is built or the Hessian taken
+FIXED_AXES = {"hessian-extremes": (2, "a plane (the largest and the smallest eigenvector)"),
+              "interpolate": (1, "a line (between two points in parameter space)")}  # fmt: skip
+
+
+def _check_axes(directions: str, grid: str, sizes: tuple[int, ...]) -> None:
+    """One line when ``--grid`` has another number of axes than ``--directions`` spans."""
+    if directions in FIXED_AXES and FIXED_AXES[directions][0] != len(sizes):
+        want, what = FIXED_AXES[directions]
+        example = "x".join([str(sizes[0])] * want)
+        shape = {1: "a line", 2: "a plane", 3: "a volume"}[len(sizes)]
+        raise LosslabError(
+            f"--grid {grid} is {shape}, but --directions {directions} spans {what}: give --grid {example}"
+        )
 
 
 def _directions(

@@ -296,6 +296,10 @@ def make_directions(
     if kind == "hessian":
         return hessian_directions(objective, k)
     if kind == "hessian-extremes":
+        if k != 2:
+            raise LosslabError(
+                f"hessian-extremes spans a plane (the largest and the smallest eigenvector): k=2, not {k}"
+            )
         return hessian_extremes_directions(objective)
     if kind == "interpolate":
         if not checkpoints:

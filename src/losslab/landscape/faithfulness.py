@@ -16,7 +16,12 @@ nearly always looks convex. The report puts the slice beside the full Hessian:
   ``-tolerance · max|λ|``) that the plane does not show (every slice eigenvalue above it);
 - a training path's distance from the plane (:func:`losslab.landscape.projection.project`);
 - for data streamed in batches, the sampling error of the surveyed values (the surface's
-  ``loss_stderr``, :mod:`losslab.landscape.sampling`) beside the range of the loss.
+  ``loss_stderr``, :mod:`losslab.landscape.sampling`) beside the range of the loss;
+- for an axis along which the slice curves down, whether the surveyed grid is fine enough to show
+  it: the second difference ``L(c + h·dᵢ) + L(c − h·dᵢ) − 2L(c)`` at the grid's spacing h and, where
+  that curves up, the largest of h/2, h/4, … at which it still curves down (a negative eigenvalue
+  small beside the loss's higher-order terms bends the loss down only very near the centre: the
+  picture of a Hessian-extremes plane over [-1, 1] then shows a bowl).
 
 The cost is k + 1 Hessian-vector products for the slice (one graph) and a Lanczos run for the
 extremes (none when the directions are the Hessian's own extremes, which carry their eigenvalues).
@@ -25,8 +30,9 @@ extremes (none when the directions are the Hessian's own extremes, which carry t
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +67,10 @@ class Faithfulness(Readable):
         path: the training path's projection on the slice, if one was given.
         sampling_error: the largest standard error of a surveyed loss and the loss's range, for
             data streamed in batches (else None).
+        downturns: for each axis the slice curves down along (with a surface): ``axis``,
+            ``curvature`` (per unit² of the coordinate), the grid's ``spacing``, ``grid_difference``
+            (the second difference at that spacing), ``shown`` (it is negative) and ``within`` (the
+            largest spacing h/2ᵏ whose second difference is, None where none rises above rounding).
     """
 
     slice_hessian: Tensor
@@ -71,6 +81,7 @@ class Faithfulness(Readable):
     hides_negative_curvature: bool
     path: Projection | None = None
     sampling_error: dict[str, float] | None = None
+    downturns: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def shows_negative_curvature(self) -> bool:
@@ -98,6 +109,7 @@ class Faithfulness(Readable):
                 "shares": list(self.shares),
                 "path": None if self.path is None else _path_summary(self.path),
                 "sampling_error": self.sampling_error,
+                "downturns": self.downturns,
             }
         )
 
@@ -123,6 +135,7 @@ class Faithfulness(Readable):
             )
         elif self.shows_negative_curvature:
             lines.append("  the slice shows negative curvature at its centre")
+        lines.extend(_downturn_line(turn) for turn in self.downturns if not turn["shown"])
         if self.path is not None:
             summary = _path_summary(self.path)
             lines.append(
@@ -188,8 +201,9 @@ def faithfulness(
     scale = max(abs(v) for v in extremes) or 1.0
     hides = extremes[1] < -TOLERANCE * scale and bool(slice_eigenvalues.min() >= -TOLERANCE * scale)
     path = None if checkpoints is None else project(checkpoints, directions)
+    downturns = [] if surface is None else _downturns(objective, center, vectors, slice_hessian, surface, scale)
     return Faithfulness(
-        slice_hessian, curvatures, slice_eigenvalues, extremes, converged, hides, path, _sampling(surface)
+        slice_hessian, curvatures, slice_eigenvalues, extremes, converged, hides, path, _sampling(surface), downturns
     )
 
 
@@ -239,6 +253,79 @@ def _extremes(
     if len(values) < 2:
         raise LosslabError("the faithfulness report needs a model with at least 2 parameters")
     return (float(max(values)), float(min(values))), bool(result.converged)
+
+
+def _downturns(
+    objective: NetworkObjective, center: Tensor, vectors: Tensor, slice_hessian: Tensor, surface: Surface, scale: float
+) -> list[dict[str, Any]]:
+    """For each axis the slice curves down along: does the surveyed grid's spacing show it (see the module)?"""
+    turns: list[dict[str, Any]] = []
+    base: float | None = None
+    for axis, curvature in enumerate(slice_hessian.diagonal().tolist()):
+        coordinates = surface.coordinates[axis] if axis < len(surface.coordinates) else None
+        if curvature >= -TOLERANCE * scale or coordinates is None or len(coordinates) < 2:
+            continue
+        spacing = float(coordinates[1] - coordinates[0])
+        base = float(objective.value(center)) if base is None else base
+        floor = 64 * torch.finfo(objective.dtype).eps * max(abs(base), 1.0)  # rounding of the loss's sums
+        grid_difference = _second_difference(objective, center, vectors[axis], spacing, base)
+        within = None
+        h = spacing
+        while grid_difference >= 0 and -curvature * (h / 2) ** 2 > floor:  # below the floor it cannot show
+            h /= 2
+            if _second_difference(objective, center, vectors[axis], h, base) < 0:
+                within = h
+                break
+        turns.append(
+            {"axis": axis, "curvature": curvature, "spacing": spacing, "grid_difference": grid_difference,
+             "shown": grid_difference < 0, "within": within,
+             "suggested_ranges": None if within is None else _framing(surface, slice_hessian, axis, within)}
+        )  # fmt: skip
+    return turns
+
+
+def _framing(surface: Surface, slice_hessian: Tensor, axis: int, within: float) -> list[list[float]]:
+    """Ranges that show a downturn within ±``within`` along ``axis``: each axis curving up spans as far as
+    rises by what ``axis`` falls (±within·√(|cᵢ|/cⱼ)), so neither swamps the other's colours; the rest as surveyed."""
+    ranges = []
+    for j, coordinates in enumerate(surface.coordinates):
+        c = float(slice_hessian[j, j])
+        if j == axis:
+            reach = within
+        elif c > 0:
+            reach = within * (abs(float(slice_hessian[axis, axis])) / c) ** 0.5
+        else:
+            ranges.append([float(coordinates[0]), float(coordinates[-1])])
+            continue
+        ranges.append([-reach, reach])
+    return ranges
+
+
+def _second_difference(objective: NetworkObjective, center: Tensor, vector: Tensor, h: float, base: float) -> float:
+    """L(c + h·v) + L(c − h·v) − 2·L(c), with L(c) = ``base``."""
+    sides = objective.values(torch.stack([center + h * vector, center - h * vector]))
+    return float(sides.to(torch.float64).sum()) - 2 * base
+
+
+def _downturn_line(turn: dict[str, Any]) -> str:
+    """What a grid too coarse for a downturn hides, and the --range that shows it."""
+    name = "ab"[turn["axis"]] if turn["axis"] < 2 else f"axis {turn['axis']}"
+    head = (
+        f"  along {name} the slice curves down ({turn['curvature']:.4g} per unit²), but not at this grid's spacing "
+        f"{turn['spacing']:.3g}: there the loss curves up"
+    )
+    if turn["within"] is None:
+        return head + " (a smaller spacing shows nothing above the loss's rounding either)"
+    ranges = ",".join(f"{_outward(lo):.2g}:{_outward(hi):.2g}" for lo, hi in turn["suggested_ranges"])
+    return head + f".\n    It curves down within |{name}| ≲ {turn['within']:.3g}: to see it, survey --range={ranges}"
+
+
+def _outward(value: float) -> float:
+    """``value`` rounded away from 0 to two significant digits (a range that keeps what it frames)."""
+    if value == 0 or not math.isfinite(value):
+        return value
+    unit = 10 ** (math.floor(math.log10(abs(value))) - 1)
+    return math.copysign(math.ceil(round(abs(value) / unit, 9)) * unit, value)
 
 
 def _sampling(surface: Surface | None) -> dict[str, float] | None:

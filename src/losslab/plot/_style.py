@@ -60,7 +60,12 @@ def new_axes(ax: Axes | None = None, *, projection: str | None = None, size: tup
     """``ax`` itself, or the one axes of a new constrained-layout figure on an Agg canvas."""
     if ax is not None:
         return ax
-    return new_figure(size).add_subplot(projection=projection)
+    ax = new_figure(size).add_subplot(projection=projection)
+    if projection is None:
+        from losslab.plot._ticks import FittingLocator
+
+        ax.xaxis.set_major_locator(FittingLocator())  # labels that do not run into each other
+    return ax
 
 
 def new_figure(size: tuple[float, float] = (6.4, 5.0)) -> Figure:
@@ -149,12 +154,3 @@ def legend_below(ax: Axes, handles: Sequence[Any] | None = None, columns: int = 
         fontsize=8,
         frameon=False,
     )
-
-
-def short_number(value: float) -> str:
-    """Three significant digits, for level labels and annotations.
-
-    >>> short_number(0.000123456), short_number(66.0)
-    ('0.000123', '66')
-    """
-    return f"{value:.3g}"

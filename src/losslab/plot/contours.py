@@ -21,14 +21,15 @@ from matplotlib.axes import Axes
 from matplotlib.colors import BoundaryNorm, Colormap
 from matplotlib.contour import ContourSet
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from losslab.errors import LosslabError, check_choice, check_int
 from losslab.objectives.domain import Domain
 from losslab.objectives.objective import Objective
 from losslab.plot._marks import PointsLike, draw_stationary, stationary_in
 from losslab.plot._paths import Trajectories, as_trajectories, draw_path, mark_divergence, visible_path
-from losslab.plot._style import CMAP, figure_of, legend_below, new_axes, parameter_label, short_number, source_name
+from losslab.plot._style import CMAP, figure_of, legend_below, new_axes, parameter_label, source_name
+from losslab.plot._ticks import level_formatter
 from losslab.plot.grid import DEFAULT_RESOLUTION, SurfaceLike, as_surface, frame_of
 
 FIELDS = ("gradient", "descent")
@@ -123,7 +124,8 @@ def contour(
     ax.set_xlabel(parameter_label(names[0]))
     ax.set_ylabel(parameter_label(names[1]))
     ax.set_title(title if title is not None else _title(source, "contour map"), fontsize=10)
-    figure_of(ax).colorbar(filled, ax=ax, label="loss L", format="%.3g", spacing="uniform")
+    figure_of(ax).colorbar(filled, ax=ax, label="loss L", format=FuncFormatter(level_formatter(filled.levels)),
+                           spacing="uniform")  # fmt: skip
     legend_below(ax)
     return figure_of(ax)
 
@@ -179,7 +181,7 @@ def _filled(ax: Axes, surface: SurfaceLike, count: int, log: bool | None, gid: s
     # light lines on the dark (low) bands, dark ones on the bright (high) bands
     shades = ["white" if i < 0.6 * len(inner) else "#222222" for i in range(len(inner))]
     lines = ax.contour(x, y, z, levels=inner, colors=shades, linewidths=0.5, alpha=0.7)
-    ax.clabel(lines, levels=np.asarray(lines.levels)[::2], fmt=short_number, fontsize=7)
+    ax.clabel(lines, levels=np.asarray(lines.levels)[::2], fmt=level_formatter(levels), fontsize=7)
     return filled
 
 
