@@ -52,7 +52,7 @@ from losslab.landscape.directions import Directions
 from losslab.landscape.fused import ChunkResult, FusedSequential
 from losslab.landscape.sampling import BatchMeans
 from losslab.objectives import model_io
-from losslab.objectives.network import NetworkObjective
+from losslab.objectives.network import NO_ITEMS, NetworkObjective
 
 METHODS = ("auto", "fused", "vmap", "loop", "compile")
 # the lower precisions a survey may evaluate in through ``torch.autocast`` (θ, directions and losses stay in the
@@ -182,32 +182,36 @@ class SliceEvaluator:
     ) -> tuple[Tensor, Tensor]:
         loss_sum: Tensor | float = 0.0
         correct: Tensor | float = 0.0
-        count = 0
+        count = items = 0
         for x, y in self.objective.batches():
-            n = model_io.batch_size(x)
+            n, weight = model_io.batch_size(x), self.objective.loss_items(x, y)  # samples; what the loss averages
             if self.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)  # a batch's copy, not the data set's
             loss, hits = self.objective.loss_and_hits(theta, x, y, buffers)
-            if self._errors is not None:
-                self._errors.add(loss.reshape(1), n)
-            loss_sum, correct, count = loss_sum + loss * n, correct + hits, count + n
+            if weight:  # a batch whose every label is ignored adds no loss
+                if self._errors is not None:
+                    self._errors.add(loss.reshape(1), weight)
+                loss_sum, items = loss_sum + loss * weight, items + weight
+            correct, count = correct + hits, count + n
             self._report(done + count / self._samples_or(count) / points)
-        return torch.as_tensor(loss_sum) / count, torch.as_tensor(correct) / count
+        return _pooled(loss_sum, items), torch.as_tensor(correct) / count
 
     def _vmap(self, coords: Tensor) -> ChunkResult:
         thetas = self.thetas(coords)
         per_point = vmap(self.objective.loss_and_hits, in_dims=(0, None, None))
         loss_sum: Tensor | float = 0.0
         correct: Tensor | float = 0.0
-        count = 0
+        count = items = 0
         for x, y in self.objective.batches():
-            n = model_io.batch_size(x)
+            n, weight = model_io.batch_size(x), self.objective.loss_items(x, y)
             loss, hits = per_point(thetas, x, y)
-            if self._errors is not None:
-                self._errors.add(loss, n)
-            loss_sum, correct, count = loss_sum + loss * n, correct + hits, count + n
+            if weight:
+                if self._errors is not None:
+                    self._errors.add(loss, weight)
+                loss_sum, items = loss_sum + loss * weight, items + weight
+            correct, count = correct + hits, count + n
             self._report(count / self._samples_or(count))
-        loss = torch.as_tensor(loss_sum) / count
+        loss = _pooled(loss_sum, items)
         return loss, (torch.as_tensor(correct) / count if self.classifier else None)
 
     def _report(self, fraction: float) -> None:
@@ -330,6 +334,13 @@ def _takes_channels_last(objective: NetworkObjective) -> bool:
     except RuntimeError:
         return False
     return True
+
+
+def _pooled(loss_sum: Tensor | float, items: int) -> Tensor:
+    """The mean loss over the data from its batches' sums (each batch's mean times its items)."""
+    if items == 0:
+        raise LosslabError(NO_ITEMS)
+    return torch.as_tensor(loss_sum) / items
 
 
 def _first_batch_size(objective: NetworkObjective) -> int:

@@ -44,7 +44,7 @@ from losslab.landscape.sampling import BatchMeans
 from losslab.landscape.surface import Surface
 from losslab.landscape.survey import SurveyOptions, SurveyPlan, grid_provenance, run_plan, survey_options
 from losslab.objectives import model_io
-from losslab.objectives.network import NetworkObjective
+from losslab.objectives.network import NO_ITEMS, NetworkObjective
 
 
 class RegeneratedEvaluator:
@@ -157,14 +157,16 @@ def regenerated_survey(
 
 def _evaluate(objective: NetworkObjective) -> tuple[float, float, float | None]:
     """(loss, accuracy, standard error over streamed batches or None) of the model as it runs now."""
-    loss_sum, correct, count = 0.0, 0.0, 0
+    loss_sum, correct, count, items = 0.0, 0.0, 0, 0
     errors = BatchMeans()
     for inputs, targets in objective.batches():
-        n = model_io.batch_size(inputs)
+        n, weight = model_io.batch_size(inputs), objective.loss_items(inputs, targets)
         loss, hits = objective.loss_and_hits(None, inputs, targets)
-        errors.add(loss.reshape(1), n)
-        loss_sum, correct, count = loss_sum + float(loss) * n, correct + float(hits), count + n
-    if count == 0:
-        raise LosslabError("the DataLoader yielded no data")
+        if weight:  # a batch whose every label is ignored adds no loss
+            errors.add(loss.reshape(1), weight)
+            loss_sum, items = loss_sum + float(loss) * weight, items + weight
+        correct, count = correct + float(hits), count + n
+    if items == 0:
+        raise LosslabError(NO_ITEMS)
     streamed = not isinstance(objective.data, tuple)
-    return loss_sum / count, correct / count, float(errors.standard_error()[0]) if streamed else None
+    return loss_sum / items, correct / count, float(errors.standard_error()[0]) if streamed else None

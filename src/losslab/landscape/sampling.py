@@ -1,8 +1,9 @@
 """The sampling error of a loss averaged over streamed batches: a standard error per grid point.
 
-A survey over a ``DataLoader`` computes each point's loss as the sample-weighted mean of its
-batch means, ``M = Σ_b w_b m_b`` with ``w_b = n_b / N``. Treating the B batches as draws from
-the data distribution, the standard error of ``M`` is estimated by
+A survey over a ``DataLoader`` computes each point's loss as the weighted mean of its batch
+means, ``M = Σ_b w_b m_b`` with ``w_b = n_b / N`` and n_b what the batch's loss averages over — its
+samples, or its labels other than -100 (tokens, for padded text: ``NetworkObjective.loss_items``).
+Treating the B batches as draws from the data distribution, the standard error of ``M`` is estimated by
 
 .. math:: \\widehat{\\mathrm{SE}}^2 = \\frac{B}{B - 1} \\sum_b w_b^2 (m_b - M)^2,
 

@@ -228,6 +228,25 @@ def class_labels(inputs: Any, targets: Tensor | None) -> Tensor | None:
     return None
 
 
+IGNORED = -100  # the label cross-entropy (and HuggingFace's losses) leave out of the mean
+
+
+def loss_items(labels: Tensor | None, samples: int, causal: bool) -> int:
+    """How many items a batch's mean loss averages over — its weight when batches are pooled into the
+    mean over the whole data: the labels that are not :data:`IGNORED` (a causal LM's from position 1 on:
+    it predicts each token from the ones before), or ``samples`` where the labels are not class indices.
+    Padded text streamed in batches of different token counts pools to the token mean of the whole.
+
+    >>> ids = torch.tensor([[5, 6, 7, -100], [5, 6, 7, 8]])
+    >>> loss_items(ids, 2, causal=True), loss_items(ids, 2, causal=False), loss_items(None, 2, causal=True)
+    (5, 7, 2)
+    """
+    if labels is None or labels.is_floating_point() or labels.dim() == 0:
+        return samples
+    counted = labels[:, 1:] if causal and labels.dim() == 2 else labels
+    return int((counted != IGNORED).sum())
+
+
 def is_causal_lm(outputs: Any) -> bool:
     """Whether the outputs are a HuggingFace causal LM's (``CausalLMOutput…``), whose logit at position t
     predicts the token at t + 1."""
@@ -305,7 +324,7 @@ def check_classes(logits: Tensor, held: Tensor | None) -> None:
     if held is None or held.is_floating_point():
         return
     classes = logits.shape[1] if logits.dim() > 1 else logits.shape[0]
-    wrong = held[((held < 0) | (held >= classes)) & (held != -100)]  # -100: cross_entropy's ignored index
+    wrong = held[((held < 0) | (held >= classes)) & (held != IGNORED)]
     if len(wrong):
         raise LosslabError(
             f"the targets hold class {int(wrong[0])}, but the model has {classes} outputs "

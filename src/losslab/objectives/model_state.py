@@ -84,6 +84,31 @@ def evaluation_mode(model: nn.Module) -> Iterator[None]:
             module.training = training
 
 
+def padding_rows(model: nn.Module, shapes: dict[str, torch.Size]) -> list[tuple[int, int]]:
+    """Where θ (the parameters ``shapes`` names, flat in that order) holds an embedding's padding row:
+    ``[(start, stop), …]``. torch zeroes that row's gradient (``padding_idx``: it "is not updated during
+    training, i.e. it remains as a fixed pad"), so the row is a constant of training, as a frozen parameter is.
+
+    >>> net = nn.Sequential(nn.Embedding(4, 3, padding_idx=1), nn.Linear(3, 2))
+    >>> padding_rows(net, {n: p.shape for n, p in net.named_parameters()})
+    [(3, 6)]
+    """
+    names = {id(p): n for n, p in model.named_parameters()}  # a tied weight under the name θ holds it by
+    offsets, start = {}, 0
+    for name, shape in shapes.items():
+        offsets[name] = start
+        start += shape.numel()
+    rows = []
+    for module in model.modules():
+        if isinstance(module, nn.Embedding | nn.EmbeddingBag) and module.padding_idx is not None:
+            held = names.get(id(module.weight))
+            if held in offsets:
+                row = module.padding_idx % module.num_embeddings
+                begin = offsets[held] + row * module.embedding_dim
+                rows.append((begin, begin + module.embedding_dim))
+    return sorted(set(rows))
+
+
 PARAMETER_SETS = ("all", "trainable")
 
 

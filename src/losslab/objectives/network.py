@@ -33,12 +33,20 @@ from torch.utils.data import DataLoader
 
 from losslab.errors import LosslabError, check_choice, first_line
 from losslab.objectives import batching, first_call, folded_norms, lm_head, model_io, network_data
-from losslab.objectives.model_state import FlatNames, chosen_parameters, cumulative_copy, evaluation_mode, named_views
+from losslab.objectives.model_state import (
+    FlatNames,
+    chosen_parameters,
+    cumulative_copy,
+    evaluation_mode,
+    named_views,
+    padding_rows,
+)  # fmt: skip
 from losslab.objectives.objective import Objective
 
 LossFn = model_io.LossFn
 LOSSES = model_io.NAMED_LOSSES
 MODEL_LOSS = model_io.MODEL_LOSS
+NO_ITEMS = "the data holds nothing to average the loss over (no batches, or every label is -100)"
 BATCHNORM_POLICIES = ("frozen", "recompute")
 
 
@@ -133,6 +141,19 @@ class NetworkObjective(Objective):
         return torch.cat(pieces).to(self.device, self.dtype)
 
     @functools.cached_property
+    def trained_entries(self) -> Tensor | None:
+        """1 where θ's entry is one training moves, 0 on the padding rows of its embeddings (torch never
+        updates them, :func:`.model_state.padding_rows`); None where every entry trains. Hessians hold those
+        rows fixed (:func:`losslab.curvature.hessian_operator`)."""
+        rows = padding_rows(self.model, self.shapes)
+        if not rows:
+            return None
+        keep = torch.ones(self.dim, dtype=self.dtype, device=self.device)
+        for start, stop in rows:
+            keep[start:stop] = 0
+        return keep
+
+    @functools.cached_property
     def vmap_refusal(self) -> batching.Refusal | None:
         """Why ``vmap`` cannot batch this network over points, or None (:mod:`losslab.objectives.batching`)."""
         return batching.probe(self)
@@ -176,6 +197,7 @@ class NetworkObjective(Objective):
             with self.evaluating():  # for values only (outputs): each conv → frozen BatchNorm as one convolution
                 self._folded = folded_norms.FoldedNorms.checked(self.model, state, inputs, outputs, self.dtype)
         self.classifier = model_io.class_labels(inputs, targets) is not None
+        self._causal_lm = model_io.is_causal_lm(outputs)
 
     @property
     def logits_in_blocks(self) -> bool:
@@ -236,6 +258,20 @@ class NetworkObjective(Objective):
             return model_io.causal_lm_loss(outputs, targets)  # shifted, in blocks
         logits, targets = model_io.class_pair(outputs, targets, self.loss_fn is nn.functional.cross_entropy)
         return self.loss_fn(logits, targets)
+
+    def loss_items(self, inputs: Any, targets: Tensor | None) -> int:
+        """A batch's weight in the mean over streamed batches: the labels its loss averages over
+        (:func:`.model_io.loss_items`: label -100 left out, a causal LM's shifted), for a named loss or the
+        model's own; the samples for a callable loss, whose averaging losslab cannot see."""
+        samples = model_io.batch_size(inputs)
+        if self.loss_name == "callable":
+            return samples
+        labels = targets
+        if labels is None and isinstance(inputs, Mapping):
+            labels = inputs.get(model_io.LABELS)
+        if labels is None and self._causal_lm:
+            labels = model_io.token_ids(inputs)
+        return model_io.loss_items(labels, samples, self._causal_lm)
 
     def loss_and_hits(
         self, theta: Tensor | None, inputs: Any, targets: Tensor | None, buffers: dict[str, Tensor] | None = None
@@ -332,11 +368,12 @@ class NetworkObjective(Objective):
         total: Tensor | int = 0
         count = 0
         for inputs, targets in self.batches():
-            n = model_io.batch_size(inputs)
-            total = total + per_batch(inputs, targets) * n
-            count += n
+            items = self.loss_items(inputs, targets)
+            if items:  # a batch whose every label is ignored adds nothing (its own mean is 0/0)
+                total = total + per_batch(inputs, targets) * items
+                count += items
         if count == 0:
-            raise LosslabError("the DataLoader yielded no data")
+            raise LosslabError(NO_ITEMS)
         return total / count  # type: ignore[return-value]
 
     def hvps(self, theta: Any, vectors: Tensor) -> Tensor:
