@@ -25,6 +25,7 @@ from torch import Tensor, nn
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from losslab.errors import LosslabError, check_choice
+from losslab.networks.demos import one_thread
 
 VOCABULARY = 64
 CONTEXT = 32
@@ -108,11 +109,12 @@ def _train(model: nn.Module, ids: Tensor, steps: int, every: int = 10) -> list[T
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
     model.eval()
     checkpoints = [nn.utils.parameters_to_vector(model.parameters()).detach().clone()]
-    for step in range(1, steps + 1):
-        optimizer.zero_grad()
-        with sdpa_kernel(SDPBackend.MATH):  # on a CPU torch's fused attention kernel is far slower at this size
-            model(input_ids=ids, labels=ids, use_cache=False).loss.backward()
-        optimizer.step()
-        if step % every == 0 or step == steps:
-            checkpoints.append(nn.utils.parameters_to_vector(model.parameters()).detach().clone())
+    with one_thread():  # the same θ* whatever the thread count (torchrun's ranks run on one)
+        for step in range(1, steps + 1):
+            optimizer.zero_grad()
+            with sdpa_kernel(SDPBackend.MATH):  # on a CPU torch's fused attention kernel is far slower here
+                model(input_ids=ids, labels=ids, use_cache=False).loss.backward()
+            optimizer.step()
+            if step % every == 0 or step == steps:
+                checkpoints.append(nn.utils.parameters_to_vector(model.parameters()).detach().clone())
     return checkpoints
