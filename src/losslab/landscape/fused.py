@@ -17,6 +17,7 @@ from collections import OrderedDict
 import torch
 from torch import Tensor, nn
 from torch.func import functional_call, vmap
+from torch.nn.utils import parametrize
 
 from losslab.landscape.fused_chain import LinearChain, class_sums, class_targets, is_cross_entropy
 from losslab.landscape.fused_images import ImagePoints, PatchConv
@@ -95,6 +96,8 @@ class FusedSequential:
             return None
         if not (isinstance(objective.data[0], Tensor) and isinstance(objective.data[1], Tensor)):
             return None  # a dict of inputs, or targets the model or its loss derives: the generic path
+        if any(parametrize.is_parametrized(m) or m._forward_pre_hooks or m._forward_hooks for m in model.modules()):
+            return None  # weight_norm, spectral_norm (or hooks): a layer's weight is no parameter, nor linear in θ
         first = next((i for i, m in enumerate(model) if any(True for _ in m.parameters())), None)
         if (
             first is None

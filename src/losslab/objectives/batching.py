@@ -107,10 +107,10 @@ def hessian_products(objective: NetworkObjective, theta: Tensor, vectors: Tensor
     """H(θ)·vᵢ for a stack of vectors ``(m, n)``, each batch of the data read once for all of them.
 
     Per batch, the forward-over-reverse products of the batch's loss, vmapped over the vectors (only the
-    tangents are batched, θ is not: an LSTM takes this too), weighted by the batch's samples: the mean ``L``
-    takes. A DataLoader is not iterated inside vmap (its iterator draws a seed, which vmap refuses: "called
-    random operation while in randomness error mode"). With the ``recompute`` BatchNorm policy the statistics
-    depend on θ: one vector at a time through the whole objective.
+    tangents are batched, θ is not: an LSTM takes this too), weighted as the batch's loss is in the mean
+    ``L`` (:meth:`NetworkObjective.loss_items`). A DataLoader is not iterated inside vmap (its iterator draws
+    a seed, which vmap refuses: "called random operation while in randomness error mode"). With the
+    ``recompute`` BatchNorm policy the statistics depend on θ: one vector at a time through the whole objective.
     """
     if objective.batchnorm == "recompute":
         whole = grad(objective._evaluate)
