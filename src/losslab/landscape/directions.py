@@ -19,7 +19,7 @@ normalized as one filter each (the whole vector to the norm of θ's vector).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,7 @@ import torch
 from torch import Tensor
 
 from losslab.errors import LosslabError, check_choice, not_one_of
+from losslab.objectives.model_state import aligned_state, unwrapped
 from losslab.objectives.network import NetworkObjective
 from losslab.serialize import Readable
 
@@ -252,9 +253,13 @@ def hessian_extremes_directions(objective: NetworkObjective, **lanczos: Any) -> 
 def as_flat(objective: NetworkObjective, theta: Any, what: str = "checkpoint") -> Tensor:
     """A checkpoint as a flat θ: a flat tensor, a module, or a state dict (parameters in the model's order)."""
     if isinstance(theta, torch.nn.Module):
-        theta = dict(theta.named_parameters())  # by name: θ may hold only some (parameters="trainable")
-    if isinstance(theta, dict):
+        theta = dict(unwrapped(theta).named_parameters())  # by name: θ may hold only some (parameters="trainable")
+    if isinstance(theta, Mapping):
+        theta = aligned_state(theta, objective.model, what)  # a training checkpoint, a wrapper's names
         _check_fixed(objective, theta, what)
+        missing = [name for name in objective.shapes if name not in theta]
+        if missing:
+            raise LosslabError(f"{what} has no {missing[0]!r} ({len(missing)} of the model's parameters missing)")
         theta = torch.cat([theta[name].detach().reshape(-1) for name in objective.shapes])
     theta = torch.as_tensor(theta)
     if theta.shape != (objective.dim,):

@@ -31,6 +31,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
 from losslab.errors import LosslabError, first_line, not_one_of
+from losslab.objectives.model_state import aligned_state, unwrapped
 
 DATA_SETS = ("digits", "moons")
 Arguments = tuple[tuple[Any, ...], dict[str, Any]]
@@ -183,9 +184,9 @@ def load_model(spec: str, weights: str | Path | None = None, arguments: Argument
 
 def load_weights(network: nn.Module, weights: str | Path, spec: str) -> None:
     """Load the state dict in ``weights`` into ``network`` (built from ``spec``), or say in one line why not."""
-    state = load_checkpoint(weights)
+    state = aligned_state(load_checkpoint(weights), unwrapped(network), f"--weights {str(weights)!r}")
     try:
-        network.load_state_dict(state)
+        unwrapped(network).load_state_dict(state)
     except (RuntimeError, KeyError, TypeError, AttributeError) as exc:
         raise LosslabError(f"--weights {str(weights)!r} cannot be loaded into {spec}: {first_line(exc)}") from None
 

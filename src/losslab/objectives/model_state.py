@@ -20,6 +20,7 @@ from torch import Tensor, nn
 
 from losslab.errors import LosslabError, check_choice
 
+DDP = nn.parallel.DistributedDataParallel
 _WeightNormParametrization = importlib.import_module("torch.nn.utils.parametrizations")._WeightNorm
 _WeightNormHook = importlib.import_module("torch.nn.utils.weight_norm").WeightNorm  # the older, hook-based API
 
@@ -149,6 +150,76 @@ def padding_rows(model: nn.Module, shapes: dict[str, torch.Size]) -> list[tuple[
                 begin = offsets[held] + row * module.embedding_dim
                 rows.append((begin, begin + module.embedding_dim))
     return sorted(set(rows))
+
+
+def unwrapped(model: nn.Module) -> nn.Module:
+    """The module losslab evaluates: inside ``DataParallel``/``DistributedDataParallel`` and ``torch.compile``'s
+    wrapper, the module they hold (the same parameters, named without ``module.``/``_orig_mod.``: torch's
+    functional API refuses the first — "The stateless API can't be used with nn.DataParallel module"). A
+    TorchScript module cannot be evaluated at other parameters: refused in one line.
+
+    >>> unwrapped(nn.DataParallel(nn.Linear(2, 1)))
+    Linear(in_features=2, out_features=1, bias=True)
+    """
+    while True:
+        inner = getattr(model, "module", None) if isinstance(model, nn.DataParallel | DDP) else None
+        if inner is None and type(model).__name__ == "OptimizedModule":  # torch.compile's wrapper
+            inner = getattr(model, "_orig_mod", None)
+        if not isinstance(inner, nn.Module):
+            break
+        model = inner
+    if isinstance(model, torch.jit.ScriptModule):
+        raise LosslabError(
+            "the model is a TorchScript module (torch.jit.script or trace), which cannot be evaluated at other "
+            "parameters: give the nn.Module it was made from"
+        )
+    return model
+
+
+def aligned_state(checkpoint: Any, model: nn.Module, what: str) -> dict[str, Tensor]:
+    """The state dict of ``model`` that ``checkpoint`` holds, under the model's names: a state dict as saved; one
+    saved from a wrapper or a training module (``module.`` of DataParallel/DDP, ``_orig_mod.`` of torch.compile,
+    ``model.`` of a LightningModule: a leading name every key shares is dropped); or one level down in a training
+    checkpoint (``{"model_state_dict": …, "optimizer_state_dict": …, "epoch": …}``, Lightning's ``state_dict``).
+    The candidate sharing the most names with the model's state dict wins; none sharing any is one line.
+
+    >>> net = nn.Linear(2, 1)
+    >>> saved = {"epoch": 3, "model_state_dict": {"module." + k: v for k, v in net.state_dict().items()}}
+    >>> sorted(aligned_state(saved, net, "checkpoint"))
+    ['bias', 'weight']
+    """
+    names = set(model.state_dict())
+    best: dict[str, Tensor] | None = None
+    shared = 0
+    for candidate in _state_dicts(checkpoint):
+        for variant in _unprefixed(candidate):
+            if len(names & set(variant)) > shared:
+                best, shared = variant, len(names & set(variant))
+    if best is None:
+        held = sorted(checkpoint)[:4] if isinstance(checkpoint, Mapping) else type(checkpoint).__name__
+        raise LosslabError(
+            f"{what} holds no state dict of this model: none of its names are the model's "
+            f"(it holds {held}; the model has {sorted(names)[:4]})"
+        )
+    return best
+
+
+def _state_dicts(checkpoint: Any) -> Iterator[dict[str, Tensor]]:
+    """The checkpoint's tensors by name, and those of each mapping one level down in it."""
+    if not isinstance(checkpoint, Mapping):
+        return
+    yield {k: v for k, v in checkpoint.items() if isinstance(k, str) and isinstance(v, Tensor)}
+    for value in checkpoint.values():
+        if isinstance(value, Mapping):
+            yield {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, Tensor)}
+
+
+def _unprefixed(state: dict[str, Tensor]) -> Iterator[dict[str, Tensor]]:
+    """``state``, then it without the leading name all its keys share, as long as they share one."""
+    yield state
+    while state and all("." in k for k in state) and len({k.split(".", 1)[0] for k in state}) == 1:
+        state = {k.split(".", 1)[1]: v for k, v in state.items()}
+        yield state
 
 
 PARAMETER_SETS = ("all", "trainable")

@@ -40,6 +40,7 @@ from losslab.objectives.model_state import (
     evaluation_mode,
     named_views,
     padding_rows,
+    unwrapped,
 )  # fmt: skip
 from losslab.objectives.objective import Objective
 
@@ -98,6 +99,7 @@ class NetworkObjective(Objective):
     ) -> None:
         if not isinstance(model, nn.Module):
             raise LosslabError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        model = unwrapped(model)  # DataParallel, DDP, torch.compile: the module inside
         check_choice("batchnorm policy", batchnorm, BATCHNORM_POLICIES)
         params = chosen_parameters(model, parameters)
         first = next(iter(params.values()))
