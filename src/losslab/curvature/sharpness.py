@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from losslab.curvature.hvp import GraphOperator, closure_operator, hessian_operator
+from losslab.curvature.hvp import HessianOperator, closure_operator, hessian_operator
 from losslab.curvature.lanczos import top_eigenvalues
 from losslab.curvature.warm_lanczos import settled_lambda_max
 from losslab.errors import LosslabError, check_choice, check_int
@@ -148,11 +148,13 @@ class SharpnessTracker:
         every: int = 10,
         *,
         parameters: str = "all",
+        dtype: torch.dtype | None = None,
         **options: Any,
     ) -> SharpnessTracker:
         """A tracker for a plain model and in-memory data (builds a NetworkObjective on them; ``parameters``
-        ``"trainable"``: the Hessian over the parameters that require grad only)."""
-        objective = NetworkObjective(model, data, loss, parameters=parameters)  # eval mode, the model's own put back
+        ``"trainable"``: the Hessian over the parameters that require grad only; ``dtype``: evaluate in it —
+        ``torch.float32`` for a model trained in bfloat16)."""
+        objective = NetworkObjective(model, data, loss, parameters=parameters, dtype=dtype)  # eval mode, put back
         return cls(objective, every, **options)
 
     def step(self, step: int | None = None, *, lr: float | None = None) -> float | None:
@@ -192,7 +194,7 @@ class SharpnessTracker:
         series.products += products
         return value
 
-    def _operator(self) -> tuple[GraphOperator, float]:
+    def _operator(self) -> tuple[HessianOperator, float]:
         modules = [self.objective.model] if self.objective is not None else []
         modes = [m.training for m in modules]
         for m in modules:
@@ -201,14 +203,14 @@ class SharpnessTracker:
             if self.objective is not None:
                 theta = torch.cat([p.detach().reshape(-1) for p in self.parameters])
                 operator = hessian_operator(self.objective, theta, method="graph")
-                if not isinstance(operator, GraphOperator):  # "graph" always builds one
-                    raise TypeError(f"expected a GraphOperator, got {type(operator).__name__}")
-            else:
-                operator = closure_operator(self.loss_fn, self.parameters)  # type: ignore[arg-type]
+                if getattr(operator, "value", None) is None:  # "graph" on data in memory: a GraphOperator, or one
+                    raise TypeError(f"expected a GraphOperator, got {operator!r}")  # holding embeddings' pad rows
+                return operator, float(operator.value)  # type: ignore[attr-defined]
+            graph = closure_operator(self.loss_fn, self.parameters)  # type: ignore[arg-type]
+            return graph, graph.value
         finally:
             for m, mode in zip(modules, modes, strict=True):
                 m.train(mode)
-        return operator, operator.value
 
 
 def edge_of_stability_demo(
