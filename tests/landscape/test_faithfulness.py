@@ -204,3 +204,22 @@ def test_a_grid_of_other_axes_than_the_directions_span_is_refused_before_any_wor
     assert result.exit_code == 2 and said in result.output and "Traceback" not in result.output
     with pytest.raises(LosslabError, match="hessian-extremes spans a plane .*: k=2, not 1"):
         make_directions(saddle(), "hessian-extremes", k=1)
+
+
+def test_the_reach_of_the_slice_is_said_as_it_is() -> None:
+    """A share of λmin only where both curve down: "-333.3% of λmin" for a slice curving up where λmin is −0.0044
+    (below 10⁻³·λmax: no clear negative curvature) said nothing true."""
+    from losslab.landscape.faithfulness import Faithfulness
+
+    def reach(slice_eigenvalues: list[float], extremes: tuple[float, float]) -> str:
+        values = torch.tensor(slice_eigenvalues, dtype=torch.float64)
+        report = Faithfulness(torch.diag(values), values, values, extremes, True, False)
+        return str(report).splitlines()[3]
+
+    assert reach([0.0743, 0.0146], (7.256, -0.004377)) == (
+        "  the slice reaches 1.0% of λmax; the Hessian curves down nowhere clearly (λmin -0.004377, above "
+        "−0.00726 = −0.001·max|λ|)"
+    )
+    hides = "  the slice reaches 0.9% of λmax and none of λmin (it curves down nowhere)"
+    assert reach([0.03, 0.002], (3.291, -0.05573)) == hides
+    assert reach([3.291, -0.05573], (3.291, -0.05573)) == "  the slice reaches 100.0% of λmax and 100.0% of λmin"

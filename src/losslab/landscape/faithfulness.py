@@ -96,6 +96,18 @@ class Faithfulness(Readable):
         high, low = float(self.slice_eigenvalues.max()), float(self.slice_eigenvalues.min())
         return (high / top if top else float("nan"), low / bottom if bottom else float("nan"))
 
+    def _reach(self) -> str:
+        """How much of the extremes the slice reaches; a share of λmin only where both curve down."""
+        top, bottom = self.hessian_extremes
+        scale = max(abs(top), abs(bottom)) or 1.0
+        high = f"{self.shares[0]:.1%} of λmax"
+        if bottom >= -TOLERANCE * scale:
+            floor = f"−{TOLERANCE * scale:.3g} = −{TOLERANCE:g}·max|λ|"
+            return f"{high}; the Hessian curves down nowhere clearly (λmin {bottom:.4g}, above {floor})"
+        if float(self.slice_eigenvalues.min()) < 0:
+            return f"{high} and {self.shares[1]:.1%} of λmin"
+        return f"{high} and none of λmin (it curves down nowhere)"
+
     def to_dict(self) -> dict[str, Any]:
         return jsonable(
             {
@@ -122,7 +134,7 @@ class Faithfulness(Readable):
             f"; eigenvalues in the slice {shown}",
             f"  full Hessian λmax {top:.4g}, λmin {bottom:.4g}"
             + ("" if self.lanczos_converged else " (Lanczos not converged: raise --max-iter)"),
-            f"  the slice reaches {self.shares[0]:.1%} of λmax and {self.shares[1]:.1%} of λmin",
+            f"  the slice reaches {self._reach()}",
         ]
         if self.hides_negative_curvature:
             low = float(self.slice_eigenvalues.min())
@@ -138,8 +150,9 @@ class Faithfulness(Readable):
         lines.extend(_downturn_line(turn) for turn in self.downturns if not turn["shown"])
         if self.path is not None:
             summary = _path_summary(self.path)
+            shape = {1: "line", 2: "plane"}.get(len(self.curvatures), "slice")
             lines.append(
-                f"  the training path lies up to {summary['largest_distance']:.4g} from the plane "
+                f"  the training path lies up to {summary['largest_distance']:.4g} from the {shape} "
                 f"(relative {summary['largest_relative_distance']:.3g})"
             )
         if self.sampling_error is not None:
@@ -309,7 +322,7 @@ def _second_difference(objective: NetworkObjective, center: Tensor, vector: Tens
 
 def _downturn_line(turn: dict[str, Any]) -> str:
     """What a grid too coarse for a downturn hides, and the --range that shows it."""
-    name = "ab"[turn["axis"]] if turn["axis"] < 2 else f"axis {turn['axis']}"
+    name = "abc"[turn["axis"]]  # the survey's axes: a line, a plane or a volume
     head = (
         f"  along {name} the slice curves down ({turn['curvature']:.4g} per unit²), but not at this grid's spacing "
         f"{turn['spacing']:.3g}: there the loss curves up"
