@@ -223,3 +223,7 @@ def test_the_reach_of_the_slice_is_said_as_it_is() -> None:
     hides = "  the slice reaches 0.9% of λmax and none of λmin (it curves down nowhere)"
     assert reach([0.03, 0.002], (3.291, -0.05573)) == hides
     assert reach([3.291, -0.05573], (3.291, -0.05573)) == "  the slice reaches 100.0% of λmax and 100.0% of λmin"
+    # padded text on GPT-2-tiny: both slice eigenvalues negative ("-0.3% of λmax" before)
+    assert reach([-0.008953, -0.01457], (3.491, -25.52)) == (
+        "  the slice reaches none of λmax (it curves up nowhere) and 0.1% of λmin"
+    )

@@ -97,13 +97,17 @@ class Faithfulness(Readable):
         return (high / top if top else float("nan"), low / bottom if bottom else float("nan"))
 
     def _reach(self) -> str:
-        """How much of the extremes the slice reaches; a share of λmin only where both curve down."""
+        """How much of the extremes the slice reaches: a share of λmax where both curve up, of λmin where both
+        curve down (a negative share said nothing true: "-333.3% of λmin" of a slice curving up)."""
         top, bottom = self.hessian_extremes
         scale = max(abs(top), abs(bottom)) or 1.0
-        high = f"{self.shares[0]:.1%} of λmax"
+        floor = f"{TOLERANCE * scale:.3g} = {TOLERANCE:g}·max|λ|"
+        if float(self.slice_eigenvalues.max()) > 0:
+            high = f"{self.shares[0]:.1%} of λmax"
+        else:
+            high = "none of λmax (it curves up nowhere)"
         if bottom >= -TOLERANCE * scale:
-            floor = f"−{TOLERANCE * scale:.3g} = −{TOLERANCE:g}·max|λ|"
-            return f"{high}; the Hessian curves down nowhere clearly (λmin {bottom:.4g}, above {floor})"
+            return f"{high}; the Hessian curves down nowhere clearly (λmin {bottom:.4g}, above −{floor})"
         if float(self.slice_eigenvalues.min()) < 0:
             return f"{high} and {self.shares[1]:.1%} of λmin"
         return f"{high} and none of λmin (it curves down nowhere)"
