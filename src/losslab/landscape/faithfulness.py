@@ -101,7 +101,7 @@ class Faithfulness(Readable):
         curve down (a negative share said nothing true: "-333.3% of λmin" of a slice curving up)."""
         top, bottom = self.hessian_extremes
         scale = max(abs(top), abs(bottom)) or 1.0
-        floor = f"{TOLERANCE * scale:.3g} = {TOLERANCE:g}·max|λ|"
+        floor = f"{TOLERANCE * scale:.3g} = −{TOLERANCE:g}·max|λ|"
         if float(self.slice_eigenvalues.max()) > 0:
             high = f"{self.shares[0]:.1%} of λmax"
         else:
