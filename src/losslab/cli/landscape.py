@@ -212,6 +212,19 @@ def draw_saved_surface(file: Path, out: Path, kind: str, levels: int = 20) -> No
         raise LosslabError(f"cannot write '{out.name}': a saved surface is {still_or_page}")
     surface = cast("plot.SurfaceLike", load_surface(file))
     title = _title(getattr(surface, "provenance", {}))
+    axes = len(surface.coordinates)
+    if axes != 2:  # a line or a volume
+        from losslab.plot import surveys
+
+        if kind not in ("contour", "3d"):
+            raise not_one_of("kind", kind, ("contour", "3d"))
+        if shape == "interactive":
+            page = (surveys.interactive_line if axes == 1 else surveys.interactive_volume)(surface, title=title)
+        else:
+            page = (surveys.line_survey if axes == 1 else surveys.volume_slices)(surface, title=title)
+        plot.save(page, out)
+        console.print(f"wrote {out}")
+        return
     if shape == "interactive":
         picture: Any = plot.interactive_surface(surface, title=title)
     elif kind == "contour":
