@@ -64,3 +64,8 @@ def test_plot_surface_draws_a_surveyed_line_and_a_volume(grid: str, directions: 
         assert (tmp_path / name).stat().st_size > 10_000
     wrong = CliRunner().invoke(app, ["plot-surface", str(survey), "--out", str(tmp_path / "x.png"), "--kind", "bars"])
     assert wrong.exit_code == 2 and "kind 'bars' is not one of contour, 3d" in wrong.output
+    if grid == "9":  # `plot curve` takes a line survey as `plot contour` takes a plane's
+        drawn = CliRunner().invoke(app, ["plot", "curve", str(survey), "--out", str(tmp_path / "c.png")])
+        assert drawn.exit_code == 0 and (tmp_path / "c.png").stat().st_size > 10_000, drawn.output
+        at = CliRunner().invoke(app, ["plot", "curve", str(survey), "--out", str(tmp_path / "c.png"), "--at", "0.3"])
+        assert at.exit_code == 2 and "--at and --slice apply to formulas, not to a saved surface" in at.output

@@ -90,7 +90,7 @@ def _saved_surface(source: str, out_file: Path, kind: str, *formula_only: object
         hint = f"write one with 'losslab landscape --out {source}'"
         raise LosslabError(f"surface file '{source}' does not exist ({hint})")
     if any(option not in (None, [], ()) for option in formula_only):
-        raise LosslabError("--start, --optimizer and --field apply to formulas, not to a saved surface")
+        raise LosslabError("--start, --optimizer, --field, --at and --slice apply to formulas, not to a saved surface")
     draw_saved_surface(path, out_file, kind, levels)
     return True
 
@@ -137,9 +137,14 @@ def curve(
     at: Annotated[float | None, typer.Option(help="Draw the tangent and 2nd-order Taylor approximation here.")] = None,
     variables: Vars = None, domain: DomainOpt = None, slice_: Slice = None,
 ) -> None:  # fmt: skip
-    """The curve L(w) of a one-parameter loss, with descent paths and Taylor approximations."""
+    """The curve L(w) of a one-parameter loss, with descent paths and Taylor approximations.
+
+    A saved line survey (``losslab landscape --grid 101 --out x.h5``) in place of the formula is drawn as its curve.
+    """
     from losslab import plot
 
+    if _saved_surface(formula, out_file, "contour", start, optimizer, at, slice_):
+        return
     objective = _sliced(_objective(formula, variables, domain), slice_)
     picture_target(out_file)
     runs = _runs(objective, start, optimizer, steps)
