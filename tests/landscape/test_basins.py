@@ -16,6 +16,7 @@ from losslab.landscape.basins import basins, tree_positions
 from losslab.landscape.surface import Surface
 from losslab.objectives.gallery import gallery
 from losslab.objectives.grid import Grid, evaluate_grid
+from losslab.objectives.objective import formula
 
 gudhi = pytest.importorskip("gudhi")
 
@@ -150,7 +151,6 @@ def test_summary_and_json():
 
 
 def test_dimples_are_measured_against_the_typical_height_not_the_walls():
-    from losslab.objectives.objective import formula
 
     twin_wells = basins(evaluate_grid(formula("x**4 - 2*x**2 + y**2"), resolution=101))  # spans 601, wells 1 deep
     assert twin_wells.value_span > 600 and twin_wells.relief == pytest.approx(np.median(
@@ -183,7 +183,6 @@ def test_refusals(call, message):
 
 def test_twin_minima_merge_into_one_as_deep_not_a_deeper_one():
     """The double well's second minimum is as deep as the first: the summary said it 'merges into a deeper one'."""
-    from losslab.objectives.objective import formula
 
     twins = basins(evaluate_grid(formula("(x**2 - 1)**2 + y**2"), resolution=101))
     assert twins.basins[0].value == twins.basins[1].value
@@ -194,3 +193,23 @@ def test_twin_minima_merge_into_one_as_deep_not_a_deeper_one():
     assert "5 others merge into ones as deep or deeper" in camel.summary()
     himmelblau = basins(evaluate_grid(gallery("himmelblau"), resolution=101))
     assert "3 others merge into deeper ones" in himmelblau.summary()
+
+
+def test_a_basin_whose_lowest_point_is_on_the_frame_s_edge_is_marked() -> None:
+    """The line through the moons MLP's initialisation and θ* over [-0.5, 1.5] held a "basin" at a = -0.5: the
+    grid's edge, where the loss went on falling. Oracle: the closed form of each grid."""
+    a = torch.linspace(-0.5, 1.5, 41, dtype=torch.float64)
+    line = Grid(("a",), (a,), {"loss": (a - 1) ** 2 * (a + 1) ** 2 + 0.3 * (a - 1)})  # lowest at the left end too
+    report = basins(line)
+    assert [b.on_edge for b in report.basins] == [False, True]
+    assert report.basins[1].point == (-0.5,)
+    assert "#1 has its lowest point on the frame's edge: the loss may go on falling outside it" in report.summary()
+    assert str(report).splitlines()[-1].endswith("on the frame's edge")
+    assert report.to_dict()["basins"][1]["on_edge"] is True
+    plane = formula("x + y**2", domain="-2:2")
+    slope = basins(evaluate_grid(plane, resolution=21))
+    assert slope.basins[0].on_edge and slope.basins[0].point == (-2.0, 0.0)
+    assert "Nothing merges. #0 has its lowest point on the frame's edge" in slope.summary()
+    himmelblau = gallery("himmelblau")
+    exact = basins(evaluate_grid(himmelblau, resolution=61), objective=himmelblau)
+    assert len(exact.basins) == 4 and not any(b.on_edge for b in exact.basins)

@@ -67,6 +67,8 @@ class Basin(Readable):
         exact_point, exact_value, exact_merges_at, exact_saddle: the stationary points Newton
             converges to from ``point`` and ``saddle`` (:func:`refine_basins`); None when not refined
             or not converged.
+        on_edge: its lowest grid point lies on the frame's edge, where the loss may go on falling
+            outside: a basin of the frame, perhaps not of the loss (exact minima are never on it).
     """
 
     index: int
@@ -81,6 +83,7 @@ class Basin(Readable):
     exact_value: float | None = None
     exact_saddle: tuple[float, ...] | None = None
     exact_merges_at: float | None = None
+    on_edge: bool = False
 
 
 @dataclass
@@ -141,8 +144,9 @@ class BasinReport(Readable):
             merge = "never merges" if b.merges_into is None else f"merges into #{b.merges_into} at {b.merges_at:.6g}"
             if b.exact_merges_at is not None:
                 merge += f" (exact saddle {b.exact_merges_at:.10g})"
+            edge = "  on the frame's edge" if b.on_edge else ""
             lines.append(f"  #{b.index}  ({where})  {self.value_name} {b.value:.6g}  {merge}  "
-                         f"persistence {b.persistence:.4g}  {b.size} points")  # fmt: skip
+                         f"persistence {b.persistence:.4g}  {b.size} points{edge}")  # fmt: skip
         return "\n".join(lines)
 
 
@@ -178,6 +182,7 @@ def _basin_dict(basin: Basin) -> dict[str, object]:
         "saddle": None if basin.saddle is None else list(basin.saddle),
         "persistence": basin.persistence,
         "size": basin.size,
+        "on_edge": basin.on_edge,
     }
     if basin.exact_point is not None:
         out |= {"exact_point": list(basin.exact_point), "exact_value": basin.exact_value}
@@ -376,10 +381,12 @@ def _report(
         merge = kept_merges.get(old)
         low = float(f[roots[old]])
         level = math.inf if merge is None else merge.level
+        index = np.unravel_index(int(roots[old]), shape)
+        edge = any(n > 1 and int(i) in (0, n - 1) for i, n in zip(index, shape, strict=True))
         basin = Basin(
             new, _point(grid, shape, int(roots[old])), low, level,
             None if merge is None else order[alive(merge.elder)],
-            None if merge is None else _point(grid, shape, merge.saddle), level - low, int(sizes[new]),
+            None if merge is None else _point(grid, shape, merge.saddle), level - low, int(sizes[new]), on_edge=edge,
         )  # fmt: skip
         found.append(basin if exact is None else _with_exact(basin, exact, old, merge))
     finite = f[np.isfinite(f)]
@@ -392,7 +399,8 @@ def _report(
 def _with_exact(basin: Basin, exact: _Exact, old: int, merge: _Merge | None) -> Basin:
     changes: dict[str, object] = {}
     if not bool(torch.isnan(exact.minima_values[old])):
-        changes |= {"exact_point": tuple(exact.minima[old].tolist()), "exact_value": float(exact.minima_values[old])}
+        changes |= {"exact_point": tuple(exact.minima[old].tolist()), "exact_value": float(exact.minima_values[old]),
+                    "on_edge": False}  # a stationary point: a minimum of the loss, wherever the grid met it
     if merge is not None and not bool(torch.isnan(exact.saddle_values[merge.row])):
         changes |= {"exact_saddle": tuple(exact.saddles[merge.row].tolist()),
                     "exact_merges_at": float(exact.saddle_values[merge.row])}  # fmt: skip
@@ -420,8 +428,10 @@ def basin_summary(report: BasinReport) -> str:
     islands = sum(1 for b in found[1:] if b.merges_into is None)
     others = f"{islands} other{'s' if islands > 1 else ''}"
     split = f" {others} never merge: the computed region is split." if islands else ""
+    edges = _on_edge(found)
     if not merging:
-        return text + (split or " Nothing merges: the surveyed region is one valley around it.")
+        valley = " Nothing merges" + ("." if deepest.on_edge else ": the surveyed region is one valley around it.")
+        return text + (split or valley) + edges
     top = max(merging, key=lambda b: b.persistence)
     levels = ", ".join(f"{b.merges_at:.4g}" for b in sorted(merging, key=lambda b: b.merges_at))
     exact = [b.exact_merges_at for b in merging if b.exact_merges_at is not None]
@@ -445,4 +455,15 @@ def basin_summary(report: BasinReport) -> str:
         verb = "is" if shallow == 1 else "are"
         text += (f" {shallow} of them {verb} shallower than 1 % of the {name}'s median height above its lowest"
                  f" value ({report.relief:.4g}): dimples rather than valleys.")  # fmt: skip
-    return text + split
+    return text + split + edges
+
+
+def _on_edge(found: list[Basin]) -> str:
+    """A sentence on the basins whose lowest point is on the frame's edge, or nothing."""
+    edge = [f"#{b.index}" for b in found if b.on_edge]
+    if not edge:
+        return ""
+    which = f"{', '.join(edge[:-1])} and {edge[-1]}" if len(edge) > 1 else edge[0]
+    verb = "have their" if len(edge) > 1 else "has its"
+    return (f" {which} {verb} lowest point on the frame's edge: the loss may go on falling outside it"
+            " (a wider range tells).")
