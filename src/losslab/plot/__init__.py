@@ -25,6 +25,7 @@ from losslab.plot.interactive import interactive_contour, interactive_surface, t
 from losslab.plot.race import race
 from losslab.plot.save import FORMATS, format_of, save
 from losslab.plot.surface3d import surface
+from losslab.plot.surveys import interactive_line, interactive_volume, line_survey, volume_slices
 from losslab.plot.sweep import sweep
 from losslab.plot.training_path import training_path
 
@@ -46,7 +47,10 @@ __all__ = [
     "gradient_norm_history",
     "heatmap",
     "interactive_contour",
+    "interactive_line",
     "interactive_surface",
+    "interactive_volume",
+    "line_survey",
     "loss_history",
     "parameter_history",
     "race",
@@ -56,4 +60,5 @@ __all__ = [
     "sweep",
     "to_html",
     "training_path",
+    "volume_slices",
 ]
