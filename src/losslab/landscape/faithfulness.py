@@ -23,8 +23,9 @@ nearly always looks convex. The report puts the slice beside the full Hessian:
   small beside the loss's higher-order terms bends the loss down only very near the centre: the
   picture of a Hessian-extremes plane over [-1, 1] then shows a bowl).
 
-The cost is k + 1 Hessian-vector products for the slice (one graph) and a Lanczos run for the
-extremes (none when the directions are the Hessian's own extremes, which carry their eigenvalues).
+The cost is k + 1 Hessian-vector products for the slice (one graph), a Lanczos run for the
+extremes (none when the directions are the Hessian's own extremes, which carry their eigenvalues),
+and for each axis that curves down a few pairs of loss evaluations (one per halving of the spacing).
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ class Faithfulness(Readable):
         downturns: for each axis the slice curves down along (with a surface): ``axis``,
             ``curvature`` (per unit² of the coordinate), the grid's ``spacing``, ``grid_difference``
             (the second difference at that spacing), ``shown`` (it is negative) and ``within`` (the
-            largest spacing h/2ᵏ whose second difference is, None where none rises above rounding).
+            largest spacing h/2ᵏ whose second difference is, None where none rises above rounding) and
+            ``suggested_ranges`` (the ranges that frame it, per axis, or None).
     """
 
     slice_hessian: Tensor
