@@ -30,14 +30,16 @@ works; everything else uses ``"jvp"`` (formula and data objectives are cheap to 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import torch
 from torch import Tensor
 from torch.func import grad, jvp
 
-from losslab.errors import LosslabError, not_one_of
+from losslab.errors import LosslabError, first_line, not_one_of
 from losslab.objectives.domain import PointLike
 from losslab.objectives.network import NetworkObjective
 from losslab.objectives.objective import Objective
@@ -108,10 +110,44 @@ class JvpOperator(HessianOperator):
         self._theta = theta.detach()
 
     def _matvec(self, v: Tensor) -> Tensor:
-        return jvp(self._gradient, (self._theta,), (v,))[1]
+        with _jvp_refusals():
+            return jvp(self._gradient, (self._theta,), (v,))[1]
 
     def _matmat(self, vectors: Tensor) -> Tensor:
-        return self._objective.hvps(self._theta, vectors)  # a network's data streamed: each batch read once
+        with _jvp_refusals():
+            return self._objective.hvps(self._theta, vectors)  # a network's data streamed: each batch read once
+
+
+@contextlib.contextmanager
+def whole_gradient() -> Iterator[None]:
+    """A gradient that reaches every parameter, or one line: ``torch.utils.checkpoint(use_reentrant=True)``
+    (activation checkpointing) cuts the graph where its inputs need no gradient — as a model's inputs do —
+    so the parameters inside it got none and the Hessian silently left them out (λmax 0.696 for 0.807)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="None of the inputs have requires_grad=True")
+        try:
+            yield
+        except UserWarning:
+            raise LosslabError(
+                "the model checkpoints activations with torch.utils.checkpoint(use_reentrant=True), whose gradient "
+                "skips the parameters inside it: checkpoint only in training (if self.training), or pass "
+                "use_reentrant=False"
+            ) from None
+
+
+@contextlib.contextmanager
+def _jvp_refusals() -> Iterator[None]:
+    """torch.func's refusals of a model as one line naming the way that works: activation checkpointing
+    ("don't yet support saved tensor hooks", an autograd.Function without ``setup_context``), an operator
+    without forward-mode AD (torch's fused weight norm, oneDNN's float32 LSTM)."""
+    try:
+        yield
+    except (RuntimeError, NotImplementedError) as exc:
+        raise LosslabError(
+            f"forward-over-reverse products (method 'jvp') do not go through this model "
+            f"({first_line(exc).split('. ')[0]}); "
+            "method 'graph' (the default for networks) does"
+        ) from None
 
 
 class GraphOperator(HessianOperator):
@@ -169,7 +205,7 @@ class BatchGraphOperator(HessianOperator):
     def _products(self, inputs: Any, targets: Tensor | None, vectors: Tensor) -> Tensor:
         """One batch's Hessian products: its graph built once, a double backward through it per vector."""
         leaf = self._theta.clone().requires_grad_(True)
-        with torch.enable_grad():
+        with torch.enable_grad(), whole_gradient():
             (gradient,) = torch.autograd.grad(self._objective._loss_on(leaf, inputs, targets), leaf, create_graph=True)
             return torch.stack([torch.autograd.grad(gradient, leaf, v, retain_graph=True)[0] for v in vectors])
 
@@ -232,7 +268,7 @@ def hessian_operator(objective: Objective, at: PointLike | None = None, *, metho
             operator = BatchGraphOperator(objective, theta)
         else:
             leaf = theta.clone().requires_grad_(True)
-            with torch.enable_grad():
+            with torch.enable_grad(), whole_gradient():
                 operator = GraphOperator(objective._evaluate(leaf), [leaf])
     else:
         raise not_one_of("Hessian-vector method", method, METHODS)
@@ -253,7 +289,7 @@ def closure_operator(loss_fn: Callable[[], Tensor], parameters: Sequence[Tensor]
     if not parameters:
         raise LosslabError("no parameters that require grad were given to take the Hessian over")
     _check_precision(parameters[0].dtype, "SharpnessTracker.for_model(model, data, dtype=torch.float32)")
-    with torch.enable_grad():
+    with torch.enable_grad(), whole_gradient():
         return GraphOperator(loss_fn(), parameters)
 
 

@@ -12,6 +12,7 @@ import contextlib
 import copy
 import functools
 import importlib
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, overload
 
@@ -78,9 +79,12 @@ def cumulative_copy(model: nn.Module) -> nn.Module:
 @contextlib.contextmanager
 def evaluation_mode(model: nn.Module) -> Iterator[None]:
     """``model`` as losslab evaluates it inside the context: in eval mode (every module's ``training``
-    flag restored after), its weight norms in their composite form (:func:`composite_weight_norms`)."""
+    flag restored after), its weight norms in their composite form (:func:`composite_weight_norms`); where no
+    gradient is taken, without torch's warning that a reentrant activation checkpoint passes none."""
     flags = [(module, module.training) for module in model.modules()]
-    with composite_weight_norms(model):
+    with composite_weight_norms(model), warnings.catch_warnings():
+        if not torch.is_grad_enabled():  # values only: activation checkpointing's word on gradients is moot
+            warnings.filterwarnings("ignore", message="None of the inputs have requires_grad=True")
         if not any(training for _, training in flags):
             yield
             return
