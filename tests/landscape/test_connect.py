@@ -202,3 +202,48 @@ def test_same_points_are_refused():
         connect(gallery("himmelblau"), HIMMELBLAU_MINIMA[0], HIMMELBLAU_MINIMA[0])
     with pytest.raises(LosslabError, match="a and b are the same point"):
         minimum_energy_path(gallery("himmelblau"), HIMMELBLAU_MINIMA[0], HIMMELBLAU_MINIMA[0])
+
+
+def test_a_language_model_connects_on_its_own_loss_and_every_measured_point_is_direct() -> None:
+    """connect called ``loss_fn(outputs, targets)`` itself: a model's own loss (a dict with labels) raised
+    "model_loss() takes 1 positional argument but 2 were given", dict inputs could not be indexed. Oracle: the
+    causal cross-entropy of a deep copy at each measured point of the line (float64)."""
+    pytest.importorskip("transformers")
+    from losslab.networks.language import counting_tokens, gpt2_tiny
+    from network_oracles import twin_at
+
+    models = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        models.append(gpt2_tiny(vocabulary=24, width=16).double())
+    ids = counting_tokens(6, 10, vocabulary=24)
+    mask = torch.ones_like(ids)
+    mask[0, 7:] = 0
+    batch = {"input_ids": ids, "attention_mask": mask, "labels": ids.masked_fill(mask == 0, -100)}
+    objective = NetworkObjective(models[0], batch)
+    b = nn.utils.parameters_to_vector(models[1].parameters()).detach()
+    c = connect(objective, objective.center, b, epochs=2, batch_size=3, points=5)
+    assert c.line_accuracy is None and c.curve_accuracy is None  # a language model: no classifier
+    for t, value in zip(c.t.tolist(), c.line_loss.tolist(), strict=True):
+        theta = objective.center + t * (b - objective.center)
+        with torch.no_grad():
+            logits = twin_at(models[0], theta)(input_ids=ids, attention_mask=mask, use_cache=False).logits
+        labels = batch["labels"][:, 1:].reshape(-1)
+        direct = nn.functional.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), labels)
+        assert value == pytest.approx(float(direct), rel=1e-10)
+    assert float(c.curve_loss[0]) == pytest.approx(float(c.line_loss[0]), rel=1e-12)
+
+
+def test_the_cli_connects_two_seeds_of_a_language_demo(tmp_path) -> None:
+    """``losslab connect --model transformers:gpt2-tiny`` asked for two --weights; a language demo, like --demo,
+    trains its two seeds."""
+    pytest.importorskip("transformers")
+    from typer.testing import CliRunner
+
+    from losslab.cli.app import app
+
+    args = ["connect", "--model", "transformers:gpt2-tiny", "--steps", "3", "--epochs", "2", "--points", "5",
+            "--out", str(tmp_path / "c.h5")]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "between two minima (28544 parameters, 2 epochs)" in result.output and "straight line" in result.output

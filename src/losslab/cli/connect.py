@@ -140,9 +140,14 @@ def _networks(demo: str | None, seeds: str, steps: int | None, model: str | None
               data: str | None, loss: str | None, dtype: torch.dtype, arguments: dict[str, Any]
               ) -> tuple[Any, Any, Any]:  # fmt: skip
     from losslab.landscape.directions import as_flat
-    from losslab.networks.build import network_objective
+    from losslab.networks.build import TRANSFORMERS, network_objective
     from losslab.networks.loading import load_checkpoint
 
+    if model is not None and model.startswith(TRANSFORMERS) and not weights:  # a language demo: two seeds, trained
+        pair = _seeds(seeds)
+        first, second = (network_objective(model=model, data=data, loss=loss, dtype=dtype, seed=s, steps=steps,
+                                           **arguments) for s in pair)  # fmt: skip
+        return first.objective, first.objective.center, second.objective.center
     if model is not None:
         if demo is not None:
             raise LosslabError("give either --demo or --model, not both")

@@ -30,7 +30,6 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torch.func import functional_call, vmap
 
 from losslab.descent.optimizers import OptimizerSpec, build, parse_optimizer
 from losslab.errors import LosslabError, check_int
@@ -39,7 +38,7 @@ from losslab.landscape.connection import Connection, TrainingState
 from losslab.landscape.curves import check_curve, curve_points, initial_bends, point_at
 from losslab.landscape.directions import as_flat, tensor_sha256
 from losslab.landscape.fingerprints import data_fingerprint
-from losslab.objectives import batching
+from losslab.objectives import batching, model_io
 from losslab.objectives.network import NetworkObjective
 from losslab.objectives.objective import Objective
 
@@ -190,14 +189,13 @@ class CurveTask:
         if network is None:
             objective = self.objective if indices is None else self.objective.subset(indices)
             return objective.value(theta)
-        inputs, targets = network.data  # type: ignore[misc]  # in memory: checked in __init__
-        if indices is not None:
-            inputs, targets = inputs[indices], targets[indices]
+        held = network if indices is None else network.subset(indices)
         if not self.batchnorm:
-            return network.loss_fn(network.outputs(theta, inputs), targets)
+            return held._evaluate(theta)  # the objective's own loss: named, the model's, a causal LM's shifted
+        inputs, targets = held.prepare(*_in_memory(held))
         buffers = {k: v.clone() for k, v in network.buffers.items()}  # the batch's statistics; copies updated
-        outputs = functional_call(self._train_model, (network.unflatten(theta), buffers), (inputs,))
-        return network.loss_fn(outputs, targets)
+        outputs = model_io.call(self._train_model, (network.unflatten(theta), buffers), inputs)
+        return network.loss_of(outputs, inputs, targets)  # type: ignore[no-any-return]
 
     def measure(self, a: Tensor, middle: Tensor, b: Tensor) -> Connection:
         """Loss (and accuracy) at ``points`` evenly spaced t along the curve and along the line."""
@@ -228,37 +226,37 @@ class CurveTask:
 
 
 def _vmapped(network: NetworkObjective, thetas: Tensor) -> tuple[Tensor, Tensor | None]:
-    inputs, targets = _in_memory(network)
-    outputs = batching.over_points(network, network.outputs, (0, None))(thetas, inputs)
-    loss = vmap(network.loss_fn, in_dims=(0, None))(outputs, targets)
-    accuracy = (outputs.argmax(-1) == targets).to(torch.float64).mean(-1) if _classifier(targets) else None
-    return loss.to("cpu", torch.float64), None if accuracy is None else accuracy.cpu()
+    inputs, targets = network.prepare(*_in_memory(network))
+    with network.evaluating():
+        loss, hits = batching.over_points(network, network.loss_and_hits, (0, None, None))(thetas, inputs, targets)
+    accuracy = (hits / model_io.batch_size(inputs)).to("cpu", torch.float64) if network.classifier else None
+    return loss.to("cpu", torch.float64), accuracy
 
 
 def _recomputed(network: NetworkObjective, thetas: Tensor) -> tuple[Tensor, Tensor | None]:
     """Each point with its own BatchNorm statistics, re-estimated over the training inputs."""
     recompute = network
     if network.batchnorm != "recompute":
-        recompute = NetworkObjective(network.model, network.data, network.loss_fn, dtype=network.dtype,
+        loss_spec = network.loss_fn if network.loss_name == "callable" else network.loss_name
+        recompute = NetworkObjective(network.model, network.data, loss_spec, dtype=network.dtype,
                                      device=network.device, batchnorm="recompute")  # fmt: skip
-    inputs, targets = _in_memory(network)
+    inputs, targets = network.prepare(*_in_memory(network))
+    labels = model_io.class_labels(inputs, targets)
     loss, accuracy = [], []
     for theta in thetas:
         outputs = recompute.outputs(theta, inputs, recompute.recomputed_buffers(theta))
-        loss.append(float(network.loss_fn(outputs, targets)))
-        accuracy.append(float((outputs.argmax(-1) == targets).to(torch.float64).mean()))
+        loss.append(float(network.loss_of(outputs, inputs, targets)))
+        if network.classifier and labels is not None:
+            hits = model_io.prediction(outputs).argmax(-1) == labels
+            accuracy.append(float(hits.to(torch.float64).mean()))
     as_tensor = torch.tensor(loss, dtype=torch.float64)
-    return as_tensor, torch.tensor(accuracy, dtype=torch.float64) if _classifier(targets) else None
+    return as_tensor, torch.tensor(accuracy, dtype=torch.float64) if accuracy else None
 
 
-def _in_memory(network: NetworkObjective) -> tuple[Tensor, Tensor]:
+def _in_memory(network: NetworkObjective) -> tuple[Any, Tensor | None]:
     if not isinstance(network.data, tuple):
         raise LosslabError("connect needs the network's data in memory (inputs, targets), not a DataLoader")
     return network.data
-
-
-def _classifier(targets: Tensor) -> bool:
-    return bool(targets.dim() == 1 and not targets.is_floating_point())
 
 
 def has_batchnorm(model: nn.Module) -> bool:
