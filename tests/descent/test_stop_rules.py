@@ -230,7 +230,8 @@ def test_fit_without_a_learning_rate_takes_the_suggested_one_not_the_optimizers_
 
 
 def test_a_run_that_ends_falling_but_above_its_start_says_so() -> None:
-    run = fit({"x": [1, 2, 3, 4, 5], "y": [2.1, 3.9, 6.2, 7.8, 10.1]}, "exp(k*x)").descent  # overshoots into k < 0
+    data = {"x": [1, 2, 3, 4, 5], "y": [2.1, 3.9, 6.2, 7.8, 10.1]}
+    run = fit(data, "exp(k*x)", lr=0.005).descent  # the rate suggested at k = 0: it overshoots into k < 0
     assert float(run.losses[-1]) > float(run.losses[0])
     assert "(above where it started)" in run.diagnosis.reason and "every step" not in run.diagnosis.reason
 
@@ -315,3 +316,22 @@ def test_lockstep_stops_where_descend_stops(case: str) -> None:
             "within": {"converged", "max_steps"},
         }[case]
     )
+
+
+def test_a_suggested_rate_that_raises_the_loss_of_a_nonlinear_model_is_halved_until_it_does_not() -> None:
+    """gd at the rate suggested at the start (at most 1/λmax there) sent a·exp(k·x) from L 4.85 to 538 at step 3
+    and onto a plateau at k = -214 ("converged", L 16.5). Oracle: scipy's least squares on the same points."""
+    from scipy.optimize import least_squares
+
+    data = {"x": [0, 0.5, 1, 1.5, 2], "y": [1.0, 1.7, 2.6, 4.6, 7.2]}
+    result = fit(data, "a*exp(k*x)")
+    x, y = torch.tensor(data["x"], dtype=torch.float64), torch.tensor(data["y"], dtype=torch.float64)
+    best = least_squares(lambda p: (p[0] * torch.exp(p[1] * x) - y).numpy(), [1.0, 0.0], xtol=1e-14, ftol=1e-14).x
+    assert result.descent.final.tolist() == pytest.approx(list(best), rel=1e-6)
+    assert result.lr_reason is not None and "halved 3 times: at lr 0.09 the loss rose at step 3 (4.848 → 538.3)" in (
+        result.lr_reason
+    )
+    losses = result.descent.losses
+    assert bool((losses[1:] <= losses[:-1] + 1e-12).all())  # never up
+    assert "halved" not in str(fit({"x": [1, 2, 3], "y": [2.0, 4.1, 5.9]}, "m*x").lr_reason)  # linear: as suggested
+    assert fit(data, "a*exp(k*x)", lr=0.09).lr_reason is None  # a rate the user gives is run as given

@@ -7,6 +7,7 @@ walks to, so the two can be compared.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -117,7 +118,52 @@ def fit(
     if lr is None:
         lr, reason = _suggested_lr(objective, theta0, optimizer)
     trajectory = descend(objective, theta0, optimizer, lr=lr, steps=steps, batch_size=batch_size, generator=generator)
+    if reason is not None and lr is not None and _plain_gd(optimizer) and batch_size is None:
+        trajectory, reason = _without_overshoot(objective, theta0, optimizer, lr, steps, trajectory, reason)
     return FitResult(objective, closed_form(objective), trajectory, reason)
+
+
+MAX_HALVINGS = 12
+
+
+def _plain_gd(optimizer: OptimizerLike) -> bool:
+    return isinstance(optimizer, str | OptimizerSpec) and (
+        parse_optimizer(optimizer) if isinstance(optimizer, str) else optimizer
+    ).name == "gd"
+
+
+def _overshoot(trajectory: Trajectory) -> tuple[int, float, float] | None:
+    """The first step at which full-batch gradient descent raised the loss: (step, before, after), or None."""
+    losses = trajectory.losses.tolist()
+    for step, (before, after) in enumerate(zip(losses, losses[1:], strict=False), start=1):
+        if after > before + 1e-12 * max(abs(before), 1.0) or not math.isfinite(after):
+            return step, before, after
+    return None
+
+
+def _without_overshoot(
+    objective: DataObjective, theta0: Tensor, optimizer: OptimizerLike, lr: float, steps: int,
+    trajectory: Trajectory, reason: str,
+) -> tuple[Trajectory, str]:  # fmt: skip
+    """The suggested rate holds at the start (at most 1/λmax there); a model not linear in its parameters can
+    curve more as it moves — a*exp(k*x) on five growth points went from L 4.85 to 538 at step 3 and stalled on a
+    plateau at k = -214. Full-batch gd with a rate small enough never raises the loss: halve the rate until
+    it does not (or give up after a dozen halvings, the last run kept), and say so."""
+    first = _overshoot(trajectory)
+    if first is None:
+        return trajectory, reason
+    rate = lr
+    for _ in range(MAX_HALVINGS):
+        rate /= 2
+        trajectory = descend(objective, theta0, optimizer, lr=rate, steps=steps)
+        if _overshoot(trajectory) is None:
+            break
+    step, before, after = first
+    halvings = round(math.log2(lr / rate))
+    return trajectory, (
+        f"{reason}, halved {halvings} time{'s' if halvings > 1 else ''}: at lr {lr:g} the loss rose at step "
+        f"{step} ({before:.4g} → {after:.4g}), the model curving more than at its start"
+    )
 
 
 def _suggested_lr(
