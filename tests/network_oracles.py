@@ -41,3 +41,12 @@ def with_statistics(model: nn.Module, x: Tensor) -> nn.Module:
         for _ in range(3):
             model(x)
     return model.eval()
+
+
+def split_by_name(theta: Tensor, shapes: dict[str, Any]) -> dict[str, Tensor]:
+    """A flat θ cut into the named parameters ``shapes`` lists, in that order (an oracle's own unflatten)."""
+    parts, start = {}, 0
+    for name, shape in shapes.items():
+        size = torch.Size(shape).numel()
+        parts[name], start = theta[start : start + size].reshape(shape), start + size
+    return parts

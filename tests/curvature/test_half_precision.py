@@ -12,6 +12,7 @@ from torch import nn
 from losslab.curvature import SharpnessTracker, top_eigenvalues
 from losslab.errors import LosslabError
 from losslab.objectives.network import network
+from network_oracles import split_by_name
 
 
 def _model(dtype: torch.dtype) -> nn.Module:
@@ -43,13 +44,9 @@ def test_the_remedy_gives_the_float32_curvature_of_the_half_precision_weights() 
     copy.load_state_dict({k: v.float() for k, v in half.state_dict().items()})  # bf16 values are exact in float32
     x, y = _data()
     objective = network(half, (x, y), dtype=torch.float64)
-    names = list(objective.shapes)
 
     def loss(theta: torch.Tensor) -> torch.Tensor:
-        parts, start = {}, 0
-        for n in names:
-            size = objective.shapes[n].numel()
-            parts[n], start = theta[start : start + size].reshape(objective.shapes[n]), start + size
+        parts = split_by_name(theta, objective.shapes)
         return nn.functional.cross_entropy(torch.func.functional_call(copy.double(), parts, (x.double(),)), y)
 
     spectrum = torch.linalg.eigvalsh(torch.func.hessian(loss)(objective.center))

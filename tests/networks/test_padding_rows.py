@@ -17,6 +17,7 @@ from torch import Tensor, nn
 from losslab.curvature import hessian_operator, top_eigenvalues
 from losslab.objectives.model_state import padding_rows
 from losslab.objectives.network import network
+from network_oracles import split_by_name
 
 VOCABULARY, WIDTH = 7, 3
 
@@ -40,14 +41,11 @@ class Tagger(nn.Module):
 
 def _restricted_hessian(model: Tagger, ids: Tensor, tags: Tensor, tied: bool) -> tuple[Tensor, Tensor]:
     """(P·H·P, keep) over θ in named_parameters order, H from a loss with no padding index."""
-    names = [n for n, _ in model.named_parameters()]
-    shapes = [p.shape for _, p in model.named_parameters()]
+    shapes = {n: p.shape for n, p in model.named_parameters()}
     theta = torch.cat([p.detach().reshape(-1) for _, p in model.named_parameters()])
 
     def loss(t: Tensor) -> Tensor:
-        parts, start = {}, 0
-        for name, shape in zip(names, shapes, strict=True):
-            parts[name], start = t[start : start + shape.numel()].reshape(shape), start + shape.numel()
+        parts = split_by_name(t, shapes)
         table = parts["embed.weight"]
         head = table if tied else parts["head.weight"]
         hidden = torch.tanh(nn.functional.linear(nn.functional.embedding(ids, table), parts["mix.weight"],

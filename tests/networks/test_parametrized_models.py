@@ -20,7 +20,7 @@ from losslab.curvature import hessian_operator, top_eigenvalues
 from losslab.landscape import random_directions, survey
 from losslab.landscape.engine import SliceEvaluator
 from losslab.objectives.network import network
-from network_oracles import direct_loss, plane_thetas
+from network_oracles import direct_loss, plane_thetas, split_by_name
 
 
 def _legacy_weight_norm(layer: nn.Module) -> nn.Module:
@@ -79,14 +79,9 @@ def test_the_hessian_of_a_weight_normed_model_is_that_of_its_parameters(method: 
     generator = torch.Generator().manual_seed(4)
     x, y = torch.randn(16, 5, generator=generator, dtype=torch.float64), torch.randint(0, 3, (16,), generator=generator)
     objective = network(model, (x, y))
-    names = list(objective.shapes)
 
     def loss(theta: torch.Tensor) -> torch.Tensor:
-        parts, start = {}, 0
-        for name in names:
-            size = objective.shapes[name].numel()
-            parts[name], start = theta[start : start + size].reshape(objective.shapes[name]), start + size
-        return nn.functional.cross_entropy(_written_out(parts, x), y)
+        return nn.functional.cross_entropy(_written_out(split_by_name(theta, objective.shapes), x), y)
 
     hessian = torch.func.hessian(loss)(objective.center)
     assert float((hessian - hessian.T).abs().max()) < 1e-12

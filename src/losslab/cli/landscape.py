@@ -240,15 +240,13 @@ def draw_saved_surface(file: Path, out: Path, kind: str, levels: int = 20) -> No
     console.print(f"wrote {out}")
 
 
-# directions that span a fixed number of axes, checked before the model is built or the Hessian taken
-FIXED_AXES = {"hessian-extremes": (2, "a plane (the largest and the smallest eigenvector)"),
-              "interpolate": (1, "a line (between two points in parameter space)")}  # fmt: skip
-
-
 def _check_axes(directions: str, grid: str, sizes: tuple[int, ...]) -> None:
-    """One line when ``--grid`` has another number of axes than ``--directions`` spans."""
-    if directions in FIXED_AXES and FIXED_AXES[directions][0] != len(sizes):
-        want, what = FIXED_AXES[directions]
+    """One line when ``--grid`` has another number of axes than ``--directions`` spans (checked before the
+    model is built or the Hessian taken)."""
+    from losslab.landscape.directions import SPANS
+
+    if directions in SPANS and SPANS[directions][0] != len(sizes):
+        want, what = SPANS[directions]
         example = "x".join([str(sizes[0])] * want)
         shape = {1: "a line", 2: "a plane", 3: "a volume"}[len(sizes)]
         raise LosslabError(

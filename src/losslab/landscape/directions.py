@@ -279,6 +279,13 @@ def _check_fixed(objective: NetworkObjective, state: dict[str, Any], what: str) 
             )
 
 
+# directions that span a fixed number of axes, whatever else is asked: (axes, what they span)
+SPANS = {
+    "hessian-extremes": (2, "a plane (the largest and the smallest eigenvector)"),
+    "interpolate": (1, "a line (between two points in parameter space)"),
+}
+
+
 def make_directions(
     objective: NetworkObjective,
     kind: str = "filter",
@@ -301,10 +308,8 @@ def make_directions(
     if kind == "hessian":
         return hessian_directions(objective, k)
     if kind == "hessian-extremes":
-        if k != 2:
-            raise LosslabError(
-                f"hessian-extremes spans a plane (the largest and the smallest eigenvector): k=2, not {k}"
-            )
+        if k != SPANS[kind][0]:
+            raise LosslabError(f"hessian-extremes spans {SPANS[kind][1]}: k=2, not {k}")
         return hessian_extremes_directions(objective)
     if kind == "interpolate":
         if not checkpoints:

@@ -81,8 +81,9 @@ def evaluation_mode(model: nn.Module) -> Iterator[None]:
     """``model`` as losslab evaluates it inside the context: in eval mode (every module's ``training``
     flag restored after), its weight norms in their composite form (:func:`composite_weight_norms`); where no
     gradient is taken, without torch's warning that a reentrant activation checkpoint passes none."""
-    flags = [(module, module.training) for module in model.modules()]
-    with composite_weight_norms(model), warnings.catch_warnings():
+    modules = list(model.modules())
+    flags = [(module, module.training) for module in modules]
+    with composite_weight_norms(modules), warnings.catch_warnings():
         if not torch.is_grad_enabled():  # values only: activation checkpointing's word on gradients is moot
             warnings.filterwarnings("ignore", message="None of the inputs have requires_grad=True")
         if not any(training for _, training in flags):
@@ -97,8 +98,8 @@ def evaluation_mode(model: nn.Module) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def composite_weight_norms(model: nn.Module) -> Iterator[None]:
-    """Each weight norm of ``model`` computed as ``v · g / ‖v‖`` from differentiable primitives inside the
+def composite_weight_norms(modules: list[nn.Module]) -> Iterator[None]:
+    """Each weight norm of ``modules`` (a model's) computed as ``v · g / ‖v‖`` from differentiable primitives inside the
     context (restored after): ``weight_norm``'s parametrization and the older hook alike.
 
     torch computes ``w = g · v/‖v‖`` with a fused kernel whose second derivative is wrong: on a weight-normed
@@ -106,9 +107,9 @@ def composite_weight_norms(model: nn.Module) -> Iterator[None]:
     gradient agrees to 4e-16), so Hessian-vector products through it were wrong. Values equal to rounding.
     """
     patched: list[tuple[object, str]] = []
-    for module in model.modules():
+    for module in modules:
         if isinstance(module, _WeightNormParametrization) and "forward" not in vars(module):  # not already, outside
-            module.forward = functools.partial(_composite, dim=module.dim, g_first=True)  # type: ignore[method-assign]
+            module.forward = functools.partial(_composite, dim=module.dim)  # type: ignore[method-assign]
             patched.append((module, "forward"))
         for hook in module._forward_pre_hooks.values():
             if isinstance(hook, _WeightNormHook) and "compute_weight" not in vars(hook):
@@ -121,14 +122,14 @@ def composite_weight_norms(model: nn.Module) -> Iterator[None]:
             delattr(owner, attribute)  # the class's method again
 
 
-def _composite(first: Tensor, second: Tensor, *, dim: int, g_first: bool) -> Tensor:
-    g, v = (first, second) if g_first else (second, first)
+def _composite(g: Tensor, v: Tensor, *, dim: int) -> Tensor:
+    """``g · v/‖v‖`` (the norm over every axis but ``dim``), as torch's ``_weight_norm`` without its fused kernel."""
     return v * (g / torch.norm_except_dim(v, 2, dim))
 
 
 def _hook_weight(hook: Any, module: nn.Module) -> Tensor:
     g, v = getattr(module, hook.name + "_g"), getattr(module, hook.name + "_v")
-    return _composite(g, v, dim=hook.dim, g_first=True)
+    return _composite(g, v, dim=hook.dim)
 
 
 def padding_rows(model: nn.Module, shapes: dict[str, torch.Size]) -> list[tuple[int, int]]:

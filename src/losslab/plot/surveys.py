@@ -18,9 +18,11 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from losslab.errors import LosslabError
 from losslab.plot._style import CMAP, MARKERS, legend_below, new_axes, new_figure, parameter_label, source_name
+from losslab.plot._ticks import level_formatter
 from losslab.plot.grid import SurfaceLike
 
 
@@ -111,7 +113,7 @@ def volume_slices(surface: SurfaceLike, *, title: str | None = None, levels: int
         at = float(coords[k][lowest[k]])
         at = 0.0 if abs(at) < 1e-9 * float(np.ptp(coords[k]) or 1.0) else at  # linspace's 5.55e-17 is 0
         ax.set_title(f"{names[i]}–{names[j]} at {names[k]} = {at:.3g}", fontsize=9)
-    figure.colorbar(filled, ax=list(axes), label="loss L", format="%.4g")
+    figure.colorbar(filled, ax=list(axes), label="loss L", format=FuncFormatter(level_formatter(bounds)))
     figure.suptitle(title if title is not None else f"{source_name(surface)}: a volume through its lowest point",
                     fontsize=10)  # fmt: skip
     return figure
