@@ -85,7 +85,9 @@ ERRORS = {
         "folder '/no/such/folder' does not exist",
     ),
     "which": (["--demo", "moons-mlp", "--which", "middle"], "which 'middle' is not one of"),
-    "top": (["--demo", "moons-mlp", "--top", "0"], "k must be a whole number ≥ 1, got 0"),
+    "top": (["--demo", "moons-mlp", "--top", "0"], "Invalid value for '--top': Input should be greater than or equal"),
+    "tol": (["--demo", "moons-mlp", "--tol", "2"], "tol = 2.0 must be a relative residual above 0 and below 1"),
+    "max-iter-below-top": (["--demo", "moons-mlp", "--top", "3", "--max-iter", "2"], "find at most 2 eigenvalues"),
 }
 
 

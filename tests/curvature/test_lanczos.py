@@ -84,8 +84,13 @@ BAD = {
     "k-zero": ({"k": 0}, "k must be a whole number ≥ 1, got 0"),
     "k-too-big": ({"k": 7}, "k must be a whole number from 1 to 6 \\(the number of parameters\\), got 7"),
     "which": ({"which": "top"}, "which 'top' is not one of largest, smallest, both"),
-    "tol": ({"tol": -1.0}, "tol = -1.0 must be a positive number"),
+    "tol": ({"tol": -1.0}, "tol = -1.0 must be a relative residual above 0 and below 1"),
+    "tol-one": ({"tol": 1.0}, "tol = 1.0 must be a relative residual above 0 and below 1"),
+    "tol-nan": ({"tol": float("nan")}, "tol = nan must be a relative residual"),
     "max-iter": ({"max_iter": 0}, "max_iter = 0 must be at least 1"),
+    "max-iter-below-k": ({"k": 3, "max_iter": 2}, "max_iter = 2 Hessian-vector products find at most 2 eigenvalues; "
+                         "3 are asked for"),
+    "max-iter-below-both": ({"k": 2, "which": "both", "max_iter": 3}, "4 are asked for: give max_iter ≥ 4"),
     "zero-start": ({"start": torch.zeros(6, dtype=torch.float64)}, "start vector has norm 0.0"),
 }
 

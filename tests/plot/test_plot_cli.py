@@ -190,7 +190,7 @@ def test_a_pca_survey_keeps_its_training_path_and_plot_surface_draws_it(
     inside = bool(((path.coordinates[:, 0] >= -3) & (path.coordinates[:, 0] <= 1)).all()) and bool(
         ((path.coordinates[:, 1] >= -1) & (path.coordinates[:, 1] <= 1)).all()
     )
-    assert ("the surveyed range frames it" if inside else "frame it with --range") in result.output
+    assert ("the surveyed range frames it" if inside else "to frame it, survey --range=") in result.output
     assert float(path.coordinates[-1].abs().max()) < 1e-9  # the last checkpoint is θ*, the plane's centre
     picture = tmp_path / "pca.png"
     result = runner.invoke(app, ["plot-surface", str(out), "--out", str(picture)])
@@ -203,3 +203,26 @@ def test_a_pca_survey_keeps_its_training_path_and_plot_surface_draws_it(
     draw_saved_surface(out, tmp_path / "again.png", "contour")
     lines = [line for line in drawn[0].axes[0].get_lines() if line.get_label().startswith("training path")]
     assert len(lines) == 1 and len(lines[0].get_xdata()) == len(path.coordinates)
+
+
+def test_a_pca_line_that_misses_its_path_says_the_range_that_frames_it(tmp_path: Path) -> None:
+    """"frame it with --range" left the student to guess the numbers: the survey names a range, and a survey over
+    that range says it frames the path."""
+    out = tmp_path / "pca.h5"
+    common = ["landscape", "--demo", "moons-mlp", "--steps", "30", "--directions", "pca", "--grid", "5",
+              "--out", str(out), "--no-progress", "--force"]  # fmt: skip
+    result = runner.invoke(app, common)
+    assert result.exit_code == 0, result.output
+    assert "relative distance from the line" in result.output
+    suggested = result.output.split("to frame it, survey --range=")[1].split()[0]
+    lo, hi = (float(v) for v in suggested.split(":"))
+    from losslab.landscape.projection import read_projection
+
+    path = read_projection(out)
+    assert path is not None
+    a = path.coordinates[:, 0]
+    assert lo <= min(-1.0, float(a.min())) and max(1.0, float(a.max())) <= hi
+    assert hi - lo <= 1.25 * (max(1.0, float(a.max())) - min(-1.0, float(a.min())))  # a frame, not a far view
+    result = runner.invoke(app, [*common, f"--range={suggested}"])
+    assert result.exit_code == 0, result.output
+    assert "the surveyed range frames it" in result.output

@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
         data_args: DataArgsOpt = None,
         loss: LossOpt = None,
         parameters: ParametersOpt = "all",
-        top: Annotated[int, typer.Option(help="How many eigenvalues.")] = 3,
+        top: Annotated[int, typer.Option(min=1, help="How many eigenvalues.")] = 3,
         which: Annotated[str, typer.Option(help="largest, smallest (most negative) or both.")] = "largest",
         trace: Annotated[bool, typer.Option("--trace", help="Estimate the trace (Hutch++).")] = False,
         density: Annotated[bool, typer.Option("--density", help="Spectral density by Lanczos quadrature.")] = False,
@@ -72,10 +72,13 @@ def register(app: typer.Typer) -> None:
         as_json: JsonFlag = False,
     ) -> None:
         """Top Hessian eigenvalues (Lanczos), trace (Hutch++) and spectral density (SLQ) of a network."""
+        from losslab.curvature.lanczos import check_tolerance
         from losslab.curvature.report import curvature_report
         from losslab.networks.build import network_objective
         from losslab.networks.loading import parse_arguments
 
+        if tol is not None:
+            check_tolerance(tol)  # before the network is built (a demo trains first)
         if out_path is not None and not density:
             raise LosslabError("--out saves the density plot; add --density")
         if out_path is not None and not out_path.parent.exists():  # before any product is computed

@@ -301,15 +301,21 @@ def _kept_training_path(slice_: Any, trajectory: list[Any], objective: Any, surf
     """The training path projected on a PCA plane, kept in ``out`` for ``plot-surface`` to draw; what to say of it."""
     from losslab.landscape import project
     from losslab.landscape.directions import as_flat
+    from losslab.landscape.limits import range_text
     from losslab.landscape.projection import save_projection
 
     where = project([as_flat(objective, c, "checkpoint") for c in trajectory], slice_)
     save_projection(out, where)
     low, high = where.coordinates.min(0).values.tolist(), where.coordinates.max(0).values.tolist()
-    spans = ", ".join(f"{n} ∈ [{lo:.3g}, {hi:.3g}]" for n, lo, hi in zip("ab", low, high, strict=False))
-    framed = "the surveyed range frames it" if where.framed_by(surface.coordinates) else "frame it with --range"
+    spans = ", ".join(f"{n} ∈ [{lo + 0.0:.3g}, {hi + 0.0:.3g}]" for n, lo, hi in zip("ab", low, high, strict=False))
+    framed = (
+        "the surveyed range frames it"
+        if where.framed_by(surface.coordinates)
+        else f"to frame it, survey --range={range_text(where.framing(surface.coordinates))}"
+    )
+    slice_name = "line" if len(low) == 1 else "plane"
     return (
-        f"the training path projects to {spans} (largest relative distance from the plane "
+        f"the training path projects to {spans} (largest relative distance from the {slice_name} "
         f"{float(where.relative_distance.max()):.2g}); {framed}"
     )
 

@@ -119,7 +119,8 @@ class EigenResult(Readable):
     def __str__(self) -> str:
         state = "converged" if self.converged else "NOT converged"
         bound = f"residual ≤ {self.tol:.3g}·max(1, |λ|)"
-        lines = [f"Hessian eigenvalues ({self.which}; {state} to {bound} in {self.products} products)"]
+        made = f"{self.products} product{'s' if self.products != 1 else ''}"
+        lines = [f"Hessian eigenvalues ({self.which}; {state} to {bound} in {made})"]
         lines += [f"  λ{i + 1:<3} {lam:>+14.8g}   residual {res:.2e}" for i, (lam, res) in enumerate(self._pairs())]
         return "\n".join(lines)
 
@@ -257,12 +258,15 @@ def top_eigenvalues(
     """
     operator = as_operator(objective, at, method)
     wanted_count = _check(k, which, operator.dim)
-    tol = default_tolerance(operator.dtype, operator.dim) if tol is None else tol
-    if not (math.isfinite(tol) and tol > 0):
-        raise LosslabError(f"tol = {tol} must be a positive number")
+    tol = default_tolerance(operator.dtype, operator.dim) if tol is None else check_tolerance(tol)
     max_iter = max(500, 50 * k) if max_iter is None else max_iter
     if max_iter < 1:
         raise LosslabError(f"max_iter = {max_iter} must be at least 1 (Hessian-vector products)")
+    if max_iter < min(wanted_count, operator.dim):  # m products span m directions: at most m Ritz values
+        raise LosslabError(
+            f"max_iter = {max_iter} Hessian-vector products find at most {max_iter} eigenvalues; "
+            f"{wanted_count} are asked for: give max_iter ≥ {wanted_count}"
+        )
     generator = generator if generator is not None else torch.Generator().manual_seed(0)
     if basis is not None:
         check_int("basis", basis, least=1)
@@ -272,6 +276,19 @@ def top_eigenvalues(
         start = torch.randn(operator.dim, generator=generator, dtype=torch.float64)
     krylov = KrylovBasis(operator, start, capacity, generator)
     return _iterate(krylov, k, which, wanted_count, tol, max_iter, progress)
+
+
+def check_tolerance(tol: float) -> float:
+    """``tol`` when it is a relative residual a run can meet and mean something by: above 0 and below 1 (at 1 any
+    unit vector passes, whatever its Rayleigh quotient).
+
+    >>> check_tolerance(2.0)
+    Traceback (most recent call last):
+    losslab.errors.LosslabError: tol = 2.0 must be a relative residual above 0 and below 1, e.g. 1e-4
+    """
+    if not (isinstance(tol, int | float) and not isinstance(tol, bool) and math.isfinite(tol) and 0 < tol < 1):
+        raise LosslabError(f"tol = {tol} must be a relative residual above 0 and below 1, e.g. 1e-4")
+    return float(tol)
 
 
 def _iterate(

@@ -31,7 +31,6 @@ and for each axis that curves down a few pairs of loss evaluations (one per halv
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +42,7 @@ from torch import Tensor
 
 from losslab.errors import LosslabError
 from losslab.landscape.directions import Directions
+from losslab.landscape.limits import range_text
 from losslab.landscape.projection import Projection, project
 from losslab.landscape.surface import Surface, open_for_writing
 from losslab.objectives.network import NetworkObjective
@@ -335,16 +335,9 @@ def _downturn_line(turn: dict[str, Any]) -> str:
     )
     if turn["within"] is None:
         return head + " (a smaller spacing shows nothing above the loss's rounding either)"
-    ranges = ",".join(f"{_outward(lo):.2g}:{_outward(hi):.2g}" for lo, hi in turn["suggested_ranges"])
+    ranges = range_text(turn["suggested_ranges"])
     return head + f".\n    It curves down within |{name}| ≲ {turn['within']:.3g}: to see it, survey --range={ranges}"
 
-
-def _outward(value: float) -> float:
-    """``value`` rounded away from 0 to two significant digits (a range that keeps what it frames)."""
-    if value == 0 or not math.isfinite(value):
-        return value
-    unit = 10 ** (math.floor(math.log10(abs(value))) - 1)
-    return math.copysign(math.ceil(round(abs(value) / unit, 9)) * unit, value)
 
 
 def _sampling(surface: Surface | None) -> dict[str, float] | None:

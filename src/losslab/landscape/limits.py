@@ -159,3 +159,20 @@ def check_reach(directions: Directions, bounds: tuple[tuple[float, float], ...],
             f"ranges {shown}: the parameters θ = center + a·d overflow {kind} there (largest {largest:.3g}); "
             "choose smaller ranges"
         )
+
+
+def range_text(ranges: Sequence[Sequence[float]]) -> str:
+    """Ranges as ``--range`` takes them, ``lo:hi`` per axis joined by commas, each end rounded away from 0 to
+    two significant digits so the range keeps what it frames.
+
+    >>> range_text([(-21.17, 1e-17), (-0.0312, 0.5)])
+    '-22:1e-17,-0.032:0.5'
+    """
+    return ",".join(f"{_outward(lo):.2g}:{_outward(hi):.2g}" for lo, hi in ranges)
+
+
+def _outward(value: float) -> float:
+    if value == 0 or not math.isfinite(value):
+        return value + 0.0  # no -0
+    unit = 10 ** (math.floor(math.log10(abs(value))) - 1)
+    return math.copysign(math.ceil(round(abs(value) / unit, 9)) * unit, value)

@@ -53,6 +53,16 @@ class Projection(Readable):
             for axis, column in zip(coordinates, self.coordinates.T, strict=True)
         )
 
+    def framing(self, coordinates: Sequence[Tensor], margin: float = 0.05) -> list[tuple[float, float]]:
+        """Ranges, one per axis, that hold a surface's axes (its ``coordinates``) and every projected point with
+        ``margin`` of the path's extent to spare on a side it passes beyond."""
+        ranges = []
+        for axis, column in zip(coordinates, self.coordinates.T, strict=True):
+            lo, hi = float(column.min()), float(column.max())
+            spare = margin * max(hi - lo, 1e-12)
+            ranges.append((min(float(axis[0]), lo - spare), max(float(axis[-1]), hi + spare)))
+        return ranges
+
     def __str__(self) -> str:
         n, k = self.coordinates.shape
         worst = float(self.relative_distance.max()) if n else 0.0

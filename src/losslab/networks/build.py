@@ -30,6 +30,7 @@ from losslab.errors import LosslabError, check_choice
 from losslab.networks.demos import DEMOS, demo
 from losslab.networks.language import LANGUAGE_MODELS, language_demo
 from losslab.networks.loading import NO_ARGUMENTS, Arguments, load_data, load_loss, load_model, load_weights
+from losslab.objectives.model_io import MODEL_LOSS, NAMED_LOSSES
 from losslab.objectives.network import NetworkObjective
 
 DEFAULT_DEMO = "mlp"
@@ -85,6 +86,7 @@ def network_objective(
     """
     if demo_name is not None and model is not None:
         raise LosslabError("give either --demo or --model, not both")
+    loss_fn = _loss(loss)
     if model is None:
         if weights is not None:
             raise LosslabError("--weights goes with --model; the built-in --demo brings its own trained weights")
@@ -95,11 +97,10 @@ def network_objective(
             targets = torch.nn.functional.one_hot(targets, int(targets.max()) + 1).to(inputs.dtype)
         title = f"{name} on {data or ('moons' if name == 'moons-mlp' else 'digits')}"
         objective = NetworkObjective(
-            built.model, (inputs, targets), loss or built.loss, device=device, batchnorm=batchnorm, title=title,
+            built.model, (inputs, targets), loss_fn or built.loss, device=device, batchnorm=batchnorm, title=title,
             parameters=parameters,
         )  # fmt: skip
         return BuiltNetwork(objective, list(built.checkpoints))
-    loss_fn = load_loss(loss) if loss is not None and ":" in loss else loss
     if model.startswith(TRANSFORMERS):
         return _language(model, weights, data, loss_fn, dtype, seed, steps, trained, device, data_args, parameters)
     network = load_model(model, weights, model_args).to(dtype).eval()  # a malformed spec is named before missing data
@@ -110,6 +111,17 @@ def network_objective(
         title=f"{model} on {data}", parameters=parameters,
     )  # fmt: skip
     return BuiltNetwork(objective)
+
+
+def _loss(loss: str | None) -> Any:
+    """``--loss`` as the objective takes it: a name, or the function an import path names."""
+    if loss is None or loss in (*NAMED_LOSSES, MODEL_LOSS):
+        return loss
+    if ":" in loss:
+        return load_loss(loss)
+    raise LosslabError(
+        f"--loss {loss!r} is not one of {', '.join((*NAMED_LOSSES, MODEL_LOSS))}, or an import path pkg.module:function"
+    )
 
 
 def _language(
