@@ -177,10 +177,12 @@ def _unbuildable(**_: object) -> None:
         (["--autocast", "bfloat16", "--dtype", "float64"], "give --dtype float32, not float64"),
         (["--directions", "regenerated", "--faithfulness"], "regenerated surveys a line or a plane"),
         (["--directions", "regenerated", "--grid", "3x3x3"], "regenerated surveys a line or a plane"),
+        (["--seed", "-1"], "Invalid value for '--seed': Input should be greater than or equal to 0"),
     ],
     ids=[
         "points", "memory", "range", "foreign-file", "file-as-folder", "read-only-folder", "autocast-unknown",
         "autocast-fused", "autocast-regenerated", "autocast-float64", "regenerated-faithfulness", "regenerated-3d",
+        "negative-seed",  # -1 was the survey's record for "no seed": the summary lost it
     ],  # fmt: skip
 )
 def test_refusals_come_before_the_model_is_built(args, words, tmp_path, read_only_folder, monkeypatch) -> None:

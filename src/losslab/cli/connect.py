@@ -47,7 +47,7 @@ def connect_command(
     ),
     epochs: Annotated[int, typer.Option(help="Passes over the data (a formula: steps).")] = 50,
     batch_size: Annotated[int | None, typer.Option(help="Samples per step (default: all).")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the t and mini-batches drawn.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=2**63 - 1, help="Seed of the t and mini-batches drawn.")] = 0,
     points: Annotated[int, typer.Option(help="How many t the loss is measured at.")] = 61,
     dtype: Annotated[str, typer.Option(help="float32 or float64.")] = "float32",
     out: Annotated[Path | None, typer.Option(help="HDF5 file written after every epoch.")] = None,

@@ -68,7 +68,7 @@ def register(app: typer.Typer) -> None:
         runs: Annotated[int, typer.Option(help="Density: random start vectors.")] = 4,
         steps: Annotated[int, typer.Option(help="Density: Lanczos steps per run.")] = 60,
         float64: Annotated[bool, typer.Option("--float64", help="Compute in float64.")] = False,
-        seed: Annotated[int, typer.Option(help="Seed for start vectors and probes.")] = 0,
+        seed: Annotated[int, typer.Option(min=0, max=2**63 - 1, help="Seed for start vectors and probes.")] = 0,
         as_json: JsonFlag = False,
     ) -> None:
         """Top Hessian eigenvalues (Lanczos), trace (Hutch++) and spectral density (SLQ) of a network."""

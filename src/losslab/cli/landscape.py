@@ -67,7 +67,9 @@ def landscape(
     range_: Annotated[str, typer.Option("--range", help="Coordinate ranges: '-1:1,-1:1' or '-1:1' for all.")] = "-1:1",
     bias_bn: Annotated[str, typer.Option(help="Biases and norm-layer parameters: zero or include.")] = "zero",
     batchnorm: Annotated[str, typer.Option(help="BatchNorm statistics: frozen (θ*'s) or recompute.")] = "frozen",
-    seed: Annotated[int, typer.Option(help="Seed of the random directions (and of the demo).")] = 0,
+    seed: Annotated[
+        int, typer.Option(min=0, max=2**63 - 1, help="Seed of the random directions (and of the demo).")
+    ] = 0,
     method: Annotated[str, typer.Option(help="auto, fused, vmap, loop (one point at a time) or compile.")] = "auto",
     dtype: Annotated[
         str, typer.Option(help="float32 or float64; bfloat16 or float16 with --directions regenerated.")

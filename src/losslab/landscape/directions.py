@@ -26,7 +26,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from losslab.errors import LosslabError, check_choice, not_one_of
+from losslab.errors import LosslabError, check_choice, check_int, not_one_of
 from losslab.objectives.model_state import aligned_state, unwrapped
 from losslab.objectives.network import NetworkObjective
 from losslab.serialize import Readable
@@ -168,7 +168,7 @@ def random_directions(
     """
     if k not in (1, 2):
         raise LosslabError(f"k = {k} directions: a slice has 1 (line) or 2 (plane)")
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(check_int("seed", seed, least=0, most=2**63 - 1))
     raw = torch.randn(k, objective.dim, generator=generator, dtype=torch.float64)
     vectors = torch.stack([normalize_direction(objective, r, normalization, bias_bn) for r in raw])
     kind = "random" if normalization == "none" else normalization
