@@ -41,13 +41,17 @@ def test_student_spellings_are_analysed_like_the_parsers_own() -> None:
     ("args", "words"),
     [
         (["analyze"], "Missing argument 'formula'"),
-        (["analyze", "w**2", "--bogus", "1"], "unexpected extra argument"),
+        (["analyze", "w**2", "--bogus", "1"], "No such option: --bogus (the options: --vars, --domain, --at"),
+        (["analyze", "w**2", "--dommain=-1:1"], "No such option: --dommain (Possible options: --domain)"),
+        (["basins", "himmelblau", "--grid", "5"], "No such option: --grid (the options: --value, --resolution"),
+        (["analyze", "w**2", "3"], "Got unexpected extra argument(s) (3)"),
         (["nosuch"], "No such command 'nosuch'"),
         (["descend", "w**2", "--start", "w=1", "--steps", "many"], "Invalid value for '--steps'"),
         (["analyze", "w[/]"], "w[/]"),
         (["analyze", "w[link=http://x]x[/link]"], "w[link=http://x]x[/link]"),
     ],
-    ids=["missing-formula", "unknown-option", "unknown-command", "bad-int", "markup-close", "markup-link"],
+    ids=["missing-formula", "unknown-option", "misspelt-option", "option-of-another-verb", "extra-argument",
+         "unknown-command", "bad-int", "markup-close", "markup-link"],
 )
 def test_bad_input_is_one_line_on_stderr_with_exit_2(args: list[str], words: str) -> None:
     result = runner.invoke(app, args)

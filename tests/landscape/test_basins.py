@@ -213,3 +213,14 @@ def test_a_basin_whose_lowest_point_is_on_the_frame_s_edge_is_marked() -> None:
     himmelblau = gallery("himmelblau")
     exact = basins(evaluate_grid(himmelblau, resolution=61), objective=himmelblau)
     assert len(exact.basins) == 4 and not any(b.on_edge for b in exact.basins)
+
+
+def test_a_saddle_at_zero_reads_0_and_one_saddle_is_singular() -> None:
+    """x·y's two corners merge through its saddle at 0, where the grid holds -5·0 = -0.0: the summary read
+    "at loss -0 (at the exact saddles 0)"."""
+    xy = formula("x*y")
+    report = basins(evaluate_grid(xy, resolution=41), objective=xy)
+    assert [b.merges_at for b in report.basins] == [math.inf, 0.0]
+    assert math.copysign(1.0, report.basins[1].merges_at) == 1.0  # +0, not -0
+    assert "merges into one as deep at loss 0 (at the exact saddle 0)" in report.summary()
+    assert "-0" not in report.summary() and "-0 " not in str(report)

@@ -7,6 +7,8 @@ and no traceback. The verb modules do not import this one, so registration has n
 
 from __future__ import annotations
 
+import difflib
+import re
 import sys
 from typing import Any
 
@@ -36,7 +38,8 @@ class OneLineErrors(TyperGroup):
             sys.exit(0)
         except click_errors.UsageError as error:
             where = f"; see '{error.ctx.command_path} --help'" if error.ctx is not None else ""
-            typer.echo(f"error: {error.format_message().rstrip('.')}{where}", err=True)
+            message = _unknown_option(error) or error.format_message().rstrip(".")
+            typer.echo(f"error: {message}{where}", err=True)
             sys.exit(error.exit_code)
         except click_errors.ClickException as error:
             typer.echo(f"error: {error.format_message()}", err=True)
@@ -45,6 +48,22 @@ class OneLineErrors(TyperGroup):
             typer.echo("aborted", err=True)
             sys.exit(1)
         sys.exit(result if isinstance(result, int) else 0)
+
+
+def _unknown_option(error: click_errors.UsageError) -> str | None:
+    """A verb whose formula may begin with '-' keeps unknown options as arguments, and Click then reports them as
+    "unexpected extra argument(s) (--grid 5)": name the option as an unknown one instead, with the nearest ones."""
+    found = re.fullmatch(r"Got unexpected extra argument\(s\) \((.*)\)", error.format_message().strip())
+    if found is None or error.ctx is None:
+        return None
+    unknown = next((t for t in found.group(1).split() if re.fullmatch(r"--?[A-Za-z][\w-]*(=.*)?", t)), None)
+    if unknown is None:
+        return None
+    name = unknown.split("=")[0]
+    options = [o for p in error.ctx.command.params for o in getattr(p, "opts", []) if o.startswith("-")]
+    near = difflib.get_close_matches(name, options, n=3, cutoff=0.6)
+    listed = near or [o for o in options if o.startswith("--") and o != "--help"]
+    return f"No such option: {name} ({'Possible' if near else 'the'} options: {', '.join(listed)})"
 
 
 app = typer.Typer(

@@ -216,7 +216,7 @@ def basins(
         raise LosslabError(f"the grid has no values {value!r}; it holds {', '.join(grid.values)}")
     if not math.isfinite(min_persistence) or min_persistence < 0:
         raise LosslabError(f"min_persistence = {min_persistence}; give a finite number ≥ 0")
-    values = grid.values[value].detach().to("cpu", torch.float64).numpy()
+    values = grid.values[value].detach().to("cpu", torch.float64).numpy() + 0.0  # no -0 (x·y at x = 0)
     if not 1 <= values.ndim <= MAX_AXES:
         raise LosslabError(f"basins need a grid of 1 to {MAX_AXES} axes; this one has {values.ndim}")
     usable = np.isfinite(values)
@@ -347,7 +347,7 @@ def _exact(objective: Objective, grid: Grid, shape: tuple[int, ...], roots: np.n
     with torch.no_grad():
         converged = torch.linalg.vector_norm(objective.grads(points), dim=-1) < STATIONARY
         eigen = hessian_eigenvalues(objective.hessians(points))
-        values = objective.values(points).to(torch.float64)
+        values = objective.values(points).to(torch.float64) + 0.0
     minimum = converged & (eigen > 0).all(-1)
     saddle = converged & ((eigen < 0).sum(-1) == 1) & (eigen != 0).all(-1)  # index 1: a maximum in 1-D
     kinds = torch.cat([minimum[: len(roots)], saddle[len(roots) :]])
@@ -436,7 +436,8 @@ def basin_summary(report: BasinReport) -> str:
     levels = ", ".join(f"{b.merges_at:.4g}" for b in sorted(merging, key=lambda b: b.merges_at))
     exact = [b.exact_merges_at for b in merging if b.exact_merges_at is not None]
     if exact:
-        levels += f" (at the exact saddles {', '.join(f'{v:.10g}' for v in sorted(exact))})"
+        saddles = "saddle" if len(exact) == 1 else "saddles"
+        levels += f" (at the exact {saddles} {', '.join(f'{v:.10g}' for v in sorted(exact))})"
     one = len(merging) == 1
     depth: dict[int | None, float] = {b.index: b.value for b in report.basins}
     # twins (a symmetric loss's mirror minima, equal to rounding): the elder rule breaks their tie
