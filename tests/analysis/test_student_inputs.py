@@ -136,6 +136,41 @@ def test_max_of_x_and_zero_is_one_flat_stretch_up_to_zero() -> None:
     assert (flat.dimension, flat.equations, flat.kind, flat.value) == (1, ("-5 ≤ x ≤ 0",), "minimum", 0.0)
 
 
+@pytest.mark.parametrize(
+    ("text", "ranges", "kind", "share"),
+    [
+        # the disc: π/4 of the square around it; the ranges were -0.837 ≤ x ≤ 0.781 (the members' own)
+        ("max(0, x**2 + y**2 - 1)", [(-1, 1), (-1, 1)], "minimum", math.pi / 4),
+        # the ball: π/6 of the cube; it was "a curve of minima" (two members found inside it span a line)
+        ("max(0, x**2 + y**2 + z**2 - 1)", [(-1, 1)] * 3, "minimum", math.pi / 6),
+        # the half-plane x + y ≥ 1 in [-5, 5]²: x, y ≥ -4, and the anti-diagonal halves that square
+        ("max(0, 1 - x - y)", [(-4, 5), (-4, 5)], "minimum", 0.5),
+        ("-max(0, 1 - x - y)", [(-4, 5), (-4, 5)], "maximum", 0.5),
+        # x + y + z ≥ 1 in the cube: P(V₁ + V₂ + V₃ ≥ 1.6), Vᵢ uniform on [0, 1] (Irwin–Hall's CDF at 1.6 is
+        # (1.6³ − 3·0.6³)/6); it was "degenerate"
+        ("max(0, 1 - x - y - z)", [(-5, 5)] * 3, "minimum", 1 - (1.6**3 - 3 * 0.6**3) / 6),
+        ("max(0, x - 1) + max(0, -1 - x) + max(0, y - 1) + max(0, -1 - y)", [(-1, 1), (-1, 1)], "minimum", 1.0),
+    ],
+    ids=["disc", "ball", "half-plane", "half-plane-maxima", "half-space", "square"],
+)
+def test_a_flat_region_of_minima_has_its_extent_dimension_kind_and_share_of_its_box(
+    text: str, ranges: list, kind: str, share: float
+) -> None:
+    """A region where L is constant and lowest, in 2 or 3 parameters, is one entry: its dimension is the number of
+    parameters, its ranges are its extent along each axis (closed forms, to 1e-6 of the box), and where it is
+    not the box those ranges span it says how much of it it fills (closed forms; 256 Sobol points: ±0.05)."""
+    region = only(stationary_points(formula(text)))
+    assert (region.dimension, region.kind, region.value) == (len(ranges), kind, 0.0)
+    for row, (lo, hi), name in zip(region.equations, ranges, "xyz", strict=False):
+        low, high = (float(v) for v in row.split(f" ≤ {name} ≤ "))
+        assert low == pytest.approx(lo, abs=1e-5) and high == pytest.approx(hi, abs=1e-5), row
+    if share == 1.0:
+        assert "fills" not in region.note
+    else:
+        filled = float(region.note.split("it fills ")[1].split("%")[0]) / 100
+        assert filled == pytest.approx(share, abs=0.05), region.note
+
+
 def test_a_circle_of_minima_is_one_entry_with_its_equation_and_its_numeric_points_dropped() -> None:
     """Once two half circles "y = ±sqrt(1 - x**2); x free" (x is not free beyond ±1)."""
     points = stationary_points(formula("(x**2 + y**2 - 1)**2"))

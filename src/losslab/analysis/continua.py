@@ -169,24 +169,26 @@ def _bridges(
     return [pair for pair, ok in zip(closest, stays.tolist(), strict=True) if ok]
 
 
-def axis_extent(objective: Objective, members: Tensor, box: Domain, spread: float) -> tuple[Tensor, Tensor]:
+def axis_extent(objective: Objective, members: Tensor, box: Domain, spread: float) -> tuple[Tensor, Tensor, Tensor]:
     """The range of each coordinate over a set found numerically: its points' range, pushed along
-    each axis from the outermost point as far (up to the box) as L stays at its value with ∇L ≈ 0,
-    for all 2n ends at once. A set that leaves along an axis (max(x, 0): x ≤ 0)
-    reaches its edge; a curved one (a circle) keeps its points' range."""
+    each axis (up to the box) as far as L stays at its value with ∇L ≈ 0, from its outermost points and up to
+    16 others, for each of the 2n ends at once. A set that leaves along an axis (max(x, 0): x ≤ 0) reaches its
+    edge; a curved one (a circle) keeps its points' range; a flat disc reaches near its rim from the
+    point nearest each axis through its centre. Also returns the points where a push left the set before the
+    box: its edges, where a flat region shows its kind (L rises off a flat bottom)."""
     n = objective.dim
-    starts = members[torch.cat([members.argmax(0), members.argmin(0)])]  # the outermost point for each end
-    axes = torch.cat([torch.eye(n, dtype=torch.float64), -torch.eye(n, dtype=torch.float64)])
-    reach = torch.cat([box.upper - members.amax(0), members.amin(0) - box.lower]).clamp(min=0.0)
-    value = objective.values(starts[:1]).expand(2 * n)
-    # |∇L| small as in is_stationary, with the curvature taken once at the ends (Hessians are the costly part)
-    curvature = torch.linalg.matrix_norm(torch.nan_to_num(objective.hessians(starts), nan=0.0), ord=2)
+    chosen = torch.cat([members[members.argmax(0)], members[members.argmin(0)], _spread(members)])  # outermost too
+    k = chosen.shape[0]
+    starts = chosen.repeat(2 * n, 1)  # end e (axis e mod n, + then −) from each chosen point
+    axes = torch.cat([torch.eye(n, dtype=torch.float64), -torch.eye(n, dtype=torch.float64)]).repeat_interleave(k, 0)
+    reach = torch.cat([box.upper.expand(k, n), -box.lower.expand(k, n)]) - torch.cat([chosen, -chosen])
+    reach = reach.reshape(2, k, n).permute(0, 2, 1).reshape(-1).clamp(min=0.0)  # per (end, point), as axes
+    value = objective.values(starts[:1]).expand(starts.shape[0])
+    # |∇L| small as in is_stationary, with the curvature taken once at the points (Hessians are the costly part)
+    curvature = torch.linalg.matrix_norm(torch.nan_to_num(objective.hessians(chosen), nan=0.0), ord=2).repeat(2 * n)
 
     def stays(distance: Tensor) -> Tensor:
-        points = starts + distance[:, None] * axes
-        slope = torch.linalg.vector_norm(objective.grads(points), dim=-1)
-        flat = slope < 1e-8 * (curvature * torch.linalg.vector_norm(points, dim=-1).clamp(min=1.0)).clamp(min=1.0)
-        return _level_here(objective, points, value, spread) & flat
+        return on_flat_level(objective, starts + distance[:, None] * axes, value, spread, curvature)
 
     # the first of 32 even steps out that leaves the set, then 30 bisections before it (a gap, then
     # the set again further out — min(x², 1) between its two flat stretches — does not join them)
@@ -199,9 +201,57 @@ def axis_extent(objective: Objective, members: Tensor, box: Domain, spread: floa
         middle = (good + bad) / 2
         ok = stays(middle) & (first_out < 32)
         good, bad = torch.where(ok, middle, good), torch.where(ok | (first_out == 32), bad, middle)
-    moved = starts + good[:, None] * axes
+    ends = starts + good[:, None] * axes
+    moved = ends.reshape(2, n, k, n)  # [side, axis, point, coordinate]
     diagonal = torch.arange(n)
-    return moved[n + diagonal, diagonal], moved[diagonal, diagonal]
+    upper = torch.maximum(moved[0, diagonal, :, diagonal].amax(-1), members.amax(0))
+    lower = torch.minimum(moved[1, diagonal, :, diagonal].amin(-1), members.amin(0))
+    return lower, upper, ends[first_out < 32]
+
+
+def on_flat_level(objective: Objective, points: Tensor, value: Tensor, spread: float, curvature: Tensor) -> Tensor:
+    """Whether L at each point is at ``value`` with ∇L ≈ 0: |∇L| small as in is_stationary, against the
+    ``curvature`` (‖H‖₂) of the set where it was taken (Hessians are the costly part)."""
+    slope = torch.linalg.vector_norm(objective.grads(points), dim=-1)
+    flat = slope < 1e-8 * (curvature * torch.linalg.vector_norm(points, dim=-1).clamp(min=1.0)).clamp(min=1.0)
+    return _level_here(objective, points, value, spread) & flat
+
+
+def flat_dimension(objective: Objective, members: Tensor, box: Domain, spread: float) -> int:
+    """The dimension of a set found numerically: the flat directions of the Hessian at its first point, at most
+    the rank of its points' spread — unless L stays at its level with ∇L ≈ 0 a little way along every flat
+    direction tried (each flat eigenvector both ways, and 8 mixtures of them): few points found inside a ball
+    of minima in 3-D (two, max(0, x² + y² + z² − 1)) span a line, and the ball is not a curve."""
+    hessian = objective.hessian(members[0])
+    lam, vectors = torch.linalg.eigh(0.5 * (hessian + hessian.T))
+    flat_mask = lam.abs() <= 1e-6 * max(1.0, float(lam.abs().max()))
+    flat = int(flat_mask.sum())
+    spread_of_points = torch.linalg.svdvals(members - members.mean(0))
+    rank = int((spread_of_points > 1e-6 * max(1e-300, float(spread_of_points.max()))).sum())
+    if flat > max(1, rank):
+        basis = vectors[:, flat_mask]
+        mixtures = torch.randn(8, flat, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+        directions = torch.cat([torch.eye(flat, dtype=torch.float64), -torch.eye(flat, dtype=torch.float64), mixtures])
+        directions = directions @ basis.T
+        directions = directions / torch.linalg.vector_norm(directions, dim=-1, keepdim=True)
+        value = objective.values(members[:1])[0]
+        curvature = torch.linalg.matrix_norm(hessian, ord=2)
+        width = float((box.upper - box.lower).min())
+        if all(
+            bool(on_flat_level(objective, members[0] + step * width * directions, value, spread, curvature).all())
+            for step in (1e-3, 1e-2)
+        ):
+            rank = flat
+    return max(1, min(flat, rank))
+
+
+def filled_share(objective: Objective, lower: Tensor, upper: Tensor, value: float, spread: float) -> float:
+    """The share of the box ``[lower, upper]`` where L is at ``value``: of 256 Sobol points in it. A flat
+    region's axis ranges bound it, and 1 says it is that box; max(0, 1 − x − y) is 0 on a half-plane,
+    which fills about half of the box its ranges span."""
+    unit = torch.quasirandom.SobolEngine(objective.dim, scramble=True, seed=0).draw(256, dtype=torch.float64)
+    points = lower + unit * (upper - lower)
+    return float(_level_here(objective, points, torch.tensor(value, dtype=torch.float64), spread).double().mean())
 
 
 def _level_here(objective: Objective, points: Tensor, values: Tensor, spread: float) -> Tensor:
@@ -281,15 +331,20 @@ def set_entry(
     method: str,
     *,
     linear: bool = False,
+    edges: Tensor | None = None,
 ) -> StationaryPoint:
     """One entry for a set of stationary points: ``members`` (its points found, the first one
-    shown), its dimension and equations, its kind and a sentence saying what it is."""
+    shown), its dimension and equations, its kind and a sentence saying what it is. Where the Hessian
+    says nothing, the kind is L's around the members and its ``edges`` (:func:`axis_extent`)."""
     shown = members[0]
     value = float(objective.value(shown))
     lam, kinds = _kinds_across(objective, members, dimension)
     kind = kinds[0]
     if kind == "degenerate":
-        around = compare_around(value, _values_around(objective, members, box))
+        values = _values_around(objective, members, box)
+        if edges is not None and edges.numel():
+            values = torch.cat([values, _values_around(objective, edges, box)])
+        around = compare_around(value, values)
         kind = around if around in ("minimum", "maximum") else "degenerate"
     note = describe_set(objective.dim, dimension, kind, value, method, linear=linear, everything=not equations)
     if {"minimum", "maximum"} <= set(kinds) or ("saddle" in kinds and len(set(kinds) - {"degenerate"}) > 1):

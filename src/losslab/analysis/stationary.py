@@ -19,6 +19,7 @@ The small helpers every analysis module shares are re-exported here, next to the
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import torch
 from torch import Tensor
@@ -26,6 +27,8 @@ from torch import Tensor
 from losslab.analysis.continua import (
     axis_extent,
     exact_set_points,
+    filled_share,
+    flat_dimension,
     numeric_sets,
     on_exact_set,
     ranges_text,
@@ -173,19 +176,17 @@ def _joined(
     for group in groups:
         found = points[group]
         found = found[torch.linalg.vector_norm(found - found.mean(0), dim=-1).argsort()]  # the central one first
-        ranges = ranges_text(objective.names, *axis_extent(objective, found, box, spread))
-        sets.append(set_entry(objective, found, box, _dimension(objective, found), ranges, "numeric"))
+        lower, upper, edges = axis_extent(objective, found, box, spread)
+        ranges = ranges_text(objective.names, lower, upper)
+        dimension = flat_dimension(objective, found, box, spread)
+        entry = set_entry(objective, found, box, dimension, ranges, "numeric", edges=edges)
+        if entry.dimension == objective.dim > 1:  # a flat region: say if it is not the box its ranges span
+            share = filled_share(objective, lower, upper, entry.value, spread)
+            if share < 1:
+                entry = replace(entry, note=f"{entry.note}; it fills {share:.0%} of the box those ranges span")
+        sets.append(entry)
         members.append(found)
     return _describe(objective, points[alone], "numeric"), sets, members
-
-
-def _dimension(objective: Objective, members: Tensor) -> int:
-    """The flat directions of the Hessian there, at most the rank of the points' spread."""
-    lam = hessian_eigenvalues(objective.hessian(members[0])).abs()
-    flat = int((lam <= 1e-6 * max(1.0, float(lam.max()))).sum())
-    spread = torch.linalg.svdvals(members - members.mean(0))
-    rank = int((spread > 1e-6 * max(1e-300, float(spread.max()))).sum())
-    return max(1, min(flat, rank))
 
 
 def _on_exact(objective: Objective, exact: ExactSolution, points: Tensor, box: Domain) -> Tensor:
