@@ -306,6 +306,22 @@ def test_a_line_of_minima_is_one_row_with_its_equations(browser: Any, server_url
     assert not page.errors
 
 
+def test_a_flat_region_of_minima_is_named_so_and_its_derivatives_read_as_in_a_textbook(
+    browser: Any, server_url: str, shots: Path
+) -> None:
+    """max(0, 1 − x − y), a hinge: its minima fill a half-plane, which the row called "a plane or surface of points";
+    its Hessian printed SymPy's "diracdelta(...)" and its gradient Θ(..., 1/2)."""
+    page = open_page(browser, state_url(server_url, source="formula", formula="max(0, 1 - x - y)", steps=5))
+    wait_idle(page)
+    analysis = page.text_content("#analysis")
+    assert page.locator("[data-testid='stationary-set']").text_content() == "-4 ≤ x ≤ 5, -4 ≤ y ≤ 5"
+    assert "(a flat region of points)" in analysis and "it fills" in analysis
+    assert "diracdelta" not in analysis and "δ" in analysis
+    assert page.locator("#analysis .partials mfrac").count() == 0  # Θ(1 - x - y), not Θ(1 - x - y, 1/2)
+    page.locator("#analysis").screenshot(path=str(shots / "analysis_flat_region.png"))
+    assert not page.errors
+
+
 def test_greek_parameters_are_labelled_as_the_student_typed_them(browser: Any, server_url: str) -> None:
     """θ₀ is read as theta0 (the API's name); the title, the axes, the hover and the start boxes said 'theta0'."""
     page = open_page(browser, state_url(server_url, source="formula", formula="(θ₀ - 1)² + 3λ²"))

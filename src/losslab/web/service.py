@@ -21,11 +21,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import sympy
 import torch
 
 from losslab.analysis.defaults import suggest_defaults
-from losslab.analysis.derivatives import symbolic_gradient, symbolic_hessian
 from losslab.analysis.point_curvature import curvature_at
 from losslab.analysis.report import Analysis, analyze
 from losslab.course.classifiers import CLASSIFIERS, PLANE_DATA, classifier_objective
@@ -56,6 +54,7 @@ from losslab.plot._style import MARKERS
 from losslab.plot.levels import level_surfaces
 from losslab.serialize import jsonable
 from losslab.web.config import Bounds
+from losslab.web.mathml import formula_mathml
 from losslab.web.schemas import (
     AnimationRequest,
     BoundaryRequest,
@@ -122,28 +121,6 @@ def grid_json(grid: Grid) -> dict[str, Any]:
         "min": low,
         "max": high,
         "extras": {k: plotly_layout(v).tolist() for k, v in grid.values.items() if k != "loss"},
-    }
-
-
-def formula_mathml(objective: Objective) -> dict[str, Any] | None:
-    """The loss, each ∂L/∂θ_i and the Hessian as presentation MathML (SymPy's printer); None without a formula.
-
-    >>> from losslab.objectives.objective import formula
-    >>> m = formula_mathml(formula("w**2"))
-    >>> m["partials"][0]["name"], "<mn>2</mn>" in m["partials"][0]["mathml"]
-    ('w', True)
-    """
-    if objective.expr is None:
-        return None
-    gradient, hessian = symbolic_gradient(objective), symbolic_hessian(objective)
-
-    def ml(expr: Any) -> str:
-        return str(sympy.mathml(expr, printer="presentation"))
-
-    return {
-        "loss": ml(objective.expr),
-        "partials": [{"name": n, "mathml": ml(g)} for n, g in zip(objective.names, gradient or (), strict=True)],
-        "hessian": None if hessian is None else ml(hessian),
     }
 
 

@@ -26,7 +26,8 @@ export async function loadAnalysis(version) {
 
 const math = (mathml) => `<math display="block">${mathml}</math>`; // the server's MathML markup, as is
 
-function setName(dimension) {
+function setName(dimension, parameters) {
+  if (dimension === parameters) return parameters === 1 ? "flat stretch" : "flat region"; // L constant on it
   return ["point", "line or curve", "plane or surface"][dimension] ?? `${dimension}-dimensional set`;
 }
 
@@ -42,7 +43,7 @@ function renderAnalysis(a) {
     parts.push('<p class="hint">No formula to print (the loss is evaluated numerically).</p>');
   }
   const where = (p) => (p.dimension > 0
-    ? `<span data-testid="stationary-set">${escapeHtml(p.equations.join(", "))}</span> <span class="hint">(a ${setName(p.dimension)} of points)</span>`
+    ? `<span data-testid="stationary-set">${escapeHtml(p.equations.join(", "))}</span> <span class="hint">(a ${setName(p.dimension, names.length)} of points)</span>`
     : vec(names.map((n) => p.point[n])));
   const rows = a.stationary_points.slice(0, 12).map((p) => `<tr><td>${where(p)}</td><td>${fmt(p.value)}</td>
     <td class="kind-${escapeHtml(p.kind)}">${escapeHtml(p.kind)}${p.differentiable === false ? " (kink: no gradient)" : ""}</td>
