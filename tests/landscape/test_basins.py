@@ -224,3 +224,28 @@ def test_a_saddle_at_zero_reads_0_and_one_saddle_is_singular() -> None:
     assert math.copysign(1.0, report.basins[1].merges_at) == 1.0  # +0, not -0
     assert "merges into one as deep at loss 0 (at the exact saddle 0)" in report.summary()
     assert "-0" not in report.summary() and "-0 " not in str(report)
+
+
+def test_accuracy_basins_are_the_error_s_and_are_drawn() -> None:
+    """Accuracy is best highest: its "deepest basin" was its lowest accuracy (0.18 at the frame's corner). The
+    basins of accuracy are those of 1 − accuracy, computed as a loss (oracle: the same grid with that loss)."""
+    from losslab.plot.basins import basins_figure
+
+    generator = torch.Generator().manual_seed(3)
+    a = torch.linspace(-1, 1, 15, dtype=torch.float64)
+    x, y = a[:, None], a[None, :]
+    peaks = 0.9 * torch.exp(-4 * ((x - 0.5) ** 2 + y**2)) + 0.7 * torch.exp(-4 * ((x + 0.5) ** 2 + y**2))
+    accuracy = 0.1 + 0.8 * peaks + 0.01 * torch.rand(15, 15, generator=generator, dtype=torch.float64)
+    grid = Grid(("a", "b"), (a, a), {"loss": -torch.log(accuracy), "accuracy": accuracy})
+    report = basins(grid, "accuracy")
+    oracle = basins(Grid(("a", "b"), (a, a), {"loss": 1 - accuracy}))
+    assert report.value_name == "error" and len(report.basins) == len(oracle.basins) > 1
+    for mine, theirs in zip(report.basins, oracle.basins, strict=True):
+        assert (mine.point, mine.size, mine.merges_into) == (theirs.point, theirs.size, theirs.merges_into)
+        assert mine.value == pytest.approx(theirs.value, abs=1e-15)
+        assert mine.merges_at == pytest.approx(theirs.merges_at, abs=1e-15)
+    deepest = report.basins[0].point
+    assert float(accuracy[a == deepest[0], a == deepest[1]]) == float(accuracy.max())
+    assert report.summary().startswith("Of the error, 1 − accuracy: the 15×15 grid holds")
+    figure = basins_figure(grid, report)
+    assert figure.axes[1].get_ylabel().startswith("error")

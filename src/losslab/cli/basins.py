@@ -28,7 +28,8 @@ def register(app: typer.Typer) -> None:
 
 def basins_command(
     source: Annotated[str, typer.Argument(help="A surface file (.h5) or a formula / gallery name.")],
-    value: Annotated[str, typer.Option(help="Which values of a surface: loss or accuracy.")] = "loss",
+    value: Annotated[str, typer.Option(
+        help="Which values of a surface: loss, or accuracy (the basins of the error 1 − accuracy).")] = "loss",
     resolution: Annotated[int, typer.Option(help="Grid points per axis for a formula.")] = 201,
     variables: Vars = None,
     domain: DomainOpt = None,

@@ -199,7 +199,8 @@ def basins(
     Args:
         grid: values on a 1-, 2- or 3-axis grid; a Surface's points not computed are left out, and so
             are points where the value is not finite.
-        value: which of the grid's values (``loss``, ``accuracy``…).
+        value: which of the grid's values (``loss``, ``accuracy``…); for ``accuracy``, whose highest is best,
+            the basins are those of the error 1 − accuracy (the report's ``value_name`` is ``error``).
         min_persistence: fold basins whose persistence is below this into the basin they merge into.
         objective: the loss over the grid's own parameters (a formula): each grid minimum and each pass
             is then tightened by Newton to the exact stationary point it stands for, and the merge tree
@@ -217,6 +218,8 @@ def basins(
     if not math.isfinite(min_persistence) or min_persistence < 0:
         raise LosslabError(f"min_persistence = {min_persistence}; give a finite number ≥ 0")
     values = grid.values[value].detach().to("cpu", torch.float64).numpy() + 0.0  # no -0 (x·y at x = 0)
+    if value == "accuracy":  # higher is better: its basins are the error's, 1 − accuracy, lowest deepest
+        values, value = 1.0 - values, "error"
     if not 1 <= values.ndim <= MAX_AXES:
         raise LosslabError(f"basins need a grid of 1 to {MAX_AXES} axes; this one has {values.ndim}")
     usable = np.isfinite(values)
@@ -234,6 +237,17 @@ def basins(
     exact = None if objective is None else _exact(objective, grid, values.shape, roots, passes)
     merges = _kruskal(f, roots, passes, exact)
     return _report(grid, value, f, roots, label_of, merges, min_persistence, exact)
+
+
+def analysed_key(grid: Grid, report: BasinReport) -> str:
+    """The grid's values a report was made from: ``accuracy`` for a report of the error, else its own name."""
+    return "accuracy" if report.value_name == "error" and "error" not in grid.values else report.value_name
+
+
+def analysed_values(grid: Grid, report: BasinReport) -> Tensor:
+    """The values a report's basins are of: the grid's own, or 1 − accuracy for a report of the error."""
+    key = analysed_key(grid, report)
+    return 1.0 - grid.values[key] if key != report.value_name else grid.values[key]
 
 
 def _offsets(ndim: int, half: bool) -> list[tuple[int, ...]]:
@@ -424,11 +438,13 @@ def basin_summary(report: BasinReport) -> str:
     if report.min_persistence > 0:
         text += f" more persistent than {report.min_persistence:.3g}"
     text += f"; the deepest has {name} {deepest.value:.6g} at ({where})."
+    if name == "error":
+        text = f"Of the error, 1 − accuracy: {text[0].lower()}{text[1:]}"
     merging = [b for b in found if b.merges_into is not None]
     islands = sum(1 for b in found[1:] if b.merges_into is None)
     others = f"{islands} other{'s' if islands > 1 else ''}"
     split = f" {others} never merge: the computed region is split." if islands else ""
-    edges = _on_edge(found)
+    edges = _on_edge(found, name)
     if not merging:
         valley = " Nothing merges" + ("." if deepest.on_edge else ": the surveyed region is one valley around it.")
         return text + (split or valley) + edges
@@ -459,12 +475,12 @@ def basin_summary(report: BasinReport) -> str:
     return text + split + edges
 
 
-def _on_edge(found: list[Basin]) -> str:
+def _on_edge(found: list[Basin], name: str) -> str:
     """A sentence on the basins whose lowest point is on the frame's edge, or nothing."""
     edge = [f"#{b.index}" for b in found if b.on_edge]
     if not edge:
         return ""
     which = f"{', '.join(edge[:-1])} and {edge[-1]}" if len(edge) > 1 else edge[0]
     verb = "have their" if len(edge) > 1 else "has its"
-    return (f" {which} {verb} lowest point on the frame's edge: the loss may go on falling outside it"
+    return (f" {which} {verb} lowest point on the frame's edge: the {name} may go on falling outside it"
             " (a wider range tells).")

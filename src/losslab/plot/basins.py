@@ -21,7 +21,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from losslab.errors import check_int
-from losslab.landscape.basins import Basin, BasinReport, basins, tree_positions
+from losslab.landscape.basins import Basin, BasinReport, analysed_key, analysed_values, basins, tree_positions
 from losslab.objectives.grid import Grid
 from losslab.objectives.objective import Objective
 from losslab.plot._style import MARKERS, new_figure, parameter_label
@@ -52,7 +52,7 @@ def basins_figure(grid: Grid, report: BasinReport | None = None, *, most: int = 
     left, right = figure.subplots(1, 2, width_ratios=(1.15, 1.0))
     colours = basin_colours(len(report.basins))
     _map(left, grid, report, colours)
-    values = grid.values[report.value_name]
+    values = analysed_values(grid, report)
     finite = values[torch.isfinite(values)]
     merge_tree(right, report, colours, ceiling=float(finite.max()) if finite.numel() else None)
     if title:
@@ -74,11 +74,11 @@ def _at_most(grid: Grid, report: BasinReport, most: int, objective: Objective | 
         return report
     persistence = sorted((b.persistence for b in report.basins if math.isfinite(b.persistence)), reverse=True)
     threshold = persistence[most - 1] if len(persistence) >= most else 0.0
-    return basins(grid, report.value_name, min_persistence=threshold, objective=objective)
+    return basins(grid, analysed_key(grid, report), min_persistence=threshold, objective=objective)
 
 
 def _map(ax: Axes, grid: Grid, report: BasinReport, colours: list) -> None:
-    values = grid.values[report.value_name].detach().to(torch.float64).numpy()
+    values = analysed_values(grid, report).detach().to(torch.float64).numpy()
     labels = report.labels.numpy()
     names = report.axis_names
     if values.ndim == 3:  # the slice through the deepest minimum
