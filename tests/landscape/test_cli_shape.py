@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 from typer.testing import CliRunner
@@ -57,6 +58,19 @@ def test_connect_formula_adds_the_minimum_energy_path():
     assert document["minimum_energy_path"]["saddle_value"] == pytest.approx(13.31192627040559, abs=1e-9)
 
 
+def test_connect_formula_without_minima_connects_the_two_lowest_found():
+    """`losslab connect "(x^2 - 1)^2 + 0.1x + y^2"` asked for --from and --to with Himmelblau's minima as the example,
+    whatever the formula: the two lowest minima are found (oracle: numpy's roots of 4x³ − 4x + 0.1) and named."""
+    result = runner.invoke(app, ["connect", "(x^2 - 1)^2 + 0.1x + y^2", "--epochs", "3", "--points", "5", "--json"])
+    assert result.exit_code == 0, result.output
+    roots = sorted(np.roots([4.0, 0.0, -4.0, 0.1]).real)
+    words = f"connecting the two lowest minima found: --from 'x={roots[0]:.6g},y=0' --to 'x={roots[2]:.6g},y=0'"
+    assert result.stderr.splitlines()[-1] == words
+    document = json.loads(result.stdout)
+    assert document["minimum_energy_path"]["saddle_value"] == pytest.approx((roots[1] ** 2 - 1) ** 2 + 0.1 * roots[1],
+                                                                             abs=1e-9)  # fmt: skip
+
+
 def test_basins_of_a_formula_and_of_a_surface(tmp_path):
     result = runner.invoke(app, ["basins", "six_hump_camel", "--resolution", "101", "--json"])
     assert result.exit_code == 0, result.output
@@ -86,12 +100,13 @@ def test_basins_of_a_formula_and_of_a_surface(tmp_path):
         (["connect", "--demo", "moons-mlp", "--seeds", "1,1"], "error: --seeds '1,1': give two different"),
         (["connect", "--model", "losslab.networks.demos:mlp", "--data", "digits", "--weights", "a.pt"],
          "error: --model needs two --weights (the two minima), got 1"),
-        (["connect", "himmelblau", "--from", "x=3,y=2"], "error: a formula needs both minima"),
+        (["connect", "himmelblau", "--from", "x=3,y=2"], "error: give both --from and --to, or neither"),
+        (["connect", "x**2 + y**2"], "error: 1 isolated minimum found in x=-5:5,y=-5:5, 2 needed: name them"),
         (["connect", "--demo", "moons-mlp", "--out", "/no/such/c.h5"], "error: cannot write a surface to '/no/such"),
         (["connect", "--demo", "moons-mlp", "--epochs", "-1"], "error: epochs must be a whole number ≥ 0, got -1"),
     ],
-    ids=["missing", "resolution", "value", "gif", "bends", "curve", "newton", "seeds", "weights", "from", "out",
-         "epochs"],
+    ids=["missing", "resolution", "value", "gif", "bends", "curve", "newton", "seeds", "weights", "from", "one-minimum",
+         "out", "epochs"],
 )  # fmt: skip
 def test_bad_input_is_one_line_with_exit_code_2(args, message):
     result = runner.invoke(app, args)

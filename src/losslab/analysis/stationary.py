@@ -58,6 +58,7 @@ __all__ = [
     "as_floats",
     "classify",
     "hessian_eigenvalues",
+    "lowest_minima",
     "search_box",
     "stationary_points",
 ]
@@ -118,6 +119,29 @@ def stationary_points(
         found += _numeric(objective, box, starts, generator, exact)
     found += _known_kinks(objective, box, found)
     return sorted(found, key=lambda s: (s.value, s.dimension, as_floats(s.point)))
+
+
+def lowest_minima(objective: Objective, count: int = 2, domain: Domain | str | None = None) -> list[Tensor]:
+    """The ``count`` lowest isolated minima (a kink counts; a set of minima does not), lowest first: the gallery's
+    known ones where it has them, else :func:`stationary_points` in the domain.
+
+    >>> from losslab.objectives.objective import formula
+    >>> [round(float(p), 6) for p in lowest_minima(formula("(x**2 - 1)**2 + 0.1*x"))]  # 4x(x² − 1) + 0.1 = 0
+    [-1.012273, 0.987257]
+    """
+    if objective.known_points and domain is None:
+        known = sorted((p for p in objective.known_points if p.kind == "minimum"), key=lambda p: p.value)
+        found = [torch.tensor(p.point, dtype=torch.float64) for p in known]
+    else:
+        points = stationary_points(objective, domain)
+        found = [p.point for p in points if p.kind == "minimum" and p.dimension == 0]
+    if len(found) < count:
+        box = search_box(objective, domain)
+        raise LosslabError(
+            f"{len(found)} isolated minim{'um' if len(found) == 1 else 'a'} found in {box}, "
+            f"{count} needed: name them (--from and --to in the CLI)"
+        )
+    return found[:count]
 
 
 def _exact_sets(objective: Objective, box: Domain, exact: ExactSolution) -> list[StationaryPoint]:

@@ -128,9 +128,18 @@ def _formula(objective: Any, start: str | None, end: str | None, training: Any, 
              force: bool) -> tuple[Any, dict[str, Any]]:  # fmt: skip
     from losslab.analysis.energy_path import minimum_energy_path
 
+    if (start is None) != (end is None):
+        raise LosslabError("give both --from and --to, or neither (then the two lowest minima found are connected)")
     if start is None or end is None:
-        raise LosslabError("a formula needs both minima: --from 'x=3,y=2' --to 'x=-2.8,y=3.1'")
-    a, b = objective.point(start), objective.point(end)
+        from losslab.analysis.stationary import lowest_minima
+        from losslab.cli.common import err
+
+        a, b = lowest_minima(objective)
+        shown = (",".join(f"{n}={v:.6g}" for n, v in zip(objective.names, p.tolist(), strict=True)) for p in (a, b))
+        err.print(f"connecting the two lowest minima found: --from '{next(shown)}' --to '{next(shown)}'",
+                  highlight=False, markup=False)  # fmt: skip
+    else:
+        a, b = objective.point(start), objective.point(end)
     result = _run(objective, a, b, training, out, resume, force)
     path = minimum_energy_path(objective, a, b)
     return result, {"path": path, "minimum_energy_path": path.to_dict()}
