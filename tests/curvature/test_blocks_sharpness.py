@@ -75,7 +75,7 @@ def test_tracker_records_lambda_max_of_the_current_parameters(kind):
 def test_tracker_refuses_bad_input():
     with pytest.raises(LosslabError, match="every \\(steps between measurements\\) must be a whole number ≥ 1, got 0"):
         SharpnessTracker(lambda: torch.zeros(()), every=0, parameters=[])
-    with pytest.raises(LosslabError, match="needs parameters="):
+    with pytest.raises(LosslabError, match="a loss closure needs model=model \\(or parameters=...\\)"):
         SharpnessTracker(lambda: torch.zeros(()), every=1)
     with pytest.raises(LosslabError, match="expected a NetworkObjective or a loss closure"):
         SharpnessTracker(formula("w**2"), every=1)  # type: ignore[arg-type]

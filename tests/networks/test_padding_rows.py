@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from losslab.curvature import hessian_operator, top_eigenvalues
+from losslab.errors import LosslabError
 from losslab.objectives.model_state import padding_rows
 from losslab.objectives.network import network
 from network_oracles import split_by_name
@@ -112,3 +113,30 @@ def test_the_tiny_llamas_products_agree_both_ways() -> None:
     forward = hessian_operator(objective, method="jvp").matvec(vector)
     # Llama's RMSNorm computes in float32 whatever the model's dtype: agreement to float32's rounding
     assert float((graph - forward).norm() / forward.norm()) < 1e-5
+
+
+@pytest.mark.parametrize("tied", [False, True])
+def test_the_sharpness_tracker_on_a_closure_holds_the_padding_row_given_the_model(tied: bool) -> None:
+    """A training loop's own closure, ``SharpnessTracker(closure, model=model)``: the tracker could not see the
+    embedding behind ``parameters=model.parameters()`` and ran Lanczos on the non-symmetric products. λmax is
+    eigvalsh's of P·H·P, as the NetworkObjective path's; the model is back in train mode afterwards."""
+    from losslab.curvature import SharpnessTracker
+
+    generator = torch.Generator().manual_seed(4)
+    ids = torch.randint(0, VOCABULARY, (5, 4), generator=generator)
+    ids[:, 0] = 0  # the padding id occurs as an input
+    tags = torch.randint(0, VOCABULARY, (5, 4), generator=generator)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(1)
+        model = Tagger(tied)
+    expected, _ = _restricted_hessian(model, ids, tags, tied)
+
+    def closure() -> Tensor:
+        return nn.functional.cross_entropy(model(ids).reshape(-1, VOCABULARY), tags.reshape(-1))
+
+    tracker = SharpnessTracker(closure, model=model, tol=1e-10)
+    assert tracker.step(0) == pytest.approx(float(torch.linalg.eigvalsh(expected)[-1]), rel=1e-8)
+    assert model.training
+    assert tracker.series.losses[0] == pytest.approx(float(closure().detach()), rel=1e-14)
+    with pytest.raises(LosslabError, match=r"parameters\[0\] is not a parameter of the model given as model="):
+        SharpnessTracker(closure, model=model, parameters=[torch.zeros(2, requires_grad=True)])

@@ -23,11 +23,12 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from losslab.curvature.hvp import HessianOperator, closure_operator, hessian_operator
+from losslab.curvature.hvp import FixedRowsOperator, HessianOperator, closure_operator, hessian_operator
 from losslab.curvature.lanczos import top_eigenvalues
 from losslab.curvature.warm_lanczos import settled_lambda_max
 from losslab.errors import LosslabError, check_choice, check_int
 from losslab.networks.build import network_objective
+from losslab.objectives.model_state import trained_mask
 from losslab.objectives.network import LossFn, NetworkObjective
 from losslab.objectives.objective import Objective
 from losslab.serialize import Readable
@@ -84,9 +85,12 @@ class SharpnessTracker:
     Args:
         objective_or_loss_fn: a :class:`~losslab.objectives.network.NetworkObjective` (θ is read from
             its model's current parameters at each measurement), or a closure
-            ``() -> loss`` of the current parameters, with ``parameters`` given.
+            ``() -> loss`` of the current parameters, with ``model`` or ``parameters`` given.
         every: measure at steps 0, every, 2·every, ...
-        parameters: for a closure, the tensors to take the Hessian over.
+        parameters: for a closure, the tensors to take the Hessian over (default: ``model``'s that require grad).
+        model: for a closure, the model its parameters belong to: then its embeddings' padding rows are held
+            fixed, as training holds them (their gradient is zeroed, so without this the products are not
+            symmetric), and it is in eval mode while λmax is measured, as a NetworkObjective's model is.
         tol: Lanczos tolerance on the residual (relative).
         generator: draws the first start vector (default: seeded with 0).
         eigenvalue_tol: if given, every measurement after the first starts from the last eigenvector
@@ -117,17 +121,27 @@ class SharpnessTracker:
         tol: float = 1e-3,
         generator: torch.Generator | None = None,
         eigenvalue_tol: float | None = None,
+        model: nn.Module | None = None,
     ) -> None:
         check_int("every (steps between measurements)", every, least=1)
+        self.model: nn.Module | None = None
+        self._keep: Tensor | None = None
         if isinstance(objective_or_loss_fn, NetworkObjective):
             self.objective: NetworkObjective | None = objective_or_loss_fn
             chosen = objective_or_loss_fn.shapes  # θ's parameters (parameters="trainable": only those that train)
-            model = objective_or_loss_fn.model
-            self.parameters: list[Tensor] = [p for name, p in model.named_parameters() if name in chosen]
+            self.model = objective_or_loss_fn.model
+            self.parameters: list[Tensor] = [p for name, p in self.model.named_parameters() if name in chosen]
         elif callable(objective_or_loss_fn) and not isinstance(objective_or_loss_fn, Objective):
-            if parameters is None:
-                raise LosslabError("a loss closure needs parameters=model.parameters() to take the Hessian over")
-            self.objective, self.parameters = None, list(parameters)
+            if parameters is not None:
+                given = list(parameters)
+            elif model is not None:
+                given = list(model.parameters())
+            else:
+                raise LosslabError("a loss closure needs model=model (or parameters=...) to take the Hessian over")
+            self.objective, self.model = None, model
+            self.parameters = [p for p in given if p.requires_grad]
+            if model is not None:
+                self._keep = _closure_mask(model, self.parameters)
         else:
             raise LosslabError(
                 f"expected a NetworkObjective or a loss closure, got {type(objective_or_loss_fn).__name__}"
@@ -195,7 +209,7 @@ class SharpnessTracker:
         return value
 
     def _operator(self) -> tuple[HessianOperator, float]:
-        modules = [self.objective.model] if self.objective is not None else []
+        modules = [self.model] if self.model is not None else []
         modes = [m.training for m in modules]
         for m in modules:
             m.eval()  # curvature of the loss as evaluated, without dropout or batch-statistics updates
@@ -207,10 +221,25 @@ class SharpnessTracker:
                     raise TypeError(f"expected a GraphOperator, got {operator!r}")  # holding embeddings' pad rows
                 return operator, float(operator.value)  # type: ignore[attr-defined]
             graph = closure_operator(self.loss_fn, self.parameters)  # type: ignore[arg-type]
+            if self._keep is not None:
+                return FixedRowsOperator(graph, self._keep), graph.value
             return graph, graph.value
         finally:
             for m, mode in zip(modules, modes, strict=True):
                 m.train(mode)
+
+
+def _closure_mask(model: nn.Module, parameters: list[Tensor]) -> Tensor | None:
+    """The padding-row mask (:func:`~losslab.objectives.model_state.trained_mask`) of a closure's
+    ``parameters``, which must be ``model``'s."""
+    names = {id(p): n for n, p in model.named_parameters()}
+    missing = [i for i, p in enumerate(parameters) if id(p) not in names]
+    if missing:
+        raise LosslabError(f"parameters[{missing[0]}] is not a parameter of the model given as model=")
+    if not parameters:
+        raise LosslabError("the model has no parameters that require grad to take the Hessian over")
+    shapes = {names[id(p)]: p.shape for p in parameters}
+    return trained_mask(model, shapes, parameters[0].dtype, parameters[0].device)
 
 
 def edge_of_stability_demo(

@@ -157,6 +157,25 @@ def padding_rows(model: nn.Module, shapes: dict[str, torch.Size]) -> list[tuple[
     return sorted(set(rows))
 
 
+def trained_mask(
+    model: nn.Module, shapes: dict[str, torch.Size], dtype: torch.dtype, device: torch.device | str = "cpu"
+) -> torch.Tensor | None:
+    """1 where θ's entry is one training moves, 0 on its embeddings' padding rows (:func:`padding_rows`);
+    None where every entry trains.
+
+    >>> net = nn.Sequential(nn.Embedding(3, 2, padding_idx=0), nn.Linear(2, 1))
+    >>> trained_mask(net, {n: p.shape for n, p in net.named_parameters()}, torch.float64).tolist()
+    [0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+    """
+    rows = padding_rows(model, shapes)
+    if not rows:
+        return None
+    keep = torch.ones(sum(shape.numel() for shape in shapes.values()), dtype=dtype, device=device)
+    for start, stop in rows:
+        keep[start:stop] = 0
+    return keep
+
+
 def unwrapped(model: nn.Module) -> nn.Module:
     """The module losslab evaluates: inside ``DataParallel``/``DistributedDataParallel`` and ``torch.compile``'s
     wrapper, the module they hold (the same parameters, named without ``module.``/``_orig_mod.``: torch's

@@ -39,7 +39,7 @@ from losslab.objectives.model_state import (
     cumulative_copy,
     evaluation_mode,
     named_views,
-    padding_rows,
+    trained_mask,
     unwrapped,
 )  # fmt: skip
 from losslab.objectives.objective import Objective
@@ -147,13 +147,7 @@ class NetworkObjective(Objective):
         """1 where θ's entry is one training moves, 0 on the padding rows of its embeddings (torch never
         updates them, :func:`.model_state.padding_rows`); None where every entry trains. Hessians hold those
         rows fixed (:func:`losslab.curvature.hessian_operator`)."""
-        rows = padding_rows(self.model, self.shapes)
-        if not rows:
-            return None
-        keep = torch.ones(self.dim, dtype=self.dtype, device=self.device)
-        for start, stop in rows:
-            keep[start:stop] = 0
-        return keep
+        return trained_mask(self.model, self.shapes, self.dtype, self.device)
 
     @functools.cached_property
     def vmap_refusal(self) -> batching.Refusal | None:
