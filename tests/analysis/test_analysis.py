@@ -200,6 +200,18 @@ def test_local_prediction_and_condition_number() -> None:
         max_stable_lr(formula("x**3 + y"))
 
 
+@pytest.mark.parametrize("text", ["abs(x) + y**2", "sqrt(x**2 + y**2)", "x**2 + abs(y - 1)"])
+def test_no_prediction_at_a_kink(text: str) -> None:
+    """|x| + y² "converges monotonically" at lr 0.6 (its "Hessian" at the kink read diag(0, 2), torch's DiracDelta(0)
+    being 0), yet gd from (1, 1) hops across x = 0 forever (oracle: the iterates themselves)."""
+    objective = formula(text)
+    with pytest.raises(LosslabError, match=r"is a point where L is not differentiable: there is no Hessian there"):
+        predict_gd(objective, 0.6)
+    if text == "abs(x) + y**2":
+        xs = [float(t[0]) for t in _run_gd(objective, 0.6, [1.0, 1.0], 40)]
+        assert min(abs(x) for x in xs[-10:]) > 0.1  # never settles on the kink
+
+
 def test_analyze_case_study_2_json_contract() -> None:
     result = analyze(formula(CASE_STUDY_2), at="w0=0,w1=0")
     data = json.loads(json.dumps(result.to_dict()))

@@ -29,7 +29,7 @@ def test_check_a_good_file(tmp_path: Path) -> None:
     (tmp_path / "bowl.md").write_text(GOOD)
     result = runner.invoke(app, ["lessons", "check", str(tmp_path / "bowl.md")])
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == f"{tmp_path / 'bowl.md'}: ok — 1 steps, 1 views, 1 questions (1 number)"
+    assert result.stdout.strip() == f"{tmp_path / 'bowl.md'}: ok — 1 step, 1 view, 1 question (1 number)"
 
 
 def test_check_a_file_with_errors_one_line_each_exit_2(tmp_path: Path) -> None:
@@ -48,6 +48,20 @@ def test_check_a_file_with_errors_one_line_each_exit_2(tmp_path: Path) -> None:
     report = json.loads(result.stdout)
     [line] = report["files"][str(tmp_path / "bad2.md")]  # the question about the view waits for the view
     assert report["problems"] == 1 and "optimizer 'warp'" in line
+
+
+def test_a_predict_question_on_a_loss_without_a_smooth_minimum_is_refused_in_a_lesson_s_words(tmp_path: Path) -> None:
+    """gd at lr 0.6 on |w − 2| never settles (it hops across the kink), yet the question expected "converges": the
+    "Hessian" at the kink read 0 (torch's DiracDelta(0)). Refused, in a lesson's words, not the CLI's (--at)."""
+    kinked = GOOD.replace("loss: (w - 2)**2", "loss: abs(w - 2)") + (
+        "\n```question\nid: p\nkind: predict\nask: Converges?\nrun: gd:lr=0.6\nhint: 2/λmax\n```\n"
+    )
+    (tmp_path / "kink.md").write_text(kinked)
+    result = runner.invoke(app, ["lessons", "check", str(tmp_path / "kink.md")])
+    assert result.exit_code == 2
+    assert ("question 'p': a predict question compares lr with 2/λmax at the loss's minimum: the lowest minimum found, "
+            "(2), is a point where L is not differentiable") in result.stdout  # fmt: skip
+    assert "--at" not in result.stdout and "give the view a loss with a smooth minimum" in result.stdout
 
 
 def test_check_a_missing_file(tmp_path: Path) -> None:

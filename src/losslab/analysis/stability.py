@@ -39,12 +39,16 @@ def _is_quadratic(objective: Objective) -> bool:
 def reference_minimum(objective: Objective) -> Tensor:
     """The minimum to linearize at: the known global one, else the lowest minimum found."""
     known = _known_minimum(objective)
-    if known is not None:
-        return objective.point(list(known.point))
-    minima = [p for p in stationary_points(objective) if p.kind == "minimum"]
+    minima = [known] if known is not None else [p for p in stationary_points(objective) if p.kind == "minimum"]
     if not minima:
         raise LosslabError(f"no minimum of '{objective.title}' was found; {PASS_A_POINT}")
-    return minima[0].point
+    point = objective.point(torch.as_tensor(minima[0].point, dtype=torch.float64).tolist())
+    if not minima[0].differentiable:  # |x| at 0: torch's DiracDelta(0) is 0, so a "Hessian" there would be made up
+        raise LosslabError(
+            f"the lowest minimum found, ({_coords(point)}), is a point where L is not differentiable: there is no "
+            f"Hessian there, so no 2/λmax; {PASS_A_POINT}"
+        )
+    return point
 
 
 def _known_minimum(objective: Objective) -> KnownPoint | None:

@@ -74,7 +74,8 @@ def check(
             )
             views = sum(step.view is not None for step in lesson.steps)
             out.print(
-                f"{path}: ok — {len(lesson.steps)} steps, {views} views, {len(questions)} questions ({kinds})",
+                f"{path}: ok — {_count(len(lesson.steps), 'step')}, {_count(views, 'view')}, "
+                f"{_count(len(questions), 'question')} ({kinds})",
                 highlight=False,
                 markup=False,
             )
@@ -82,3 +83,7 @@ def check(
         emit({"files": report, "problems": sum(len(p) for p in report.values())}, True)
     if any(report.values()):
         raise typer.Exit(code=2)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"

@@ -27,7 +27,7 @@ from typing import Any
 
 import sympy
 
-from losslab.analysis.stability import predict_gd
+from losslab.analysis.stability import PASS_A_POINT, predict_gd
 from losslab.analysis.stationary import stationary_points
 from losslab.course.lesson_compute import Context, compute_formula, compute_number
 from losslab.course.lesson_format import Block
@@ -155,7 +155,14 @@ def _prepare_predict(block: Block, context: Context | None, q: Question) -> Ques
     if context.run is None or "lr" not in context.run.hyperparameters or context.run.name != "gd":
         raise LosslabError("a predict question needs 'run: gd:lr=…' (plain gradient descent with a learning rate)")
     lr = float(context.run.hyperparameters["lr"])
-    prediction = predict_gd(context.objective, lr)
+    try:
+        prediction = predict_gd(context.objective, lr)
+    except LosslabError as error:  # its remedy is the CLI's and Python's (--at, at=), not a lesson's
+        why = first_line(error).removesuffix(f"; {PASS_A_POINT}")
+        raise LosslabError(
+            f"a predict question compares lr with 2/λmax at the loss's minimum: {why}; give the view a loss with "
+            "a smooth minimum"
+        ) from None
     outcome = "diverges" if prediction.behaviour == "diverges" else (
         "oscillates" if prediction.behaviour == "oscillates forever" else "converges"
     )  # fmt: skip
