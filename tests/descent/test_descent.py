@@ -154,6 +154,23 @@ def test_newton_matches_scipy_on_rosenbrock_in_few_steps() -> None:
     assert trajectory.diagnosis.status == "converged"
 
 
+def test_newton_thrown_by_a_singular_hessian_says_why_and_damping_bounds_it() -> None:
+    """Newton on |x| + y² from (1, 1): away from the kink |x| has no curvature, so the undamped step in x is
+    1/(1e-8·2) = 5e7 (μ starts at 1e-8·max(1, ‖H‖)); the diagnosis said only that L passed its bound. With
+    damping 1 the step solves (H + I)·Δθ = −∇L: x = 1 − 1/1 = 0 and y = 1 − 2/3 at step 1 (closed form)."""
+    kinked = formula("abs(x) + y**2")
+    thrown = descend(kinked, "x=1,y=1", "newton", steps=10)
+    assert thrown.diagnosis.status == "diverged"
+    assert float(thrown.params[1, 0]) == pytest.approx(1 - 1 / (1e-8 * 2), rel=1e-12)
+    assert ("the Hessian at step 0 is singular (eigenvalue 0 along (1, 0)), so the step from there was 5e+07 long; "
+            "newton:damping=1 bounds it") in thrown.diagnosis.reason  # fmt: skip
+    damped = descend(kinked, "x=1,y=1", "newton", damping=1.0, steps=10)
+    assert damped.params[1].tolist() == pytest.approx([0.0, 1 - 2 / 3], abs=1e-15)
+    assert "singular" not in damped.diagnosis.reason
+    smooth = descend(formula("x**4"), "x=1", "newton", steps=60)  # singular only at its minimum: no such words
+    assert smooth.diagnosis.status == "converged" and "singular" not in smooth.diagnosis.reason
+
+
 # -- stop rules and diagnoses ------------------------------------------------------------------------
 def test_loss_threshold_stops_at_the_first_step_with_l_below() -> None:
     trajectory = descend(SEED, "w=0", lr=0.3, steps=100, loss_threshold=1.001)

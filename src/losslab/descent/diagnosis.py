@@ -50,8 +50,11 @@ def diagnose(
     stop: Diagnosis | None,
     plain: bool,
     rules: StopRules | None = None,
+    *,
+    newton: bool = False,
 ) -> Diagnosis:
-    """The status and its reason; plain gd/sgd failures are explained by 2/λmax.
+    """The status and its reason; plain gd/sgd failures are explained by 2/λmax, a Newton step thrown far by a
+    singular Hessian by that Hessian (``newton``).
 
     ``seen`` is the start and the run's last steps, exactly, however much of the run its record
     kept (:class:`losslab.descent.record.Seen`: ``Seen.of(params, losses, grads, lrs)`` for a whole one).
@@ -62,6 +65,8 @@ def diagnose(
         reason = _joined(stop.reason, why)
         if why is not None and steady_growth(seen.losses.tolist()) is not None:
             reason += f", and {why.predicted_growth()}"
+        if newton:
+            reason = _joined_words(reason, _singular_newton_step(objective, seen))
         return Diagnosis("diverged", f"diverged at step {stop.step}: {reason}", stop.step)
     if stop is not None and stop.status == "unbounded":
         return Diagnosis("unbounded", f"unbounded below at step {stop.step}: {stop.reason}", stop.step)
@@ -168,6 +173,35 @@ def _with_distance(found: Diagnosis, final: Tensor, rules: StopRules | None) -> 
 
 def _joined(reason: str, why: Stability | None) -> str:
     return reason if why is None else f"{reason}; {why.words}"
+
+
+def _joined_words(reason: str, words: str | None) -> str:
+    return reason if words is None else f"{reason}; {words}"
+
+
+def _singular_newton_step(objective: Objective, seen: Seen) -> str | None:
+    """Why a Newton run's longest step was long: the Hessian before it is singular (|x| away from its kink has
+    none), and Newton divides the gradient by it. None where the Hessian there is regular or out of reach."""
+    moves = torch.linalg.vector_norm(seen.params.diff(dim=0), dim=-1)
+    finite = torch.isfinite(moves)
+    if objective.dim > _MAX_HESSIAN_DIM or not bool(finite.any()):
+        return None
+    jump = int(torch.where(finite, moves, -1.0).argmax())
+    theta = seen.params[jump]
+    hessian = objective.hessian(theta)
+    if not bool(torch.isfinite(hessian).all()):
+        return None
+    eigenvalues, vectors = torch.linalg.eigh(0.5 * (hessian + hessian.T))
+    scale = max(1.0, float(eigenvalues.abs().max()))
+    flat = eigenvalues.abs() <= 1e-8 * scale
+    if not bool(flat.any()):
+        return None
+    along = _vec(vectors[:, int(flat.nonzero()[0])])
+    return (
+        f"Newton divides the gradient by the curvature, and the Hessian at step {seen.first + jump} is singular "
+        f"(eigenvalue 0 along {along}), so the step from there was {float(moves[jump]):.3g} long; "
+        f"newton:damping=1 bounds it (the step solves (H + damping·I)·Δθ = −∇L)"
+    )
 
 
 def _alternating(params: Tensor) -> bool:

@@ -183,7 +183,8 @@ def finish(
     numbers the rows of a thinned record.
     """
     plain = name in ("gd", "sgd") or (optimizer is torch.optim.SGD and not hyper.get("momentum"))
-    diagnosis = diagnose(objective, Seen.of(*record) if seen is None else seen, stop, plain, rules)
+    diagnosis = diagnose(objective, Seen.of(*record) if seen is None else seen, stop, plain, rules,
+                         newton=name == "newton")  # fmt: skip
     return Trajectory(
         *record,
         optimizer=name,
