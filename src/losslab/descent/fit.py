@@ -112,6 +112,7 @@ def fit(
     (0.04, 'converged')
     """
     check_run(optimizer, lr, steps, {})  # before the data is read: a bad value costs no load
+    optimizer = parse_optimizer(optimizer) if isinstance(optimizer, str) else optimizer  # read once
     objective = data_objective(data, model, loss=loss, target=target)
     theta0 = objective.point(start) if start is not None else torch.zeros(objective.dim, dtype=objective.dtype)
     reason = None
@@ -127,9 +128,7 @@ MAX_HALVINGS = 12
 
 
 def _plain_gd(optimizer: OptimizerLike) -> bool:
-    return isinstance(optimizer, str | OptimizerSpec) and (
-        parse_optimizer(optimizer) if isinstance(optimizer, str) else optimizer
-    ).name == "gd"
+    return isinstance(optimizer, OptimizerSpec) and optimizer.name == "gd"
 
 
 def _overshoot(trajectory: Trajectory) -> tuple[int, float, float] | None:
@@ -171,9 +170,9 @@ def _suggested_lr(
 ) -> tuple[float | None, str | None]:
     """The explorer's learning rate for this optimizer from ``theta0``, or (None, None) where the optimizer's
     spec names one or is a class of the user's (its own default then)."""
-    if not isinstance(optimizer, str | OptimizerSpec):
+    if not isinstance(optimizer, OptimizerSpec):
         return None, None
-    spec = parse_optimizer(optimizer) if isinstance(optimizer, str) else optimizer
+    spec = optimizer
     if "lr" in spec.hyperparameters or spec.name not in LR_RULES:
         return None, None
     suggestion = suggest_defaults(objective, preferred=theta0.tolist())
