@@ -46,6 +46,31 @@ def test_directions_round_trip_through_state_dicts_and_files(mlp, tmp_path) -> N
     assert line.k == 1
 
 
+def test_survey_takes_the_user_s_directions_and_regenerated_ones_as_they_are(mlp, tmp_path) -> None:
+    """survey(L, [sd1, sd2]) died in an AttributeError ('list' object has no attribute 'k'), and so did
+    survey(L, RegeneratedDirections(...)). Each form surveys what given_directions / regenerated_survey do
+    (oracle: the value at each grid point evaluated directly, θ* + a·d₁ + b·d₂)."""
+    from losslab.landscape import RegeneratedDirections, regenerated_survey, survey
+
+    used = random_directions(mlp, seed=5)
+    mappings = as_state_dicts(mlp, used)
+    torch.save(mappings, tmp_path / "d.pt")
+    for form in (mappings, used.vectors, tmp_path / "d.pt", str(tmp_path / "d.pt")):
+        surface = survey(mlp, form, grid=3)
+        assert surface.provenance["directions"] == "given"
+        for i, a in enumerate(surface.coordinates[0].tolist()):
+            for j, b in enumerate(surface.coordinates[1].tolist()):
+                point = mlp.center + a * used.vectors[0] + b * used.vectors[1]
+                assert float(surface.values["loss"][i, j]) == pytest.approx(float(mlp.value(point)), rel=1e-12)
+    line = survey(mlp, mappings[0], grid=5)
+    assert line.shape == (5,)
+    seeded = RegeneratedDirections(seed=2)
+    torch.testing.assert_close(survey(mlp, seeded, grid=3).values["loss"],
+                               regenerated_survey(mlp, seeded, grid=3).values["loss"], rtol=0, atol=0)  # fmt: skip
+    with pytest.raises(LosslabError, match="give 1 direction"):
+        survey(mlp, 3, grid=3)
+
+
 def test_filter_normalized_keeps_the_form_it_was_given(mlp, generator: torch.Generator) -> None:
     raw = torch.randn(mlp.dim, generator=generator, dtype=torch.float64)
     expected = normalize_direction(mlp, raw, "filter", "zero")

@@ -40,7 +40,9 @@ from losslab.errors import LosslabError, check_choice, check_int
 from losslab.landscape.directions import Directions
 from losslab.landscape.engine import METHODS, SliceEvaluator, check_autocast
 from losslab.landscape.fingerprints import model_provenance
+from losslab.landscape.given_directions import given_directions
 from losslab.landscape.limits import Ranges, check_reach, free_memory, survey_grid
+from losslab.landscape.regenerated import RegeneratedDirections
 from losslab.landscape.surface import AXIS_NAMES, Surface, load_surface, read_provenance
 from losslab.landscape.target import NEW_KEYS, SurveyTarget, check_target, first_difference
 from losslab.objectives.network import NetworkObjective
@@ -242,7 +244,7 @@ class SurveyPlan:
 
 def plan_survey(
     objective: NetworkObjective,
-    directions: Directions,
+    directions: Directions | Any,
     grid: int | Sequence[int] = 51,
     ranges: Ranges = (-1.0, 1.0),
     *,
@@ -256,6 +258,8 @@ def plan_survey(
     options = survey_options(options, **keywords)
     if not isinstance(objective, NetworkObjective):
         raise LosslabError(f"survey needs a NetworkObjective (losslab.network), not a {type(objective).__name__}")
+    if not isinstance(directions, Directions):  # the user's own: tensors, state dicts, a file
+        directions = given_directions(objective, directions)
     sizes, bounds, coordinates = survey_grid(grid, ranges, directions.k, objective.dtype)
     check_reach(directions, bounds, objective.dtype)
     evaluator = SliceEvaluator(objective, directions, options.method, options.autocast)
@@ -269,7 +273,7 @@ def plan_survey(
 
 def survey(
     objective: NetworkObjective,
-    directions: Directions,
+    directions: Directions | RegeneratedDirections | Any,
     grid: int | Sequence[int] = 51,
     ranges: Ranges = (-1.0, 1.0),
     *,
@@ -282,7 +286,10 @@ def survey(
 
     Args:
         objective: the network objective (its dtype is the survey's; float32 by default).
-        directions: the slice (1 direction: a line, 2: a plane).
+        directions: the slice (1 direction: a line, 2: a plane): :class:`Directions`, the user's own in any
+            form :func:`~losslab.landscape.given_directions.given_directions` takes (tensors, state-dict
+            mappings, a ``.pt`` file; used as given), or :class:`RegeneratedDirections` (then
+            :func:`~losslab.landscape.regenerated_survey.regenerated_survey`).
         grid: points per axis, one number for all axes or one per axis.
         ranges: ``(lo, hi)`` for all axes, or one pair per axis.
         options: how the survey runs — method, memory budget or chunk size, output file and
@@ -298,6 +305,10 @@ def survey(
     >>> s.shape, s.complete, abs(s.center_value() - float(L.value(L.center))) < 1e-12
     ((5, 5), True, True)
     """
+    if isinstance(directions, RegeneratedDirections):
+        from losslab.landscape.regenerated_survey import regenerated_survey  # it builds on this module
+
+        return regenerated_survey(objective, directions, grid, ranges, options=options, **keywords)
     options = survey_options(options, **keywords)
     return run_plan(plan_survey(objective, directions, grid, ranges, options=options), options)
 
