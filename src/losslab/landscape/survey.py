@@ -258,6 +258,8 @@ def plan_survey(
     options = survey_options(options, **keywords)
     if not isinstance(objective, NetworkObjective):
         raise LosslabError(f"survey needs a NetworkObjective (losslab.network), not a {type(objective).__name__}")
+    if isinstance(directions, RegeneratedDirections):  # regenerated_survey builds on this module: no call back
+        raise LosslabError("RegeneratedDirections are surveyed by regenerated_survey(L, directions, grid, ranges)")
     if not isinstance(directions, Directions):  # the user's own: tensors, state dicts, a file
         directions = given_directions(objective, directions)
     sizes, bounds, coordinates = survey_grid(grid, ranges, directions.k, objective.dtype)
@@ -273,7 +275,7 @@ def plan_survey(
 
 def survey(
     objective: NetworkObjective,
-    directions: Directions | RegeneratedDirections | Any,
+    directions: Directions | Any,
     grid: int | Sequence[int] = 51,
     ranges: Ranges = (-1.0, 1.0),
     *,
@@ -286,10 +288,10 @@ def survey(
 
     Args:
         objective: the network objective (its dtype is the survey's; float32 by default).
-        directions: the slice (1 direction: a line, 2: a plane): :class:`Directions`, the user's own in any
+        directions: the slice (1 direction: a line, 2: a plane): :class:`Directions`, or the user's own in any
             form :func:`~losslab.landscape.given_directions.given_directions` takes (tensors, state-dict
-            mappings, a ``.pt`` file; used as given), or :class:`RegeneratedDirections` (then
-            :func:`~losslab.landscape.regenerated_survey.regenerated_survey`).
+            mappings, a ``.pt`` file; used as given). :class:`RegeneratedDirections` are surveyed by
+            :func:`~losslab.landscape.regenerated_survey.regenerated_survey`.
         grid: points per axis, one number for all axes or one per axis.
         ranges: ``(lo, hi)`` for all axes, or one pair per axis.
         options: how the survey runs — method, memory budget or chunk size, output file and
@@ -305,10 +307,6 @@ def survey(
     >>> s.shape, s.complete, abs(s.center_value() - float(L.value(L.center))) < 1e-12
     ((5, 5), True, True)
     """
-    if isinstance(directions, RegeneratedDirections):
-        from losslab.landscape.regenerated_survey import regenerated_survey  # it builds on this module
-
-        return regenerated_survey(objective, directions, grid, ranges, options=options, **keywords)
     options = survey_options(options, **keywords)
     return run_plan(plan_survey(objective, directions, grid, ranges, options=options), options)
 
