@@ -3,7 +3,8 @@ r"""Contour maps and heat maps of a two-parameter loss, with paths, gradients an
 Filled contours carry labelled level curves. Levels are linear, or log-spaced above the
 minimum when the values span a wide range (Rosenbrock's valley is invisible otherwise):
 with :math:`z_{\min}` the smallest value and :math:`q` the 10 % quantile of
-:math:`z - z_{\min}`, log levels are used when :math:`(z_{\max} - z_{\min}) / q > 100`, and
+:math:`z - z_{\min}` where it is above 0 (a flat floor at the minimum is left out), log levels are used
+when :math:`(z_{\max} - z_{\min}) / q > 100`, and
 then the levels are :math:`z_{\min}` followed by :math:`z_{\min} + r_i` with :math:`r_i`
 geometric from :math:`\max(10^{-5} (z_{\max}-z_{\min}), \text{0.1 \% quantile})` to
 :math:`z_{\max} - z_{\min}`. Each band gets its own colour (a ``BoundaryNorm``), so log
@@ -44,7 +45,9 @@ def contour_levels(values: np.ndarray, count: int = 20, log: bool | None = None)
     Log levels are exactly ``count + 1`` boundaries: the minimum and ``count`` geometric steps above it.
 
     >>> contour_levels(np.array([0.0, 1.0, 10.0, 100.0, 1e4] + [2e4] * 20), count=6, log=True).round(3).tolist()
-    [0.0, 0.2, 2.0, 20.0, 200.0, 2000.0, 20000.0]
+    [0.0, 1.207, 8.425, 58.808, 410.488, 2865.269, 20000.0]
+    >>> contour_levels(np.array([0.0] * 50 + list(np.linspace(0.1, 11, 50))), count=4).tolist()  # a hinge: linear
+    [0.0, 2.5, 5.0, 7.5, 10.0, 12.5]
     >>> contour_levels(np.array([0.0, 1.0]), count=100_000_000)
     Traceback (most recent call last):
     losslab.errors.LosslabError: levels must be at most 1000, got 100000000
@@ -57,6 +60,7 @@ def contour_levels(values: np.ndarray, count: int = 20, log: bool | None = None)
     if high <= low:
         return np.array([low - 0.5, low + 0.5])
     above = finite - low
+    above = above[above > 0]  # a flat floor (max(0, 1 − x − y): half the frame at 0) says nothing of the range
     if log is None:
         log = (high - low) / max(float(np.quantile(above, 0.1)), 1e-300) > WIDE_RANGE
     if log:
