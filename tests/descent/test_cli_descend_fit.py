@@ -97,3 +97,31 @@ def test_a_long_run_says_what_it_kept(tmp_path: Path, monkeypatch: pytest.Monkey
     args = ["fit", str(data), "--model", "w0 + w1*x", "--lr", "0.001", "--steps", "1000", "--json"]
     done = json.loads(runner.invoke(app, args).stdout)
     assert done["descent"]["steps"] == 1000
+
+
+@pytest.mark.parametrize(
+    ("labels", "model", "separable"),
+    [
+        ([0, 0, 1, 1], "sigmoid(w0 + w1*x)", True),  # split between x = 2 and 3
+        ([0, 1, 0, 1], "sigmoid(w0 + w1*x)", False),  # interleaved: a finite minimum
+        ([0, 0, 1, 1], "sigmoid(w1*x - 2.5)", False),  # a logit term without θ: scaling θ does not scale it
+    ],
+    ids=["separable", "interleaved", "not-homogeneous"],
+)
+def test_a_logistic_fit_on_separable_data_says_it_has_no_minimum(tmp_path: Path, labels: list, model: str,
+                                                                  separable: bool) -> None:  # fmt: skip
+    """Four points split by a threshold: the fit "stopped after 2000 steps with L still falling" and said no more.
+    Where the note is given, L(c·θ) at the descent's θ falls for every c > 1 (oracle: direct evaluation)."""
+    from losslab.descent.fit import fit
+
+    (tmp_path / "c.csv").write_text("x,y\n" + "".join(f"{x},{y}\n" for x, y in zip([1, 2, 3, 4], labels, strict=True)))
+    result = runner.invoke(app, ["fit", str(tmp_path / "c.csv"), "--model", model, "--loss", "bce", "--json"])
+    assert result.exit_code == 0, result.output
+    notes = json.loads(result.stdout)["notes"]
+    assert (notes != []) == separable
+    if separable:
+        assert notes[0].startswith("the data are separable") and "L has no minimum" in notes[0]
+        done = fit(str(tmp_path / "c.csv"), model, loss="bce")
+        theta = done.descent.final
+        values = [float(done.objective.value(c * theta)) for c in (1.0, 2.0, 4.0, 8.0)]
+        assert all(later < earlier for earlier, later in zip(values, values[1:], strict=False)) and values[-1] > 0

@@ -34,6 +34,7 @@ class FitResult(Readable):
     closed_form: ClosedForm | None
     descent: Trajectory
     lr_reason: str | None = None  # how the descent's learning rate was chosen, where the caller gave none
+    notes: tuple[str, ...] = ()  # what the fit shows beyond its numbers (separable data: no minimum)
 
     def to_dict(self) -> dict[str, Any]:
         final = self.descent.final
@@ -52,6 +53,7 @@ class FitResult(Readable):
                 "diagnosis": jsonable(self.descent.diagnosis),
                 "lr_reason": self.lr_reason,
             },
+            "notes": list(self.notes),
         }
 
     def __str__(self) -> str:
@@ -72,6 +74,7 @@ class FitResult(Readable):
             rate = self.descent.to_dict()["hyperparameters"].get("lr")
             lines.append(f"learning rate {rate:g}: {self.lr_reason}")
         lines.append(f"diagnosis: {self.descent.diagnosis.reason}")  # the reason starts with the status in words
+        lines += [f"note: {note}" for note in self.notes]
         return "\n".join(lines)
 
 
@@ -121,7 +124,18 @@ def fit(
     trajectory = descend(objective, theta0, optimizer, lr=lr, steps=steps, batch_size=batch_size, generator=generator)
     if reason is not None and lr is not None and _plain_gd(optimizer) and batch_size is None:
         trajectory, reason = _without_overshoot(objective, theta0, optimizer, lr, steps, trajectory, reason)
-    return FitResult(objective, closed_form(objective), trajectory, reason)
+    return FitResult(objective, closed_form(objective), trajectory, reason, _notes(objective, trajectory))
+
+
+def _notes(objective: DataObjective, trajectory: Trajectory) -> tuple[str, ...]:
+    final = trajectory.final
+    if not bool(torch.isfinite(final).all()) or not objective.separates(final):
+        return ()
+    return (
+        "the data are separable: at the descent's θ every sample lies on its side of the boundary, and the logit "
+        "is linear in θ, so L(c·θ) falls toward 0 as c grows — L has no minimum, and the descent stretches θ "
+        "for as many steps as it is given",
+    )
 
 
 MAX_HALVINGS = 12

@@ -200,6 +200,27 @@ class DataObjective(Objective):
         out = self._predict(theta.unbind(-1), {name: columns[name] for name in self.inputs})
         return torch.sigmoid(out) if self._logits else out
 
+    def separates(self, theta: PointLike) -> bool:
+        """Whether a logistic fit has no minimum, shown at ``theta``: the loss is ``bce`` of ``sigmoid(f)`` with the
+        logit f linear and homogeneous in θ (f(c·θ) = c·f(θ)), and ``theta`` puts every sample on its side
+        (f > 0 where the label is 1, f < 0 where it is 0). Then every term of L(c·θ) falls as c grows: L tends to 0
+        and never reaches it.
+
+        >>> L = DataObjective("sigmoid(w*x)", {"x": [-2.0, -1.0, 1.0, 2.0], "y": [0, 0, 1, 1]}, loss="bce")
+        >>> L.separates("w=1"), L.separates("w=-1")
+        (True, False)
+        """
+        if not self._logits:
+            return False
+        logit = self.model_expr.args[0]
+        slopes = [sympy.diff(logit, p) for p in self.symbols]
+        if any(slope.free_symbols & set(self.symbols) for slope in slopes):
+            return False  # not linear in θ
+        if sympy.simplify(logit - sum(slope * p for slope, p in zip(slopes, self.symbols, strict=True))) != 0:
+            return False  # a term without θ: scaling θ does not scale the logit
+        logits = self._predict(self._theta(theta).unbind(-1), self._inputs)
+        return bool(((2 * self._target - 1) * logits > 0).all())
+
     def _predict(self, params: Sequence[Tensor], inputs: Mapping[str, Tensor]) -> Tensor:
         bound = [p.unsqueeze(-1) for p in params]
         out = self._compiled(*bound, *inputs.values())
