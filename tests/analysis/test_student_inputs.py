@@ -314,3 +314,12 @@ def test_thirty_parameters_of_a_quadratic_are_solved_exactly() -> None:
     assert (plane.dimension, plane.kind, plane.equations[0]) == (29, "minimum", "w0 = 0")
     assert result.max_stable_lr == 1.0 and (result.convexity.verdict, result.convexity.proved) == ("convex", True)
     assert time.perf_counter() - started < 60
+
+
+def test_rounding_noise_in_l_at_a_numeric_point_reads_0() -> None:
+    """sin(x)·cos(y)'s saddles at (kπ, π/2 + mπ) have L = 0 exactly; found numerically they printed
+    "L = -2.249639674e-32". The value is kept as computed; its line reads 0."""
+    saddles = [p for p in stationary_points(formula("sin(x)*cos(y)")) if p.kind == "saddle"]
+    assert saddles and all(abs(p.value) < 1e-15 for p in saddles)
+    assert all("  L = 0  saddle" in str(p) for p in saddles)
+    assert any(p.value != 0.0 for p in saddles)  # the noise is still in the number

@@ -197,7 +197,10 @@ class StationaryPoint(Readable):
         # display only: rounding noise next to 0 (4.9e-16 on a valley floor, -0) reads 0
         at = "(" + ", ".join(f"{v if abs(v) > 1e-12 * size else 0.0:.10g}" for v in as_floats(self.point)) + ")"
         lam = "λ = [" + ", ".join(f"{v + 0.0:.6g}" for v in as_floats(self.hessian_eigenvalues)) + "]"  # no -0
-        value = f"L = {self.value + 0.0:.10g}"
+        # display only: L at a point found numerically where it is exactly 0 (sin·cos at (π, π/2)) reads
+        # rounding noise, ±1e-32; below 1e-15 that is all it can be
+        shown = 0.0 if self.method == "numeric" and abs(self.value) < 1e-15 else self.value + 0.0
+        value = f"L = {shown:.10g}"
         if self.dimension == 0 and not self.differentiable:
             return f"{at}  {value}  {self.kind}, not differentiable here: {self.note}  ({self.method})"
         if self.dimension == 0:
