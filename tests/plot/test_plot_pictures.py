@@ -174,3 +174,33 @@ def test_interactive_flag_returns_plotly_figures_with_the_paths() -> None:
     assert [t.type for t in flat.data] == ["contour", "scatter"]
     assert list(flat.data[1].x) == run.params[:, 0].tolist()
     assert list(solid.data[1].z) == run.losses.tolist()
+
+
+def test_a_flat_region_of_minima_is_drawn_as_the_region_not_a_star() -> None:
+    """max(0, x² + y² − 1) is lowest on the whole unit disc: the map put a star at one point of it. It is hatched
+    where the grid is at its level — exactly the grid points with x² + y² ≤ 1 (closed form) — with a legend entry."""
+    from losslab.plot._marks import on_level
+    from losslab.plot.grid import as_surface
+
+    disc = formula("max(0, x**2 + y**2 - 1)")
+    fig = plot.contour(disc, resolution=81)
+    ax = fig.axes[0]
+    assert "stationary:minimum" not in lines_by_gid(fig)
+    assert [p.get_gid() for p in ax.patches] == ["stationary:region:minimum"]
+    assert "minima (a flat region)" in ax.get_legend_handles_labels()[1]
+    surface = as_surface(disc, None, resolution=81)
+    x, y = surface.coordinates
+    inside = (x[:, None] ** 2 + y[None, :] ** 2 <= 1)
+    assert torch.equal(on_level(surface.values["loss"], 0.0), inside)
+
+
+def test_a_flat_stretch_is_drawn_along_the_curve() -> None:
+    """min(x², 1) is a maximum all along |x| ≥ 1 and a minimum at 0: the stretches are drawn where |x| ≥ 1 (closed
+    form), the minimum keeps its star."""
+    fig = plot.curve(formula("min(x**2, 1)"), resolution=401)
+    lines = lines_by_gid(fig)
+    stretch = lines["stationary:region:maximum"]
+    xs, ys = (np.asarray(v, dtype=float) for v in (stretch.get_xdata(), stretch.get_ydata()))
+    drawn = ~np.isnan(ys)
+    assert np.array_equal(drawn, np.abs(xs) >= 1) and np.all(ys[drawn] == 1.0)
+    assert lines["stationary:minimum"].get_xdata().tolist() == [0.0]

@@ -28,21 +28,47 @@ def stationary_in(
     ``points`` is True (find them), False (none) or the points to mark. A point without a
     gradient (``differentiable`` False: the tip of a cone) has the kind ``"kink"``.
     """
+    return marks_of(found_in(objective, points, lower, upper))
+
+
+def marks_of(found: Sequence[KnownPoint | StationaryPoint]) -> list[tuple[Tensor, str]]:
+    """(point, kind) for each entry, as :func:`draw_stationary` marks them."""
+    return [(_coords(p), _kind(p)) for p in found]
+
+
+def found_in(
+    objective: Objective | None, points: PointsLike, lower: Tensor, upper: Tensor
+) -> list[KnownPoint | StationaryPoint]:
+    """The known or found stationary points (and sets: one entry each) whose point lies inside the frame."""
     if points is False or (points is True and objective is None):
         return []
     if points is True and objective is not None:
         if objective.known_points:
-            found: list[tuple[Tensor, str]] = [
-                (torch.tensor(p.point, dtype=torch.float64), _kind(p)) for p in objective.known_points
-            ]
+            found: list[KnownPoint | StationaryPoint] = list(objective.known_points)
         else:
             box = Domain(tuple(objective.names), tuple(zip(lower.tolist(), upper.tolist(), strict=True)))
-            found = [(p.point, _kind(p)) for p in stationary_points(objective, box)]
+            found = list(stationary_points(objective, box))
     elif not isinstance(points, bool):
-        found = [(_coords(p), _kind(p)) for p in points]
+        found = list(points)
     else:
         return []
-    return [(p.to(torch.float64), kind) for p, kind in found if bool(((p >= lower) & (p <= upper)).all())]
+    return [p for p in found if bool(((_coords(p) >= lower) & (_coords(p) <= upper)).all())]
+
+
+def flat_regions(found: Sequence[KnownPoint | StationaryPoint], dim: int) -> list[StationaryPoint]:
+    """The entries that are flat regions of minima or maxima (L constant on a set as wide as the parameters)."""
+    return [p for p in found if isinstance(p, StationaryPoint) and p.dimension == dim and
+            p.kind in ("minimum", "maximum")]  # fmt: skip
+
+
+def on_level(values: Tensor, value: float) -> Tensor:
+    """Where a grid's ``values`` are at a flat region's ``value`` (to rounding of the grid's range)."""
+    finite = values[torch.isfinite(values)]
+    spread = float(finite.max() - finite.min()) if finite.numel() else 0.0
+    return (values - value).abs() <= 1e-9 * spread + 1e-12 * (1 + abs(value))
+
+
+REGION_WORDS = {"minimum": "minima (a flat region)", "maximum": "maxima (a flat region)"}
 
 
 def _kind(point: KnownPoint | StationaryPoint) -> str:

@@ -22,12 +22,23 @@ from matplotlib.axes import Axes
 from matplotlib.colors import BoundaryNorm, Colormap
 from matplotlib.contour import ContourSet
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from losslab.analysis.stationary import StationaryPoint
 from losslab.errors import LosslabError, check_choice, check_int
 from losslab.objectives.domain import Domain
 from losslab.objectives.objective import Objective
-from losslab.plot._marks import PointsLike, draw_stationary, stationary_in
+from losslab.plot._marks import (
+    REGION_WORDS,
+    PointsLike,
+    draw_stationary,
+    flat_regions,
+    found_in,
+    marks_of,
+    on_level,
+    stationary_in,
+)
 from losslab.plot._paths import Trajectories, as_trajectories, draw_path, mark_divergence, visible_path
 from losslab.plot._style import CMAP, figure_of, legend_below, new_axes, parameter_label, source_name
 from losslab.plot._ticks import level_formatter
@@ -122,7 +133,11 @@ def contour(
     filled = _filled(ax, surface, levels, log, "contour")
     if field is not None:
         _field(ax, objective, field, normalize, lower, upper)
-    draw_stationary(ax, stationary_in(objective, stationary, lower, upper))
+    found = found_in(objective, stationary, lower, upper)
+    regions = flat_regions(found, 2)
+    for region in regions:  # hatched where L is at its level: the region, not one point of it
+        _hatch(ax, surface, region)
+    draw_stationary(ax, marks_of([p for p in found if p not in regions]))
     _paths(ax, trajectories, lower, upper)
     ax.set(xlim=(float(lower[0]), float(upper[0])), ylim=(float(lower[1]), float(upper[1])))
     ax.set_xlabel(parameter_label(names[0]))
@@ -132,6 +147,19 @@ def contour(
                            spacing="uniform")  # fmt: skip
     legend_below(ax)
     return figure_of(ax)
+
+
+def _hatch(ax: Axes, surface: SurfaceLike, region: StationaryPoint) -> None:
+    """A flat region of minima (maxima) hatched where the grid is at its level, outlined, with a legend entry."""
+    x, y = (c.numpy() for c in surface.coordinates)
+    inside = on_level(surface.values["loss"], region.value).numpy().T.astype(float)
+    ramp = mpl.colormaps[CMAP]
+    ink, ground = ("white", ramp(0.0)) if region.kind == "minimum" else ("black", ramp(1.0))  # seen on its colour
+    with mpl.rc_context({"hatch.color": ink, "hatch.linewidth": 1.0}):
+        ax.contourf(x, y, inside, levels=[0.5, 1.5], colors="none", hatches=["//"], zorder=3)
+        ax.add_patch(Rectangle((float(x[0]), float(y[0])), 0, 0, facecolor=ground, edgecolor=ink, hatch="//",
+                               label=REGION_WORDS[region.kind], gid=f"stationary:region:{region.kind}"))  # fmt: skip
+    ax.contour(x, y, inside, levels=[0.5], colors=ink, linewidths=1.4, zorder=3)
 
 
 def heatmap(

@@ -22,7 +22,7 @@ from losslab.analysis.convexity import chord_check
 from losslab.errors import LosslabError, not_one_of
 from losslab.objectives.domain import Domain
 from losslab.objectives.objective import Objective
-from losslab.plot._marks import PointsLike, draw_stationary, stationary_in
+from losslab.plot._marks import REGION_WORDS, PointsLike, draw_stationary, flat_regions, found_in, marks_of, on_level
 from losslab.plot._paths import Trajectories, as_trajectories, draw_path, mark_divergence, visible_path
 from losslab.plot._style import OUTLINE, figure_of, legend_below, new_axes, parameter_label, path_color
 from losslab.plot.grid import DEFAULT_RESOLUTION, as_surface
@@ -69,7 +69,15 @@ def curve(
     ax = new_axes(ax)
     ax.plot(w.numpy(), loss.numpy(), color="#1f4e79", linewidth=2.2, label="loss L", gid="curve")
     lower, upper = _frame(w, loss)
-    marked = stationary_in(objective, stationary, lower[:1], upper[:1])
+    found = found_in(objective, stationary, lower[:1], upper[:1])
+    regions = flat_regions(found, 1)
+    for kind in sorted({region.kind for region in regions}):  # a flat stretch drawn as itself, not as one point
+        levels = [region.value for region in regions if region.kind == kind]
+        on = torch.stack([on_level(loss, value) for value in levels]).any(0)
+        ax.plot(w.numpy(), torch.where(on, loss, torch.nan).numpy(), color="#e15759", linewidth=6, alpha=0.6,
+                solid_capstyle="butt", label=REGION_WORDS[kind].replace("region", "stretch"),
+                gid=f"stationary:region:{kind}", zorder=7)  # fmt: skip
+    marked = marks_of([p for p in found if p not in regions])
     draw_stationary(ax, marked, [float(objective.value(p.to(objective.dtype))) for p, _ in marked])
     if at is not None:
         _taylor(ax, objective, float(at), orders, w)
