@@ -171,6 +171,20 @@ def test_newton_thrown_by_a_singular_hessian_says_why_and_damping_bounds_it() ->
     assert smooth.diagnosis.status == "converged" and "singular" not in smooth.diagnosis.reason
 
 
+def test_gd_hopping_across_a_kink_says_so() -> None:
+    """gd on |x| at lr 0.3 from 1: 0.7, 0.4, 0.1, −0.2, 0.1, … for good (closed form: x − 0.3·sign(x)). The
+    oscillation had no why (no curvature: 2/λmax says nothing); the slope along the step jumps from −1 to 1. A
+    smooth loss oscillating at lr = 2/λmax keeps its own why and gets no kink words."""
+    run = descend(formula("abs(x)"), "x=1", lr=0.3, steps=100)
+    expected = [1.0, 0.7, 0.4, 0.1] + [-0.2, 0.1] * 48 + [-0.2]
+    assert run.params[:, 0].tolist() == pytest.approx(expected, abs=1e-12)
+    assert run.diagnosis.status == "oscillating"
+    assert "a kink lies between them: along the step L's slope jumps from -1 to 1" in run.diagnosis.reason
+    smooth = descend(formula("(w - 3)**2"), "w=0", lr=1.0, steps=60)
+    assert smooth.diagnosis.status == "oscillating" and "kink" not in smooth.diagnosis.reason
+    assert "equals 2/λmax" in smooth.diagnosis.reason
+
+
 # -- stop rules and diagnoses ------------------------------------------------------------------------
 def test_loss_threshold_stops_at_the_first_step_with_l_below() -> None:
     trajectory = descend(SEED, "w=0", lr=0.3, steps=100, loss_threshold=1.001)

@@ -138,6 +138,8 @@ def _from_the_last_steps(
             f"oscillating: over the last {window} steps each step reverses the previous one and L makes "
             f"no new low (L = {_g(float(losses[-1]))}; θ alternates between {_vec(params[-2])} and {_vec(params[-1])})"
         )
+        if why is None:
+            reason = _joined_words(reason, _kink_between(objective, params[-2], params[-1]))
         return Diagnosis("oscillating", _joined(reason, why), last)
     gnorm = float(torch.linalg.vector_norm(grads[-1]))
     if flat:
@@ -177,6 +179,31 @@ def _joined(reason: str, why: Stability | None) -> str:
 
 def _joined_words(reason: str, words: str | None) -> str:
     return reason if words is None else f"{reason}; {words}"
+
+
+def _kink_between(objective: Objective, a: Tensor, b: Tensor) -> str | None:
+    """Why a run hops between ``a`` and ``b`` for good where no curvature explains it: L's slope along the step
+    jumps between them (|x| between 0.1 and −0.2: from −0.3 to +0.3), a kink a fixed step cannot settle on.
+    None where the slope passes through 0 smoothly (the 2/λmax oscillation of a smooth loss)."""
+    step = b - a
+    if not bool(torch.isfinite(step).all()) or float(torch.linalg.vector_norm(step)) == 0.0:
+        return None
+    t = torch.linspace(0.0, 1.0, 65, dtype=a.dtype)
+    slopes = objective.grads(a + t[:, None] * step) @ step
+    if not bool(torch.isfinite(slopes).all()):
+        return None
+    size = float(slopes.abs().max())
+    crossings = (slopes[:-1] * slopes[1:] < 0).nonzero().flatten().tolist()
+    jumps = [i for i in crossings if min(abs(float(slopes[i])), abs(float(slopes[i + 1]))) >= 0.25 * size]
+    if not jumps:
+        return None
+    left, right = (float(slopes[jumps[0]]) / float(torch.linalg.vector_norm(step)),
+                   float(slopes[jumps[0] + 1]) / float(torch.linalg.vector_norm(step)))  # fmt: skip
+    return (
+        f"a kink lies between them: along the step L's slope jumps from {_g(left)} to {_g(right)} (L is not "
+        "differentiable there), so steps of a fixed rate hop across it and never settle; a smaller or decaying "
+        "rate ends closer"
+    )
 
 
 def _singular_newton_step(objective: Objective, seen: Seen) -> str | None:
