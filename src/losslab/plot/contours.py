@@ -14,6 +14,8 @@ levels use the whole colour map (resampled to as many colours as there are bands
 
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib as mpl
 import numpy as np
 import plotly.graph_objects as go
@@ -37,7 +39,6 @@ from losslab.plot._marks import (
     found_in,
     marks_of,
     on_level,
-    stationary_in,
 )
 from losslab.plot._paths import Trajectories, as_trajectories, draw_path, mark_divergence, visible_path
 from losslab.plot._style import CMAP, figure_of, legend_below, new_axes, parameter_label, source_name
@@ -133,11 +134,7 @@ def contour(
     filled = _filled(ax, surface, levels, log, "contour")
     if field is not None:
         _field(ax, objective, field, normalize, lower, upper)
-    found = found_in(objective, stationary, lower, upper)
-    regions = flat_regions(found, 2)
-    for region in regions:  # hatched where L is at its level: the region, not one point of it
-        _hatch(ax, surface, region)
-    draw_stationary(ax, marks_of([p for p in found if p not in regions]))
+    _draw_found(ax, surface, found_in(objective, stationary, lower, upper))
     _paths(ax, trajectories, lower, upper)
     ax.set(xlim=(float(lower[0]), float(upper[0])), ylim=(float(lower[1]), float(upper[1])))
     ax.set_xlabel(parameter_label(names[0]))
@@ -147,6 +144,14 @@ def contour(
                            spacing="uniform")  # fmt: skip
     legend_below(ax)
     return figure_of(ax)
+
+
+def _draw_found(ax: Axes, surface: SurfaceLike, found: list[Any]) -> None:
+    """The stationary points by kind; a flat region hatched where L is at its level, not marked at one point."""
+    regions = flat_regions(found, 2)
+    for region in regions:
+        _hatch(ax, surface, region)
+    draw_stationary(ax, marks_of([p for p in found if p not in regions]))
 
 
 def _hatch(ax: Axes, surface: SurfaceLike, region: StationaryPoint) -> None:
@@ -189,7 +194,7 @@ def heatmap(
     mesh = ax.pcolormesh(x, y, np.ma.masked_invalid(surface.values["loss"].numpy().T), cmap=CMAP, shading="auto")
     if field is not None:
         _field(ax, objective, field, normalize, lower, upper)
-    draw_stationary(ax, stationary_in(objective, stationary, lower, upper))
+    _draw_found(ax, surface, found_in(objective, stationary, lower, upper))
     _paths(ax, trajectories, lower, upper)
     ax.set(xlim=(float(lower[0]), float(upper[0])), ylim=(float(lower[1]), float(upper[1])))
     ax.set_xlabel(parameter_label(surface.axis_names[0]))
