@@ -323,3 +323,19 @@ def test_rounding_noise_in_l_at_a_numeric_point_reads_0() -> None:
     assert saddles and all(abs(p.value) < 1e-15 for p in saddles)
     assert all("  L = 0  saddle" in str(p) for p in saddles)
     assert any(p.value != 0.0 for p in saddles)  # the noise is still in the number
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_generated_discs_of_minima_have_their_closed_form_extent_and_share(seed: int) -> None:
+    """Discs max(0, (x − a)² + (y − b)² − r²) at generated centres and radii inside the box: one flat region of
+    minima, extent a ± r, b ± r (to 1e-5), filling π/4 of the box its ranges span (±0.05, 256 Sobol points)."""
+    generator = torch.Generator().manual_seed(seed)
+    a, b = (float(v) for v in torch.rand(2, generator=generator, dtype=torch.float64) * 4 - 2)
+    r = 0.5 + float(torch.rand(1, generator=generator, dtype=torch.float64)) * 2
+    region = only(stationary_points(formula(f"max(0, (x - ({a!r}))**2 + (y - ({b!r}))**2 - {r!r}**2)")))
+    assert (region.dimension, region.kind, region.value) == (2, "minimum", 0.0)
+    for row, centre, name in zip(region.equations, (a, b), "xy", strict=True):
+        low, high = (float(v) for v in row.split(f" ≤ {name} ≤ "))
+        assert low == pytest.approx(centre - r, abs=1e-5) and high == pytest.approx(centre + r, abs=1e-5), row
+    filled = float(region.note.split("it fills ")[1].split("%")[0]) / 100
+    assert filled == pytest.approx(math.pi / 4, abs=0.05), region.note

@@ -117,7 +117,7 @@ def numeric_sets(objective: Objective, points: Tensor, box: Domain, spread: floa
     grouped = {i for g in sets for i in g} | set(repeats)
     rest = [i for i in range(len(flat)) if i not in grouped]
     close = torch.cdist(candidates[rest], candidates[rest]) < 1e-3 * diameter
-    close &= (values[rest][:, None] - values[rest][None]).abs() <= _level(values[rest], spread)[:, None]
+    close &= (values[rest][:, None] - values[rest][None]).abs() <= level_tolerance(values[rest], spread)[:, None]
     for group in _components(len(rest), [(i, j) for i, j in torch.nonzero(close).tolist() if i < j]):
         repeats += _all_but_best([rest[i] for i in group], slopes)
     return [[int(flat[i]) for i in g] for g in sets], [int(flat[i]) for i in repeats]
@@ -163,7 +163,7 @@ def _bridges(
             closest.append((first[i], second[j]))
     a = torch.tensor([i for i, _ in closest], dtype=torch.long)
     b = torch.tensor([j for _, j in closest], dtype=torch.long)
-    level = _level(values[a], spread)
+    level = level_tolerance(values[a], spread)
     same = (values[a] - values[b]).abs() <= level
     stays = segments_stay(objective, points[a], points[b], values[a], spread, smooth=smooth) & same
     return [pair for pair, ok in zip(closest, stays.tolist(), strict=True) if ok]
@@ -256,17 +256,17 @@ def filled_share(objective: Objective, lower: Tensor, upper: Tensor, value: floa
 
 def _level_here(objective: Objective, points: Tensor, values: Tensor, spread: float) -> Tensor:
     """Whether L at each point is at ``values``."""
-    return (objective.values(points) - values).abs() <= _level(values, spread)
+    return (objective.values(points) - values).abs() <= level_tolerance(values, spread)
 
 
-def _level(values: Tensor, spread: float) -> Tensor:
+def level_tolerance(values: Tensor, spread: float) -> Tensor:
     """What counts as "the same value" at ``values``, given the range ``spread`` of L over the box."""
     return 1e-8 * spread + 1e-12 * (1 + values.abs())
 
 
 def _neighbour_pairs(points: Tensor, values: Tensor, spread: float) -> list[tuple[int, int]]:
     """Each point with its nearest few of the same value, as sorted index pairs."""
-    level = _level(values, spread)
+    level = level_tolerance(values, spread)
     distance = torch.cdist(points, points)
     distance[(values[:, None] - values[None]).abs() > level[:, None]] = torch.inf
     distance.fill_diagonal_(torch.inf)
@@ -300,7 +300,7 @@ def segments_stay(
     moved = newton(objective, inner, iterations=5)
     length = torch.linalg.vector_norm(ends - starts, dim=-1).repeat_interleave(len(QUARTERS))
     near = torch.linalg.vector_norm(moved - inner, dim=-1) <= 0.25 * length + 1e-12
-    level = _level(level_values, spread)
+    level = level_tolerance(level_values, spread)
     same = (objective.values(moved) - level_values).abs() <= level
     return (near & same & is_stationary(objective, moved)).reshape(starts.shape[0], -1).all(-1)
 

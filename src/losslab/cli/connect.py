@@ -135,8 +135,9 @@ def _formula(objective: Any, start: str | None, end: str | None, training: Any, 
         from losslab.cli.common import err
 
         a, b = lowest_minima(objective)
-        shown = (",".join(f"{n}={v:.6g}" for n, v in zip(objective.names, p.tolist(), strict=True)) for p in (a, b))
-        err.print(f"connecting the two lowest minima found: --from '{next(shown)}' --to '{next(shown)}'",
+        first, second = (",".join(f"{n}={v:.6g}" for n, v in zip(objective.names, p.tolist(), strict=True))
+                         for p in (a, b))  # fmt: skip
+        err.print(f"connecting the two lowest minima found: --from '{first}' --to '{second}'",
                   highlight=False, markup=False)  # fmt: skip
     else:
         a, b = objective.point(start), objective.point(end)

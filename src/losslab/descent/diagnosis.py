@@ -66,7 +66,7 @@ def diagnose(
         if why is not None and steady_growth(seen.losses.tolist()) is not None:
             reason += f", and {why.predicted_growth()}"
         if newton:
-            reason = _joined_words(reason, _singular_newton_step(objective, seen))
+            reason = _joined(reason, _singular_newton_step(objective, seen))
         return Diagnosis("diverged", f"diverged at step {stop.step}: {reason}", stop.step)
     if stop is not None and stop.status == "unbounded":
         return Diagnosis("unbounded", f"unbounded below at step {stop.step}: {stop.reason}", stop.step)
@@ -139,7 +139,7 @@ def _from_the_last_steps(
             f"no new low (L = {_g(float(losses[-1]))}; θ alternates between {_vec(params[-2])} and {_vec(params[-1])})"
         )
         if why is None:
-            reason = _joined_words(reason, _kink_between(objective, params[-2], params[-1]))
+            reason = _joined(reason, _kink_between(objective, params[-2], params[-1]))
         return Diagnosis("oscillating", _joined(reason, why), last)
     gnorm = float(torch.linalg.vector_norm(grads[-1]))
     if flat:
@@ -173,12 +173,11 @@ def _with_distance(found: Diagnosis, final: Tensor, rules: StopRules | None) -> 
     return Diagnosis(found.status, f"{found.reason}; {far}", found.step)
 
 
-def _joined(reason: str, why: Stability | None) -> str:
-    return reason if why is None else f"{reason}; {why.words}"
-
-
-def _joined_words(reason: str, words: str | None) -> str:
-    return reason if words is None else f"{reason}; {words}"
+def _joined(reason: str, why: Stability | str | None) -> str:
+    """``reason``, then why, where there is one (2/λmax's words, or another explanation's)."""
+    if why is None:
+        return reason
+    return f"{reason}; {why.words if isinstance(why, Stability) else why}"
 
 
 def _kink_between(objective: Objective, a: Tensor, b: Tensor) -> str | None:
@@ -186,7 +185,8 @@ def _kink_between(objective: Objective, a: Tensor, b: Tensor) -> str | None:
     jumps between them (|x| between 0.1 and −0.2: from −0.3 to +0.3), a kink a fixed step cannot settle on.
     None where the slope passes through 0 smoothly (the 2/λmax oscillation of a smooth loss)."""
     step = b - a
-    if not bool(torch.isfinite(step).all()) or float(torch.linalg.vector_norm(step)) == 0.0:
+    length = float(torch.linalg.vector_norm(step))
+    if not math.isfinite(length) or length == 0.0:
         return None
     t = torch.linspace(0.0, 1.0, 65, dtype=a.dtype)
     slopes = objective.grads(a + t[:, None] * step) @ step
@@ -197,8 +197,7 @@ def _kink_between(objective: Objective, a: Tensor, b: Tensor) -> str | None:
     jumps = [i for i in crossings if min(abs(float(slopes[i])), abs(float(slopes[i + 1]))) >= 0.25 * size]
     if not jumps:
         return None
-    left, right = (float(slopes[jumps[0]]) / float(torch.linalg.vector_norm(step)),
-                   float(slopes[jumps[0] + 1]) / float(torch.linalg.vector_norm(step)))  # fmt: skip
+    left, right = float(slopes[jumps[0]]) / length, float(slopes[jumps[0] + 1]) / length
     return (
         f"a kink lies between them: along the step L's slope jumps from {_g(left)} to {_g(right)} (L is not "
         "differentiable there), so steps of a fixed rate hop across it and never settle; a smaller or decaying "

@@ -191,6 +191,10 @@ def _basin_dict(basin: Basin) -> dict[str, object]:
     return out
 
 
+# values whose highest is best, and the name of 1 − them, whose basins are theirs
+BEST_HIGHEST = {"accuracy": "error"}
+
+
 def basins(
     grid: Grid, value: str = "loss", *, min_persistence: float = 0.0, objective: Objective | None = None
 ) -> BasinReport:
@@ -218,8 +222,8 @@ def basins(
     if not math.isfinite(min_persistence) or min_persistence < 0:
         raise LosslabError(f"min_persistence = {min_persistence}; give a finite number ≥ 0")
     values = grid.values[value].detach().to("cpu", torch.float64).numpy() + 0.0  # no -0 (x·y at x = 0)
-    if value == "accuracy":  # higher is better: its basins are the error's, 1 − accuracy, lowest deepest
-        values, value = 1.0 - values, "error"
+    if value in BEST_HIGHEST:  # its basins are those of what is best lowest, 1 − it
+        values, value = 1.0 - values, BEST_HIGHEST[value]
     if not 1 <= values.ndim <= MAX_AXES:
         raise LosslabError(f"basins need a grid of 1 to {MAX_AXES} axes; this one has {values.ndim}")
     usable = np.isfinite(values)
@@ -241,7 +245,8 @@ def basins(
 
 def analysed_key(grid: Grid, report: BasinReport) -> str:
     """The grid's values a report was made from: ``accuracy`` for a report of the error, else its own name."""
-    return "accuracy" if report.value_name == "error" and "error" not in grid.values else report.value_name
+    source = {lowest: highest for highest, lowest in BEST_HIGHEST.items()}.get(report.value_name)
+    return source if source is not None and report.value_name not in grid.values else report.value_name
 
 
 def analysed_values(grid: Grid, report: BasinReport) -> Tensor:

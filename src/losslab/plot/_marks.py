@@ -12,6 +12,7 @@ import torch
 from matplotlib.axes import Axes
 from torch import Tensor
 
+from losslab.analysis.continua import level_tolerance
 from losslab.analysis.stationary import StationaryPoint, stationary_points
 from losslab.objectives.domain import Domain
 from losslab.objectives.objective import KnownPoint, Objective
@@ -62,10 +63,11 @@ def flat_regions(found: Sequence[KnownPoint | StationaryPoint], dim: int) -> lis
 
 
 def on_level(values: Tensor, value: float) -> Tensor:
-    """Where a grid's ``values`` are at a flat region's ``value`` (to rounding of the grid's range)."""
+    """Where a grid's ``values`` are at a flat region's ``value``: the analysis's own "same value"
+    (:func:`~losslab.analysis.continua.level_tolerance`) over the grid's range."""
     finite = values[torch.isfinite(values)]
     spread = float(finite.max() - finite.min()) if finite.numel() else 0.0
-    return (values - value).abs() <= 1e-9 * spread + 1e-12 * (1 + abs(value))
+    return (values - value).abs() <= level_tolerance(torch.tensor(value, dtype=values.dtype), spread)
 
 
 REGION_WORDS = {"minimum": "minima (a flat region)", "maximum": "maxima (a flat region)"}
