@@ -259,7 +259,17 @@ def test_labels_markers_legend_and_the_formula_as_read(browser: Any, server_url:
         "start", "kink", "step"]  # fmt: skip
     page.screenshot(path=str(shots / "legend-cone-1280x800.png"))
 
-    page.check("input[name='source'][value='formula']")
+    page.check("input[name='source'][value='formula']")  # a ring of minima is drawn along itself, not as a star
+    page.fill("#formula-input", "(x^2+y^2-1)^2")
+    wait_idle(page)
+    assert page.eval_on_selector_all("#marker-legend li", "items => items.map((i) => i.dataset.mark)") == [
+        "start", "curve:minimum", "maximum", "step"]  # fmt: skip
+    ring = page.evaluate("""document.getElementById('plot-main').data
+      .filter((t) => t.name === 'minima (a line or curve)' && t.hovertemplate).map((t) => [t.x, t.y])""")
+    assert len(ring) == 1 and len(ring[0][0]) >= 20
+    assert all(abs(x * x + y * y - 1) < 1e-9 for x, y in zip(*ring[0], strict=True))
+    page.screenshot(path=str(shots / "legend-ring-1280x800.png"))
+
     page.fill("#formula-input", "x^2 - 4x + 5")
     wait_idle(page)
     understood = page.evaluate("window.losslab.live.info.understood")

@@ -194,6 +194,26 @@ def test_a_flat_region_of_minima_is_drawn_as_the_region_not_a_star() -> None:
     assert torch.equal(on_level(surface.values["loss"], 0.0), inside)
 
 
+def test_a_curve_of_minima_is_drawn_along_itself_not_as_a_star() -> None:
+    """(x² + y² − 1)² is lowest all along the unit circle: the map put a star at (−1, 0). The circle is drawn
+    (every vertex on x² + y² = 1 to 1e-9, closed form), the maximum at the centre keeps its triangle; the ring
+    of sin(x + y)'s maxima is drawn black on white, its minima white on black."""
+    for draw in (plot.contour, plot.heatmap):
+        fig = draw(formula("(x**2 + y**2 - 1)**2"), domain="-2:2", resolution=41)
+        lines = lines_by_gid(fig)
+        assert "stationary:minimum" not in lines and lines["stationary:maximum"].get_xydata().tolist() == [[0.0, 0.0]]
+        ring = lines["stationary:curve:minimum"].get_xydata()
+        assert np.abs((ring**2).sum(-1) - 1).max() < 1e-9 and ring.shape[0] >= 20
+        assert "minima (a line or curve)" in fig.axes[0].get_legend_handles_labels()[1]
+    waves = [line for line in plot.contour(formula("sin(x + y)"), resolution=41).axes[0].lines
+             if (line.get_gid() or "").startswith("stationary:curve:")]  # fmt: skip
+    kinds = sorted({(line.get_gid(), line.get_color()) for line in waves})
+    assert kinds == [("stationary:curve:maximum", "black"), ("stationary:curve:minimum", "white")]
+    for line in waves:
+        xy = line.get_xydata()
+        assert np.abs(np.sin(xy.sum(-1)) - (1 if line.get_gid().endswith("maximum") else -1)).max() < 1e-9
+
+
 def test_a_flat_stretch_is_drawn_along_the_curve() -> None:
     """min(x², 1) is a maximum all along |x| ≥ 1 and a minimum at 0: the stretches are drawn where |x| ≥ 1 (closed
     form), the minimum keeps its star."""

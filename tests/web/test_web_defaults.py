@@ -181,6 +181,17 @@ def test_the_formula_as_read_comes_with_the_objective(client: TestClient) -> Non
     assert info["understood"] == "x**2 - 4*x + 5"
 
 
+def test_a_curve_of_stationary_points_comes_traced(client: TestClient) -> None:
+    """The page draws a ring of minima along itself: the analysis sends the traced circle (each point on
+    x² + y² = 1 to 1e-9, closed), and no curve for an isolated point."""
+    body = {"source": "formula", "text": "(x^2 + y^2 - 1)^2"}
+    found = client.post("/api/analyze", json={"objective": body}).json()["stationary_points"]
+    ring, centre = sorted(found, key=lambda p: p["dimension"], reverse=True)
+    (piece,) = ring["curve"]
+    assert all(abs(x * x + y * y - 1) < 1e-9 for x, y in piece) and piece[0] == piece[-1] and len(piece) >= 20
+    assert centre["curve"] == [] and centre["kind"] == "maximum"
+
+
 def test_a_set_of_stationary_points_comes_with_its_equations(client: TestClient) -> None:
     body = {"source": "formula", "text": "w0**2 + w1**2", "variables": ["w0", "w1", "w2"]}
     found = client.post("/api/analyze", json={"objective": body}).json()["stationary_points"]

@@ -165,6 +165,8 @@ class StationaryPoint(Readable):
         differentiable: False at a kink, a cusp or the edge of the formula's domain, where the
             gradient does not exist and the kind comes from the values around, not the Hessian.
         note: a sentence saying what is special about the entry, when something is.
+        curve: for a curve of stationary points (``dimension`` 1, L differentiable), the set traced through
+            the search box as polylines ``(k, n)`` (:mod:`~losslab.analysis.tracing`), for pictures to draw.
     """
 
     point: Tensor
@@ -176,6 +178,7 @@ class StationaryPoint(Readable):
     equations: tuple[str, ...] = ()
     differentiable: bool = True
     note: str = ""
+    curve: tuple[Tensor, ...] = ()
 
     def to_dict(self, names: tuple[str, ...] | None = None) -> dict[str, object]:
         coords = as_floats(self.point)
@@ -190,6 +193,7 @@ class StationaryPoint(Readable):
             "equations": list(self.equations),
             "differentiable": self.differentiable,
             "note": self.note,
+            "curve": [piece.tolist() for piece in self.curve],
         }
 
     def __str__(self) -> str:

@@ -48,6 +48,7 @@ from losslab.analysis.kinds import (
 )
 from losslab.analysis.kinks import kink_points, may_have_kinks, not_differentiable
 from losslab.analysis.newton import newton
+from losslab.analysis.tracing import trace_curve
 from losslab.errors import LosslabError, check_choice
 from losslab.objectives.domain import Domain
 from losslab.objectives.objective import Objective
@@ -150,8 +151,17 @@ def _exact_sets(objective: Objective, box: Domain, exact: ExactSolution) -> list
         members = exact_set_points(objective, box, family)
         if members.shape[0]:
             dimension, equations = len(family.free), family.equations()
-            entries.append(set_entry(objective, members, box, dimension, equations, "exact", linear=family.linear))
+            entry = set_entry(objective, members, box, dimension, equations, "exact", linear=family.linear)
+            entries.append(_traced(objective, entry, members, box))
     return entries
+
+
+def _traced(objective: Objective, entry: StationaryPoint, members: Tensor, box: Domain) -> StationaryPoint:
+    """A curve of stationary points with the curve itself (:func:`~losslab.analysis.tracing.trace_curve`); a flat
+    stretch of a one-parameter loss is no curve in the plane, and keeps none."""
+    if entry.dimension != 1 or objective.dim < 2:
+        return entry
+    return replace(entry, curve=trace_curve(objective, members, box, entry.value))
 
 
 def _too_many(objective: Objective) -> str:
@@ -208,7 +218,7 @@ def _joined(
             share = filled_share(objective, lower, upper, entry.value, spread)
             if share < 1:
                 entry = replace(entry, note=f"{entry.note}; it fills {share:.0%} of the box those ranges span")
-        sets.append(entry)
+        sets.append(_traced(objective, entry, found, box))
         members.append(found)
     return _describe(objective, points[alone], "numeric"), sets, members
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+from matplotlib import patheffects
 from matplotlib.axes import Axes
 from torch import Tensor
 
@@ -71,6 +72,32 @@ def on_level(values: Tensor, value: float) -> Tensor:
 
 
 REGION_WORDS = {"minimum": "minima (a flat region)", "maximum": "maxima (a flat region)"}
+CURVE_WORDS = {
+    kind: f"{plural} (a line or curve)"
+    for kind, plural in (("minimum", "minima"), ("maximum", "maxima"), ("saddle", "saddle points"),
+                         ("degenerate", "degenerate points"))
+}  # fmt: skip
+
+
+def traced_curves(found: Sequence[KnownPoint | StationaryPoint]) -> list[StationaryPoint]:
+    """The entries that are curves of stationary points traced through the box (drawn as curves, not points)."""
+    return [p for p in found if isinstance(p, StationaryPoint) and p.dimension == 1 and p.curve]
+
+
+def draw_curves(ax: Axes, curves: Sequence[StationaryPoint]) -> None:
+    """Each traced curve of stationary points as a line, ``gid='stationary:curve:kind'``: minima white edged in
+    black, maxima black edged in white (greyscale-safe, as the markers), degenerate ones dashed; one legend
+    entry per kind."""
+    labelled: set[str] = set()
+    for entry in curves:
+        ink, edge = ("black", "white") if entry.kind == "maximum" else ("white", "black")
+        style = "--" if entry.kind == "degenerate" else "-"
+        for piece in entry.curve:
+            label = CURVE_WORDS.get(entry.kind, entry.kind) if entry.kind not in labelled else None
+            labelled.add(entry.kind)
+            ax.plot(piece[:, 0].numpy(), piece[:, 1].numpy(), color=ink, linestyle=style, linewidth=2.2, zorder=7,
+                    label=label, gid=f"stationary:curve:{entry.kind}",
+                    path_effects=[patheffects.withStroke(linewidth=4.2, foreground=edge)])  # fmt: skip
 
 
 def _kind(point: KnownPoint | StationaryPoint) -> str:

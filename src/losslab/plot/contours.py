@@ -34,11 +34,13 @@ from losslab.objectives.objective import Objective
 from losslab.plot._marks import (
     REGION_WORDS,
     PointsLike,
+    draw_curves,
     draw_stationary,
     flat_regions,
     found_in,
     marks_of,
     on_level,
+    traced_curves,
 )
 from losslab.plot._paths import Trajectories, as_trajectories, draw_path, mark_divergence, visible_path
 from losslab.plot._style import CMAP, figure_of, legend_below, new_axes, parameter_label, source_name
@@ -147,11 +149,15 @@ def contour(
 
 
 def _draw_found(ax: Axes, surface: SurfaceLike, found: list[Any]) -> None:
-    """The stationary points by kind; a flat region hatched where L is at its level, not marked at one point."""
+    """The stationary points by kind; a flat region hatched where L is at its level and a curve of them drawn
+    along it, not marked at one of their points."""
     regions = flat_regions(found, 2)
     for region in regions:
         _hatch(ax, surface, region)
-    draw_stationary(ax, marks_of([p for p in found if p not in regions]))
+    curves = traced_curves(found)
+    draw_curves(ax, curves)
+    drawn = {id(p) for p in regions + curves}
+    draw_stationary(ax, marks_of([p for p in found if id(p) not in drawn]))
 
 
 def _hatch(ax: Axes, surface: SurfaceLike, region: StationaryPoint) -> None:

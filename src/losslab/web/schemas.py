@@ -295,6 +295,11 @@ class StationaryOut(BaseModel):
         default_factory=list, description="a set's equations (w0 = 0), then its free parameters (w2 free)"
     )
     note: str = Field("", description="what is special about the entry, when something is")
+    curve: list[list[list[Num]]] = Field(
+        default_factory=list,
+        description="a curve of stationary points traced through the box: polylines of points (each a list of "
+        "coordinates in the order of the variables), for the page to draw the set instead of one of its points",
+    )
 
 
 class AnalysisResponse(BaseModel):

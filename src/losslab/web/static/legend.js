@@ -40,17 +40,40 @@ function glyph(symbol, fill, edge) {
   return `<svg class="glyph" viewBox="-8 -8 16 16" aria-hidden="true"><g fill="${fill}" stroke="${edge}" stroke-width="1.3">${shape}</g></svg>`;
 }
 
+// A set of stationary points the analysis traced as a curve (a ring of minima) is drawn along itself on a map.
+export const traced = (p) => live.info && live.info.dim === 2 && Array.isArray(p.curve) && p.curve.length > 0;
+
+const CURVE_WORDS = { minimum: "minima", maximum: "maxima", saddle: "saddle points", degenerate: "degenerate points" };
+
+// How such a curve is drawn: the marks' colours (minima white edged in black, maxima the other way round, as the
+// CLI's pictures draw them), dashed where the set is degenerate.
+export function curveLook(kind) {
+  const [fill, edge] = kind === "maximum" ? ["#111", "#fff"] : ["#fff", "#111"];
+  return { fill, edge, dash: kind === "degenerate" ? "dash" : "solid", words: `${CURVE_WORDS[kind] || kind} (a line or curve)` };
+}
+
+function lineGlyph({ fill, edge, dash }) {
+  const pattern = dash === "dash" ? ' stroke-dasharray="4 2"' : "";
+  return `<svg class="glyph" viewBox="-8 -8 16 16" aria-hidden="true"><line x1="-8" y1="0" x2="8" y2="0" stroke="${edge}" stroke-width="5"/>`
+    + `<line x1="-8" y1="0" x2="8" y2="0" stroke="${fill}" stroke-width="2.5"${pattern}/></svg>`;
+}
+
 // The legend of the landscape plots: the start, the marks this loss has, and the step shown.
 export function renderLegend(marks = null) {
   const el = $("marker-legend");
   const info = live.info;
   if (!info || info.dim > 2 || !live.surface) { el.hidden = true; el.innerHTML = ""; return; }
-  const present = new Set((marks || []).map((p) => p.mark));
+  const present = new Set((marks || []).filter((p) => !traced(p)).map((p) => p.mark));
+  const curves = new Set((marks || []).filter(traced).map((p) => p.kind));
   const item = (mark, fill, edge, words) =>
     `<li data-mark="${escapeHtml(mark)}">${glyph(markerOf(mark).symbol, fill, edge)}${escapeHtml(words || markerOf(mark).words)}</li>`;
   const items = [item("start", START_FILL, START_EDGE)];
   for (const mark of ["minimum", "maximum", "saddle", "degenerate", "kink"]) {
     if (present.has(mark)) items.push(item(mark, "#111", "#fff"));
+    if (curves.has(mark)) {
+      const look = curveLook(mark);
+      items.push(`<li data-mark="curve:${mark}">${lineGlyph(look)}${escapeHtml(look.words)}</li>`);
+    }
   }
   const runs = live.race ? live.race.runs.length : 0;
   const dots = Array.from({ length: Math.max(1, Math.min(runs, 4)) }, (_, i) => glyph("circle", colorOf(i), "#fff")).join("");

@@ -4,7 +4,7 @@ import { $ } from "./dom.js";
 import { fmt, num, plottable, round, runLabel, shownName } from "./format.js";
 import { live } from "./state.js";
 import { axisTitle, baseLayout, chartTitle, colorOf, config, paddedRange } from "./plot-style.js";
-import { markerOf, renderLegend } from "./legend.js";
+import { curveLook, markerOf, renderLegend, traced } from "./legend.js";
 
 // What the landscape calls back into; main wires these, so the plots import neither the race, the controls
 // nor the inspector. pick(point): a click sets the start; hover(point): the mouse is over point; drawn(): redrawn.
@@ -83,12 +83,25 @@ const shownSurface = () => (live.info && live.info.dim > 2 ? live.slice && live.
 function markTraces(toXY) {
   if (live.info.dim > 2) return []; // the stationary points of the whole loss need not lie on the slice
   const groups = {};
-  for (const p of markedPoints()) (groups[p.mark] = groups[p.mark] || []).push(p);
-  return Object.entries(groups).map(([mark, ps]) => {
+  for (const p of markedPoints().filter((q) => !traced(q))) (groups[p.mark] = groups[p.mark] || []).push(p);
+  const marks = Object.entries(groups).map(([mark, ps]) => {
     const { symbol, words, size } = markerOf(mark);
     return { ...toXY(ps), mode: "markers", name: words, hovertemplate: `${words}<extra></extra>`,
       marker: { symbol, size, color: "#111", line: { color: "#fff", width: 1.5 } } };
   });
+  return [...markedPoints().filter(traced).flatMap(curveTraces), ...marks];
+}
+
+// A curve of stationary points (a ring or a valley floor of minima) drawn along itself, as the analysis traced it:
+// a line in the mark's colours (edge under fill; dashed where the set is degenerate), pieces apart at a null.
+function curveTraces(p) {
+  const { fill, edge, dash, words } = curveLook(p.kind);
+  const joined = p.curve.flatMap((piece, i) => [...(i > 0 ? [null] : []), ...piece]);
+  const x = joined.map((q) => (q === null ? null : num(q[0])));
+  const y = joined.map((q) => (q === null ? null : num(q[1])));
+  const hover = `${words}: L = ${fmt(num(p.value))}<extra></extra>`;
+  return [{ x, y, mode: "lines", name: words, hoverinfo: "skip", line: { color: edge, width: 6 } },
+    { x, y, mode: "lines", name: words, hovertemplate: hover, line: { color: fill, width: 3, dash } }];
 }
 
 async function drawCurve(el) {
