@@ -188,3 +188,22 @@ def test_seed_family_is_the_seed_examples_and_double_well(client: TestClient) ->
     seeds = [i["name"] for i in items if i["family"] == "seed"]
     assert set(seeds) == SEED_EXAMPLES | {"double_well"}  # double_well is "after … (seed 001)"
     assert [i["family"] for i in items[: len(seeds)]] == ["seed"] * len(seeds)
+
+
+def test_the_film_marks_what_the_page_marks_a_ring_drawn_along_itself() -> None:
+    """The film of a typed formula takes the page's (cached) analysis: the ring of minima of (x² + y² − 1)² is
+    drawn along the circle, as the page draws it, not as a star at one of its points."""
+    from losslab.plot import animate
+    from losslab.web.schemas import FormulaSource
+
+    spec = FormulaSource(source="formula", text="(x^2 + y^2 - 1)^2")
+    bounds = Bounds()
+    obj = service.objective(spec, bounds)
+    marks = service._marks(obj, spec, bounds)
+    assert not isinstance(marks, bool) and [p.dimension for p in marks] == [1, 0]
+    runs = race(obj, [0.5, 1.5], [Runner("gd", {"lr": 0.01})], 3).runs
+    film = animate(obj, list(runs), domain=service.view_domain(obj), stationary=marks)  # as the service films it
+    lines = {line.get_gid(): line for line in film.figure.axes[0].lines}
+    ring = lines["stationary:curve:minimum"].get_xydata()
+    assert np.abs((ring**2).sum(-1) - 1).max() < 1e-9 and "stationary:minimum" not in lines
+    assert service._marks(gallery("himmelblau"), BOWL, bounds) is True  # a gallery loss marks its known points

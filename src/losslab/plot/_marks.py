@@ -41,7 +41,8 @@ def marks_of(found: Sequence[KnownPoint | StationaryPoint]) -> list[tuple[Tensor
 def found_in(
     objective: Objective | None, points: PointsLike, lower: Tensor, upper: Tensor
 ) -> list[KnownPoint | StationaryPoint]:
-    """The known or found stationary points (and sets: one entry each) whose point lies inside the frame."""
+    """The known or found stationary points (and sets: one entry each) whose point lies inside the frame (a traced
+    curve: any of its points)."""
     if points is False or (points is True and objective is None):
         return []
     if points is True and objective is not None:
@@ -54,7 +55,13 @@ def found_in(
         found = list(points)
     else:
         return []
-    return [p for p in found if bool(((_coords(p) >= lower) & (_coords(p) <= upper)).all())]
+    return [p for p in found if _in_frame(p, lower, upper)]
+
+
+def _in_frame(point: KnownPoint | StationaryPoint, lower: Tensor, upper: Tensor) -> bool:
+    """Whether the entry's point lies inside the frame — or, for a traced curve, any point of it does."""
+    rows = torch.cat(list(point.curve)) if isinstance(point, StationaryPoint) and point.curve else _coords(point)[None]
+    return bool(((rows >= lower) & (rows <= upper)).all(-1).any())
 
 
 def flat_regions(found: Sequence[KnownPoint | StationaryPoint], dim: int) -> list[StationaryPoint]:

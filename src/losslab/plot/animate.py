@@ -28,6 +28,7 @@ from losslab.descent.trajectory import Trajectory, run_label
 from losslab.errors import LosslabError, check_int, not_one_of
 from losslab.objectives.domain import Domain
 from losslab.objectives.objective import Objective
+from losslab.plot._marks import PointsLike
 from losslab.plot._paths import Trajectories, as_trajectories
 from losslab.plot._style import OUTLINE, path_color
 from losslab.plot.contours import contour
@@ -112,8 +113,10 @@ def animate(
     fps: int = 8,
     resolution: int | None = None,
     title: str | None = None,
+    stationary: PointsLike = True,
 ) -> Animation:
     """A film of the runs over ``view`` (``contour``, ``surface``, ``curve``; ``auto``: curve in 1-D, else contour).
+    ``stationary`` is what the map or curve marks, as in :func:`~losslab.plot.contours.contour`.
 
     >>> from losslab.objectives.gallery import gallery
     >>> from losslab.descent.run import descend
@@ -129,6 +132,8 @@ def animate(
     options: dict[str, Any] = {"domain": domain, "title": title}
     if resolution is not None or view == "contour":
         options["resolution"] = resolution or ANIMATION_RESOLUTION
+    if view in ("contour", "curve"):
+        options["stationary"] = stationary
     if view == "contour":
         figure = contour(source, runs, **options)
     elif view == "surface":

@@ -12,7 +12,6 @@ shape of a landscape (basins, paths, boundaries) live in :mod:`losslab.web.shape
 
 from __future__ import annotations
 
-import copy
 import functools
 import re
 import tempfile
@@ -48,8 +47,9 @@ from losslab.objectives.gallery import ENTRIES, gallery_entry
 from losslab.objectives.gallery import gallery as gallery_objective
 from losslab.objectives.grid import Grid, evaluate_grid, plotly_layout, view_domain
 from losslab.objectives.held_slice import HeldSlice
-from losslab.objectives.objective import FormulaObjective, KnownPoint, Objective
+from losslab.objectives.objective import FormulaObjective, Objective
 from losslab.plot import animate
+from losslab.plot._marks import PointsLike
 from losslab.plot._style import MARKERS
 from losslab.plot.levels import level_surfaces
 from losslab.serialize import jsonable
@@ -349,34 +349,26 @@ def animation(request: AnimationRequest, bounds: Bounds, should_stop: Callable[[
         raise LosslabError(f"a GIF shows a loss of 1 or 2 parameters; this one has {obj.dim} ({', '.join(obj.names)})")
     runners = [Runner(o.name, _hyper(o.hyperparameters), o.batch_size) for o in request.optimizers]
     runs = race(obj, request.start, runners, request.steps, seed=request.seed, should_stop=should_stop).runs
-    shown = _marked(obj, request.objective, bounds)
+    marks = _marks(obj, request.objective, bounds)
     title = textwrap.fill(obj.title or "the loss", GIF_TITLE_CHARS)  # the film's title line gets " — step k" too
-    film = animate(shown, list(runs), domain=view_domain(obj), max_frames=request.frames, fps=request.fps, title=title)
+    film = animate(obj, list(runs), domain=view_domain(obj), max_frames=request.frames, fps=request.fps, title=title,
+                   stationary=marks)  # fmt: skip
     film.update = _stoppable(film.update, should_stop, len(film.steps))
     with tempfile.TemporaryDirectory(prefix="losslab-gif-") as folder:  # pillow's writer wants a path
         return film.save(Path(folder) / "race.gif", dpi=GIF_DPI).read_bytes()
 
 
-def _marked(objective: Objective, spec: ObjectiveSpec, bounds: Bounds) -> Objective:
-    """``objective`` with the (cached) analysis's stationary points as its known points.
+def _marks(objective: Objective, spec: ObjectiveSpec, bounds: Bounds) -> PointsLike:
+    """What the film marks: the objective's known points, else the (cached) analysis's stationary points.
 
-    The film then marks what the page marks, and the picture does not search for them again
-    (for a logistic loss that search takes seconds; the page has asked for the analysis already).
+    The film then marks what the page marks — a curve of them drawn along itself, a kink as a kink — and the
+    picture does not search for them again (for a logistic loss that search takes seconds; the page has asked
+    for the analysis already).
     """
     if objective.known_points:
-        return objective
-    found = analysis(spec, bounds)["stationary_points"]
-    marked = copy.copy(objective)
-    marked.known_points = tuple(
-        KnownPoint(
-            tuple(float(p["point"][name]) for name in objective.names),
-            p["kind"],
-            float(p["value"]),
-            differentiable=p.get("differentiable", True),  # a kink keeps its own mark in the film too
-        )
-        for p in found
-    )
-    return marked
+        return True
+    analysis(spec, bounds)
+    return _analysed(spec.model_dump_json()).stationary_points
 
 
 def _stoppable(update: Callable[[int], T], should_stop: Callable[[], bool], frames: int) -> Callable[[int], T]:
