@@ -205,8 +205,9 @@ def test_a_curve_of_minima_is_drawn_along_itself_not_as_a_star() -> None:
         ring = lines["stationary:curve:minimum"].get_xydata()
         assert np.abs((ring**2).sum(-1) - 1).max() < 1e-9 and ring.shape[0] >= 20
         assert "minima (a line or curve)" in fig.axes[0].get_legend_handles_labels()[1]
-    found = stationary_points(formula("(x**2 + y**2 - 1)**2"))  # its shown point (−1, 0) is outside this frame
-    quarter = lines_by_gid(plot.contour(formula("(x**2 + y**2 - 1)**2"), domain="0:2", resolution=21, stationary=found))
+    ring = formula("(x**2 + y**2 - 1)**2")
+    found = stationary_points(ring)  # its shown point (−1, 0) is outside this frame
+    quarter = lines_by_gid(plot.contour(ring, domain="0.5:2", resolution=21, stationary=found))
     assert "stationary:curve:minimum" in quarter and "stationary:maximum" not in quarter
     waves = [line for line in plot.contour(formula("sin(x + y)"), resolution=41).axes[0].lines
              if (line.get_gid() or "").startswith("stationary:curve:")]  # fmt: skip
