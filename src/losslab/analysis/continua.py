@@ -17,7 +17,7 @@ values of L close around the set's points.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import sympy
 import torch
@@ -128,19 +128,29 @@ def _all_but_best(group: list[int], slopes: Tensor) -> list[int]:
     return [i for i in group if i != best]
 
 
+Projection = Callable[[Tensor, Tensor], Tensor]  # (points, how far each may go) → where a search takes them
+
+
 def level_groups(
-    objective: Objective, points: Tensor, values: Tensor, spread: float, *, smooth: bool = True
+    objective: Objective,
+    points: Tensor,
+    values: Tensor,
+    spread: float,
+    *,
+    smooth: bool = True,
+    project: Projection | None = None,
 ) -> list[list[int]]:
     """Groups (two or more indices each) of ``points`` joined through their nearest neighbours of
-    the same value by segments that stay level (and stationary when ``smooth``)."""
+    the same value by segments that stay level (and stationary when ``smooth``; ``project`` as in
+    :func:`segments_stay`)."""
     pairs = _neighbour_pairs(points, values, spread)
     a = torch.tensor([i for i, _ in pairs], dtype=torch.long)
     b = torch.tensor([j for _, j in pairs], dtype=torch.long)
-    joined = segments_stay(objective, points[a], points[b], values[a], spread, smooth=smooth)
+    joined = segments_stay(objective, points[a], points[b], values[a], spread, smooth=smooth, project=project)
     edges = [p for p, ok in zip(pairs, joined.tolist(), strict=True) if ok]
     groups = _components(points.shape[0], edges)
     if 1 < len(groups) <= MAX_BRIDGED:  # near neighbours can miss a gap in a sampled line: bridge the groups
-        edges += _bridges(objective, points, values, groups, spread, smooth)
+        edges += _bridges(objective, points, values, groups, spread, smooth, project)
         groups = _components(points.shape[0], edges)
     return [g for g in groups if len(g) >= 2]
 
@@ -152,6 +162,7 @@ def _bridges(
     groups: list[list[int]],
     spread: float,
     smooth: bool,
+    project: Projection | None,
 ) -> list[tuple[int, int]]:
     """For each two groups, the segment between their closest points, when it stays."""
     distance = torch.cdist(points, points)
@@ -165,7 +176,7 @@ def _bridges(
     b = torch.tensor([j for _, j in closest], dtype=torch.long)
     level = level_tolerance(values[a], spread)
     same = (values[a] - values[b]).abs() <= level
-    stays = segments_stay(objective, points[a], points[b], values[a], spread, smooth=smooth) & same
+    stays = segments_stay(objective, points[a], points[b], values[a], spread, smooth=smooth, project=project) & same
     return [pair for pair, ok in zip(closest, stays.tolist(), strict=True) if ok]
 
 
@@ -285,24 +296,28 @@ def segments_stay(
     spread: float,
     *,
     smooth: bool = True,
+    project: Projection | None = None,
 ) -> Tensor:
     """For each segment from a row of ``starts`` to the same row of ``ends``, whether it follows
     a set at level ``values`` (``spread`` as in :func:`numeric_sets`): five Newton steps take each
     quarter point to a stationary point at that level, less than a quarter of the segment away —
     a chord of a curved set of minima is pulled back onto it, a segment across a barrier or to
-    another point of the same value is not. ``smooth`` False (kinks, no Newton): L stays level there."""
+    another point of the same value is not. ``smooth`` False (kinks, no Newton): L stays level at the quarter
+    points, or, with ``project`` (a search of L down or up from each point: a curved crease of minima such as
+    |x² + y² − 1|), at where it takes them, less than a quarter of the segment away."""
     if starts.shape[0] == 0:
         return torch.zeros(0, dtype=torch.bool)
     inner = (starts[:, None] + QUARTERS[None, :, None] * (ends - starts)[:, None]).reshape(-1, objective.dim)
     level_values = values.repeat_interleave(len(QUARTERS))
-    if not smooth:
+    if not smooth and project is None:
         return _level_here(objective, inner, level_values, spread).reshape(starts.shape[0], -1).all(-1)
-    moved = newton(objective, inner, iterations=5)
     length = torch.linalg.vector_norm(ends - starts, dim=-1).repeat_interleave(len(QUARTERS))
+    moved = newton(objective, inner, iterations=5) if smooth or project is None else project(inner, 0.25 * length)
     near = torch.linalg.vector_norm(moved - inner, dim=-1) <= 0.25 * length + 1e-12
     level = level_tolerance(level_values, spread)
     same = (objective.values(moved) - level_values).abs() <= level
-    return (near & same & is_stationary(objective, moved)).reshape(starts.shape[0], -1).all(-1)
+    stationary = is_stationary(objective, moved) if smooth else torch.ones_like(same)
+    return (near & same & stationary).reshape(starts.shape[0], -1).all(-1)
 
 
 def _components(count: int, edges: list[tuple[int, int]]) -> list[list[int]]:

@@ -26,8 +26,9 @@ import sympy
 import torch
 from torch import Tensor
 
-from losslab.analysis.continua import describe_set, level_groups, ranges_text, segments_stay
+from losslab.analysis.continua import Projection, describe_set, level_groups, ranges_text, segments_stay
 from losslab.analysis.kinds import StationaryPoint, compare_around, distinct_rows, snapped, sphere_directions
+from losslab.analysis.tracing import trace_curve
 from losslab.objectives.domain import Domain
 from losslab.objectives.objective import Objective
 
@@ -60,14 +61,21 @@ def may_have_kinks(objective: Objective) -> bool:
 
 
 def compass_search(
-    objective: Objective, starts: Tensor, box: Domain, sign: float, generator: torch.Generator
+    objective: Objective,
+    starts: Tensor,
+    box: Domain,
+    sign: float,
+    generator: torch.Generator,
+    longest: Tensor | float = 0.25,
 ) -> Tensor:
     """Where a compass search of ``sign``·L stops from each start (rows of ``starts``), inside the box;
-    points where L is not finite count as +∞, so the search stays where the formula is defined."""
+    points where L is not finite count as +∞, so the search stays where the formula is defined. Steps are
+    at most ``longest`` of the box's width (per row where a tensor: a local search), the first half that."""
     width, n = box.upper - box.lower, objective.dim
     x = starts.clone()
     f = _finite_or_inf(sign * objective.values(x))
-    step = torch.full((x.shape[0],), 0.125, dtype=torch.float64)
+    longest = torch.as_tensor(longest, dtype=torch.float64).expand(x.shape[0])
+    step = longest / 2
     axes = torch.cat([torch.eye(n, dtype=torch.float64), -torch.eye(n, dtype=torch.float64)])
     for _ in range(300):
         rows = torch.nonzero(step > 1e-12).reshape(-1)
@@ -81,8 +89,71 @@ def compass_search(
         better = best < f[rows] - 1e-15 * (1 + f[rows].abs())
         moved = rows[better]
         x[moved], f[moved] = trial[better, which[better]], best[better]
-        step[rows] = torch.where(better, (2 * step[rows]).clamp(max=0.25), step[rows] / 2)
+        step[rows] = torch.where(better, torch.minimum(2 * step[rows], longest[rows]), step[rows] / 2)
     return x
+
+
+def gradient_sampling(
+    objective: Objective, starts: Tensor, box: Domain, sign: float, generator: torch.Generator, iterations: int = 200
+) -> Tensor:
+    """Where gradient sampling (Burke, Lewis & Overton, *SIAM J. Optim.* 15, 2005) on ``sign``·L stops from each
+    row of ``starts``: the least-norm point g of the convex hull of the directions of ∇L at the row and at 2n + 1
+    random points within ε of it points the way down (−g; every sampled gradient has a positive part along g),
+    even where L has a crease that a compass search, stepping along fixed directions, stalls on: |y − x²| + 0.1x²
+    leads it down the parabola to (0, 0). A backtracking step along −g; ε shrinks tenfold when no step descends
+    (g is 0 to rounding at a stationary point), from 10⁻³ of the box's diagonal to 10⁻¹⁰ of it."""
+    n = objective.dim
+    diagonal = float(torch.linalg.vector_norm(box.upper - box.lower))
+    x = starts.clone()
+    f = _finite_or_inf(sign * objective.values(x))
+    radius = torch.full((x.shape[0],), 1e-3 * diagonal, dtype=torch.float64)
+    trials = 2.0 ** -torch.arange(-10, 12, dtype=torch.float64)  # step lengths, in units of ε: long ones too
+    for _ in range(iterations):
+        rows = torch.nonzero((radius > 1e-10 * diagonal) & torch.isfinite(f)).reshape(-1)
+        if rows.numel() == 0:
+            break
+        ball = torch.randn(rows.numel(), 2 * n + 1, n, generator=generator, dtype=torch.float64)
+        ball = ball / torch.linalg.vector_norm(ball, dim=-1, keepdim=True)
+        ball = ball * torch.rand(rows.numel(), 2 * n + 1, 1, generator=generator, dtype=torch.float64) ** (1 / n)
+        near = torch.cat([x[rows, None], x[rows, None] + radius[rows, None, None] * ball], 1)
+        gradients = sign * objective.grads(near.reshape(-1, n)).reshape(rows.numel(), -1, n)
+        # of the gradients' directions: a cusp's huge gradients (√|x| near 0) would bury the way down along y
+        lengths = torch.linalg.vector_norm(gradients, dim=-1, keepdim=True).clamp(min=1e-300)
+        g = least_norm_in_hull(gradients / lengths)
+        size = torch.linalg.vector_norm(g, dim=-1)
+        unknown = ~torch.isfinite(size)  # no finite gradient near: no way down known
+        direction = -g / size.clamp(min=1e-300)[:, None]
+        candidates = x[rows, None] + (trials[None, :, None] * radius[rows, None, None]) * direction[:, None]
+        inside = box.contains(candidates.reshape(-1, n)).reshape(rows.numel(), -1)
+        values = _finite_or_inf(sign * objective.values(candidates.reshape(-1, n))).reshape(rows.numel(), -1)
+        enough = f[rows, None] - 0.1 * trials[None] * radius[rows, None] * size[:, None]  # Armijo, as in the paper
+        ok = inside & (values < enough) & ~unknown[:, None]
+        first = torch.where(ok.any(-1), ok.int().argmax(-1), -1)  # the longest step that descends enough
+        moved = first >= 0
+        chosen = candidates[torch.arange(rows.numel()), first.clamp(min=0)]
+        x[rows[moved]] = chosen[moved]
+        f[rows[moved]] = values[torch.arange(rows.numel()), first.clamp(min=0)][moved]
+        radius[rows[~moved]] /= 10
+    return x
+
+
+def least_norm_in_hull(points: Tensor, iterations: int = 60) -> Tensor:
+    """For each stack ``(s, m, n)``, the point of least norm in the convex hull of its finite rows (Frank–Wolfe with
+    exact line search; NaN where no row is finite)."""
+    finite = torch.isfinite(points).all(-1)
+    g = torch.where(finite[..., None], points, 0.0)
+    count = finite.sum(-1)
+    x = g.sum(1) / count.clamp(min=1)[:, None]
+    rows = torch.arange(g.shape[0])
+    for _ in range(iterations):
+        score = (g @ x[..., None])[..., 0].masked_fill(~finite, torch.inf)
+        vertex = g[rows, score.argmin(-1)]
+        gap = (x * (x - vertex)).sum(-1)
+        if bool((gap <= 1e-15 * (1 + (x * x).sum(-1))).all()):
+            break
+        step = (gap / ((vertex - x) ** 2).sum(-1).clamp(min=1e-300)).clamp(0.0, 1.0)
+        x = x + torch.where(gap > 0, step, 0.0)[:, None] * (vertex - x)
+    return torch.where((count > 0)[:, None], x, torch.nan)
 
 
 def _finite_or_inf(values: Tensor) -> Tensor:
@@ -130,7 +201,18 @@ def kink_points(
     the edge of a set of stationary points found already (``sets``: the points of each; max(x, 0)
     at 0, the rim of a plateau) are that set's. ``spread`` as in
     :func:`losslab.analysis.continua.numeric_sets`."""
-    ends = torch.cat([compass_search(objective, starts, box, s, generator) for s in (1.0, -1.0)] + [extra])
+    searched = []
+    for sign in (1.0, -1.0):
+        stops = compass_search(objective, starts, box, sign, generator)
+        stuck = not_differentiable(objective, stops)  # where a crease may have stalled it
+        sought = ["minimum" if sign > 0 else "maximum"] * int(stuck.sum())
+        polished = gradient_sampling(objective, stops[stuck], box, sign, generator)
+        # rounded where L is no worse: a search stops some 1e-11 off a cusp (√|x|), which costs √1e-11 in L and
+        # hides the way down along y from the sampled gradients; from there the compass search goes down it
+        polished = compass_search(objective, _snapped(objective, polished, sought), box, sign, generator)
+        stops[stuck] = _snapped(objective, polished, sought)
+        searched.append(stops)
+    ends = torch.cat([*searched, extra])
     ends = distinct_rows(ends[torch.isfinite(objective.values(ends))])
     ends = ends[not_differentiable(objective, ends)]
     kinds, edges = _kinds(objective, ends)
@@ -144,11 +226,24 @@ def kink_points(
     rim = _on_a_set(objective, points, values, sets, spread)
     kept = [i for i, on in zip(kept, rim.tolist(), strict=True) if not on]
     points, values = points[~rim], values[~rim]
+    diameter = float(torch.linalg.vector_norm(width))
     for kind in ("minimum", "maximum", "saddle"):
         chosen = [k for k, i in enumerate(kept) if kinds[i] == kind]
-        groups = level_groups(objective, points[chosen], values[chosen], spread, smooth=False) if chosen else []
-        grouped = {i for g in groups for i in g}
-        found += [_crease(objective, points[[chosen[i] for i in g]], kind) for g in groups]
+        project = _projection(objective, box, kind, generator)
+        groups = (
+            level_groups(objective, points[chosen], values[chosen], spread, smooth=False, project=project)
+            if chosen
+            else []
+        )
+        # a group within 1e-3 of the box is one point found several times (a search stops only so close to a cusp)
+        tiny = [g for g in groups if _extent(points[[chosen[i] for i in g]]) < 1e-3 * diameter]
+        groups = [g for g in groups if g not in tiny]
+        repeats = {i for g in tiny for i in g if i != _best(g, values[chosen], kind)}
+        grouped = {i for g in groups for i in g} | repeats
+        for g in groups:  # a crease along the edge of the formula's domain (√(2y − x)) is not traced: L has no
+            # lowest point across it to take a step back onto, only the edge, which the search reaches to √rounding
+            on_edge = any(bool(edges[kept[chosen[i]]]) for i in g)
+            found.append(_crease(objective, points[[chosen[i] for i in g]], kind, box, None if on_edge else project))
         for k in (chosen[i] for i in range(len(chosen)) if i not in grouped):
             note = (EDGE_NOTES if bool(edges[kept[k]]) else NOTES)[kind]
             found.append(StationaryPoint(points[k], float(values[k]), kind, _NONE, "numeric", 0, (), False, note))
@@ -156,6 +251,56 @@ def kink_points(
 
 
 _NONE = torch.zeros(0, dtype=torch.float64)  # no Hessian eigenvalues where L is not differentiable
+
+
+def _projection(objective: Objective, box: Domain, kind: str, generator: torch.Generator) -> Projection | None:
+    """For a crease of minima (maxima): :func:`down_to_crease`; none for saddles."""
+    sign = {"minimum": 1.0, "maximum": -1.0}.get(kind)
+    if sign is None:
+        return None
+    return lambda points, reach: down_to_crease(objective, points, reach, sign)
+
+
+def down_to_crease(objective: Objective, points: Tensor, reach: Tensor, sign: float = 1.0) -> Tensor:
+    """Each point moved down ``sign``·L along −∇L, at most its ``reach``, to the lowest point of that ray: onto the
+    crease the slope runs into (|x² + y² − 1| from a chord of its circle: the ray is the radius). 33 even points on
+    the ray, then 40 golden-section steps around the best; a point without a finite, non-zero gradient stays."""
+    n = objective.dim
+    gradient = sign * objective.grads(points)
+    size = torch.linalg.vector_norm(gradient, dim=-1)
+    usable = torch.isfinite(size) & (size > 0)
+    direction = torch.where(usable[:, None], -gradient / size.clamp(min=1e-300)[:, None], 0.0)
+    reach = torch.as_tensor(reach, dtype=torch.float64).expand(points.shape[0])
+
+    def along(t: Tensor) -> Tensor:  # sign·L at points + t·direction, t of shape (rows, k)
+        trial = points[:, None] + t[..., None] * direction[:, None]
+        return _finite_or_inf(sign * objective.values(trial.reshape(-1, n))).reshape(t.shape)
+
+    grid = torch.linspace(0.0, 1.0, 33, dtype=torch.float64)[None] * reach[:, None]
+    best = along(grid).argmin(-1)
+    spacing = reach / 32
+    lo = grid.gather(1, best[:, None])[:, 0] - spacing
+    hi = lo + 2 * spacing
+    lo = lo.clamp(min=0.0)
+    ratio = (5**0.5 - 1) / 2
+    for _ in range(40):
+        a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
+        values = along(torch.stack([a, b], -1))
+        left = values[:, 0] <= values[:, 1]
+        hi, lo = torch.where(left, b, hi), torch.where(left, lo, a)
+    t = (lo + hi) / 2
+    t = torch.where(along(torch.stack([t, torch.zeros_like(t)], -1)).argmin(-1) == 0, t, 0.0)  # never worse
+    return points + t[:, None] * direction
+
+
+def _extent(points: Tensor) -> float:
+    return float(torch.linalg.vector_norm(points.amax(0) - points.amin(0)))
+
+
+def _best(group: list[int], values: Tensor, kind: str) -> int:
+    """The member of a group that is most its kind: the lowest for a minimum, the highest for a maximum."""
+    sign = {"minimum": 1.0, "maximum": -1.0}.get(kind, 0.0)
+    return min(group, key=lambda i: sign * float(values[i]))
 
 
 def _on_a_set(objective: Objective, points: Tensor, values: Tensor, sets: list[Tensor], spread: float) -> Tensor:
@@ -194,16 +339,41 @@ def _kinds(objective: Objective, points: Tensor) -> tuple[list[str | None], Tens
     return [None if kind == "degenerate" else kind for kind in kinds], ~torch.isfinite(near).all(-1)
 
 
-def _crease(objective: Objective, members: Tensor, kind: str) -> StationaryPoint:
-    """One entry for kinks that lie on one set: its point nearest their centre, its dimension (the
-    rank of their spread) and the range of each coordinate over it."""
+def _crease(
+    objective: Objective, members: Tensor, kind: str, box: Domain, project: Projection | None
+) -> StationaryPoint:
+    """One entry for kinks that lie on one set: its point nearest their centre (the lowest of a crease of minima,
+    the highest of one of maxima), its dimension
+    (:func:`local_dimension`), the range of each coordinate over it, and a curve of minima or maxima traced
+    through the box (:func:`~losslab.analysis.tracing.trace_curve`, ``project`` taking its steps back onto it)."""
     members = members[torch.linalg.vector_norm(members - members.mean(0), dim=-1).argsort()]
-    extent = torch.linalg.svdvals(members - members.mean(0))
-    dimension = max(1, int((extent > 1e-6 * float(extent.max())).sum()))
+    sign = {"minimum": 1.0, "maximum": -1.0}.get(kind, 0.0)
+    if sign:  # shown: the most of its kind (L along a crease of minima is 0 only to the search's rounding)
+        members = members[(sign * objective.values(members)).argsort(stable=True)]
+    dimension = local_dimension(members)
     ranges = ranges_text(objective.names, members.amin(0), members.amax(0))
     value = float(objective.value(members[0]))
     note = describe_set(objective.dim, dimension, kind, value, "numeric", smooth=False)
-    return StationaryPoint(members[0], value, kind, _NONE, "numeric", dimension, ranges, False, note)
+    traced = dimension == 1 < objective.dim and project is not None
+    curve = trace_curve(objective, members, box, value, project) if traced else ()
+    return StationaryPoint(members[0], value, kind, _NONE, "numeric", dimension, ranges, False, note, curve)
+
+
+def local_dimension(members: Tensor, most: int = 16) -> int:
+    """The dimension of the set that points found on it span: at up to ``most`` of them, the rank of the offsets to
+    their 2n + 1 nearest (singular values above a tenth of the largest, so that a curve's bend over a few
+    neighbours is no second dimension: the points of a circle span the plane, the circle is a curve), the median
+    of those ranks (two lines crossing are lines, though their points near the crossing span the plane)."""
+    n = members.shape[-1]
+    if members.shape[0] <= 2:
+        return 1
+    count = min(members.shape[0] - 1, 2 * n + 1)
+    chosen = members[torch.linspace(0, members.shape[0] - 1, min(most, members.shape[0])).round().long()]
+    nearest = torch.cdist(chosen, members).topk(count + 1, largest=False).indices[:, 1:]
+    offsets = members[nearest] - chosen[:, None]
+    spans = torch.linalg.svdvals(offsets)
+    ranks = (spans > 0.1 * spans[:, :1]).sum(-1).clamp(min=1)
+    return int(ranks.median())
 
 
 def _finite_or_zero(values: Tensor) -> Tensor:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from losslab.analysis.continua import level_tolerance
+from losslab.analysis.continua import Projection, level_tolerance
 from losslab.objectives.domain import Domain
 from losslab.objectives.objective import Objective
 
@@ -31,10 +31,14 @@ MOST_CURVES = 8  # separate pieces of one set (a set's branches, or sets the box
 CORRECTIONS = 12  # Newton iterations at most per step
 
 
-def trace_curve(objective: Objective, members: Tensor, box: Domain, value: float) -> tuple[Tensor, ...]:
+def trace_curve(
+    objective: Objective, members: Tensor, box: Domain, value: float, project: Projection | None = None
+) -> tuple[Tensor, ...]:
     """Polylines ``(k, n)`` along the curve of stationary points at level ``value`` through ``members``
     (points of it): one walk each way from its first member, then from the first member left more
-    than a step from every polyline drawn, up to :data:`MOST_CURVES` pieces.
+    than a step from every polyline drawn, up to :data:`MOST_CURVES` pieces. For a crease (L not differentiable
+    along it: |x² + y² − 1|), ``project`` takes each prediction back onto it instead of Newton, and the walk goes
+    by its secant.
 
     >>> from losslab.objectives.objective import formula
     >>> ring = formula("(x**2 + y**2 - 1)**2")
@@ -47,7 +51,7 @@ def trace_curve(objective: Objective, members: Tensor, box: Domain, value: float
     curves: list[Tensor] = []
     budget = MOST_STEPS
     while inside.shape[0] and len(curves) < MOST_CURVES and budget > 0:
-        curve, used = _walk_both_ways(objective, inside[0], _toward(inside), box, value, diagonal, budget)
+        curve, used = _walk_both_ways(objective, inside[0], _toward(inside), box, value, diagonal, budget, project)
         budget -= used
         if curve.shape[0] >= 2:
             curves.append(curve)
@@ -59,14 +63,21 @@ def trace_curve(objective: Objective, members: Tensor, box: Domain, value: float
 
 
 def _walk_both_ways(
-    objective: Objective, seed: Tensor, toward: Tensor, box: Domain, value: float, diagonal: float, budget: int
+    objective: Objective,
+    seed: Tensor,
+    toward: Tensor,
+    box: Domain,
+    value: float,
+    diagonal: float,
+    budget: int,
+    project: Projection | None,
 ) -> tuple[Tensor, int]:
     """The two walks from ``seed`` joined into one polyline (a closed one ends where it began), and the steps taken.
     ``toward`` is the way to go first where the Hessian does not tell (a crossing of two sets, or a degenerate set,
     where it is 0): toward another point of the set."""
     n = objective.dim
     x = seed.reshape(1, n).repeat(2, 1).to(torch.float64)
-    tangent = _tangents(objective.hessians(x[:1]), toward[None])[0]
+    tangent = toward if project is not None else _tangents(objective.hessians(x[:1]), toward[None])[0]
     heading = torch.stack([tangent, -tangent])
     step = torch.full((2,), LONGEST * diagonal / 16, dtype=torch.float64)  # short: it grows where the set is straight
     active = torch.ones(2, dtype=torch.bool)
@@ -79,8 +90,11 @@ def _walk_both_ways(
         used += int(rows.numel())
         # the first step may land as far off as it went (its heading can be a chord toward another point of the set)
         reach = torch.tensor([0.5 if len(paths[r]) > 1 else 1.0 for r in rows.tolist()], dtype=torch.float64)
-        moved, ok, hessian = _corrected(objective, x[rows] + step[rows, None] * heading[rows], value, tolerance,
-                                        reach * step[rows], diagonal)  # fmt: skip
+        guesses = x[rows] + step[rows, None] * heading[rows]
+        if project is None:
+            moved, ok, hessian = _corrected(objective, guesses, value, tolerance, reach * step[rows], diagonal)
+        else:
+            moved, ok, hessian = _projected(objective, guesses, value, tolerance, reach * step[rows], project)
         progress = torch.linalg.vector_norm(moved - x[rows], dim=-1)
         ok &= progress >= 0.25 * step[rows]
         # the chord's sag: how far the corrector moved the prediction, a quarter of it (κh²/2 against κh²/8)
@@ -100,7 +114,7 @@ def _walk_both_ways(
                 break
             secant = (moved[k] - x[row]) / progress[k]
             x[row] = moved[k]
-            heading[row] = _tangents(hessian[k : k + 1], secant[None])[0]
+            heading[row] = secant if hessian is None else _tangents(hessian[k : k + 1], secant[None])[0]
             bend = float(torch.sqrt(SAG * diagonal / sag[k].clamp(min=1e-300)))
             step[row] = min(LONGEST * diagonal, float(step[row]) * min(2.0, max(0.5, bend)))
     forward, backward = torch.stack(paths[0]), torch.stack(paths[1])
@@ -112,7 +126,7 @@ def _walk_both_ways(
 
 def _corrected(
     objective: Objective, guesses: Tensor, value: float, tolerance: float, reach: Tensor, diagonal: float
-) -> tuple[Tensor, Tensor, Tensor]:
+) -> tuple[Tensor, Tensor, Tensor | None]:
     """Newton on ∇L = 0 from each guess (pseudo-inverse: no move along the set), until its step is below 1e-12 of
     the diagonal; whether each landed on the set (at ``value``, within ``reach`` of the guess) and the Hessians
     there. A degenerate set (L − value changing sign as a cube) converges linearly and takes more iterations."""
@@ -139,6 +153,17 @@ def _corrected(
     ok &= gradient <= 1e-6 * torch.clamp(curvature * diagonal, min=1.0)
     ok &= torch.linalg.vector_norm(x - guesses, dim=-1) <= reach
     return x, ok, hessian
+
+
+def _projected(
+    objective: Objective, guesses: Tensor, value: float, tolerance: float, reach: Tensor, project: Projection
+) -> tuple[Tensor, Tensor, None]:
+    """Each guess taken onto a crease by ``project``; whether it landed on it (at ``value``, within ``reach``)."""
+    x = project(guesses, reach)
+    values = objective.values(x)
+    ok = torch.isfinite(values) & ((values - value).abs() <= tolerance)
+    ok &= torch.linalg.vector_norm(x - guesses, dim=-1) <= reach
+    return x, ok, None
 
 
 def _tangents(hessians: Tensor, previous: Tensor) -> Tensor:

@@ -1,0 +1,101 @@
+"""Creases — where L is not differentiable along a curve (|x² + y² − 1|, the distance to a circle) — and kinks at
+the bottom of a curved crease (|y − x²| + 0.1x²). The compass search stalled on a curved crease wherever it
+landed, so each stop passed for a minimum of its own: |x² + y² − 1| read as 347 entries (320 "minima", 24
+"curves", 2 "flat regions"), |y − x²| + 0.1x² as 369 minima and 9 saddles. Oracles: closed forms in float64."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from losslab.analysis.stationary import stationary_points
+from losslab.objectives.domain import Domain
+from losslab.objectives.objective import formula
+
+
+def kinds(text: str) -> list[tuple[str, int, bool]]:
+    return [(p.kind, p.dimension, p.differentiable) for p in stationary_points(formula(text))]
+
+
+def turns_once_round(loop: torch.Tensor, centre: tuple[float, float] = (0.0, 0.0)) -> bool:
+    angle = torch.atan2(loop[:, 1] - centre[1], loop[:, 0] - centre[0]).diff()
+    angle = (angle + math.pi) % (2 * math.pi) - math.pi
+    return abs(abs(float(angle.sum())) - 2 * math.pi) < 1e-9
+
+
+@pytest.mark.parametrize("text", ["|x^2 + y^2 - 1|", "sqrt((x^2 + y^2 - 1)^2)", "relu(x^2+y^2-1) + relu(1-x^2-y^2)"])
+def test_the_distance_to_a_circle_has_one_crease_of_minima_traced_round_it(text: str) -> None:
+    crease, top = stationary_points(formula(text))
+    assert (crease.kind, crease.dimension, crease.differentiable, crease.value) == ("minimum", 1, False, 0.0)
+    assert "a curve of minima where L is not differentiable (a crease)" in crease.note
+    assert (top.kind, top.point.tolist(), top.value) == ("maximum", [0.0, 0.0], 1.0)
+    (loop,) = crease.curve
+    assert (loop.square().sum(-1) - 1).abs().max() < 1e-9 and torch.equal(loop[0], loop[-1]) and turns_once_round(loop)
+
+
+def test_a_kink_at_the_bottom_of_a_curved_crease_is_the_one_minimum() -> None:
+    """|y − x²| + 0.1x²: 0 on the parabola only at x = 0, and higher along it; the search now follows the crease
+    down (gradient sampling) instead of stopping wherever it meets it."""
+    (bottom,) = stationary_points(formula("|y - x^2| + 0.1*x^2"))
+    assert (bottom.kind, bottom.point.tolist(), bottom.value, bottom.differentiable) == ("minimum", [0.0, 0.0], 0.0,
+                                                                                         False)  # fmt: skip
+    (cusp,) = stationary_points(formula("sqrt(|x|) + y^2"))  # a cusp: its gradient is unbounded beside x = 0
+    assert (cusp.kind, cusp.point.tolist(), cusp.value) == ("minimum", [0.0, 0.0], 0.0)
+
+
+def test_two_creases_a_kink_and_a_nonsmooth_saddle() -> None:
+    """|x² + y² − 4| + |x|: minima (0, ±2) where both creases meet, a nonsmooth saddle at (0, 0) (|x| up, −y²
+    down), maxima where 4 − x² + |x| peaks, x = ±1/2 (closed forms)."""
+    found = stationary_points(formula("|x^2 + y^2 - 4| + |x|"))
+    inside = [p for p in found if bool((p.point.abs() < 5 - 1e-9).all())]  # less the box's corners
+    got = sorted((p.kind, tuple(p.point.tolist()), p.value) for p in inside)
+    assert got == [("maximum", (-0.5, 0.0), 4.25), ("maximum", (0.5, 0.0), 4.25), ("minimum", (0.0, -2.0), 0.0),
+                   ("minimum", (0.0, 2.0), 0.0), ("saddle", (0.0, 0.0), 4.0)]  # fmt: skip
+
+
+def test_crossing_creases_and_a_parabola_are_traced() -> None:
+    (axes,) = [p for p in stationary_points(formula("|x*y|")) if p.dimension == 1]
+    assert axes.kind == "minimum" and len(axes.curve) == 2
+    for piece in axes.curve:
+        assert (piece[:, 0] == 0).all() or (piece[:, 1] == 0).all()
+        along = piece[:, 1] if bool((piece[:, 0] == 0).all()) else piece[:, 0]
+        assert along.min() < -5 and along.max() > 5
+    ((parabola,),) = [p.curve for p in stationary_points(formula("|x^2 - y|"))]
+    assert (parabola[:, 1] - parabola[:, 0].square()).abs().max() < 1e-9 and parabola[:, 1].max() > 5
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_generated_circles_of_creases(seed: int) -> None:
+    """The distance to a circle anywhere in the box, of any radius: one crease of minima, traced on the circle
+    (whole where the circle is, cut where the box cuts it), and a maximum at its centre."""
+    g = torch.Generator().manual_seed(seed)
+    a, b = (torch.rand(2, generator=g, dtype=torch.float64) * 6 - 3).tolist()
+    r = float(torch.rand(1, generator=g, dtype=torch.float64)) * 2 + 0.5
+    found = stationary_points(formula(f"|(x - {a!r})^2 + (y - {b!r})^2 - {r!r}^2|"))
+    (crease,) = [p for p in found if p.dimension == 1]
+    assert crease.kind == "minimum" and not crease.differentiable and crease.curve
+    for piece in crease.curve:
+        assert ((piece[:, 0] - a).square() + (piece[:, 1] - b).square() - r * r).abs().max() < 1e-9 * (1 + r * r)
+    (centre,) = [p for p in found if p.kind == "maximum" and p.dimension == 0 and (p.point.abs() < 5).all()]
+    assert torch.allclose(centre.point, torch.tensor([a, b], dtype=torch.float64), atol=1e-6)
+    whole = Domain.box("xy", -5, 5)
+    if all(-5 < c - r and c + r < 5 for c in (a, b)):
+        (loop,) = crease.curve
+        assert torch.equal(loop[0], loop[-1]) and turns_once_round(loop, (a, b))
+    else:
+        assert all(not bool(whole.contains(p[[0, -1]]).any()) for p in crease.curve)  # each piece ends outside
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_generated_straight_creases(seed: int) -> None:
+    g = torch.Generator().manual_seed(50 + seed)
+    angle = float(torch.rand(1, generator=g, dtype=torch.float64)) * math.pi
+    offset = float(torch.rand(1, generator=g, dtype=torch.float64)) * 4 - 2
+    c, s = math.cos(angle), math.sin(angle)
+    (crease,) = stationary_points(formula(f"|{c!r}*x + {s!r}*y - {offset!r}|"))
+    assert (crease.kind, crease.dimension, crease.differentiable) == ("minimum", 1, False)
+    (line,) = crease.curve
+    assert (line @ torch.tensor([c, s], dtype=torch.float64) - offset).abs().max() < 1e-9
+    assert not bool(Domain.box("xy", -5, 5).contains(line[[0, -1]]).any())
