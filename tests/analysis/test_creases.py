@@ -99,3 +99,19 @@ def test_generated_straight_creases(seed: int) -> None:
     (line,) = crease.curve
     assert (line @ torch.tensor([c, s], dtype=torch.float64) - offset).abs().max() < 1e-9
     assert not bool(Domain.box("xy", -5, 5).contains(line[[0, -1]]).any())
+
+
+def test_a_tilted_crease_has_its_one_minimum_and_separate_kinks_stay_apart() -> None:
+    """|x² + y² − 1| + 0.1x is lowest where the circle meets x = −1 (L = −0.1): two searches stalled on the circle
+    where its slope along it is slight read as two more minima. |sin x| + |cos y| has its minima apart, at
+    (kπ, π/2 + mπ), 12 in the box: a projection that slid along the crease x = 0 joined them into two "curves"."""
+    (bottom, top) = stationary_points(formula("|x^2 + y^2 - 1| + 0.1*x"))
+    # along the circle L is smooth, −0.1 + 0.05θ² near θ = 0: its place is known to √(rounding) ≈ 1e-7
+    assert bottom.kind == "minimum" and torch.allclose(bottom.point, torch.tensor([-1.0, 0.0], dtype=torch.float64),
+                                                       atol=1e-6)  # fmt: skip
+    assert abs(bottom.value + 0.1) < 1e-9 and top.kind == "maximum" and top.point.tolist() == [0.05, 0.0]
+    minima = [p for p in stationary_points(formula("|sin(x)| + |cos(y)|")) if p.kind == "minimum"]
+    assert [p.dimension for p in minima] == [0] * 12
+    expected = sorted((k * math.pi, math.pi / 2 + m * math.pi) for k in (-1, 0, 1) for m in (-2, -1, 0, 1))
+    got = [tuple(p.point.tolist()) for p in minima]
+    assert all(min(math.dist(a, b) for b in got) < 1e-9 for a in expected)  # each expected one found, 12 in all

@@ -312,8 +312,12 @@ def segments_stay(
     if not smooth and project is None:
         return _level_here(objective, inner, level_values, spread).reshape(starts.shape[0], -1).all(-1)
     length = torch.linalg.vector_norm(ends - starts, dim=-1).repeat_interleave(len(QUARTERS))
-    moved = newton(objective, inner, iterations=5) if smooth or project is None else project(inner, 0.25 * length)
-    near = torch.linalg.vector_norm(moved - inner, dim=-1) <= 0.25 * length + 1e-12
+    # a projection goes at most a tenth of the segment: a chord of a crease is that close to it where its ends are
+    # near neighbours (the sag of a chord ℓ of a circle of radius R is ℓ²/8R), and no further can it slide along
+    # a crease to another point of the same value (|sin x| + |cos y| from (0, −π) down to (0, −π/2))
+    reach = 0.25 * length if smooth or project is None else 0.1 * length
+    moved = newton(objective, inner, iterations=5) if smooth or project is None else project(inner, reach)
+    near = torch.linalg.vector_norm(moved - inner, dim=-1) <= reach + 1e-12
     level = level_tolerance(level_values, spread)
     same = (objective.values(moved) - level_values).abs() <= level
     stationary = is_stationary(objective, moved) if smooth else torch.ones_like(same)

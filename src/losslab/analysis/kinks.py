@@ -100,8 +100,9 @@ def gradient_sampling(
     row of ``starts``: the least-norm point g of the convex hull of the directions of ∇L at the row and at 2n + 1
     random points within ε of it points the way down (−g; every sampled gradient has a positive part along g),
     even where L has a crease that a compass search, stepping along fixed directions, stalls on: |y − x²| + 0.1x²
-    leads it down the parabola to (0, 0). A backtracking step along −g; ε shrinks tenfold when no step descends
-    (g is 0 to rounding at a stationary point), from 10⁻³ of the box's diagonal to 10⁻¹⁰ of it."""
+    leads it down the parabola to (0, 0). A backtracking step along −g; ε shrinks fourfold when no step descends
+    (g is 0 to rounding at a stationary point, or the samples missed one side of a crease) and doubles again
+    after a step that does, from 10⁻³ of the box's diagonal down to 10⁻¹⁰ of it."""
     n = objective.dim
     diagonal = float(torch.linalg.vector_norm(box.upper - box.lower))
     x = starts.clone()
@@ -133,7 +134,8 @@ def gradient_sampling(
         chosen = candidates[torch.arange(rows.numel()), first.clamp(min=0)]
         x[rows[moved]] = chosen[moved]
         f[rows[moved]] = values[torch.arange(rows.numel()), first.clamp(min=0)][moved]
-        radius[rows[~moved]] /= 10
+        radius[rows[~moved]] /= 4  # a sample that missed one side of a crease costs a little of ε, not all
+        radius[rows[moved]] = (2 * radius[rows[moved]]).clamp(max=1e-3 * diagonal)
     return x
 
 
