@@ -269,6 +269,15 @@ def test_labels_markers_legend_and_the_formula_as_read(browser: Any, server_url:
     assert len(ring) == 1 and len(ring[0][0]) >= 20
     assert all(abs(x * x + y * y - 1) < 1e-9 for x, y in zip(*ring[0], strict=True))
     page.screenshot(path=str(shots / "legend-ring-1280x800.png"))
+    page.fill("#formula-input", "max(0, x^2+y^2-1)")  # a flat region of minima is shaded, not starred at a point
+    wait_idle(page)
+    assert page.eval_on_selector_all("#marker-legend li", "items => items.map((i) => i.dataset.mark)") == [
+        "start", "region:minimum", "step"]  # fmt: skip
+    (region,) = page.evaluate("""document.getElementById('plot-main').data
+      .filter((t) => t.name === 'minima (a flat region)').map((t) => [t.x, t.y, t.z])""")
+    xs, ys, inside = region
+    assert inside == [[int(x * x + y * y <= 1) for x in xs] for y in ys]  # the disc, exactly: L = 0 there
+    page.screenshot(path=str(shots / "legend-disc-1280x800.png"))
 
     page.fill("#formula-input", "x^2 - 4x + 5")
     wait_idle(page)

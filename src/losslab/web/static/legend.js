@@ -43,6 +43,20 @@ function glyph(symbol, fill, edge) {
 // A set of stationary points the analysis traced as a curve (a ring of minima) is drawn along itself on a map.
 export const traced = (p) => live.info && live.info.dim === 2 && Array.isArray(p.curve) && p.curve.length > 0;
 
+// A flat region of minima or maxima (max(0, x² + y² − 1): the unit disc) is shaded where L is at its level.
+export const regional = (p) => live.info && live.info.dim === 2 && p.dimension === 2
+  && (p.kind === "minimum" || p.kind === "maximum");
+
+export function regionLook(kind) {
+  return kind === "maximum"
+    ? { fill: "rgba(0,0,0,0.35)", edge: "#fff", words: "maxima (a flat region)" }
+    : { fill: "rgba(255,255,255,0.45)", edge: "#111", words: "minima (a flat region)" };
+}
+
+function regionGlyph({ fill, edge }) {
+  return `<svg class="glyph" viewBox="-8 -8 16 16" aria-hidden="true"><rect x="-6" y="-5" width="12" height="10" fill="${fill}" stroke="${edge}" stroke-width="1.5"/></svg>`;
+}
+
 const CURVE_WORDS = { minimum: "minima", maximum: "maxima", saddle: "saddle points", degenerate: "degenerate points" };
 
 // How such a curve is drawn: the marks' colours (minima white edged in black, maxima the other way round, as the
@@ -63,13 +77,18 @@ export function renderLegend(marks = null) {
   const el = $("marker-legend");
   const info = live.info;
   if (!info || info.dim > 2 || !live.surface) { el.hidden = true; el.innerHTML = ""; return; }
-  const present = new Set((marks || []).filter((p) => !traced(p)).map((p) => p.mark));
+  const present = new Set((marks || []).filter((p) => !traced(p) && !regional(p)).map((p) => p.mark));
   const curves = new Set((marks || []).filter(traced).map((p) => p.kind));
+  const regions = new Set((marks || []).filter(regional).map((p) => p.kind));
   const item = (mark, fill, edge, words) =>
     `<li data-mark="${escapeHtml(mark)}">${glyph(markerOf(mark).symbol, fill, edge)}${escapeHtml(words || markerOf(mark).words)}</li>`;
   const items = [item("start", START_FILL, START_EDGE)];
   for (const mark of ["minimum", "maximum", "saddle", "degenerate", "kink"]) {
     if (present.has(mark)) items.push(item(mark, "#111", "#fff"));
+    if (regions.has(mark)) {
+      const look = regionLook(mark);
+      items.push(`<li data-mark="region:${mark}">${regionGlyph(look)}${escapeHtml(look.words)}</li>`);
+    }
     if (curves.has(mark)) {
       const look = curveLook(mark);
       items.push(`<li data-mark="curve:${mark}">${lineGlyph(look)}${escapeHtml(look.words)}</li>`);

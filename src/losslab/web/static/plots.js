@@ -4,7 +4,7 @@ import { $ } from "./dom.js";
 import { fmt, num, plottable, round, runLabel, shownName } from "./format.js";
 import { live } from "./state.js";
 import { axisTitle, baseLayout, chartTitle, colorOf, config, paddedRange } from "./plot-style.js";
-import { curveLook, markerOf, renderLegend, traced } from "./legend.js";
+import { curveLook, markerOf, regional, regionLook, renderLegend, traced } from "./legend.js";
 
 // What the landscape calls back into; main wires these, so the plots import neither the race, the controls
 // nor the inspector. pick(point): a click sets the start; hover(point): the mouse is over point; drawn(): redrawn.
@@ -83,13 +83,31 @@ const shownSurface = () => (live.info && live.info.dim > 2 ? live.slice && live.
 function markTraces(toXY) {
   if (live.info.dim > 2) return []; // the stationary points of the whole loss need not lie on the slice
   const groups = {};
-  for (const p of markedPoints().filter((q) => !traced(q))) (groups[p.mark] = groups[p.mark] || []).push(p);
+  for (const p of markedPoints().filter((q) => !traced(q) && !regional(q))) (groups[p.mark] = groups[p.mark] || []).push(p);
   const marks = Object.entries(groups).map(([mark, ps]) => {
     const { symbol, words, size } = markerOf(mark);
     return { ...toXY(ps), mode: "markers", name: words, hovertemplate: `${words}<extra></extra>`,
       marker: { symbol, size, color: "#111", line: { color: "#fff", width: 1.5 } } };
   });
   return [...markedPoints().filter(traced).flatMap(curveTraces), ...marks];
+}
+
+// A flat region of minima or maxima shaded where the grid is at its level — the analysis's "same value", 1e-8 of L's
+// range over the grid (losslab.analysis.continua.level_tolerance) — and outlined, as the CLI's maps hatch it.
+function regionTraces(s) {
+  const spread = s.max !== null && s.min !== null ? s.max - s.min : 0;
+  return markedPoints().filter(regional).map((p) => {
+    const value = num(p.value);
+    const tolerance = 1e-8 * spread + 1e-12 * (1 + Math.abs(value));
+    const z = s.values.map((row) => row.map((u) => {
+      const v = plottable(u);
+      return v !== null && Math.abs(v - value) <= tolerance ? 1 : 0;
+    }));
+    const { fill, edge, words } = regionLook(p.kind);
+    return { type: "contour", x: s.axes[0], y: s.axes[1], z, zmin: 0, zmax: 1, showscale: false, hoverinfo: "skip",
+      name: words, contours: { start: 0.5, end: 0.5, size: 1, coloring: "fill" },
+      colorscale: [[0, "rgba(0,0,0,0)"], [1, fill]], line: { color: edge, width: 2 } };
+  });
 }
 
 // A curve of stationary points (a ring or a valley floor of minima) drawn along itself, as the analysis traced it:
@@ -149,7 +167,8 @@ async function drawMap(main, side) {
   const contour = { type: "contour", x: s.axes[0], y: s.axes[1], z: shaded.z, customdata: values, hovertemplate: hover,
     colorscale: "Viridis", ncontours: 30, contours: { coloring: "heatmap", showlines: true }, line: { width: 0.5, color: "rgba(255,255,255,0.5)" },
     colorbar: { title: { text: shaded.title, side: "right" }, thickness: 12 } };
-  const traces = [contour, ...markTraces((ps) => ({ x: ps.map((p) => num(p.point[nx])), y: ps.map((p) => num(p.point[ny])) }))];
+  const regions = live.info.dim === 2 ? regionTraces(s) : [];
+  const traces = [contour, ...regions, ...markTraces((ps) => ({ x: ps.map((p) => num(p.point[nx])), y: ps.map((p) => num(p.point[ny])) }))];
   live.overlayIndex = traces.length;
   traces.push(taylorContour(), ...energyPathTraces(false));
   const title = live.info.dim > 2 ? `Slice at ${live.slice.held} — click to move the start` : "Contour map — click to set the start";
