@@ -185,6 +185,29 @@ def test_gd_hopping_across_a_kink_says_so() -> None:
     assert "equals 2/λmax" in smooth.diagnosis.reason
 
 
+def test_gd_hopping_across_a_crease_while_drifting_along_it_says_so() -> None:
+    """gd on |x² + y² − 1| from (2, 1) at lr 0.01 hops across the circle and drifts round it, never alternating
+    exactly: the budget ran out with no why. Its last step crosses the crease, where L's slope along the step
+    jumps between ±2r·|cos| (closed form: ∇L = ±2θ on either side, r ≈ 1); a smooth bowl still falling gets no
+    such words, nor does |x| + y² where a kink explains nothing (gd there ends at the bottom of its slope)."""
+    run = descend(formula("|x^2 + y^2 - 1|"), "x=2,y=1", lr=0.01, steps=300)
+    a, b = run.params[-2], run.params[-1]
+    assert run.diagnosis.status == "max_steps" and (a.square().sum() - 1) * (b.square().sum() - 1) < 0
+    step = (b - a) / torch.linalg.vector_norm(b - a)
+    # where the step meets the circle: |a + t(b − a)| = 1, and ∇L = ∓2θ there from inside / outside
+    qa, qb, qc = float((b - a).square().sum()), float(2 * a @ (b - a)), float(a.square().sum() - 1)
+    roots = [(-qb + sign * math.sqrt(qb * qb - 4 * qa * qc)) / (2 * qa) for sign in (1, -1)]
+    meet = a + next(t for t in roots if 0 <= t <= 1) * (b - a)
+    slopes = sorted([float(-2 * meet @ step), float(2 * meet @ step)])
+    text = run.diagnosis.reason
+    assert "its last step crosses a kink: along the step L's slope jumps from " in text
+    left, right = (float(v) for v in text.split("jumps from ")[1].split(" (L is")[0].split(" to "))
+    # read at the two of 65 points along the step on either side of the circle: within 1/64 of the step of it
+    assert sorted([left, right]) == pytest.approx(slopes, abs=2 * float(torch.linalg.vector_norm(b - a)) / 64)
+    bowl = descend(formula("x^2 + y^2"), "x=1,y=1", lr=0.01, steps=50)
+    assert bowl.diagnosis.status == "max_steps" and "kink" not in bowl.diagnosis.reason
+
+
 # -- stop rules and diagnoses ------------------------------------------------------------------------
 def test_loss_threshold_stops_at_the_first_step_with_l_below() -> None:
     trajectory = descend(SEED, "w=0", lr=0.3, steps=100, loss_threshold=1.001)

@@ -142,10 +142,14 @@ def _from_the_last_steps(
             reason = _joined(reason, _kink_between(objective, params[-2], params[-1]))
         return Diagnosis("oscillating", _joined(reason, why), last)
     gnorm = float(torch.linalg.vector_norm(grads[-1]))
+    falling = window >= 2 and bool((losses[-window - 1 :].diff() < 0).all())
+    if why is None and not falling and last >= 2:  # hopping to and fro across a crease, drifting along it
+        why_text = _kink_between(objective, params[-2], params[-1], "its last step crosses a kink")
+    else:
+        why_text = None
     if flat:
         reason = f"stalled: L made no new low over the last {window} steps while ‖∇L‖ = {gnorm:.3g} is not small"
-        return Diagnosis("stalled", _joined(reason, why), last)
-    falling = window >= 2 and bool((losses[-window - 1 :].diff() < 0).all())
+        return Diagnosis("stalled", _joined(reason, why or why_text), last)
     above = float(losses[-1]) > seen.start_loss  # fell at the end, into a valley higher than the start
     reason = (
         f"stopped after {last} step{'s' if last != 1 else ''} (the step budget)"
@@ -153,7 +157,7 @@ def _from_the_last_steps(
         f"{_g(seen.start_loss)} to {_g(float(losses[-1]))}{' (above where it started)' if above else ''}, "
         f"‖∇L‖ = {gnorm:.3g}"
     )
-    return Diagnosis("max_steps", _joined(reason, why), last)
+    return Diagnosis("max_steps", _joined(reason, why or why_text), last)
 
 
 def _with_distance(found: Diagnosis, final: Tensor, rules: StopRules | None) -> Diagnosis:
@@ -180,9 +184,12 @@ def _joined(reason: str, why: Stability | str | None) -> str:
     return f"{reason}; {why.words if isinstance(why, Stability) else why}"
 
 
-def _kink_between(objective: Objective, a: Tensor, b: Tensor) -> str | None:
+def _kink_between(
+    objective: Objective, a: Tensor, b: Tensor, lead: str = "a kink lies between them"
+) -> str | None:
     """Why a run hops between ``a`` and ``b`` for good where no curvature explains it: L's slope along the step
-    jumps between them (|x| between 0.1 and −0.2: from −0.3 to +0.3), a kink a fixed step cannot settle on.
+    jumps between them (|x| between 0.1 and −0.2: from −0.3 to +0.3), a kink a fixed step cannot settle on —
+    or, ``lead`` saying so, a crease it hops across while drifting along it (|x² + y² − 1|).
     None where the slope passes through 0 smoothly (the 2/λmax oscillation of a smooth loss)."""
     step = b - a
     length = float(torch.linalg.vector_norm(step))
@@ -199,7 +206,7 @@ def _kink_between(objective: Objective, a: Tensor, b: Tensor) -> str | None:
         return None
     left, right = float(slopes[jumps[0]]) / length, float(slopes[jumps[0] + 1]) / length
     return (
-        f"a kink lies between them: along the step L's slope jumps from {_g(left)} to {_g(right)} (L is not "
+        f"{lead}: along the step L's slope jumps from {_g(left)} to {_g(right)} (L is not "
         "differentiable there), so steps of a fixed rate hop across it and never settle; a smaller or decaying "
         "rate ends closer"
     )
