@@ -120,7 +120,7 @@ def gradient_sampling(
         gradients = sign * objective.grads(near.reshape(-1, n)).reshape(rows.numel(), -1, n)
         # of the gradients' directions: a cusp's huge gradients (√|x| near 0) would bury the way down along y
         lengths = torch.linalg.vector_norm(gradients, dim=-1, keepdim=True).clamp(min=1e-300)
-        g = least_norm_in_hull(gradients / lengths)
+        g = least_norm_in_hull(gradients / lengths, iterations=25)  # a way down, not the exact least norm
         size = torch.linalg.vector_norm(g, dim=-1)
         unknown = ~torch.isfinite(size)  # no finite gradient near: no way down known
         direction = -g / size.clamp(min=1e-300)[:, None]
@@ -207,13 +207,13 @@ def kink_points(
     for sign in (1.0, -1.0):
         stops = compass_search(objective, starts, box, sign, generator)
         stuck = not_differentiable(objective, stops)  # where a crease may have stalled it
-        sought = ["minimum" if sign > 0 else "maximum"] * int(stuck.sum())
-        polished = gradient_sampling(objective, stops[stuck], box, sign, generator)
+        polished = distinct_rows(stops[stuck])  # the cone's 400 stops are one point, polished once
+        sought = ["minimum" if sign > 0 else "maximum"] * polished.shape[0]
+        polished = gradient_sampling(objective, polished, box, sign, generator)
         # rounded where L is no worse: a search stops some 1e-11 off a cusp (√|x|), which costs √1e-11 in L and
         # hides the way down along y from the sampled gradients; from there the compass search goes down it
         polished = compass_search(objective, _snapped(objective, polished, sought), box, sign, generator)
-        stops[stuck] = _snapped(objective, polished, sought)
-        searched.append(stops)
+        searched += [stops[~stuck], _snapped(objective, polished, sought)]
     ends = torch.cat([*searched, extra])
     ends = distinct_rows(ends[torch.isfinite(objective.values(ends))])
     ends = ends[not_differentiable(objective, ends)]
