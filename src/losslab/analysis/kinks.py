@@ -39,6 +39,7 @@ NOTES = {
     "maximum": "L is lower all around (a kink or cusp)",
     "saddle": "L is higher in some directions and lower in others, and none descends from here (a nonsmooth saddle)",
 }
+SIGNS = {"minimum": 1.0, "maximum": -1.0}  # the search that finds each kind: down L (+1) or up it (−1)
 EDGE_NOTES = {
     "minimum": "the edge of the formula's domain: L is undefined beyond it, higher where it is defined",
     "maximum": "the edge of the formula's domain: L is undefined beyond it, lower where it is defined",
@@ -100,7 +101,7 @@ def gradient_sampling(
     row of ``starts``: the least-norm point g of the convex hull of the directions of ∇L at the row and at 2n + 1
     random points within ε of it points the way down (−g; every sampled gradient has a positive part along g),
     even where L has a crease that a compass search, stepping along fixed directions, stalls on: |y − x²| + 0.1x²
-    leads it down the parabola to (0, 0). A backtracking step along −g; ε shrinks fourfold when no step descends
+    leads it down the parabola to (0, 0). A backtracking step along −g; ε halves when no step descends
     (g is 0 to rounding at a stationary point, or the samples missed one side of a crease) and doubles again
     after a step that does, from 10⁻³ of the box's diagonal down to 10⁻¹⁰ of it."""
     n = objective.dim
@@ -118,9 +119,9 @@ def gradient_sampling(
         ball = ball * torch.rand(rows.numel(), 2 * n + 1, 1, generator=generator, dtype=torch.float64) ** (1 / n)
         near = torch.cat([x[rows, None], x[rows, None] + radius[rows, None, None] * ball], 1)
         gradients = sign * objective.grads(near.reshape(-1, n)).reshape(rows.numel(), -1, n)
-        # of the gradients' directions: a cusp's huge gradients (√|x| near 0) would bury the way down along y
-        lengths = torch.linalg.vector_norm(gradients, dim=-1, keepdim=True).clamp(min=1e-300)
-        g = least_norm_in_hull(gradients / lengths, iterations=25)  # a way down, not the exact least norm
+        # of the gradients' directions (a cusp's huge gradients, √|x| near 0, would bury the way down along y);
+        # 25 Frank–Wolfe steps: a way down, not the exact least norm
+        g = least_norm_in_hull(unit_rows(gradients), iterations=25)
         size = torch.linalg.vector_norm(g, dim=-1)
         unknown = ~torch.isfinite(size)  # no finite gradient near: no way down known
         direction = -g / size.clamp(min=1e-300)[:, None]
@@ -134,14 +135,14 @@ def gradient_sampling(
         chosen = candidates[torch.arange(rows.numel()), first.clamp(min=0)]
         x[rows[moved]] = chosen[moved]
         f[rows[moved]] = values[torch.arange(rows.numel()), first.clamp(min=0)][moved]
-        radius[rows[~moved]] /= 4  # a sample that missed one side of a crease costs a little of ε, not all
+        radius[rows[~moved]] /= 2  # a sample that missed one side of a crease costs a little of ε, not all
         radius[rows[moved]] = (2 * radius[rows[moved]]).clamp(max=1e-3 * diagonal)
     return x
 
 
-def least_norm_in_hull(points: Tensor, iterations: int = 60) -> Tensor:
+def least_norm_in_hull(points: Tensor, iterations: int = 500) -> Tensor:
     """For each stack ``(s, m, n)``, the point of least norm in the convex hull of its finite rows (Frank–Wolfe with
-    exact line search; NaN where no row is finite)."""
+    exact line search, to a duality gap of 1e-12 or ``iterations``; NaN where no row is finite)."""
     finite = torch.isfinite(points).all(-1)
     g = torch.where(finite[..., None], points, 0.0)
     count = finite.sum(-1)
@@ -151,11 +152,17 @@ def least_norm_in_hull(points: Tensor, iterations: int = 60) -> Tensor:
         score = (g @ x[..., None])[..., 0].masked_fill(~finite, torch.inf)
         vertex = g[rows, score.argmin(-1)]
         gap = (x * (x - vertex)).sum(-1)
-        if bool((gap <= 1e-15 * (1 + (x * x).sum(-1))).all()):
+        if bool((gap <= 1e-12).all()):
             break
         step = (gap / ((vertex - x) ** 2).sum(-1).clamp(min=1e-300)).clamp(0.0, 1.0)
-        x = x + torch.where(gap > 0, step, 0.0)[:, None] * (vertex - x)
+        x = x + torch.where(gap > 1e-12, step, 0.0)[:, None] * (vertex - x)
     return torch.where((count > 0)[:, None], x, torch.nan)
+
+
+def unit_rows(vectors: Tensor) -> Tensor:
+    """Each row over its length (a zero row stays 0, a non-finite one non-finite): 0 is in the hull of gradients
+    iff it is in the hull of their directions, and a cusp's huge gradient on one side must not bury the others."""
+    return vectors / torch.linalg.vector_norm(vectors, dim=-1, keepdim=True).clamp(min=1e-300)
 
 
 def _finite_or_inf(values: Tensor) -> Tensor:
@@ -231,7 +238,7 @@ def kink_points(
     diameter = float(torch.linalg.vector_norm(width))
     for kind in ("minimum", "maximum", "saddle"):
         chosen = [k for k, i in enumerate(kept) if kinds[i] == kind]
-        project = _projection(objective, box, kind, generator)
+        project = _projection(objective, kind)
         groups = (
             level_groups(objective, points[chosen], values[chosen], spread, smooth=False, project=project)
             if chosen
@@ -246,7 +253,8 @@ def kink_points(
             # lowest point across it to take a step back onto, only the edge, which the search reaches to √rounding
             on_edge = any(bool(edges[kept[chosen[i]]]) for i in g)
             found.append(_crease(objective, points[[chosen[i] for i in g]], kind, box, None if on_edge else project))
-        for k in (chosen[i] for i in range(len(chosen)) if i not in grouped):
+        alone = _apart([chosen[i] for i in range(len(chosen)) if i not in grouped], points, values, kind, diameter)
+        for k in alone:
             note = (EDGE_NOTES if bool(edges[kept[k]]) else NOTES)[kind]
             found.append(StationaryPoint(points[k], float(values[k]), kind, _NONE, "numeric", 0, (), False, note))
     return found
@@ -255,9 +263,9 @@ def kink_points(
 _NONE = torch.zeros(0, dtype=torch.float64)  # no Hessian eigenvalues where L is not differentiable
 
 
-def _projection(objective: Objective, box: Domain, kind: str, generator: torch.Generator) -> Projection | None:
+def _projection(objective: Objective, kind: str) -> Projection | None:
     """For a crease of minima (maxima): :func:`down_to_crease`; none for saddles."""
-    sign = {"minimum": 1.0, "maximum": -1.0}.get(kind)
+    sign = SIGNS.get(kind)
     if sign is None:
         return None
     return lambda points, reach: down_to_crease(objective, points, reach, sign)
@@ -295,13 +303,27 @@ def down_to_crease(objective: Objective, points: Tensor, reach: Tensor, sign: fl
     return points + t[:, None] * direction
 
 
+def _apart(indices: list[int], points: Tensor, values: Tensor, kind: str, diameter: float) -> list[int]:
+    """The isolated minima (maxima) less those within 1e-3 of the box of a lower (higher) one: a search that
+    stalled short of a minimum along a crease with a slight slope (|x² + y² − 1| + 0.1x, 0.006 from (−1, 0)) found
+    that minimum again, not another — the same rule as for repeats of a smooth one."""
+    sign = SIGNS.get(kind)
+    if sign is None or len(indices) < 2:
+        return indices
+    kept: list[int] = []
+    for k in sorted(indices, key=lambda i: sign * float(values[i])):
+        if all(float(torch.linalg.vector_norm(points[k] - points[j])) >= 1e-3 * diameter for j in kept):
+            kept.append(k)
+    return sorted(kept)
+
+
 def _extent(points: Tensor) -> float:
     return float(torch.linalg.vector_norm(points.amax(0) - points.amin(0)))
 
 
 def _best(group: list[int], values: Tensor, kind: str) -> int:
     """The member of a group that is most its kind: the lowest for a minimum, the highest for a maximum."""
-    sign = {"minimum": 1.0, "maximum": -1.0}.get(kind, 0.0)
+    sign = SIGNS.get(kind, 0.0)
     return min(group, key=lambda i: sign * float(values[i]))
 
 
@@ -345,11 +367,11 @@ def _crease(
     objective: Objective, members: Tensor, kind: str, box: Domain, project: Projection | None
 ) -> StationaryPoint:
     """One entry for kinks that lie on one set: its point nearest their centre (the lowest of a crease of minima,
-    the highest of one of maxima), its dimension
-    (:func:`local_dimension`), the range of each coordinate over it, and a curve of minima or maxima traced
-    through the box (:func:`~losslab.analysis.tracing.trace_curve`, ``project`` taking its steps back onto it)."""
+    the highest of one of maxima), its dimension (:func:`local_dimension`), the range of each coordinate over it,
+    and a curve of minima or maxima traced through the box (:func:`~losslab.analysis.tracing.trace_curve`,
+    ``project`` taking its steps back onto it)."""
     members = members[torch.linalg.vector_norm(members - members.mean(0), dim=-1).argsort()]
-    sign = {"minimum": 1.0, "maximum": -1.0}.get(kind, 0.0)
+    sign = SIGNS.get(kind, 0.0)
     if sign:  # shown: the most of its kind (L along a crease of minima is 0 only to the search's rounding)
         members = members[(sign * objective.values(members)).argsort(stable=True)]
     dimension = local_dimension(members)
@@ -384,24 +406,9 @@ def _finite_or_zero(values: Tensor) -> Tensor:
 
 def _zero_in_hull(gradients: Tensor) -> Tensor:
     """For each stack of gradients ``(s, m, n)``, whether 0 lies (to 0.05) in the convex hull of the
-    directions of its finite rows: Frank–Wolfe for the hull's point of least norm, exact line search."""
-    finite = torch.isfinite(gradients).all(-1)
-    # unit rows: 0 is in the hull of the gradients iff it is in the hull of their directions, and a
-    # huge gradient on one side (a cusp) must not make the others look like 0
-    size = torch.linalg.vector_norm(torch.where(finite[..., None], gradients, 0.0), dim=-1, keepdim=True)
-    g = torch.where(finite[..., None], gradients / size.clamp(min=1e-300), 0.0)
-    count = finite.sum(-1)
-    x = g.sum(1) / count.clamp(min=1)[:, None]
-    rows = torch.arange(g.shape[0])
-    for _ in range(500):
-        score = (g @ x[..., None])[..., 0].masked_fill(~finite, torch.inf)
-        vertex = g[rows, score.argmin(-1)]
-        gap = (x * (x - vertex)).sum(-1)
-        if bool((gap <= 1e-12).all()):
-            break
-        step = (gap / ((vertex - x) ** 2).sum(-1).clamp(min=1e-300)).clamp(0.0, 1.0)
-        x = x + torch.where(gap > 1e-12, step, 0.0)[:, None] * (vertex - x)
-    return (count > 0) & (torch.linalg.vector_norm(x, dim=-1) <= 0.05)
+    directions of its finite rows (:func:`least_norm_in_hull` of :func:`unit_rows`)."""
+    least = least_norm_in_hull(unit_rows(gradients))
+    return torch.isfinite(least).all(-1) & (torch.linalg.vector_norm(least, dim=-1) <= 0.05)
 
 
 def _snapped(objective: Objective, points: Tensor, kinds: list[str]) -> Tensor:
@@ -410,7 +417,7 @@ def _snapped(objective: Objective, points: Tensor, kinds: list[str]) -> Tensor:
     if points.shape[0] == 0:
         return points
     before = objective.values(points)
-    sign = torch.tensor([{"minimum": 1.0, "maximum": -1.0}.get(k, 0.0) for k in kinds], dtype=torch.float64)
+    sign = torch.tensor([SIGNS.get(k, 0.0) for k in kinds], dtype=torch.float64)
 
     def worse(trial: Tensor) -> Tensor:
         after = objective.values(trial)

@@ -7,11 +7,14 @@ step went), then Newton on ∇L = 0 with the Hessian's pseudo-inverse, whose ste
 the set and so pull the prediction straight back onto it. The step adapts to the set's bend: it is
 sized so that the chord between two points strays from the set by about :data:`SAG` of the box's
 diagonal (a straight valley takes long steps, a tight ring short ones), and halves when a correction
-fails. Each walk stops at its first point outside the box (drawn up to the frame), when it closes on
-its start (a ring) or when no step stays on the set; its points are stationary at the set's value.
+fails. Each walk stops at its first point outside the box (drawn up to the frame), when it meets the
+other walk (a ring: the polyline is closed) or when no step stays on the set; its points are stationary
+at the set's value.
 
-Where a set crosses another (``(x·y)²``: two lines through the origin) the Hessian is flat in more
-directions than the set's one, and the walk keeps its own direction through the crossing.
+Where a set crosses another (``(x·y)²``: two lines through the origin) or the Hessian is 0 on it (the
+degenerate ring (x² + y² − 1)³), it says nothing of the way on, and the walk goes by its secant. A crease
+(|x² + y² − 1|: L not differentiable along it) has no Hessian: the walk goes by its secant and a projection
+(down along −∇L onto the crease) takes the place of Newton.
 """
 
 from __future__ import annotations
@@ -56,8 +59,8 @@ def trace_curve(
         if curve.shape[0] >= 2:
             curves.append(curve)
         far = torch.stack([_distance_to(c, inside) for c in curves]).amin(0) if curves else None
-        keep = far > LONGEST * diagonal if far is not None else torch.zeros(inside.shape[0], dtype=torch.bool)
-        keep[0] = False  # its seed, whatever became of its walk
+        keep = far > LONGEST * diagonal if far is not None else torch.ones(inside.shape[0], dtype=torch.bool)
+        keep[0] = False  # its seed, whatever became of its walk (one that went nowhere: the next member is tried)
         inside = inside[keep]
     return tuple(curves)
 
