@@ -10,6 +10,7 @@ import math
 import pytest
 import torch
 
+from curve_oracles import random_line, turns_once_round
 from losslab.analysis.stationary import stationary_points
 from losslab.objectives.domain import Domain
 from losslab.objectives.objective import formula
@@ -17,12 +18,6 @@ from losslab.objectives.objective import formula
 
 def kinds(text: str) -> list[tuple[str, int, bool]]:
     return [(p.kind, p.dimension, p.differentiable) for p in stationary_points(formula(text))]
-
-
-def turns_once_round(loop: torch.Tensor, centre: tuple[float, float] = (0.0, 0.0)) -> bool:
-    angle = torch.atan2(loop[:, 1] - centre[1], loop[:, 0] - centre[0]).diff()
-    angle = (angle + math.pi) % (2 * math.pi) - math.pi
-    return abs(abs(float(angle.sum())) - 2 * math.pi) < 1e-9
 
 
 @pytest.mark.parametrize("text", ["|x^2 + y^2 - 1|", "sqrt((x^2 + y^2 - 1)^2)", "relu(x^2+y^2-1) + relu(1-x^2-y^2)"])
@@ -91,9 +86,7 @@ def test_generated_circles_of_creases(seed: int) -> None:
 @pytest.mark.parametrize("seed", range(3))
 def test_generated_straight_creases(seed: int) -> None:
     g = torch.Generator().manual_seed(50 + seed)
-    angle = float(torch.rand(1, generator=g, dtype=torch.float64)) * math.pi
-    offset = float(torch.rand(1, generator=g, dtype=torch.float64)) * 4 - 2
-    c, s = math.cos(angle), math.sin(angle)
+    c, s, offset = random_line(g, 2.0)
     (crease,) = stationary_points(formula(f"|{c!r}*x + {s!r}*y - {offset!r}|"))
     assert (crease.kind, crease.dimension, crease.differentiable) == ("minimum", 1, False)
     (line,) = crease.curve

@@ -11,6 +11,7 @@ import math
 import pytest
 import torch
 
+from curve_oracles import distance_to, random_line, turns_once_round
 from losslab.analysis.stationary import stationary_points
 from losslab.analysis.tracing import LONGEST, SAG, trace_curve
 from losslab.objectives.domain import Domain
@@ -38,9 +39,7 @@ def test_a_ring_of_minima_is_one_closed_curve_on_the_circle() -> None:
     assert equations == ("x**2 + y**2 = 1",)
     assert (loop.square().sum(-1) - 1).abs().max() < 1e-9
     assert torch.equal(loop[0], loop[-1]) and steps_ok(loop)
-    turns = torch.atan2(loop[:, 1], loop[:, 0]).diff()
-    turns = (turns + math.pi) % (2 * math.pi) - math.pi
-    assert abs(abs(float(turns.sum())) - 2 * math.pi) < 1e-9  # once round, not back and forth
+    assert turns_once_round(loop)
     assert loop.shape[0] >= 20  # a circle of radius 1 in a box 10 wide: chords stray under 5e-4 of the diagonal
 
 
@@ -92,16 +91,6 @@ def on_circle(a: float, b: float, r: float, count: int) -> torch.Tensor:
     return torch.stack([a + r * angle.cos(), b + r * angle.sin()], -1)
 
 
-def distance_to(curves: tuple[torch.Tensor, ...], points: torch.Tensor) -> torch.Tensor:
-    gaps = []
-    for piece in curves:
-        start, along = piece[:-1], piece[1:] - piece[:-1]
-        s = ((points[:, None] - start) * along).sum(-1) / along.square().sum(-1).clamp(min=1e-300)
-        nearest = start + s.clamp(0, 1)[..., None] * along
-        gaps.append(torch.linalg.vector_norm(points[:, None] - nearest, dim=-1).amin(-1))
-    return torch.stack(gaps).amin(0)
-
-
 @pytest.mark.parametrize("seed", range(8))
 def test_generated_circles_are_traced_whole_inside_the_box(seed: int) -> None:
     """Circles anywhere, of any size: inside the box one closed loop; cut by the box, one piece per arc, each
@@ -129,9 +118,7 @@ def test_generated_circles_are_traced_whole_inside_the_box(seed: int) -> None:
 @pytest.mark.parametrize("seed", range(4))
 def test_generated_lines_cross_the_box(seed: int) -> None:
     g = torch.Generator().manual_seed(100 + seed)
-    angle = float(torch.rand(1, generator=g, dtype=torch.float64)) * math.pi
-    offset = float(torch.rand(1, generator=g, dtype=torch.float64)) * 6 - 3
-    c, s = math.cos(angle), math.sin(angle)
+    c, s, offset = random_line(g, 3.0)
     objective = formula(f"({c!r}*x + {s!r}*y - {offset!r})**2")
     point = torch.tensor([[c * offset, s * offset]], dtype=torch.float64)
     (line,) = trace_curve(objective, point, BOX, 0.0)

@@ -1,0 +1,33 @@
+"""Oracles for traced curves of stationary points: a generated line, whether a closed polyline goes once round a
+centre, and each point's distance to a set of polylines (float64, closed forms only)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+
+def random_line(generator: torch.Generator, most_offset: float) -> tuple[float, float, float]:
+    """(cos a, sin a, d) of the line cos(a)·x + sin(a)·y = d, a uniform in [0, π), d in [−most_offset, most_offset]."""
+    angle = float(torch.rand(1, generator=generator, dtype=torch.float64)) * math.pi
+    offset = float(torch.rand(1, generator=generator, dtype=torch.float64)) * 2 * most_offset - most_offset
+    return math.cos(angle), math.sin(angle), offset
+
+
+def turns_once_round(loop: torch.Tensor, centre: tuple[float, float] = (0.0, 0.0)) -> bool:
+    """Whether the polyline's angle about ``centre`` sums to ±2π: once round, not back and forth."""
+    angle = torch.atan2(loop[:, 1] - centre[1], loop[:, 0] - centre[0]).diff()
+    angle = (angle + math.pi) % (2 * math.pi) - math.pi
+    return abs(abs(float(angle.sum())) - 2 * math.pi) < 1e-9
+
+
+def distance_to(curves: tuple[torch.Tensor, ...], points: torch.Tensor) -> torch.Tensor:
+    """Each point's distance to the nearest segment of any of the polylines."""
+    gaps = []
+    for piece in curves:
+        start, along = piece[:-1], piece[1:] - piece[:-1]
+        s = ((points[:, None] - start) * along).sum(-1) / along.square().sum(-1).clamp(min=1e-300)
+        nearest = start + s.clamp(0, 1)[..., None] * along
+        gaps.append(torch.linalg.vector_norm(points[:, None] - nearest, dim=-1).amin(-1))
+    return torch.stack(gaps).amin(0)
