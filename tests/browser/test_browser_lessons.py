@@ -17,9 +17,11 @@ from explorer_page import open_page, wait_idle
 from losslab.course.lesson_questions import Question
 from losslab.course.lessons import Library
 
-# (width, height, wait for every step's pictures)
 # a click on the curve or map at data coordinates, as Plotly reports one
 CLICK_THE_MAP = "(p) => document.getElementById('plot-main').emit('plotly_click', { points: [{ x: p[0], y: p[1] }] })"
+# (width, height, wait for every step's pictures): the wide walk looks at every picture, 3-D surfaces drawn (WebGL);
+# the narrow one checks the steps and questions on a phone's width in Chromium without WebGL (flat_browser: its 3-D
+# views say "WebGL is not supported"), which takes a third less time.
 VIEWPORTS = [(1280, 800, True), (420, 900, False)]
 
 
@@ -76,8 +78,9 @@ def feedback(page: Any, form: Any, expected: str) -> str:
 
 
 @pytest.mark.parametrize(("width", "height", "settle"), VIEWPORTS, ids=[f"{w}x{h}" for w, h, _ in VIEWPORTS])
-def test_every_lesson_first_to_last_step(browser: Any, server_url: str, shots: Path, library: Library,
-                                         width: int, height: int, settle: bool) -> None:  # fmt: skip
+def test_every_lesson_first_to_last_step(request: pytest.FixtureRequest, server_url: str, shots: Path,
+                                         library: Library, width: int, height: int, settle: bool) -> None:  # fmt: skip
+    browser = request.getfixturevalue("browser" if settle else "flat_browser")
     page = open_page(browser, server_url, width, height)
     page.locator("#tab-lessons").click()
     for entry in library.catalogue()[:5]:
