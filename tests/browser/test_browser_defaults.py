@@ -253,6 +253,17 @@ def test_labels_markers_legend_and_the_formula_as_read(browser: Any, server_url:
     assert start == [page.evaluate("window.losslab.state.start")]
     legend = page.eval_on_selector_all("#marker-legend li", "items => items.map((i) => i.dataset.mark)")
     assert legend == ["start", "minimum", "maximum", "saddle", "step"]
+    # the same marks on the 3-D surface: each kind's glyph at (θ, L), 1.5 % of L's range above it (not buried)
+    glyphs = page.evaluate("""document.getElementById('plot-surface').data.filter((t) => t.mode === 'text')
+      .map((t) => [t.name, t.text, t.x, t.y, t.z, t.customdata])""")
+    spread = page.evaluate("window.losslab.live.surface.max - window.losslab.live.surface.min")
+    assert {name: set(text) for name, text, *_ in glyphs} == {"minimum": {"★"}, "maximum": {"▲"}, "saddle point": {"✖"}}
+    assert sum(len(xs) for _, _, xs, *_ in glyphs) == 9
+    for _, _, xs, ys, zs, values in glyphs:
+        for x, y, z, value in zip(xs, ys, zs, values, strict=True):
+            assert abs(value - ((x * x + y - 11) ** 2 + (x + y * y - 7) ** 2)) < 1e-9  # Himmelblau's closed form
+            assert abs(z - value - 0.015 * spread) < 1e-9 * spread
+    page.locator("#plot-surface").screenshot(path=str(shots / "surface3d-himmelblau-1280x800.png"))
     page.select_option("#gallery-select", "cone")
     wait_idle(page)
     assert page.eval_on_selector_all("#marker-legend li", "items => items.map((i) => i.dataset.mark)") == [
@@ -268,6 +279,9 @@ def test_labels_markers_legend_and_the_formula_as_read(browser: Any, server_url:
       .filter((t) => t.name === 'minima (a line or curve)' && t.hovertemplate).map((t) => [t.x, t.y])""")
     assert len(ring) == 1 and len(ring[0][0]) >= 20
     assert all(abs(x * x + y * y - 1) < 1e-9 for x, y in zip(*ring[0], strict=True))
+    (ring3d,) = page.evaluate("""document.getElementById('plot-surface').data
+      .filter((t) => t.name === 'minima (a line or curve)').map((t) => [t.x, t.y, t.z])""")
+    assert ring3d[:2] == ring[0] and len(set(ring3d[2])) == 1  # along the map's ring, at one height: L = 0 lifted
     page.screenshot(path=str(shots / "legend-ring-1280x800.png"))
     page.fill("#formula-input", "max(0, x^2+y^2-1)")  # a flat region of minima is shaded, not starred at a point
     wait_idle(page)

@@ -78,6 +78,18 @@ def on_level(values: Tensor, value: float) -> Tensor:
     return (values - value).abs() <= level_tolerance(torch.tensor(value, dtype=values.dtype), spread)
 
 
+def region_outline(coordinates: Sequence[Tensor], values: Tensor, value: float) -> list[Tensor]:
+    """The lines round the grid points at a flat region's ``value`` (:func:`on_level`), as ``(n, 2)`` polylines:
+    contourpy's (matplotlib's own contouring) at 0.5 of the on-level mask."""
+    import contourpy
+
+    x, y = (c.numpy() for c in coordinates)
+    inside = on_level(values, value).numpy().T.astype(float)
+    if not inside.any():
+        return []
+    return [torch.as_tensor(line, dtype=torch.float64) for line in contourpy.contour_generator(x, y, inside).lines(0.5)]
+
+
 REGION_WORDS = {"minimum": "minima (a flat region)", "maximum": "maxima (a flat region)"}
 CURVE_WORDS = {
     kind: f"{plural} (a line or curve)"
@@ -91,18 +103,21 @@ def traced_curves(found: Sequence[KnownPoint | StationaryPoint]) -> list[Station
     return [p for p in found if isinstance(p, StationaryPoint) and p.dimension == 1 and p.curve]
 
 
-def draw_curves(ax: Axes, curves: Sequence[StationaryPoint]) -> None:
+def draw_curves(ax: Axes, curves: Sequence[StationaryPoint], heights: Sequence[float] | None = None) -> None:
     """Each traced curve of stationary points as a line, ``gid='stationary:curve:kind'``: minima white edged in
     black, maxima black edged in white (greyscale-safe, as the markers), degenerate ones dashed; one legend
-    entry per kind."""
+    entry per kind. ``heights`` (3-D axes): each curve's L, the height it is drawn at."""
     labelled: set[str] = set()
-    for entry in curves:
+    for index, entry in enumerate(curves):
         ink, edge = ("black", "white") if entry.kind == "maximum" else ("white", "black")
         style = "--" if entry.kind == "degenerate" else "-"
         for piece in entry.curve:
             label = CURVE_WORDS.get(entry.kind, entry.kind) if entry.kind not in labelled else None
             labelled.add(entry.kind)
-            ax.plot(piece[:, 0].numpy(), piece[:, 1].numpy(), color=ink, linestyle=style, linewidth=2.2, zorder=7,
+            xyz = [piece[:, 0].numpy(), piece[:, 1].numpy()]
+            if heights is not None:
+                xyz.append(torch.full((len(piece),), float(heights[index]), dtype=torch.float64).numpy())
+            ax.plot(*xyz, color=ink, linestyle=style, linewidth=2.2, zorder=7,
                     label=label, gid=f"stationary:curve:{entry.kind}",
                     path_effects=[patheffects.withStroke(linewidth=4.2, foreground=edge)])  # fmt: skip
 
@@ -119,14 +134,18 @@ def _coords(point: KnownPoint | StationaryPoint) -> Tensor:
 def draw_stationary(ax: Axes, marked: list[tuple[Tensor, str]], heights: Sequence[float] | None = None) -> None:
     """One marker per kind, ``gid='stationary:kind'``: ★ minimum, ▲ maximum, ✖ saddle, ◆ degenerate, ⬢ kink.
 
-    ``heights`` gives a y (1-D curve: the loss) when the points have one coordinate.
+    ``heights`` gives each point's L: its y when the points have one coordinate (a curve), its z when they
+    have two (a 3-D surface).
     """
     for kind, (marker, size) in KIND_MARKERS.items():
         chosen = [(i, p) for i, (p, k) in enumerate(marked) if k == kind]
         if not chosen:
             continue
-        xs = [float(p[0]) for _, p in chosen]
-        ys = [float(heights[i]) for i, _ in chosen] if heights is not None else [float(p[1]) for _, p in chosen]
+        coords = [[float(p[0]) for _, p in chosen]]
+        if heights is None or len(chosen[0][1]) > 1:
+            coords.append([float(p[1]) for _, p in chosen])
+        if heights is not None:
+            coords.append([float(heights[i]) for i, _ in chosen])
         style: dict[str, Any] = {"color": "white", "markeredgecolor": "black", "markeredgewidth": 1.2}
-        ax.plot(xs, ys, linestyle="none", marker=marker, markersize=size, label=kind, gid=f"stationary:{kind}",
+        ax.plot(*coords, linestyle="none", marker=marker, markersize=size, label=kind, gid=f"stationary:{kind}",
                 zorder=8, **style)  # fmt: skip

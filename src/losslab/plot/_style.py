@@ -36,6 +36,7 @@ class Marker:
     plotly: str
     size: float  # matplotlib points
     words: str
+    glyph: str  # the shape as a character: the mark in Plotly's 3-D scenes, whose markers have no star or triangle
 
 
 # The one marker language of every picture: the CLI's (matplotlib), the explorer's (Plotly, via
@@ -43,12 +44,12 @@ class Marker:
 # fills it with the run's colour, the explorer white: there every run starts there); a point where
 # L has no gradient (the tip of a cone) is a hexagon whatever its kind.
 MARKERS: dict[str, Marker] = {
-    "start": Marker("o", "circle", 8.0, "start θ₀"),
-    "minimum": Marker("*", "star", 16.0, "minimum"),
-    "maximum": Marker("^", "triangle-up", 10.0, "maximum"),
-    "saddle": Marker("X", "x", 11.0, "saddle point"),
-    "degenerate": Marker("D", "diamond", 8.0, "degenerate (flat) point"),
-    "kink": Marker("h", "hexagon", 11.0, "no gradient (kink)"),
+    "start": Marker("o", "circle", 8.0, "start θ₀", "●"),
+    "minimum": Marker("*", "star", 16.0, "minimum", "★"),
+    "maximum": Marker("^", "triangle-up", 10.0, "maximum", "▲"),
+    "saddle": Marker("X", "x", 11.0, "saddle point", "✖"),
+    "degenerate": Marker("D", "diamond", 8.0, "degenerate (flat) point", "◆"),
+    "kink": Marker("h", "hexagon", 11.0, "no gradient (kink)", "⬢"),
 }
 KIND_MARKERS: dict[str, tuple[str, float]] = {k: (m.matplotlib, m.size) for k, m in MARKERS.items() if k != "start"}
 _SYMBOL = re.compile(r"^([A-Za-z]+)(\d*)$")

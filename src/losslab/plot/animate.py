@@ -116,7 +116,7 @@ def animate(
     stationary: PointsLike = True,
 ) -> Animation:
     """A film of the runs over ``view`` (``contour``, ``surface``, ``curve``; ``auto``: curve in 1-D, else contour).
-    ``stationary`` is what the map or curve marks, as in :func:`~losslab.plot.contours.contour`.
+    ``stationary`` is what the map, surface or curve marks, as in :func:`~losslab.plot.contours.contour`.
 
     >>> from losslab.objectives.gallery import gallery
     >>> from losslab.descent.run import descend
@@ -132,8 +132,7 @@ def animate(
     options: dict[str, Any] = {"domain": domain, "title": title}
     if resolution is not None or view == "contour":
         options["resolution"] = resolution or ANIMATION_RESOLUTION
-    if view in ("contour", "curve"):
-        options["stationary"] = stationary
+    options["stationary"] = stationary
     if view == "contour":
         figure = contour(source, runs, **options)
     elif view == "surface":

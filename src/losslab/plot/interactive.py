@@ -1,5 +1,9 @@
-"""Interactive pictures (plotly): a 3-D surface you can rotate, with the paths on it and the
-contour map projected on the floor, saved as one self-contained HTML file.
+"""Interactive pictures (plotly): a 3-D surface you can rotate, with the paths and the stationary points on it
+and the contour map projected on the floor, saved as one self-contained HTML file.
+
+Plotly's 3-D markers have no star, triangle or hexagon, so a stationary point is its kind's glyph (★ minimum,
+▲ maximum, ✖ saddle, ◆ degenerate, ⬢ kink: :data:`losslab.plot._style.MARKERS`) written at (θ, L(θ)); a traced
+curve of them is a line at its level, a flat region's outline is drawn at its level.
 
 The HTML embeds the plotly.js that ships inside the installed plotly package
 (``include_plotlyjs=True``), never a CDN link, so the file opens with no network.
@@ -18,11 +22,22 @@ from losslab.descent.trajectory import run_label
 from losslab.objectives.domain import Domain
 from losslab.objectives.grid import plotly_layout
 from losslab.objectives.objective import Objective
+from losslab.plot._marks import (
+    CURVE_WORDS,
+    REGION_WORDS,
+    PointsLike,
+    flat_regions,
+    found_in,
+    marks_of,
+    region_outline,
+    traced_curves,
+)
 from losslab.plot._paths import Trajectories, as_trajectories, visible_path
-from losslab.plot._style import path_color, source_name
+from losslab.plot._style import MARKERS, path_color, source_name
 from losslab.plot.grid import SurfaceLike, as_surface, frame_of
 
 INTERACTIVE_RESOLUTION = 120
+LIFT = 0.015  # marks drawn this share of L's range above the surface (a glyph at L itself sinks into a cone's tip)
 
 
 def interactive_surface(
@@ -32,13 +47,15 @@ def interactive_surface(
     domain: Domain | str | None = None,
     resolution: int = INTERACTIVE_RESOLUTION,
     title: str | None = None,
+    stationary: PointsLike = True,
 ) -> go.Figure:
-    """A plotly 3-D surface (viridis) with contours projected below it and each run as a 3-D line.
+    """A plotly 3-D surface (viridis) with contours projected below it, each run as a 3-D line and the stationary
+    points at their height (``stationary`` as in :func:`~losslab.plot.contours.contour`).
 
     >>> from losslab.objectives.gallery import gallery
     >>> fig = interactive_surface(gallery("himmelblau"), resolution=30)
-    >>> [trace.type for trace in fig.data]
-    ['surface']
+    >>> [(trace.type, trace.name) for trace in fig.data]
+    [('surface', 'loss'), ('scatter3d', 'minimum'), ('scatter3d', 'maximum'), ('scatter3d', 'saddle point')]
     """
     grid = as_surface(source, domain, resolution=resolution, trajectories=trajectories)
     x, y = (c.tolist() for c in grid.coordinates)
@@ -67,6 +84,10 @@ def interactive_surface(
                 name=run_label(run),
             )
         )
+    lower, upper = frame_of(grid)
+    objective = source if isinstance(source, Objective) else None
+    marks = stationary_traces3d(grid, found_in(objective, stationary, lower, upper))
+    figure.add_traces(marks)
     names = grid.axis_names
     label = title or f"surface of {source_name(source)}"
     figure.update_layout(
@@ -75,7 +96,54 @@ def interactive_surface(
         legend={"orientation": "h", "y": -0.05},
         margin={"l": 0, "r": 0, "t": 40, "b": 0},
     )
+    if marks:  # what each glyph means, in dark ink (a legend would draw the white ones white on white)
+        words = "   ".join(dict.fromkeys(str(trace.meta) for trace in marks))
+        figure.add_annotation(text=words, xref="paper", yref="paper", x=0, y=1.0, xanchor="left", yanchor="bottom",
+                              showarrow=False, font={"size": 13})  # fmt: skip
     return figure
+
+
+def stationary_traces3d(grid: SurfaceLike, found: list[Any]) -> list[go.Scatter3d]:
+    """The stationary points as their kinds' glyphs at (θ, L), white on the dark floor of a minimum and black on
+    the bright top of a maximum (else white); a traced curve of them as a line at its level; a flat region of
+    minima or maxima outlined at its level (contourpy's line round the grid points at it). Each is drawn
+    :data:`LIFT` of L's range above its height, where WebGL's depth test cannot bury it in the surface around
+    (the tip of a cone); the hover says L itself."""
+    finite = grid.values["loss"][torch.isfinite(grid.values["loss"])]
+    lift = LIFT * float(finite.max() - finite.min()) if finite.numel() else 0.0
+    traces: list[go.Scatter3d] = []
+    for region in flat_regions(found, 2):
+        ink = "white" if region.kind == "minimum" else "black"
+        rows = [row for piece in region_outline(grid.coordinates, grid.values["loss"], region.value)
+                for row in [*piece.tolist(), [None, None]]]  # fmt: skip
+        traces.append(go.Scatter3d(x=[r[0] for r in rows], y=[r[1] for r in rows], z=[region.value + lift] * len(rows),
+                                   mode="lines", line={"color": ink, "width": 6}, name=REGION_WORDS[region.kind],
+                                   meta=f"▢ {REGION_WORDS[region.kind]}", showlegend=False,
+                                   hoverinfo="skip"))  # fmt: skip
+    for entry in traced_curves(found):
+        pieces = [row for piece in entry.curve for row in [*piece.tolist(), [None, None]]]
+        traces.append(go.Scatter3d(x=[p[0] for p in pieces], y=[p[1] for p in pieces],
+                                   z=[None if p[0] is None else entry.value + lift for p in pieces], mode="lines",
+                                   line={"color": "black" if entry.kind == "maximum" else "white", "width": 7,
+                                         "dash": "dash" if entry.kind == "degenerate" else "solid"},
+                                   name=CURVE_WORDS.get(entry.kind, entry.kind), showlegend=False,
+                                   meta=f"━ {CURVE_WORDS.get(entry.kind, entry.kind)}",
+                                   hovertemplate=f"{CURVE_WORDS.get(entry.kind, entry.kind)}: L = {entry.value:.6g}"
+                                   "<extra></extra>"))  # fmt: skip
+    drawn = {id(p) for p in flat_regions(found, 2) + traced_curves(found)}
+    shown = [p for p in found if id(p) not in drawn]
+    groups: dict[str, list[tuple[Any, float]]] = {}
+    for (point, mark), entry in zip(marks_of(shown), shown, strict=True):
+        groups.setdefault(mark, []).append((point, float(entry.value)))
+    for mark, members in groups.items():
+        marker = MARKERS[mark]
+        traces.append(go.Scatter3d(x=[float(p[0]) for p, _ in members], y=[float(p[1]) for p, _ in members],
+                                   z=[v + lift for _, v in members], customdata=[v for _, v in members],
+                                   mode="text", text=[marker.glyph] * len(members),
+                                   textfont={"size": 22, "color": "black" if mark == "maximum" else "white"},
+                                   name=marker.words, meta=f"{marker.glyph} {marker.words}", showlegend=False,
+                                   hovertemplate=f"{marker.words}: L = %{{customdata:.6g}}<extra></extra>"))
+    return traces
 
 
 def interactive_contour(

@@ -1,6 +1,8 @@
-"""The loss as a 3-D surface, with descent paths drawn on it.
+"""The loss as a 3-D surface, with descent paths and the stationary points drawn on it.
 
-The default view (elevation 35°, azimuth −60°, matplotlib's own) looks down the bowl from
+The stationary points sit at their height L(p) in the marker language of the contour maps (★ minimum, ▲ maximum,
+✖ saddle, ◆ degenerate, ⬢ kink); a traced curve of them runs along the surface at its level, and a flat region
+is outlined at its level. The default view (elevation 35°, azimuth −60°, matplotlib's own) looks down the bowl from
 a corner, so the minimum and the walls are both in sight. Surfaces are evaluated on a
 coarser grid than contour maps (``SURFACE_RESOLUTION`` per axis): a 3-D mesh finer than
 that only slows the drawing. Paths are drawn at height L(θ_k), up to their last point
@@ -15,12 +17,24 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 import torch
+from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from losslab.descent.trajectory import run_label
 from losslab.objectives.domain import Domain, PointLike
 from losslab.objectives.objective import Objective
+from losslab.plot._marks import (
+    REGION_WORDS,
+    PointsLike,
+    draw_curves,
+    draw_stationary,
+    flat_regions,
+    found_in,
+    marks_of,
+    region_outline,
+    traced_curves,
+)
 from losslab.plot._paths import Trajectories, as_trajectories, visible_path
 from losslab.plot._style import (
     CMAP,
@@ -47,10 +61,12 @@ def surface(
     resolution: int = SURFACE_RESOLUTION,
     view: tuple[float, float] = DEFAULT_VIEW,
     points: Sequence[PointLike] = (),
+    stationary: PointsLike = True,
     title: str | None = None,
     interactive: bool = False,
 ) -> Figure | go.Figure:
-    """A 3-D surface of the loss, with paths drawn on it and ``points`` marked at their height.
+    """A 3-D surface of the loss, with paths drawn on it and the stationary points and ``points`` marked at
+    their height.
 
     With ``interactive=True`` it returns a plotly ``Figure`` instead (rotate it in Jupyter, or
     :func:`losslab.plot.save` it as one self-contained ``.html``).
@@ -63,6 +79,8 @@ def surface(
         resolution: grid points per axis.
         view: (elevation, azimuth) in degrees.
         points: points to mark with a black dot at their loss (needs an objective).
+        stationary: as in :func:`~losslab.plot.contours.contour`: True marks the objective's known points (else
+            those found by ``stationary_points``), False none, or a list of points to mark.
         title: the title (default: the objective's title).
 
     >>> from losslab.objectives.gallery import gallery
@@ -73,7 +91,8 @@ def surface(
     if interactive:
         from losslab.plot.interactive import interactive_surface
 
-        return interactive_surface(source, trajectories, domain=domain, resolution=resolution, title=title)
+        return interactive_surface(source, trajectories, domain=domain, resolution=resolution, title=title,
+                                   stationary=stationary)  # fmt: skip
     grid = as_surface(source, domain, resolution=resolution, trajectories=trajectories)
     ax3d: Any = new_axes(ax, projection="3d", size=(6.8, 5.6))  # an Axes3D: plot_surface, view_init, zlabel
     x, y = np.meshgrid(*(c.numpy() for c in grid.coordinates), indexing="ij")
@@ -81,6 +100,9 @@ def surface(
     mesh = ax3d.plot_surface(x, y, z, cmap=CMAP, linewidth=0, antialiased=True, alpha=0.85, rcount=60, ccount=60)
     mesh.set_gid("surface")
     lower, upper = frame_of(grid)
+    objective = source if isinstance(source, Objective) else None
+    found = found_in(objective, stationary, lower, upper)
+    _draw_found3d(ax3d, grid, found)
     runs = as_trajectories(trajectories, 2)
     for index, run in enumerate(runs):
         _path3d(ax3d, run, index, lower, upper)
@@ -97,9 +119,28 @@ def surface(
     ax3d.set_zlabel("loss L")
     name = source_name(source)
     ax3d.set_title(title if title is not None else f"surface of {name}", fontsize=10)
-    if runs:
+    if runs or found:
         legend_below(ax3d)
     return figure_of(ax3d)
+
+
+def _draw_found3d(ax: Any, grid: SurfaceLike, found: Sequence[Any]) -> None:
+    """The stationary points at their height L (one marker per kind), a traced curve of them along the surface
+    at its level, a flat region's outline at its level (``gid='stationary:region:kind'``)."""
+    regions = flat_regions(found, 2)
+    for region in regions:
+        ink, edge = ("white", "black") if region.kind == "minimum" else ("black", "white")
+        outline = region_outline(grid.coordinates, grid.values["loss"], region.value)
+        for index, piece in enumerate(outline):
+            height = torch.full((len(piece),), float(region.value), dtype=torch.float64)
+            ax.plot(piece[:, 0].numpy(), piece[:, 1].numpy(), height.numpy(), color=ink, linewidth=2.2, zorder=7,
+                    label=REGION_WORDS[region.kind] if index == 0 else None, gid=f"stationary:region:{region.kind}",
+                    path_effects=[patheffects.withStroke(linewidth=4.2, foreground=edge)])  # fmt: skip
+    curves = traced_curves(found)
+    draw_curves(ax, curves, heights=[entry.value for entry in curves])
+    drawn = {id(p) for p in regions + curves}
+    shown = [p for p in found if id(p) not in drawn]
+    draw_stationary(ax, marks_of(shown), heights=[float(p.value) for p in shown])
 
 
 def _path3d(ax: Axes, run: object, index: int, lower: torch.Tensor, upper: torch.Tensor) -> None:

@@ -251,6 +251,7 @@ class MarkerInfo(BaseModel):
 
     symbol: str = Field(description="Plotly's marker symbol")
     words: str = Field(description="what the legend says")
+    glyph: str = Field(description="the shape as a character (★ ▲ ✖ ◆ ⬢): the mark in a 3-D scene")
 
 
 class Catalog(BaseModel):

@@ -152,7 +152,7 @@ def catalog(bounds: Bounds) -> dict[str, Any]:
         {"name": n, "formula": f, "loss": loss, "title": t, "data": MODEL_DATA[n], "suitable": list(suitable_data(n))}
         for n, (f, loss, t) in MODELS.items()
     ]
-    markers = {kind: {"symbol": m.plotly, "words": m.words} for kind, m in MARKERS.items()}
+    markers = {kind: {"symbol": m.plotly, "words": m.words, "glyph": m.glyph} for kind, m in MARKERS.items()}
     classifiers = [{"name": n, "title": title, "data": data} for n, (_, data, title) in CLASSIFIERS.items()]
     return {"models": models, "synthetic": list(SYNTHETIC), "bounds": dict(vars(bounds)), "markers": markers,
             "classifiers": classifiers, "plane_data": list(PLANE_DATA)}  # fmt: skip

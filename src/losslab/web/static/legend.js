@@ -8,11 +8,14 @@ import { colorOf } from "./plot-style.js";
 
 const SIZES = { star: 15 }; // pixels; every other mark 11
 const FALLBACK = { start: "circle", minimum: "star", maximum: "triangle-up", saddle: "x", degenerate: "diamond", kink: "hexagon" };
+const GLYPHS = { start: "●", minimum: "★", maximum: "▲", saddle: "✖", degenerate: "◆", kink: "⬢" };
 
+// A mark's Plotly symbol, words, size, and glyph (the shape as a character: 3-D scenes have no star marker).
 export function markerOf(mark) {
   const known = live.catalog && live.catalog.markers[mark];
   const symbol = known ? known.symbol : FALLBACK[mark] || "circle-open";
-  return { symbol, words: known ? known.words : mark, size: SIZES[symbol] || 11 };
+  const glyph = known ? known.glyph : GLYPHS[mark] || "○";
+  return { symbol, words: known ? known.words : mark, size: SIZES[symbol] || 11, glyph };
 }
 
 // The start's mark on the plots (a layout shape: white, dark edge, every run starts there).

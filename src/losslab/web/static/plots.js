@@ -92,6 +92,32 @@ function markTraces(toXY) {
   return [...markedPoints().filter(traced).flatMap(curveTraces), ...marks];
 }
 
+// The marks on the 3-D surface at their height L: each kind's glyph (★ ▲ ✖ ◆ ⬢, Plotly's 3-D markers have no star),
+// white on the dark floor, black on a bright maximum; a traced curve of stationary points as a line at its level.
+// Each is drawn 1.5 % of L's range above the surface, where WebGL's depth test cannot bury it in the surface around
+// (the tip of a cone); the hover says L itself. (A flat region is the surface's own plateau; the map shades it.)
+function markTraces3d(nx, ny, s) {
+  const marks = markedPoints();
+  const lift = s.min !== null && s.max > s.min ? 0.015 * (s.max - s.min) : 0;
+  const curves = marks.filter(traced).map((p) => {
+    const { fill, dash, words } = curveLook(p.kind);
+    const joined = p.curve.flatMap((piece, i) => [...(i > 0 ? [null] : []), ...piece]);
+    return { type: "scatter3d", mode: "lines", name: words, x: joined.map((q) => (q === null ? null : num(q[0]))),
+      y: joined.map((q) => (q === null ? null : num(q[1]))), z: joined.map((q) => (q === null ? null : num(p.value) + lift)),
+      line: { color: fill, width: 7, dash }, hovertemplate: `${words}: L = ${fmt(num(p.value))}<extra></extra>` };
+  });
+  const groups = {};
+  for (const p of marks.filter((q) => !traced(q) && !regional(q))) (groups[p.mark] = groups[p.mark] || []).push(p);
+  const points = Object.entries(groups).map(([mark, ps]) => {
+    const { glyph, words } = markerOf(mark);
+    return { type: "scatter3d", mode: "text", name: words, text: ps.map(() => glyph),
+      x: ps.map((p) => num(p.point[nx])), y: ps.map((p) => num(p.point[ny])), z: ps.map((p) => num(p.value) + lift),
+      customdata: ps.map((p) => num(p.value)), textfont: { size: 20, color: mark === "maximum" ? "#111" : "#fff" },
+      hovertemplate: `${words}: L=%{customdata:.5g}<extra></extra>` };
+  });
+  return [...curves, ...points];
+}
+
 // A flat region of minima or maxima shaded where the grid is at its level — the analysis's "same value", 1e-8 of L's
 // range over the grid (losslab.analysis.continua.level_tolerance) — and outlined, as the CLI's maps hatch it.
 function regionTraces(s) {
@@ -180,7 +206,9 @@ async function drawMap(main, side) {
   const overlay = taylorSurface();
   // The box is the surface's: a path that runs off it (a divergence) is cut there instead of rescaling the view.
   const zRange = s.min === null ? undefined : paddedRange([s.min, s.max]);
-  await Plotly.react(side, [surface, overlay, ...pathTraces3d(), ...energyPathTraces(true)], baseLayout({ title: chartTitle("3-D surface"),
+  // the stationary points after the paths: race.js restyles the paths by index (2 + i)
+  const marks3d = live.info.dim === 2 ? markTraces3d(nx, ny, s) : [];
+  await Plotly.react(side, [surface, overlay, ...pathTraces3d(), ...energyPathTraces(true), ...marks3d], baseLayout({ title: chartTitle("3-D surface"),
     margin: { l: 0, r: 0, t: 52, b: 0 }, scene: { xaxis: { title: axisTitle(shownName(nx)), range: [s.axes[0][0], s.axes[0].at(-1)] },
       yaxis: { title: axisTitle(shownName(ny)), range: [s.axes[1][0], s.axes[1].at(-1)] }, zaxis: { title: axisTitle("L"), range: zRange },
       camera: { eye: { x: 1.5, y: -1.5, z: 1.1 } }, aspectmode: "manual", aspectratio: { x: 1, y: 1, z: 0.7 } } }), config);
