@@ -291,6 +291,10 @@ def test_labels_markers_legend_and_the_formula_as_read(browser: Any, server_url:
       .filter((t) => t.name === 'minima (a flat region)').map((t) => [t.x, t.y, t.z])""")
     xs, ys, inside = region
     assert inside == [[int(x * x + y * y <= 1) for x in xs] for y in ys]  # the disc, exactly: L = 0 there
+    edge = page.evaluate("document.getElementById('plot-surface').data[0].contours.z")  # outlined on the 3-D surface
+    spread = page.evaluate("window.losslab.live.surface.max - window.losslab.live.surface.min")
+    assert edge["show"] and 0 < edge["start"] <= 2e-8 * spread  # just above L = 0, where the surface leaves it
+    assert edge["start"] < edge["end"] < edge["start"] + edge["size"]  # that one level only
     page.screenshot(path=str(shots / "legend-disc-1280x800.png"))
 
     page.fill("#formula-input", "x^2 - 4x + 5")

@@ -95,7 +95,7 @@ function markTraces(toXY) {
 // The marks on the 3-D surface at their height L: each kind's glyph (★ ▲ ✖ ◆ ⬢, Plotly's 3-D markers have no star),
 // white on the dark floor, black on a bright maximum; a traced curve of stationary points as a line at its level.
 // Each is drawn 1.5 % of L's range above the surface, where WebGL's depth test cannot bury it in the surface around
-// (the tip of a cone); the hover says L itself. (A flat region is the surface's own plateau; the map shades it.)
+// (the tip of a cone); the hover says L itself. (A flat region: the surface's contour, regionEdge3d.)
 function markTraces3d(nx, ny, s) {
   const marks = markedPoints();
   const lift = s.min !== null && s.max > s.min ? 0.015 * (s.max - s.min) : 0;
@@ -116,6 +116,20 @@ function markTraces3d(nx, ny, s) {
       hovertemplate: `${words}: L=%{customdata:.5g}<extra></extra>` };
   });
   return [...curves, ...points];
+}
+
+// A flat region of minima (maxima) outlined on the 3-D surface: its contour just above (below) the region's level,
+// by the tolerance the map's shading uses, where the surface leaves the plateau. One level per surface (Plotly's).
+function regionEdge3d(s) {
+  const [region] = live.info.dim === 2 ? markedPoints().filter(regional) : [];
+  if (!region) return { show: false };
+  const value = num(region.value);
+  const spread = s.max !== null && s.min !== null ? s.max - s.min : 0;
+  const level = value + (region.kind === "maximum" ? -1 : 1) * (1e-8 * spread + 1e-12 * (1 + Math.abs(value)));
+  // one level: Plotly draws start, start + size, … ≤ end, and falls back to its own levels unless start < end
+  const end = level + 1e-6 * (spread || 1);
+  return { show: true, start: level, end, size: 2 * (end - level), color: region.kind === "maximum" ? "#111" : "#fff",
+    width: 6, highlight: false, usecolormap: false, project: { z: false } };
 }
 
 // A flat region of minima or maxima shaded where the grid is at its level — the analysis's "same value", 1e-8 of L's
@@ -202,7 +216,7 @@ async function drawMap(main, side) {
     xaxis: { title: axisTitle(shownName(nx)), range: [s.axes[0][0], s.axes[0].at(-1)] },
     yaxis: { title: axisTitle(shownName(ny)), range: [s.axes[1][0], s.axes[1].at(-1)] } }), config);
   const surface = { type: "surface", x: s.axes[0], y: s.axes[1], z: values, surfacecolor: shaded.z, colorscale: "Viridis",
-    showscale: false, opacity: 0.95, hovertemplate: hover, customdata: values };
+    showscale: false, opacity: 0.95, hovertemplate: hover, customdata: values, contours: { z: regionEdge3d(s) } };
   const overlay = taylorSurface();
   // The box is the surface's: a path that runs off it (a divergence) is cut there instead of rescaling the view.
   const zRange = s.min === null ? undefined : paddedRange([s.min, s.max]);
