@@ -31,3 +31,22 @@ def distance_to(curves: tuple[torch.Tensor, ...], points: torch.Tensor) -> torch
         nearest = start + s.clamp(0, 1)[..., None] * along
         gaps.append(torch.linalg.vector_norm(points[:, None] - nearest, dim=-1).amin(-1))
     return torch.stack(gaps).amin(0)
+
+
+def line_extent(c: float, s: float, d: float, low: float = -5.0, high: float = 5.0) -> tuple[list[float], list[float]]:
+    """The ranges of x and y over the line c·x + s·y = d (c² + s² = 1) inside the square [low, high]²: the line is
+    d·(c, s) + t·(−s, c), inside for t in the intersection of each axis's interval."""
+    start, way = (d * c, d * s), (-s, c)
+    first, last = -math.inf, math.inf
+    for p0, w in zip(start, way, strict=True):
+        if w != 0:
+            a, b = sorted(((low - p0) / w, (high - p0) / w))
+            first, last = max(first, a), min(last, b)
+    ends = [[p0 + t * w for t in (first, last)] for p0, w in zip(start, way, strict=True)]
+    return [min(e) for e in ends], [max(e) for e in ends]
+
+
+def ranges_of(equations: tuple[str, ...]) -> tuple[list[float], list[float]]:
+    """The numbers of ``a ≤ name ≤ b`` rows (as the analysis prints a set found numerically)."""
+    pairs = [[float(v) for v in row.split(" ≤ ")[::2]] for row in equations]
+    return [a for a, _ in pairs], [b for _, b in pairs]

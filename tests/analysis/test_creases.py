@@ -10,7 +10,7 @@ import math
 import pytest
 import torch
 
-from curve_oracles import random_line, turns_once_round
+from curve_oracles import line_extent, random_line, ranges_of, turns_once_round
 from losslab.analysis.stationary import stationary_points
 from losslab.objectives.domain import Domain
 from losslab.objectives.objective import formula
@@ -92,6 +92,18 @@ def test_generated_straight_creases(seed: int) -> None:
     (line,) = crease.curve
     assert (line @ torch.tensor([c, s], dtype=torch.float64) - offset).abs().max() < 1e-9
     assert not bool(Domain.box("xy", -5, 5).contains(line[[0, -1]]).any())
+    # its ranges are the line's inside the box, edge to edge (they were the points the search stopped at)
+    for got, want in zip(ranges_of(crease.equations), line_extent(c, s, offset), strict=True):
+        assert all(abs(a - b) <= 1e-5 * max(1.0, abs(b)) for a, b in zip(got, want, strict=True))
+
+
+def test_crossing_creases_are_one_set_spanning_the_box() -> None:
+    """|x·y| is 0 along both axes: the origin, where they cross, was listed again as a separate "degenerate" point,
+    and the set's ranges were its found points' (−3.75 ≤ x ≤ 1.25)."""
+    (crease,) = stationary_points(formula("|x*y|"))
+    assert (crease.kind, crease.dimension, crease.equations) == ("minimum", 1, ("-5 ≤ x ≤ 5", "-5 ≤ y ≤ 5"))
+    points = torch.cat(list(crease.curve))
+    assert (points[:, 0] * points[:, 1]).abs().max() < 1e-9
 
 
 def test_a_tilted_crease_has_its_one_minimum_and_separate_kinks_stay_apart() -> None:

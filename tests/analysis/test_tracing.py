@@ -11,7 +11,7 @@ import math
 import pytest
 import torch
 
-from curve_oracles import distance_to, random_line, turns_once_round
+from curve_oracles import distance_to, line_extent, random_line, ranges_of, turns_once_round
 from losslab.analysis.stationary import stationary_points
 from losslab.analysis.tracing import LONGEST, SAG, trace_curve
 from losslab.objectives.domain import Domain
@@ -124,3 +124,16 @@ def test_generated_lines_cross_the_box(seed: int) -> None:
     (line,) = trace_curve(objective, point, BOX, 0.0)
     assert (line @ torch.tensor([c, s], dtype=torch.float64) - offset).abs().max() < 1e-9
     assert outside(line[0]) and outside(line[-1]) and steps_ok(line)
+
+
+def test_a_line_of_stationary_points_spans_the_box_edge_to_edge() -> None:
+    """sin(x + y)'s minima and maxima are the lines x + y = π/2 + kπ: each set's ranges are its line's inside the box
+    (closed form), not as far as Newton's roots on it reached (−4.82543 ≤ x ≤ −3.02855 for x + y = −5π/2)."""
+    sets = [p for p in stationary_points(formula("sin(x + y)")) if p.dimension == 1]
+    assert len(sets) == 6
+    for entry in sets:
+        level = float(entry.point.sum())
+        assert abs(math.sin(level) - (1 if entry.kind == "maximum" else -1)) < 1e-9
+        want = line_extent(math.sqrt(0.5), math.sqrt(0.5), level * math.sqrt(0.5))
+        for got, truth in zip(ranges_of(entry.equations), want, strict=True):
+            assert all(abs(a - b) <= 1e-5 * max(1.0, abs(b)) for a, b in zip(got, truth, strict=True))

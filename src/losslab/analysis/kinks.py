@@ -28,7 +28,7 @@ from torch import Tensor
 
 from losslab.analysis.continua import Projection, describe_set, level_groups, ranges_text, segments_stay
 from losslab.analysis.kinds import StationaryPoint, compare_around, distinct_rows, snapped, sphere_directions
-from losslab.analysis.tracing import trace_curve
+from losslab.analysis.tracing import trace_curve, widened
 from losslab.objectives.domain import Domain
 from losslab.objectives.objective import Objective
 
@@ -375,11 +375,11 @@ def _crease(
     if sign:  # shown: the most of its kind (L along a crease of minima is 0 only to the search's rounding)
         members = members[(sign * objective.values(members)).argsort(stable=True)]
     dimension = local_dimension(members)
-    ranges = ranges_text(objective.names, members.amin(0), members.amax(0))
     value = float(objective.value(members[0]))
     note = describe_set(objective.dim, dimension, kind, value, "numeric", smooth=False)
     traced = dimension == 1 < objective.dim and project is not None
     curve = trace_curve(objective, members, box, value, project) if traced else ()
+    ranges = ranges_text(objective.names, *widened(members.amin(0), members.amax(0), curve, box))
     return StationaryPoint(members[0], value, kind, _NONE, "numeric", dimension, ranges, False, note, curve)
 
 

@@ -48,7 +48,7 @@ from losslab.analysis.kinds import (
 )
 from losslab.analysis.kinks import kink_points, may_have_kinks, not_differentiable
 from losslab.analysis.newton import newton
-from losslab.analysis.tracing import trace_curve
+from losslab.analysis.tracing import on_traced, trace_curve, widened
 from losslab.errors import LosslabError, check_choice
 from losslab.objectives.domain import Domain
 from losslab.objectives.objective import Objective
@@ -119,7 +119,19 @@ def stationary_points(
     if exact is None or not exact.complete:
         found += _numeric(objective, box, starts, generator, exact)
     found += _known_kinks(objective, box, found)
-    return sorted(found, key=lambda s: (s.value, s.dimension, as_floats(s.point)))
+    return sorted(_off_the_sets(found, box), key=lambda s: (s.value, s.dimension, as_floats(s.point)))
+
+
+def _off_the_sets(found: list[StationaryPoint], box: Domain) -> list[StationaryPoint]:
+    """Less each isolated point that lies on a traced set at the set's value: that set found again (|x·y|'s
+    origin, where its crease of minima along the axes crosses itself, read as a separate degenerate point)."""
+    sets = [s for s in found if s.curve]
+
+    def on_a_set(p: StationaryPoint) -> bool:
+        same = [s for s in sets if abs(s.value - p.value) <= 1e-8 * max(1.0, abs(s.value))]
+        return any(on_traced(p.point, s.curve, box) for s in same)
+
+    return [p for p in found if p.dimension or not on_a_set(p)]
 
 
 def lowest_minima(objective: Objective, count: int = 2, domain: Domain | str | None = None) -> list[Tensor]:
@@ -218,7 +230,10 @@ def _joined(
             share = filled_share(objective, lower, upper, entry.value, spread)
             if share < 1:
                 entry = replace(entry, note=f"{entry.note}; it fills {share:.0%} of the box those ranges span")
-        sets.append(_traced(objective, entry, found, box))
+        entry = _traced(objective, entry, found, box)
+        if entry.curve:  # a line through the box spans it edge to edge, not only as far as Newton's roots on it
+            entry = replace(entry, equations=ranges_text(objective.names, *widened(lower, upper, entry.curve, box)))
+        sets.append(entry)
         members.append(found)
     return _describe(objective, points[alone], "numeric"), sets, members
 

@@ -65,6 +65,51 @@ def trace_curve(
     return tuple(curves)
 
 
+def curve_extent(curve: tuple[Tensor, ...], box: Domain) -> tuple[Tensor, Tensor] | None:
+    """The range of each coordinate over a traced curve's part inside ``box``: each chord clipped to the box
+    (Liang–Barsky), so a line through the box spans it edge to edge, not only as far as the points found on
+    it; None when no chord meets the box.
+
+    >>> line = (torch.tensor([[-6.0, -6.0], [6.0, 6.0]], dtype=torch.float64),)
+    >>> [t.tolist() for t in curve_extent(line, Domain.box("xy", -5, 5))]
+    [[-5.0, -5.0], [5.0, 5.0]]
+    """
+    ends = []
+    for piece in curve:
+        start, delta = piece[:-1], piece[1:] - piece[:-1]
+        moving = delta != 0
+        safe = torch.where(moving, delta, 1.0)
+        to_lower, to_upper = (box.lower - start) / safe, (box.upper - start) / safe
+        inside = (start >= box.lower) & (start <= box.upper)  # an axis the chord does not move along
+        enter = torch.where(moving, torch.minimum(to_lower, to_upper), torch.where(inside, -torch.inf, torch.inf))
+        leave = torch.where(moving, torch.maximum(to_lower, to_upper), torch.where(inside, torch.inf, -torch.inf))
+        t0, t1 = enter.amax(-1).clamp(min=0.0), leave.amin(-1).clamp(max=1.0)
+        meets = t0 <= t1
+        ends += [(start + t0[:, None] * delta)[meets], (start + t1[:, None] * delta)[meets]]
+    rows = torch.cat(ends) if ends else torch.empty(0, box.lower.shape[0], dtype=torch.float64)
+    if not rows.shape[0]:
+        return None
+    rows = rows.clamp(box.lower, box.upper)  # to the box's own bounds, not a rounding past them
+    return rows.amin(0), rows.amax(0)
+
+
+def widened(lower: Tensor, upper: Tensor, curve: tuple[Tensor, ...], box: Domain) -> tuple[Tensor, Tensor]:
+    """A set's coordinate ranges over its points found, widened to its traced curve's part in the box
+    (:func:`curve_extent`): |x·y|'s crease found at −3.75 ≤ x ≤ 1.25 spans −5 ≤ x ≤ 5."""
+    extent = curve_extent(curve, box) if curve else None
+    if extent is None:
+        return lower, upper
+    return torch.minimum(lower, extent[0]), torch.maximum(upper, extent[1])
+
+
+def on_traced(point: Tensor, curve: tuple[Tensor, ...], box: Domain) -> bool:
+    """Whether ``point`` lies on a traced curve: within 4·:data:`SAG` of the box's diagonal of one of its polylines
+    (its chords stray from the set by about SAG)."""
+    diagonal = float(torch.linalg.vector_norm(box.upper - box.lower))
+    rows = point.reshape(1, -1).to(torch.float64)
+    return any(float(_distance_to(piece, rows)[0]) <= 4 * SAG * diagonal for piece in curve if piece.shape[0] >= 2)
+
+
 def _walk_both_ways(
     objective: Objective,
     seed: Tensor,
