@@ -122,6 +122,16 @@ def draw_curves(ax: Axes, curves: Sequence[StationaryPoint], heights: Sequence[f
                     path_effects=[patheffects.withStroke(linewidth=4.2, foreground=edge)])  # fmt: skip
 
 
+def partition(
+    found: Sequence[KnownPoint | StationaryPoint],
+) -> tuple[list[StationaryPoint], list[StationaryPoint], list[KnownPoint | StationaryPoint]]:
+    """The entries as a picture of two parameters draws them: its flat regions of minima or maxima, its traced
+    curves of stationary points, and the rest, marked one point each."""
+    regions, curves = flat_regions(found, 2), traced_curves(found)
+    drawn = {id(p) for p in regions + curves}
+    return regions, curves, [p for p in found if id(p) not in drawn]
+
+
 def _kind(point: KnownPoint | StationaryPoint) -> str:
     """The mark of a point: its kind, or ``"kink"`` where L has no gradient (whatever its kind)."""
     return point.kind if getattr(point, "differentiable", True) else "kink"

@@ -36,11 +36,10 @@ from losslab.plot._marks import (
     PointsLike,
     draw_curves,
     draw_stationary,
-    flat_regions,
     found_in,
     marks_of,
     on_level,
-    traced_curves,
+    partition,
 )
 from losslab.plot._paths import Trajectories, as_trajectories, draw_path, mark_divergence, visible_path
 from losslab.plot._style import CMAP, figure_of, legend_below, new_axes, parameter_label, source_name
@@ -151,13 +150,11 @@ def contour(
 def _draw_found(ax: Axes, surface: SurfaceLike, found: list[Any]) -> None:
     """The stationary points by kind; a flat region hatched where L is at its level and a curve of them drawn
     along it, not marked at one of their points."""
-    regions = flat_regions(found, 2)
+    regions, curves, points = partition(found)
     for region in regions:
         _hatch(ax, surface, region)
-    curves = traced_curves(found)
     draw_curves(ax, curves)
-    drawn = {id(p) for p in regions + curves}
-    draw_stationary(ax, marks_of([p for p in found if id(p) not in drawn]))
+    draw_stationary(ax, marks_of(points))
 
 
 def _hatch(ax: Axes, surface: SurfaceLike, region: StationaryPoint) -> None:

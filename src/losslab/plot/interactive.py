@@ -26,11 +26,10 @@ from losslab.plot._marks import (
     CURVE_WORDS,
     REGION_WORDS,
     PointsLike,
-    flat_regions,
     found_in,
     marks_of,
+    partition,
     region_outline,
-    traced_curves,
 )
 from losslab.plot._paths import Trajectories, as_trajectories, visible_path
 from losslab.plot._style import MARKERS, path_color, source_name
@@ -111,8 +110,9 @@ def stationary_traces3d(grid: SurfaceLike, found: list[Any]) -> list[go.Scatter3
     (the tip of a cone); the hover says L itself."""
     finite = grid.values["loss"][torch.isfinite(grid.values["loss"])]
     lift = LIFT * float(finite.max() - finite.min()) if finite.numel() else 0.0
+    regions, curves, points = partition(found)
     traces: list[go.Scatter3d] = []
-    for region in flat_regions(found, 2):
+    for region in regions:
         ink = "white" if region.kind == "minimum" else "black"
         rows = [row for piece in region_outline(grid.coordinates, grid.values["loss"], region.value)
                 for row in [*piece.tolist(), [None, None]]]  # fmt: skip
@@ -120,7 +120,7 @@ def stationary_traces3d(grid: SurfaceLike, found: list[Any]) -> list[go.Scatter3
                                    mode="lines", line={"color": ink, "width": 6}, name=REGION_WORDS[region.kind],
                                    meta=f"▢ {REGION_WORDS[region.kind]}", showlegend=False,
                                    hoverinfo="skip"))  # fmt: skip
-    for entry in traced_curves(found):
+    for entry in curves:
         pieces = [row for piece in entry.curve for row in [*piece.tolist(), [None, None]]]
         traces.append(go.Scatter3d(x=[p[0] for p in pieces], y=[p[1] for p in pieces],
                                    z=[None if p[0] is None else entry.value + lift for p in pieces], mode="lines",
@@ -130,11 +130,9 @@ def stationary_traces3d(grid: SurfaceLike, found: list[Any]) -> list[go.Scatter3
                                    meta=f"━ {CURVE_WORDS.get(entry.kind, entry.kind)}",
                                    hovertemplate=f"{CURVE_WORDS.get(entry.kind, entry.kind)}: L = {entry.value:.6g}"
                                    "<extra></extra>"))  # fmt: skip
-    drawn = {id(p) for p in flat_regions(found, 2) + traced_curves(found)}
-    shown = [p for p in found if id(p) not in drawn]
     groups: dict[str, list[tuple[Any, float]]] = {}
-    for (point, mark), entry in zip(marks_of(shown), shown, strict=True):
-        groups.setdefault(mark, []).append((point, float(entry.value)))
+    for (point, mark), marked in zip(marks_of(points), points, strict=True):
+        groups.setdefault(mark, []).append((point, float(marked.value)))
     for mark, members in groups.items():
         marker = MARKERS[mark]
         traces.append(go.Scatter3d(x=[float(p[0]) for p, _ in members], y=[float(p[1]) for p, _ in members],

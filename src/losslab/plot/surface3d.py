@@ -29,11 +29,10 @@ from losslab.plot._marks import (
     PointsLike,
     draw_curves,
     draw_stationary,
-    flat_regions,
     found_in,
     marks_of,
+    partition,
     region_outline,
-    traced_curves,
 )
 from losslab.plot._paths import Trajectories, as_trajectories, visible_path
 from losslab.plot._style import (
@@ -127,7 +126,7 @@ def surface(
 def _draw_found3d(ax: Any, grid: SurfaceLike, found: Sequence[Any]) -> None:
     """The stationary points at their height L (one marker per kind), a traced curve of them along the surface
     at its level, a flat region's outline at its level (``gid='stationary:region:kind'``)."""
-    regions = flat_regions(found, 2)
+    regions, curves, points = partition(found)
     for region in regions:
         ink, edge = ("white", "black") if region.kind == "minimum" else ("black", "white")
         outline = region_outline(grid.coordinates, grid.values["loss"], region.value)
@@ -136,11 +135,8 @@ def _draw_found3d(ax: Any, grid: SurfaceLike, found: Sequence[Any]) -> None:
             ax.plot(piece[:, 0].numpy(), piece[:, 1].numpy(), height.numpy(), color=ink, linewidth=2.2, zorder=7,
                     label=REGION_WORDS[region.kind] if index == 0 else None, gid=f"stationary:region:{region.kind}",
                     path_effects=[patheffects.withStroke(linewidth=4.2, foreground=edge)])  # fmt: skip
-    curves = traced_curves(found)
     draw_curves(ax, curves, heights=[entry.value for entry in curves])
-    drawn = {id(p) for p in regions + curves}
-    shown = [p for p in found if id(p) not in drawn]
-    draw_stationary(ax, marks_of(shown), heights=[float(p.value) for p in shown])
+    draw_stationary(ax, marks_of(points), heights=[float(p.value) for p in points])
 
 
 def _path3d(ax: Axes, run: object, index: int, lower: torch.Tensor, upper: torch.Tensor) -> None:
