@@ -94,8 +94,9 @@ function markTraces(toXY) {
 
 // The marks on the 3-D surface at their height L: each kind's glyph (★ ▲ ✖ ◆ ⬢, Plotly's 3-D markers have no star),
 // white on the dark floor, black on a bright maximum; a traced curve of stationary points as a line at its level.
-// Each is drawn 1.5 % of L's range above the surface, where WebGL's depth test cannot bury it in the surface around
-// (the tip of a cone); the hover says L itself. (A flat region: the surface's contour, regionEdge3d.)
+// Plotly writes a glyph standing on its point; each point is 1.5 % of L's range above the surface, where WebGL's
+// depth test cannot bury it in the surface around (the tip of a cone); the hover says L itself. (A flat region:
+// the surface's contour, regionEdge3d.)
 function markTraces3d(nx, ny, s) {
   const marks = markedPoints();
   const lift = s.min !== null && s.max > s.min ? 0.015 * (s.max - s.min) : 0;
@@ -219,13 +220,14 @@ async function drawMap(main, side) {
     showscale: false, opacity: 0.95, hovertemplate: hover, customdata: values, contours: { z: regionEdge3d(s) } };
   const overlay = taylorSurface();
   // The box is the surface's: a path that runs off it (a divergence) is cut there instead of rescaling the view.
+  // Seen from 40° above the floor: at 27° a bowl's near wall hid its bottom, and the minimum's mark with it.
   const zRange = s.min === null ? undefined : paddedRange([s.min, s.max]);
   // the stationary points after the paths: race.js restyles the paths by index (2 + i)
   const marks3d = live.info.dim === 2 ? markTraces3d(nx, ny, s) : [];
   await Plotly.react(side, [surface, overlay, ...pathTraces3d(), ...energyPathTraces(true), ...marks3d], baseLayout({ title: chartTitle("3-D surface"),
     margin: { l: 0, r: 0, t: 52, b: 0 }, scene: { xaxis: { title: axisTitle(shownName(nx)), range: [s.axes[0][0], s.axes[0].at(-1)] },
       yaxis: { title: axisTitle(shownName(ny)), range: [s.axes[1][0], s.axes[1].at(-1)] }, zaxis: { title: axisTitle("L"), range: zRange },
-      camera: { eye: { x: 1.5, y: -1.5, z: 1.1 } }, aspectmode: "manual", aspectratio: { x: 1, y: 1, z: 0.7 } } }), config);
+      camera: { eye: { x: 1.3, y: -1.3, z: 1.6 } }, aspectmode: "manual", aspectratio: { x: 1, y: 1, z: 0.7 } } }), config);
   bindPlot(main);
   bindPlot(side);
   renderLegend(markedPoints());
