@@ -11,7 +11,7 @@ The HTML embeds the plotly.js that ships inside the installed plotly package
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -114,14 +114,13 @@ def stationary_traces3d(grid: SurfaceLike, found: list[Any]) -> list[go.Scatter3
     traces: list[go.Scatter3d] = []
     for region in regions:
         ink = "white" if region.kind == "minimum" else "black"
-        rows = [row for piece in region_outline(grid.coordinates, grid.values["loss"], region.value)
-                for row in [*piece.tolist(), [None, None]]]  # fmt: skip
+        rows = _joined(region_outline(grid.coordinates, grid.values["loss"], region.value))
         traces.append(go.Scatter3d(x=[r[0] for r in rows], y=[r[1] for r in rows], z=[region.value + lift] * len(rows),
                                    mode="lines", line={"color": ink, "width": 6}, name=REGION_WORDS[region.kind],
                                    meta=f"▢ {REGION_WORDS[region.kind]}", showlegend=False,
                                    hoverinfo="skip"))  # fmt: skip
     for entry in curves:
-        pieces = [row for piece in entry.curve for row in [*piece.tolist(), [None, None]]]
+        pieces = _joined(entry.curve)
         traces.append(go.Scatter3d(x=[p[0] for p in pieces], y=[p[1] for p in pieces],
                                    z=[None if p[0] is None else entry.value + lift for p in pieces], mode="lines",
                                    line={"color": "black" if entry.kind == "maximum" else "white", "width": 7,
@@ -142,6 +141,11 @@ def stationary_traces3d(grid: SurfaceLike, found: list[Any]) -> list[go.Scatter3
                                    name=marker.words, meta=f"{marker.glyph} {marker.words}", showlegend=False,
                                    hovertemplate=f"{marker.words}: L = %{{customdata:.6g}}<extra></extra>"))
     return traces
+
+
+def _joined(pieces: Sequence[torch.Tensor]) -> list[list[float | None]]:
+    """Polylines ``(k, 2)`` as the rows of one Plotly line, the pieces apart at a row of None."""
+    return [row for piece in pieces for row in [*piece.tolist(), [None, None]]]
 
 
 def interactive_contour(

@@ -80,11 +80,29 @@ export function markedPoints() {
 // The grid drawn: the loss's own, or for 3+ parameters the slice's (live.slice, slice.js).
 const shownSurface = () => (live.info && live.info.dim > 2 ? live.slice && live.slice.surface : live.surface);
 
-function markTraces(toXY) {
-  if (live.info.dim > 2) return []; // the stationary points of the whole loss need not lie on the slice
+// The marks drawn one point each (not a traced curve, not a flat region), as [mark, points] per kind.
+function pointsByMark() {
   const groups = {};
   for (const p of markedPoints().filter((q) => !traced(q) && !regional(q))) (groups[p.mark] = groups[p.mark] || []).push(p);
-  const marks = Object.entries(groups).map(([mark, ps]) => {
+  return Object.entries(groups);
+}
+
+// A traced curve's pieces as one line's coordinates, the pieces apart at a null.
+function curveXY(p) {
+  const joined = p.curve.flatMap((piece, i) => [...(i > 0 ? [null] : []), ...piece]);
+  return { x: joined.map((q) => (q === null ? null : num(q[0]))), y: joined.map((q) => (q === null ? null : num(q[1]))) };
+}
+
+// What counts as L at a flat region's level on the grid s: the analysis's "same value", 1e-8 of L's range over the
+// grid (losslab.analysis.continua.level_tolerance).
+const spreadOf = (s) => (s.max !== null && s.min !== null ? s.max - s.min : 0);
+function levelTolerance(s, value) {
+  return 1e-8 * spreadOf(s) + 1e-12 * (1 + Math.abs(value));
+}
+
+function markTraces(toXY) {
+  if (live.info.dim > 2) return []; // the stationary points of the whole loss need not lie on the slice
+  const marks = pointsByMark().map(([mark, ps]) => {
     const { symbol, words, size } = markerOf(mark);
     return { ...toXY(ps), mode: "markers", name: words, hovertemplate: `${words}<extra></extra>`,
       marker: { symbol, size, color: "#111", line: { color: "#fff", width: 1.5 } } };
@@ -99,17 +117,14 @@ function markTraces(toXY) {
 // the surface's contour, regionEdge3d.)
 function markTraces3d(nx, ny, s) {
   const marks = markedPoints();
-  const lift = s.min !== null && s.max > s.min ? 0.015 * (s.max - s.min) : 0;
+  const lift = 0.015 * spreadOf(s);
   const curves = marks.filter(traced).map((p) => {
     const { fill, dash, words } = curveLook(p.kind);
-    const joined = p.curve.flatMap((piece, i) => [...(i > 0 ? [null] : []), ...piece]);
-    return { type: "scatter3d", mode: "lines", name: words, x: joined.map((q) => (q === null ? null : num(q[0]))),
-      y: joined.map((q) => (q === null ? null : num(q[1]))), z: joined.map((q) => (q === null ? null : num(p.value) + lift)),
+    const { x, y } = curveXY(p);
+    return { type: "scatter3d", mode: "lines", name: words, x, y, z: x.map((v) => (v === null ? null : num(p.value) + lift)),
       line: { color: fill, width: 7, dash }, hovertemplate: `${words}: L = ${fmt(num(p.value))}<extra></extra>` };
   });
-  const groups = {};
-  for (const p of marks.filter((q) => !traced(q) && !regional(q))) (groups[p.mark] = groups[p.mark] || []).push(p);
-  const points = Object.entries(groups).map(([mark, ps]) => {
+  const points = pointsByMark().map(([mark, ps]) => {
     const { glyph, words } = markerOf(mark);
     return { type: "scatter3d", mode: "text", name: words, text: ps.map(() => glyph),
       x: ps.map((p) => num(p.point[nx])), y: ps.map((p) => num(p.point[ny])), z: ps.map((p) => num(p.value) + lift),
@@ -125,21 +140,19 @@ function regionEdge3d(s) {
   const [region] = live.info.dim === 2 ? markedPoints().filter(regional) : [];
   if (!region) return { show: false };
   const value = num(region.value);
-  const spread = s.max !== null && s.min !== null ? s.max - s.min : 0;
-  const level = value + (region.kind === "maximum" ? -1 : 1) * (1e-8 * spread + 1e-12 * (1 + Math.abs(value)));
+  const level = value + (region.kind === "maximum" ? -1 : 1) * levelTolerance(s, value);
   // one level: Plotly draws start, start + size, … ≤ end, and falls back to its own levels unless start < end
-  const end = level + 1e-6 * (spread || 1);
+  const end = level + 1e-6 * (spreadOf(s) || 1);
   return { show: true, start: level, end, size: 2 * (end - level), color: region.kind === "maximum" ? "#111" : "#fff",
     width: 6, highlight: false, usecolormap: false, project: { z: false } };
 }
 
-// A flat region of minima or maxima shaded where the grid is at its level — the analysis's "same value", 1e-8 of L's
-// range over the grid (losslab.analysis.continua.level_tolerance) — and outlined, as the CLI's maps hatch it.
+// A flat region of minima or maxima shaded where the grid is at its level (levelTolerance) and outlined, as the
+// CLI's maps hatch it.
 function regionTraces(s) {
-  const spread = s.max !== null && s.min !== null ? s.max - s.min : 0;
   return markedPoints().filter(regional).map((p) => {
     const value = num(p.value);
-    const tolerance = 1e-8 * spread + 1e-12 * (1 + Math.abs(value));
+    const tolerance = levelTolerance(s, value);
     const z = s.values.map((row) => row.map((u) => {
       const v = plottable(u);
       return v !== null && Math.abs(v - value) <= tolerance ? 1 : 0;
@@ -155,9 +168,7 @@ function regionTraces(s) {
 // a line in the mark's colours (edge under fill; dashed where the set is degenerate), pieces apart at a null.
 function curveTraces(p) {
   const { fill, edge, dash, words } = curveLook(p.kind);
-  const joined = p.curve.flatMap((piece, i) => [...(i > 0 ? [null] : []), ...piece]);
-  const x = joined.map((q) => (q === null ? null : num(q[0])));
-  const y = joined.map((q) => (q === null ? null : num(q[1])));
+  const { x, y } = curveXY(p);
   const hover = `${words}: L = ${fmt(num(p.value))}<extra></extra>`;
   return [{ x, y, mode: "lines", name: words, hoverinfo: "skip", line: { color: edge, width: 6 } },
     { x, y, mode: "lines", name: words, hovertemplate: hover, line: { color: fill, width: 3, dash } }];
