@@ -20,11 +20,13 @@ dev: $(BIN)/python
 run: install
 	$(BIN)/losslab serve
 
-## make test: install the dev tools, lint, type-check and run the whole suite
+## make test: install the dev tools, lint, type-check and run the whole suite: in two processes (at most four
+## where there are more cores), then the tests marked serial (wall-clock bounds) alone
 test: dev
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --maxprocesses 4 -m "not serial"
+	$(BIN)/python -m pytest -m serial
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

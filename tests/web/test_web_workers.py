@@ -20,6 +20,10 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
+# Every test here times requests against the bound and its 0.5 s grace: `make test` runs them alone (serial),
+# not beside another test process that would slow a frame of a GIF past the grace.
+pytestmark = pytest.mark.serial
+
 BOUND_S = 1.5
 SLOW = {"objective": {"source": "formula", "text": "(x + y + z)**100"}}  # SymPy works on it for over 20 s
 SURFACE = {"objective": {"source": "gallery", "name": "rosenbrock"}, "points": 201}
