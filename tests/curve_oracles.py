@@ -22,6 +22,12 @@ def turns_once_round(loop: torch.Tensor, centre: tuple[float, float] = (0.0, 0.0
     return abs(abs(float(angle.sum())) - 2 * math.pi) < 1e-9
 
 
+def on_the_face(point: torch.Tensor, half: float = 5.0, tolerance: float = 1e-12 * math.hypot(10, 10) * 1.01) -> bool:
+    """Whether ``point`` is on a face of the box [−half, half]ⁿ, inside it or out, to ``tolerance`` (a traced curve
+    ends where its set crosses the box's side: to 1e-12 of the diagonal of the analysis's box [−5, 5]²)."""
+    return bool((point.abs() - half).abs().amin() <= tolerance)
+
+
 def distance_to(curves: tuple[torch.Tensor, ...], points: torch.Tensor) -> torch.Tensor:
     """Each point's distance to the nearest segment of any of the polylines."""
     gaps = []
@@ -50,3 +56,20 @@ def ranges_of(equations: tuple[str, ...]) -> tuple[list[float], list[float]]:
     """The numbers of ``a ≤ name ≤ b`` rows (as the analysis prints a set found numerically)."""
     pairs = [[float(v) for v in row.split(" ≤ ")[::2]] for row in equations]
     return [a for a, _ in pairs], [b for _, b in pairs]
+
+
+def circle_extent(
+    a: float, b: float, r: float, low: float = -5.0, high: float = 5.0
+) -> tuple[list[float], list[float]]:
+    """The ranges of x and y over the circle (x − a)² + (y − b)² = r² inside the square [low, high]²: over the
+    points where a coordinate can be extreme on it — the circle's own leftmost, rightmost, lowest and highest points,
+    and where it crosses the square's sides — those in the square."""
+    candidates = [(a - r, b), (a + r, b), (a, b - r), (a, b + r)]
+    for side in (low, high):
+        for centre, other, flip in ((a, b, False), (b, a, True)):
+            reach = r * r - (side - centre) ** 2
+            if reach >= 0:
+                for root in (other - math.sqrt(reach), other + math.sqrt(reach)):
+                    candidates.append((root, side) if flip else (side, root))
+    inside = [p for p in candidates if all(low <= v <= high for v in p)]
+    return [min(p[i] for p in inside) for i in (0, 1)], [max(p[i] for p in inside) for i in (0, 1)]

@@ -11,9 +11,18 @@ import math
 import pytest
 import torch
 
-from curve_oracles import distance_to, line_extent, random_line, ranges_of, turns_once_round
+from curve_oracles import (
+    circle_extent,
+    distance_to,
+    line_extent,
+    on_the_face,
+    random_line,
+    ranges_of,
+    turns_once_round,
+)
+from losslab.analysis.kinks import down_to_crease
 from losslab.analysis.stationary import stationary_points
-from losslab.analysis.tracing import LONGEST, SAG, trace_curve
+from losslab.analysis.tracing import LONGEST, SAG, curve_extent, trace_curve
 from losslab.objectives.domain import Domain
 from losslab.objectives.objective import formula
 from losslab.serialize import jsonable
@@ -26,8 +35,10 @@ def curves_of(text: str, names: list[str] | None = None) -> dict[tuple[str, ...]
     return {p.equations: p.curve for p in stationary_points(formula(text, names)) if p.curve}
 
 
-def outside(point: torch.Tensor, box: Domain = BOX) -> bool:
-    return not bool(box.contains(point[None])[0])
+def spans(piece: torch.Tensor, axis: int) -> bool:
+    """Whether the polyline goes from one side of the box to the other along ``axis``, its ends on the sides."""
+    low, high = piece[:, axis].aminmax()
+    return on_the_face(piece[0]) and on_the_face(piece[-1]) and bool(low < -5 + 1e-9) and bool(high > 5 - 1e-9)
 
 
 def steps_ok(piece: torch.Tensor) -> bool:
@@ -45,23 +56,23 @@ def test_a_ring_of_minima_is_one_closed_curve_on_the_circle() -> None:
 
 def test_lines_run_from_edge_to_edge_and_cross() -> None:
     (line,) = curves_of("(x - y)^2 + 0.1")[("x = y", "y free")]
-    assert torch.equal(line[:, 0], line[:, 1]) and outside(line[0]) and outside(line[-1]) and steps_ok(line)
+    assert torch.equal(line[:, 0], line[:, 1]) and on_the_face(line[0]) and on_the_face(line[-1]) and steps_ok(line)
     both = curves_of("(x*y)^2")  # two lines of minima through the origin, where the Hessian is 0
     (vertical,) = both[("x = 0", "y free")]
     (horizontal,) = both[("y = 0", "x free")]
-    assert (vertical[:, 0] == 0).all() and vertical[:, 1].min() < -5 and vertical[:, 1].max() > 5
-    assert (horizontal[:, 1] == 0).all() and horizontal[:, 0].min() < -5 and horizontal[:, 0].max() > 5
+    assert (vertical[:, 0] == 0).all() and spans(vertical, 1)
+    assert (horizontal[:, 1] == 0).all() and spans(horizontal, 0)
 
 
 def test_a_parabola_a_numeric_curve_and_a_line_in_three_dimensions() -> None:
     (parabola,) = curves_of("(y - x^2)^2")[("y = x**2", "x free")]
     assert (parabola[:, 1] - parabola[:, 0].square()).abs().max() < 1e-9
-    assert outside(parabola[0]) and outside(parabola[-1]) and parabola[0, 1] > 5 and parabola[-1, 1] > 5
+    assert on_the_face(parabola[0]) and on_the_face(parabola[-1]) and parabola[[0, -1], 1].min() > 4.99
     ((sine,),) = curves_of("(y - sin(x))^2").values()  # not solved by SymPy: found numerically
     assert (sine[:, 1] - sine[:, 0].sin()).abs().max() < 1e-9
-    assert {bool(sine[0, 0] < -5), bool(sine[-1, 0] < -5)} == {True, False} and sine[:, 0].abs().max() > 5
+    assert {round(float(sine[0, 0]), 9), round(float(sine[-1, 0]), 9)} == {-5.0, 5.0}  # from side to side
     (axis,) = curves_of("w0^2 + w1^2", ["w0", "w1", "w2"])[("w0 = 0", "w1 = 0", "w2 free")]
-    assert (axis[:, :2] == 0).all() and axis[:, 2].min() < -5 and axis[:, 2].max() > 5
+    assert (axis[:, :2] == 0).all() and spans(axis, 2)
 
 
 def test_a_degenerate_ring_is_traced_too() -> None:
@@ -108,8 +119,8 @@ def test_generated_circles_are_traced_whole_inside_the_box(seed: int) -> None:
     whole = -5 < a - r and a + r < 5 and -5 < b - r and b + r < 5
     if whole:
         assert len(curves) == 1 and torch.equal(curves[0][0], curves[0][-1])
-    else:
-        assert all(outside(piece[0]) and outside(piece[-1]) for piece in curves)
+    else:  # each arc ends where the circle crosses the box's side, not a step beyond it
+        assert all(on_the_face(piece[0]) and on_the_face(piece[-1]) for piece in curves)
     truth = on_circle(a, b, r, 720)
     truth = truth[BOX.contains(truth)]
     assert distance_to(curves, truth).max() < 4 * SAG * DIAGONAL
@@ -123,7 +134,44 @@ def test_generated_lines_cross_the_box(seed: int) -> None:
     point = torch.tensor([[c * offset, s * offset]], dtype=torch.float64)
     (line,) = trace_curve(objective, point, BOX, 0.0)
     assert (line @ torch.tensor([c, s], dtype=torch.float64) - offset).abs().max() < 1e-9
-    assert outside(line[0]) and outside(line[-1]) and steps_ok(line)
+    assert on_the_face(line[0]) and on_the_face(line[-1]) and steps_ok(line)
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("crease", [False, True], ids=["smooth", "crease"])
+def test_a_curved_set_reaches_as_far_as_the_set_itself(seed: int, crease: bool) -> None:
+    """The ranges of a curved set are the set's, not its chords': generated circles, whole or cut by the box, as a
+    valley floor ((x − a)² + (y − b)² − r²)² and as a crease |…| (projected onto, no Hessian). Their extent equals
+    the closed form (the circle's own extreme points and its crossings of the box's sides) to 1e-9: a chord's sag
+    is ~1e-3 here (the ring |x² + y² − 1| read −0.999937 ≤ x ≤ 0.999999 before)."""
+    g = torch.Generator().manual_seed(300 + seed)
+    a, b = (torch.rand(2, generator=g, dtype=torch.float64) * 8 - 4).tolist()
+    r = float(torch.rand(1, generator=g, dtype=torch.float64)) * 2.7 + 0.3
+    inner = f"(x - {a!r})**2 + (y - {b!r})**2 - {r!r}**2"
+    objective = formula(f"|{inner}|" if crease else f"({inner})**2")
+    project = (lambda points, reach: down_to_crease(objective, points, reach)) if crease else None
+    members = on_circle(a, b, r, 16)
+    curves = trace_curve(objective, members[BOX.contains(members)], BOX, 0.0, project)
+    extent = curve_extent(curves, BOX)
+    assert extent is not None
+    truth = circle_extent(a, b, r)
+    for got, want in zip(extent, truth, strict=True):
+        assert torch.allclose(got, torch.tensor(want, dtype=torch.float64), rtol=0, atol=1e-9 * (1 + r)), (got, want)
+    for piece in curves:
+        assert ((piece[:, 0] - a).square() + (piece[:, 1] - b).square() - r * r).abs().max() < 1e-9 * (1 + r * r)
+
+
+@pytest.mark.parametrize(
+    ("text", "ranges"),
+    [
+        ("|x^2 + y^2 - 1|", ("-1 ≤ x ≤ 1", "-1 ≤ y ≤ 1")),
+        ("|y - x^2|", ("-2.23607 ≤ x ≤ 2.23607", "0 ≤ y ≤ 5")),  # crosses y = 5 at x = ±√5
+        ("(x^2 + 2*y^2 - 1)^2*exp(x)", ("-1 ≤ x ≤ 1", "-0.707107 ≤ y ≤ 0.707107")),  # an ellipse SymPy does not solve
+    ],
+)
+def test_the_analysis_prints_a_curved_sets_own_ranges(text: str, ranges: tuple[str, ...]) -> None:
+    (entry,) = [p for p in stationary_points(formula(text)) if p.dimension == 1]
+    assert entry.equations == ranges
 
 
 def test_a_line_of_stationary_points_spans_the_box_edge_to_edge() -> None:

@@ -7,9 +7,17 @@ step went), then Newton on ∇L = 0 with the Hessian's pseudo-inverse, whose ste
 the set and so pull the prediction straight back onto it. The step adapts to the set's bend: it is
 sized so that the chord between two points strays from the set by about :data:`SAG` of the box's
 diagonal (a straight valley takes long steps, a tight ring short ones), and halves when a correction
-fails. Each walk stops at its first point outside the box (drawn up to the frame), when it meets the
+fails. Each walk stops where the set leaves the box (drawn up to the frame), when it meets the
 other walk (a ring: the polyline is closed) or when no step stays on the set; its points are stationary
 at the set's value.
+
+A polyline's chords stray from the set by up to a sag, so the set's reach along each coordinate is found
+on the set itself, not on the chords: where a walk leaves the box, false position along the set (each trial
+taken back onto it) finds the point where it crosses the box's face, to 1e-12 of the diagonal; where a
+coordinate is largest or smallest inside the box (the leftmost point of a ring), the chords on either side
+are halved until the extreme is pinned to ~1e-13. Those points are vertices of the polyline, so the ranges
+the analysis prints (:func:`curve_extent`) are the set's own: |y − x²| crosses y = 5 at x = ±√5, the ellipse
+x² + 2y² = 1 spans −1 ≤ x ≤ 1, −0.707107 ≤ y ≤ 0.707107.
 
 Where a set crosses another (``(x·y)²``: two lines through the origin) or the Hessian is 0 on it (the
 degenerate ring (x² + y² − 1)³), it says nothing of the way on, and the walk goes by its secant. A crease
@@ -18,6 +26,8 @@ degenerate ring (x² + y² − 1)³), it says nothing of the way on, and the wal
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
@@ -32,6 +42,13 @@ SHORTEST = 1e-4  # a walk whose step falls below this share of the diagonal stop
 MOST_STEPS = 2000  # steps in all, over every walk of one set
 MOST_CURVES = 8  # separate pieces of one set (a set's branches, or sets the box cuts apart)
 CORRECTIONS = 12  # Newton iterations at most per step
+FACE_TRIALS = 40  # false-position trials at most to find where a walk crosses the box's face
+FACE_TOLERANCE = 1e-12  # of the diagonal: how near the face the crossing found is
+HALVINGS = 20  # of the chords around a coordinate's extreme: to a millionth of a step, the extreme to ~1e-13
+
+# guesses, how far each may move → where they land on the set, whether they did, and the Hessians there (None
+# on a crease)
+Settle = Callable[[Tensor, Tensor], tuple[Tensor, Tensor, Tensor | None]]
 
 
 def trace_curve(
@@ -51,13 +68,21 @@ def trace_curve(
     """
     diagonal = float(torch.linalg.vector_norm(box.upper - box.lower))
     inside = members[box.contains(members)] if members.shape[0] else members
+    tolerance = _level_tolerance(objective, box, value)
+
+    def settle(guesses: Tensor, reach: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
+        if project is None:
+            return _corrected(objective, guesses, value, tolerance, reach, diagonal)
+        return _projected(objective, guesses, value, tolerance, reach, project)
+
     curves: list[Tensor] = []
     budget = MOST_STEPS
     while inside.shape[0] and len(curves) < MOST_CURVES and budget > 0:
-        curve, used = _walk_both_ways(objective, inside[0], _toward(inside), box, value, diagonal, budget, project)
+        walked = _walk_both_ways(objective, inside[0], _toward(inside), box, diagonal, budget, settle, project is None)
+        curve, used = walked
         budget -= used
         if curve.shape[0] >= 2:
-            curves.append(curve)
+            curves.append(_with_extremes(curve, box, settle))
         far = torch.stack([_distance_to(c, inside) for c in curves]).amin(0) if curves else None
         keep = far > LONGEST * diagonal if far is not None else torch.ones(inside.shape[0], dtype=torch.bool)
         keep[0] = False  # its seed, whatever became of its walk (one that went nowhere: the next member is tried)
@@ -115,34 +140,30 @@ def _walk_both_ways(
     seed: Tensor,
     toward: Tensor,
     box: Domain,
-    value: float,
     diagonal: float,
     budget: int,
-    project: Projection | None,
+    settle: Settle,
+    smooth: bool,
 ) -> tuple[Tensor, int]:
     """The two walks from ``seed`` joined into one polyline (a closed one ends where it began), and the steps taken.
     ``toward`` is the way to go first where the Hessian does not tell (a crossing of two sets, or a degenerate set,
-    where it is 0): toward another point of the set."""
+    where it is 0, or a crease, which has none): toward another point of the set."""
     n = objective.dim
     x = seed.reshape(1, n).repeat(2, 1).to(torch.float64)
-    tangent = toward if project is not None else _tangents(objective.hessians(x[:1]), toward[None])[0]
+    tangent = _tangents(objective.hessians(x[:1]), toward[None])[0] if smooth else toward
     heading = torch.stack([tangent, -tangent])
     step = torch.full((2,), LONGEST * diagonal / 16, dtype=torch.float64)  # short: it grows where the set is straight
     active = torch.ones(2, dtype=torch.bool)
     paths: list[list[Tensor]] = [[seed.to(torch.float64)], [seed.to(torch.float64)]]
     closed = False
     used = 0
-    tolerance = _level_tolerance(objective, box, value)
     while bool(active.any()) and used < budget:
         rows = torch.nonzero(active).reshape(-1)
         used += int(rows.numel())
         # the first step may land as far off as it went (its heading can be a chord toward another point of the set)
         reach = torch.tensor([0.5 if len(paths[r]) > 1 else 1.0 for r in rows.tolist()], dtype=torch.float64)
         guesses = x[rows] + step[rows, None] * heading[rows]
-        if project is None:
-            moved, ok, hessian = _corrected(objective, guesses, value, tolerance, reach * step[rows], diagonal)
-        else:
-            moved, ok, hessian = _projected(objective, guesses, value, tolerance, reach * step[rows], project)
+        moved, ok, hessian = settle(guesses, reach * step[rows])
         progress = torch.linalg.vector_norm(moved - x[rows], dim=-1)
         ok &= progress >= 0.25 * step[rows]
         # the chord's sag: how far the corrector moved the prediction, a quarter of it (κh²/2 against κh²/8)
@@ -152,10 +173,11 @@ def _walk_both_ways(
                 step[row] /= 2
                 active[row] = step[row] >= SHORTEST * diagonal
                 continue
-            paths[row].append(moved[k])
             if not bool(box.contains(moved[k : k + 1])[0]):
+                paths[row] += _to_the_face(x[row], moved[k], box, settle, diagonal)
                 active[row] = False
                 continue
+            paths[row].append(moved[k])
             if len(paths[row]) > 3 and float(torch.linalg.vector_norm(moved[k] - x[1 - row])) < step[row]:
                 active[:] = False  # it met the other walk (or its start, where that one stopped): a closed curve
                 closed = True
@@ -170,6 +192,97 @@ def _walk_both_ways(
     if closed:
         curve = torch.cat([curve, curve[:1]])
     return curve + 0.0, used  # + 0.0: no -0
+
+
+def _to_the_face(inside: Tensor, outside: Tensor, box: Domain, settle: Settle, diagonal: float) -> list[Tensor]:
+    """Where the set leaves the box between ``inside`` and ``outside`` (two of its points): false position along
+    the set (Illinois: a side kept twice has its weight halved), each trial, the chord's crossing of the face,
+    taken back onto the set; the points to end the walk with, the last within :data:`FACE_TOLERANCE` of the
+    diagonal of the face. Where a trial does not land on the set, the last bracket (the chord between them is
+    clipped at the face, as before the search)."""
+    start, delta = inside, outside - inside
+    safe = torch.where(delta != 0, delta, 1.0)
+    exits = torch.where(delta > 0, (box.upper - start) / safe, torch.where(delta < 0, (box.lower - start) / safe, 2.0))
+    axis = int(exits.argmin())  # the face the chord leaves the box by
+    bound = float(box.upper[axis] if delta[axis] > 0 else box.lower[axis])
+    sign = 1.0 if delta[axis] > 0 else -1.0
+
+    def past(point: Tensor) -> float:  # how far beyond the face, along its outward normal
+        return sign * (float(point[axis]) - bound)
+
+    a, b = inside, outside
+    fa, fb, kept = past(a), past(b), 0
+    for _ in range(FACE_TRIALS):
+        t = fa / (fa - fb)
+        guess = a + t * (b - a)
+        guess[axis] = bound
+        moved, ok, _ = settle(guess[None], torch.linalg.vector_norm(b - a)[None])
+        if not bool(ok[0]):
+            break
+        point, f = moved[0], past(moved[0])
+        if abs(f) <= FACE_TOLERANCE * diagonal:
+            return [point]
+        if f < 0:
+            a, fa = point, f
+            kept = kept + 1 if kept > 0 else 1
+            if kept > 1:
+                fb /= 2
+        else:
+            b, fb = point, f
+            kept = kept - 1 if kept < 0 else -1
+            if kept < -1:
+                fa /= 2
+    return [a, b] if a is not inside else [b]
+
+
+def _with_extremes(curve: Tensor, box: Domain, settle: Settle) -> Tensor:
+    """``curve`` with a vertex added at each coordinate's largest and smallest value inside the box, where that is
+    not an end of the polyline: the two chords around the extreme vertex halved :data:`HALVINGS` times, each midpoint
+    taken back onto the set, keeping the extreme one of the five and its two neighbours (a ring's leftmost point to
+    ~1e-13, not a chord's sag of it)."""
+    closed = curve.shape[0] > 3 and bool((curve[0] == curve[-1]).all())
+    ring = curve[:-1] if closed else curve
+    count = ring.shape[0]
+    inside = box.contains(ring)
+    extremes: list[tuple[int, float, int]] = []  # (axis, +1 largest / −1 smallest, vertex)
+    for axis in range(ring.shape[-1]):
+        for sign in (1.0, -1.0):
+            k = int(torch.where(inside, sign * ring[:, axis], -torch.inf).argmax())
+            if bool(inside[k]) and (closed or 0 < k < count - 1):
+                extremes.append((axis, sign, k))
+    if count < 3 or not extremes:
+        return curve
+    axes = torch.tensor([e[0] for e in extremes])
+    signs = torch.tensor([e[1] for e in extremes], dtype=torch.float64)
+    at = torch.tensor([e[2] for e in extremes])
+    m = len(extremes)
+    triple = torch.stack([ring[(at - 1) % count], ring[at], ring[(at + 1) % count]], 1)  # (m, 3, n)
+    position = torch.zeros(m, dtype=torch.float64)  # along the arc, in chords: −1 at the left neighbour, +1 right
+    live = torch.ones(m, dtype=torch.bool)
+    for halving in range(HALVINGS):
+        guesses = torch.cat([(triple[:, 0] + triple[:, 1]) / 2, (triple[:, 1] + triple[:, 2]) / 2])
+        reach = torch.linalg.vector_norm(torch.cat([triple[:, 1] - triple[:, 0], triple[:, 2] - triple[:, 1]]), dim=-1)
+        moved, ok, _ = settle(guesses, reach)
+        ok &= box.contains(moved)
+        live &= ok[:m] & ok[m:]
+        five = torch.stack([triple[:, 0], moved[:m], triple[:, 1], moved[m:], triple[:, 2]], 1)  # (m, 5, n)
+        score = signs[:, None] * five[torch.arange(m), :, axes]
+        best = score[:, 1:4].argmax(-1) + 1  # the extreme of the three inner ones: it keeps a neighbour each side
+        chosen = five[torch.arange(m)[:, None], best[:, None] + torch.arange(-1, 2)[None]]
+        triple = torch.where(live[:, None, None], chosen, triple)
+        position = torch.where(live, position + (best - 2).to(torch.float64) / 2 ** (halving + 1), position)
+        if not bool(live.any()):
+            break
+    added = sorted(
+        ((int(at[i]) + (1 if float(position[i]) > 0 else 0), float(position[i]), triple[i, 1]) for i in range(m)
+         if float(position[i]) != 0.0),
+        key=lambda row: (row[0], row[1]), reverse=True,
+    )  # fmt: skip
+    rows = list(ring)
+    for index, _, point in added:  # from the last, so that each index still means the vertex it was found at
+        rows.insert(index, point)
+    joined = torch.stack(rows)
+    return torch.cat([joined, joined[:1]]) if closed else joined
 
 
 def _corrected(
