@@ -236,8 +236,11 @@ async function drawMap(main, side) {
   // the stationary points after the paths: race.js restyles the paths by index (2 + i)
   const marks3d = live.info.dim === 2 ? markTraces3d(nx, ny, s) : [];
   await Plotly.react(side, [surface, overlay, ...pathTraces3d(), ...energyPathTraces(true), ...marks3d], baseLayout({ title: chartTitle("3-D surface"),
-    margin: { l: 0, r: 0, t: 52, b: 0 }, scene: { xaxis: { title: axisTitle(shownName(nx)), range: [s.axes[0][0], s.axes[0].at(-1)] },
-      yaxis: { title: axisTitle(shownName(ny)), range: [s.axes[1][0], s.axes[1].at(-1)] }, zaxis: { title: axisTitle("L"), range: zRange },
+    margin: { l: 0, r: 0, t: 52, b: 0 }, scene: {
+      // at most 6 ticks on a side and 5 up the foreshortened L axis: Plotly's own 8 ran into each other there
+      xaxis: { title: axisTitle(shownName(nx)), range: [s.axes[0][0], s.axes[0].at(-1)], nticks: 6 },
+      yaxis: { title: axisTitle(shownName(ny)), range: [s.axes[1][0], s.axes[1].at(-1)], nticks: 6 },
+      zaxis: { title: axisTitle("L"), range: zRange, nticks: 5 },
       camera: { eye: { x: 1.3, y: -1.3, z: 1.6 } }, aspectmode: "manual", aspectratio: { x: 1, y: 1, z: 0.7 } } }), config);
   bindPlot(main);
   bindPlot(side);
