@@ -172,6 +172,10 @@ def test_a_curved_set_reaches_as_far_as_the_set_itself(seed: int, crease: bool) 
 def test_the_analysis_prints_a_curved_sets_own_ranges(text: str, ranges: tuple[str, ...]) -> None:
     (entry,) = [p for p in stationary_points(formula(text)) if p.dimension == 1]
     assert entry.equations == ranges
+    # and its value and flat eigenvalue as 0, not the rounding noise Newton leaves (L = 7.3e-33, λ = -1.1e-15)
+    assert "none strict: L = 0 all along it" in str(entry) and f"{'; '.join(ranges)}  L = 0  minimum" in str(entry)
+    if entry.differentiable:
+        assert "λ = [0, " in str(entry)
 
 
 def test_a_line_of_stationary_points_spans_the_box_edge_to_edge() -> None:

@@ -30,6 +30,7 @@ from losslab.analysis.kinds import (
     compare_around,
     hessian_eigenvalues,
     is_stationary,
+    shown_value,
     sphere_directions,
 )
 from losslab.analysis.newton import newton
@@ -422,7 +423,7 @@ def describe_set(
     >>> describe_set(3, 1, "minimum", 0.0, "exact", linear=True)
     'a line of minima, none strict: L = 0 all along it'
     """
-    value += 0.0  # no -0 in the words
+    value = shown_value(value, method)  # no -0, no rounding noise next to 0, in the words
     if everything:
         return f"L is constant (= {value:.10g}): every point is stationary, a minimum and a maximum, neither strict"
     if dimension == n:

@@ -153,6 +153,16 @@ def compare_around(centre: float, around: Tensor) -> str:
     return "minimum" if higher else "maximum" if lower else "degenerate"
 
 
+def shown_value(value: float, method: str) -> float:
+    """L as the words print it: at a point found numerically where it is exactly 0 (sin·cos at (π, π/2), a valley
+    floor found by Newton) L reads rounding noise, ±1e-32; below 1e-15 that is all it can be, and it reads 0.
+
+    >>> shown_value(7.3e-33, "numeric"), shown_value(7.3e-33, "exact"), shown_value(-0.0, "exact")
+    (0.0, 7.3e-33, 0.0)
+    """
+    return 0.0 if method == "numeric" and abs(value) < 1e-15 else value + 0.0
+
+
 @dataclass
 class StationaryPoint(Readable):
     """A point where ∇L = 0 — or a set of them, or a kink that is a minimum or maximum — with L
@@ -208,11 +218,11 @@ class StationaryPoint(Readable):
         size = max([1.0, *(abs(v) for v in as_floats(self.point))])
         # display only: rounding noise next to 0 (4.9e-16 on a valley floor, -0) reads 0
         at = "(" + ", ".join(f"{v if abs(v) > 1e-12 * size else 0.0:.10g}" for v in as_floats(self.point)) + ")"
-        lam = "λ = [" + ", ".join(f"{v + 0.0:.6g}" for v in as_floats(self.hessian_eigenvalues)) + "]"  # no -0
-        # display only: L at a point found numerically where it is exactly 0 (sin·cos at (π, π/2)) reads
-        # rounding noise, ±1e-32; below 1e-15 that is all it can be
-        shown = 0.0 if self.method == "numeric" and abs(self.value) < 1e-15 else self.value + 0.0
-        value = f"L = {shown:.10g}"
+        eigenvalues = as_floats(self.hessian_eigenvalues)
+        # display only: an eigenvalue within 1e-12 of the largest of 0 is rounding noise (-1.1e-15 along a valley)
+        flat = 1e-12 * max([1.0, *(abs(v) for v in eigenvalues)])
+        lam = "λ = [" + ", ".join(f"{v if abs(v) > flat else 0.0:.6g}" for v in eigenvalues) + "]"  # no -0
+        value = f"L = {shown_value(self.value, self.method):.10g}"
         if self.dimension == 0 and not self.differentiable:
             return f"{at}  {value}  {self.kind}, not differentiable here: {self.note}  ({self.method})"
         if self.dimension == 0:
