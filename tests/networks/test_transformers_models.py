@@ -295,3 +295,53 @@ def test_a_streamed_batch_with_a_token_past_the_vocabulary_is_one_line(generator
     with pytest.raises(LosslabError, match=r"^the data's inputs hold index 30, but the model's embedding "
                        r"transformer\.wte has 24 rows \(0–23\)$"):  # fmt: skip
         objective.value(objective.center)
+
+
+SEQ2SEQ: dict[str, Callable[[], nn.Module]] = {
+    "t5": lambda: transformers.T5ForConditionalGeneration(
+        transformers.T5Config(vocab_size=24, d_model=16, d_kv=8, d_ff=32, num_layers=1, num_heads=2,
+                              decoder_start_token_id=0, pad_token_id=0, feed_forward_proj="gated-gelu")
+    ),
+    "bart": lambda: transformers.BartForConditionalGeneration(
+        transformers.BartConfig(vocab_size=24, d_model=16, encoder_layers=1, decoder_layers=1,
+                                encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=32,
+                                decoder_ffn_dim=32, max_position_embeddings=16, pad_token_id=0,
+                                decoder_start_token_id=2)
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(SEQ2SEQ))
+def test_an_encoder_decoder_takes_a_named_loss_on_its_labels(name: str, generator: torch.Generator) -> None:
+    """T5 and BART build their decoder's inputs from the labels (shifted right): a named loss leaves them in the
+    inputs — taking them out, as for a causal LM, gave "You must specify exactly one of input_ids or inputs_embeds" —
+    and scores the logits against them as they are (no causal shift), label -100 left out. Oracle: the copy's own
+    forward given the labels, its logits' cross-entropy written out here."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)  # the config's initialisation draws from the global RNG; test-only
+        model = SEQ2SEQ[name]().to(torch.float64)
+    ids = torch.randint(1, 24, (3, 8), generator=generator)
+    labels = torch.randint(1, 24, (3, 6), generator=generator)
+    labels[0, -2:] = -100  # a shorter target: its last two positions are not scored
+    batch = {"input_ids": ids, "labels": labels}
+    objective = network(model, batch, "cross_entropy")
+    directions = random_directions(objective, seed=1)
+    surface = survey(objective, directions, grid=3, ranges=(-0.5, 0.5), progress=False)
+    for i, j, theta in plane_thetas(surface, directions):
+        with torch.no_grad():
+            logits = twin_at(model, theta)(**batch, use_cache=False).logits
+        expected = float(nn.functional.cross_entropy(logits.reshape(-1, 24), labels.reshape(-1)))
+        assert float(surface.values["loss"][i, j]) == pytest.approx(expected, rel=1e-10, abs=1e-12)
+    own = network(model, batch)  # the model's own outputs.loss: the same number
+    assert float(own.value(own.center)) == pytest.approx(float(objective.value(objective.center)), rel=1e-10)
+    # the top eigenpair from Hessian-vector products through both attentions, against central differences of ∇L
+    # (T5 v1.1's smooth gated GELU: the original's ReLU puts kinks within any difference step; T5's RMS norm takes
+    # its variance in float32 even in a float64 model, ∇L noisy at ~5e-7, hence a step of 1e-3); BART's padding row
+    # of its embedding never trains and is held fixed (objective.trained_entries)
+    result = top_eigenvalues(objective, 1, tol=1e-7)  # T5's top two are close: 1e-9 takes over 500 products
+    top, v = float(result.eigenvalues[0]), result.eigenvectors[0]
+    step = 1e-3
+    hv = (objective.grad(objective.center + step * v) - objective.grad(objective.center - step * v)) / (2 * step)
+    trained = objective.trained_entries if objective.trained_entries is not None else 1.0
+    residual = float(torch.linalg.vector_norm((hv - top * v) * trained))
+    assert result.converged and residual <= 1e-3 * max(1.0, abs(top))

@@ -123,6 +123,8 @@ class NetworkObjective(Objective):
             loss = MODEL_LOSS if isinstance(first_inputs, Mapping) and model_io.LABELS in first_inputs else None
         self.loss_name = loss if isinstance(loss, str) else ("cross_entropy" if loss is None else "callable")
         self.loss_fn = model_io.loss_function(loss if loss is not None else "cross_entropy")
+        # an encoder-decoder (T5, BART) builds its decoder's inputs from the labels: a named loss leaves them in
+        self._labels_feed_decoder = bool(getattr(getattr(model, "config", None), "is_encoder_decoder", False))
         self._stats_model: nn.Module | None = None
         self._own_lm_loss = False  # decided by _check_fit
         self._head: lm_head.LMHead | None = None  # a causal LM's loss without all its logits; _check_fit
@@ -224,12 +226,12 @@ class NetworkObjective(Objective):
         """A batch's model inputs and loss targets. A dict's ``labels`` stay in it for the model's own loss
         (``"model"``) — unless it is a causal LM's usual loss, which losslab computes itself from the
         labels as targets — and are also the targets of a callable loss; a named loss takes them out as
-        its targets."""
+        its targets, except from an encoder-decoder's inputs (its decoder reads them, shifted right)."""
         if targets is not None or not (isinstance(inputs, Mapping) and model_io.LABELS in inputs):
             return inputs, targets
         if self.loss_name == MODEL_LOSS and not self._own_lm_loss:
             return inputs, None
-        if self.loss_name == "callable":
+        if self.loss_name == "callable" or self._labels_feed_decoder:
             return inputs, inputs[model_io.LABELS]
         return {k: v for k, v in inputs.items() if k != model_io.LABELS}, inputs[model_io.LABELS]
 
