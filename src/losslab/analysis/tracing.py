@@ -212,6 +212,8 @@ def _to_the_face(inside: Tensor, outside: Tensor, box: Domain, settle: Settle, d
 
     a, b = inside, outside
     fa, fb, kept = past(a), past(b), 0
+    if not fa <= 0 < fb:  # both on the face (a degenerate chord): nothing to search
+        return [outside]
     for _ in range(FACE_TRIALS):
         t = fa / (fa - fb)
         guess = a + t * (b - a)
