@@ -25,7 +25,7 @@ run: install
 test: dev
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -n auto --maxprocesses 4 -m "not serial"
+	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist worksteal -m "not serial"
 	$(BIN)/python -m pytest -m serial
 
 clean:

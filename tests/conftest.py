@@ -8,6 +8,13 @@ import pytest
 import torch
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The browser tests first (their order kept): they are the suite's longest (a lesson walk ~100 s), and `make
+    test`'s processes (pytest-xdist) take tests in this order — started last, one of them kept a process busy for a
+    minute and a half after the other had finished."""
+    items.sort(key=lambda item: 0 if "tests/browser/" in item.nodeid else 1)
+
+
 @pytest.fixture(scope="module")
 def one_thread() -> Iterator[None]:
     """One intra-op thread for small tensors: on the shared 2-core machine two threads per process fought
