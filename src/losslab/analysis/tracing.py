@@ -78,8 +78,8 @@ def trace_curve(
     curves: list[Tensor] = []
     budget = MOST_STEPS
     while inside.shape[0] and len(curves) < MOST_CURVES and budget > 0:
-        walked = _walk_both_ways(objective, inside[0], _toward(inside), box, diagonal, budget, settle, project is None)
-        curve, used = walked
+        seed, toward = inside[0], _toward(inside)
+        curve, used = _walk_both_ways(objective, seed, toward, box, diagonal, budget, settle, project is None)
         budget -= used
         if curve.shape[0] >= 2:
             curves.append(_with_extremes(curve, box, settle))
