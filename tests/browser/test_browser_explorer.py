@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 import numpy as np
 import torch
+from explorer_page import wait_idle
 from PIL import Image
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -28,6 +29,40 @@ def open_page(browser: Any, url: str, width: int, height: int) -> Any:
 
 def wait_for_race(page: Any, rows: int) -> None:
     page.wait_for_function(f"document.querySelectorAll('#numbers tr').length === {rows + 1}", timeout=20_000)
+
+
+def test_a_start_picked_while_the_suggestion_is_asked_for_is_kept(browser: Any, server_url: str) -> None:
+    """A click on the map made before the server's suggested start arrives is the start: the suggestion took its place
+    when the server was slow (found when test_race_gd_and_adam_on_the_bowl ran beside another test process). The
+    suggestion is held here until the click is made, then let through."""
+    page = open_page(browser, server_url + '/#{"gallery":"hand_simulation"}', 1280, 800)
+    held: list[Any] = []
+    page.route("**/api/suggest", lambda route: held.append(route))
+    page.select_option("#gallery-select", "case_study_2")  # a new loss: no start until the suggestion comes
+    page.wait_for_selector("#plot-main .contourlayer", state="attached", timeout=30_000)
+    for _ in range(200):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held and page.evaluate("window.losslab.live.suggestion") is None
+    box = page.locator("#plot-main .nsewdrag").first.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + box["height"] * 0.25)
+    picked = page.evaluate("window.losslab.state.start")
+    assert 2.5 < picked[0] < 5 and 0 < picked[1] < 3  # upper right of the box w0 ∈ [−1, 5], w1 ∈ [−3, 3]
+    page.fill("[data-testid='knob-0-lr']", "0.0123")  # and the first optimizer's rate typed meanwhile
+    page.dispatch_event("[data-testid='knob-0-lr']", "change")
+    for route in held:
+        route.continue_()
+    page.unroute("**/api/suggest")
+    page.wait_for_function("window.losslab.live.suggestion !== null", timeout=30_000)
+    wait_idle(page)
+    assert page.evaluate("window.losslab.state.start") == picked
+    runners, rates = page.evaluate("[window.losslab.state.runners, window.losslab.live.suggestion.lrs]")
+    assert runners[0]["hyper"]["lr"] == 0.0123  # the typed rate kept; the other optimizer's the suggested one
+    assert runners[1]["hyper"]["lr"] == rates[runners[1]["name"]] != 0.0123
+    assert [float(page.input_value(f"[aria-label='start {n}']")) for n in ("w0", "w1")] == picked
+    assert page.errors == []
+    page.close()
 
 
 def test_race_gd_and_adam_on_the_bowl(browser: Any, server_url: str, shots: Path) -> None:

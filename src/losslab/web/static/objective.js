@@ -55,10 +55,13 @@ export async function loadObjective() {
 }
 
 // The server's defaults for this loss (a start off its stationary points and kinks, learning rates below
-// 2/λmax). They replace the start when there is none (a new loss), and the learning rates after the
-// loss was changed on the page (not those a link gave). False when a newer loss took over meanwhile.
+// 2/λmax). They replace the start when there is none (a new loss) and none was picked on the map while
+// they were asked for, and the learning rates after the loss was changed on the page (not those a link
+// gave, nor one typed while they were asked for). False when a newer loss took over meanwhile.
 async function suggest(version, info) {
   const needStart = !state.start || state.start.length !== info.dim;
+  const before = state.start; // a click on the map meanwhile (pickStart) puts a new array here: the user's wins
+  const ratesBefore = new Map(state.runners.map((runner) => [runner, runner.hyper.lr])); // and a rate typed meanwhile
   const asked = latest("suggest", "/api/suggest", { objective: live.spec }).catch((error) => (isStale(error) ? null : error));
   if (!needStart && !live.suggestLr) {
     asked.then((found) => { if (version === live.version && found && !(found instanceof Error)) { live.suggestion = found; refreshLrHints(); } });
@@ -68,15 +71,19 @@ async function suggest(version, info) {
   const found = await asked;
   if (version !== live.version) return false;
   say("");
+  const takeStart = needStart && state.start === before;
   if (found && !(found instanceof Error)) {
     live.suggestion = found;
-    if (needStart) state.start = found.start;
+    if (takeStart) state.start = found.start;
     if (live.suggestLr) {
-      for (const runner of state.runners) if (found.lrs[runner.name] !== undefined) runner.hyper.lr = found.lrs[runner.name];
+      for (const runner of state.runners) {
+        const untouched = !ratesBefore.has(runner) || ratesBefore.get(runner) === runner.hyper.lr;
+        if (untouched && found.lrs[runner.name] !== undefined) runner.hyper.lr = found.lrs[runner.name];
+      }
     }
   } else {
     if (found) say(`No suggested start (${found.message}); starting from the middle of the box.`, true);
-    if (needStart) state.start = middleOf(info);
+    if (takeStart) state.start = middleOf(info);
   }
   live.suggestLr = false;
   return true;
