@@ -219,7 +219,7 @@ class StationaryPoint(Readable):
         # display only: rounding noise next to 0 (4.9e-16 on a valley floor, -0) reads 0
         at = "(" + ", ".join(f"{v if abs(v) > 1e-12 * size else 0.0:.10g}" for v in as_floats(self.point)) + ")"
         eigenvalues = as_floats(self.hessian_eigenvalues)
-        # display only: an eigenvalue within 1e-12 of the largest of 0 is rounding noise (-1.1e-15 along a valley)
+        # display only: an eigenvalue within 1e-12·max(1, largest |λ|) of 0 is rounding noise (-1.1e-15 along a valley)
         flat = 1e-12 * max([1.0, *(abs(v) for v in eigenvalues)])
         lam = "λ = [" + ", ".join(f"{v if abs(v) > flat else 0.0:.6g}" for v in eigenvalues) + "]"  # no -0
         value = f"L = {shown_value(self.value, self.method):.10g}"
