@@ -10,17 +10,13 @@ Each picture is a page state (the link's hash) played to its last step; nothing 
 from __future__ import annotations
 
 import json
-import socket
 import sys
-import threading
-import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import uvicorn
-
 from losslab.web import ServerConfig, create_app
+from losslab.web.background import served
 
 CHROMIUM = "/usr/bin/chromium"
 IMAGES = Path(__file__).parent / "images"
@@ -41,20 +37,6 @@ DATA = {  # Case Study 1's five points and a line, GD against Adam
     "runners": [{"name": "gd", "hyper": {"lr": 0.02}}, {"name": "adam", "hyper": {"lr": 0.3, "betas": [0.9, 0.999]}}],
 }  # fmt: skip
 CONNECT = {"source": "gallery", "gallery": "himmelblau", "steps": 20}
-
-
-def _serve() -> tuple[str, uvicorn.Server]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(ServerConfig(port=port)), port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if time.monotonic() > deadline:
-            sys.exit("the explorer did not start within 60 s")
-        time.sleep(0.05)
-    return f"http://127.0.0.1:{port}", server
 
 
 def _open(browser: Any, url: str, state: dict[str, Any]) -> Any:
@@ -87,9 +69,8 @@ def main() -> None:
 
     if not Path(CHROMIUM).exists():
         sys.exit(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    url, server = _serve()
     args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-    with sync_playwright() as p:
+    with served(create_app(ServerConfig())) as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
         page = _open(browser, url, RACE)
         _played(page, RACE["steps"])
@@ -117,7 +98,6 @@ def main() -> None:
         page.screenshot(path=str(IMAGES / "explorer-connect.png"), clip=clip)
         page.close()
         browser.close()
-    server.should_exit = True
     for name in ("explorer.png", "explorer_data.png", "explorer-connect.png"):
         print(f"written {IMAGES / name}")
 

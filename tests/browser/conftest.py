@@ -3,45 +3,25 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
-import uvicorn
 
 from losslab.web import ServerConfig, create_app
+from losslab.web.background import served
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path("/tmp/losslab-browser-shots")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def server_url() -> Iterator[str]:
     threads = torch.get_num_threads()
-    port = free_port()
-    config = ServerConfig(port=port, torch_threads=1)
-    server = uvicorn.Server(uvicorn.Config(create_app(config), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the explorer did not start within 30 s")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with served(create_app(ServerConfig(torch_threads=1))) as url:
+        yield url
     torch.set_num_threads(threads)  # the app set 1 for its start-up; give the rest of the suite its own
 
 

@@ -142,7 +142,10 @@ def run_in_own_loop(scenario: Callable[[], Coroutine[Any, Any, int]]) -> int:
 
 
 def test_a_race_stops_soon_after_its_client_disconnects(monkeypatch: pytest.MonkeyPatch) -> None:
+    # timed from the request, not from when the race began: beside another test process the executor's thread
+    # started the race 0.15 s late, and "stopped 0.05 s after it began" read as stopping before the client left
     stopped_after: list[float] = []
+    sent = time.monotonic()
 
     def endless_race(body: Any, bounds: Bounds, should_stop: Callable[[], bool]) -> dict[str, Any]:
         started = time.monotonic()
@@ -150,7 +153,7 @@ def test_a_race_stops_soon_after_its_client_disconnects(monkeypatch: pytest.Monk
             if time.monotonic() - started > 10:
                 raise AssertionError("should_stop never turned true")
             time.sleep(0.005)
-        stopped_after.append(time.monotonic() - started)
+        stopped_after.append(time.monotonic() - sent)
         raise LosslabError("stopped")
 
     monkeypatch.setattr(service, "run_race", endless_race)
@@ -158,7 +161,7 @@ def test_a_race_stops_soon_after_its_client_disconnects(monkeypatch: pytest.Monk
     status = run_in_own_loop(lambda: _call_and_leave(app, RACE, leave_after=0.2))
     app.state.executor.shutdown(wait=True)  # the worker has finished once this returns
     assert status == 422
-    assert len(stopped_after) == 1 and 0.15 < stopped_after[0] < 2.0
+    assert len(stopped_after) == 1 and 0.2 <= stopped_after[0] < 2.0  # not before the client left at 0.2 s
 
 
 def test_a_queued_request_whose_client_left_never_runs(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,21 +8,19 @@ the landscape job's work is a stub (its computation is tested in test_explore_li
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from losslab.objectives.grid import Grid, evaluate_grid
 from losslab.objectives.objective import formula
 from losslab.web import Bounds, ServerConfig, create_app
+from losslab.web.background import served
 from losslab.web.jobs import JobStore
 from student_formulas import student_formulas
 
@@ -55,19 +53,8 @@ schema = schemathesis.openapi.from_dict(app.openapi())
 @pytest.fixture(scope="module")
 def live_url() -> Iterator[str]:
     """The app served by uvicorn on a free port, worker processes and all: the fuzz goes over the wire."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert time.monotonic() < deadline, "the explorer did not start within 60 s"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with served(app) as url:
+        yield url
 
 
 @schema.parametrize()

@@ -231,7 +231,6 @@ async function drawMap(main, side) {
     showscale: false, opacity: 0.95, hovertemplate: hover, customdata: values, contours: { z: regionEdge3d(s) } };
   const overlay = taylorSurface();
   // The box is the surface's: a path that runs off it (a divergence) is cut there instead of rescaling the view.
-  // Seen from 40° above the floor: at 27° a bowl's near wall hid its bottom, and the minimum's mark with it.
   const zRange = s.min === null ? undefined : paddedRange([s.min, s.max]);
   // the stationary points after the paths: race.js restyles the paths by index (2 + i)
   const marks3d = live.info.dim === 2 ? markTraces3d(nx, ny, s) : [];
@@ -241,6 +240,7 @@ async function drawMap(main, side) {
       xaxis: { title: axisTitle(shownName(nx)), range: [s.axes[0][0], s.axes[0].at(-1)], nticks: 6 },
       yaxis: { title: axisTitle(shownName(ny)), range: [s.axes[1][0], s.axes[1].at(-1)], nticks: 6 },
       zaxis: { title: axisTitle("L"), range: zRange, nticks: 5 },
+      // seen from 40° above the floor: at 27° a bowl's near wall hid its bottom, and the minimum's mark with it
       camera: { eye: { x: 1.3, y: -1.3, z: 1.6 } }, aspectmode: "manual", aspectratio: { x: 1, y: 1, z: 0.7 } } }), config);
   bindPlot(main);
   bindPlot(side);
