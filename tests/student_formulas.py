@@ -1,7 +1,7 @@
 """Hypothesis strategies for the formulas a student types: the whitelisted functions (sqrt, log, abs,
 max/min, exp, sin, tanh, relu), powers (integer, fractional, negative), division, 1–3 variables,
 nesting of depth 3 and more, each written in the parser's spelling or a student's (``^``, ``2x``,
-``|…|``, ``√``, ``ln``, superscripts).
+``|…|``, ``√``, ``ln``, superscripts, ``sin x`` without parentheses).
 
 A formula is drawn as a small tree and rendered in one spelling, so shrinking keeps it readable.
 """
@@ -43,6 +43,8 @@ class Node:
             return GREEK.get(self.op, self.op)
         if self.op == "-" and len(self.args) == 1:
             return f"-({self.args[0].student()})"
+        if self.bare():
+            return f"{'ln' if self.op == 'log' else self.op} {self.args[0].student()}"  # sin x, ln w0, exp 2
         if self.op == "abs":
             return f"|{self.args[0].student()}|"
         if self.op == "sqrt":
@@ -54,6 +56,8 @@ class Node:
         left, right = self.args
         if self.op == "**" and right.op in ("2", "3") and not right.args:
             square = "²" if right.op == "2" else "³"
+            if left.bare():
+                return f"{left.op}{square} {left.args[0].student()}"  # sin² x
             if left.op in ("exp", "sin", "tanh") and len(left.args) == 1:
                 return f"{left.op}{square}({left.args[0].student()})"  # sin²(x): the textbook's power of a value
             return f"({left.student()}){square}"
@@ -64,6 +68,11 @@ class Node:
         if self.op == "*":
             return f"({left.student()}) ({right.student()})"  # (x + 1) (y - 2): side by side, with a space
         return f"({left.student()}) {self.op} ({right.student()})"
+
+    def bare(self) -> bool:
+        """Whether a student may print this call without parentheses: a function of a name or a plain number."""
+        simple = len(self.args) == 1 and not self.args[0].args and self.args[0].op.replace(".", "").isalnum()
+        return simple and self.op in ("exp", "sin", "tanh", "cosh", "atan", "log")
 
 
 def leaves(names: tuple[str, ...]) -> st.SearchStrategy[Node]:

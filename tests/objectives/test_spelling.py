@@ -52,6 +52,22 @@ READ_AS = [
     ("w0² + w0w1 + w1²", "w0**2 + w0*w1 + w1**2"),
     ("½x²", "(1/2)*x**2"),
     ("|x| |y|", "abs(x) * abs(y)"),
+    ("sin x", "sin(x)"),
+    ("x sin x", "x * sin(x)"),
+    ("e^{-x} sin x", "e**(-x) * sin(x)"),
+    ("sin²x + cos²y", "sin(x)**2 + cos(y)**2"),
+    ("sin x²", "sin(x**2)"),
+    ("sin 2x cos y", "sin(2*x) * cos(y)"),
+    ("sin x/2", "sin(x)/2"),
+    ("log cosh x", "log(cosh(x))"),
+    ("|sin x| + |cos y|", "abs(sin(x)) + abs(cos(y))"),
+    ("sin √x", "sin(sqrt(x))"),
+    ("ln x", "log(x)"),
+    ("sinθ", "sin(theta)"),
+    ("sinx + cosy", "sin(x) + cos(y)"),
+    ("sin2x", "sin(2*x)"),
+    ("tanhx", "tanh(x)"),
+    ("lnx^2", "log(x**2)"),
 ]
 
 
@@ -128,7 +144,7 @@ def test_function_names_stay_calls_and_unknown_ones_are_named() -> None:
         ("x^2 + y^2 = 1", 13, "a loss is one expression, not an equation; write x**2 + y**2 - (1)"),
         ("2 3", 2, "a number after a value with only a space between them; write '*' to multiply"),
         ("(x + 1) 2", 8, "write '*' to multiply"),
-        ("x**2 + sin x", 11, "a function's argument goes in parentheses: write sin(x)"),
+        ("x**2 + max x", 11, "a function's arguments go in parentheses: write max(x, …)"),
         ("w0 + 2w1 +", 11, "read 'w0 + 2w1 +' as 'w0 + 2*w1 +'"),
     ],
 )
@@ -143,6 +159,39 @@ def test_greek_variables_are_named_the_same_outside_the_formula() -> None:
     assert loss.names == ("theta0", "theta1")
     assert float(loss.value("θ₀=3, theta1=1")) == 14
     assert parse_formula("θ^2 + w^2", ["w", "θ"]).names == ("w", "theta")
+
+
+# what a textbook prints after a function's name, and the same factor in parentheses
+BARE = [("x", "x"), ("2x", "2*x"), ("x²", "x**2"), ("x^2", "x**2"), ("3y^{-1}", "3*y**(-1)"), ("θ", "theta"),
+        ("θ₁", "theta1"), ("2(x + 1)", "2*(x + 1)"), ("√x", "sqrt(x)"), ("|x - y|", "abs(x - y)"), ("w0", "w0"),
+        ("0.5y", "0.5*y"), ("cosh x", "cosh(x)")]  # fmt: skip
+UNARY_NAMES = ["sin", "cos", "tan", "exp", "log", "ln", "sqrt", "tanh", "sigmoid", "softplus", "relu", "atan"]
+
+
+def test_a_function_printed_before_its_argument_takes_the_factor_after_it() -> None:
+    rng = random.Random(7)
+    for _ in range(400):
+        name, power = rng.choice(UNARY_NAMES), rng.choice(["", "²", "^2"])
+        written, meant = rng.choice(BARE)
+        call = f"{name}{power} {written}" if power or rng.random() < 0.7 else f"{name}{written}"
+        explicit = f"({name}({meant}))" + ("**2" if power else "")
+        before, after = rng.choice([("", ""), ("2", ""), ("x + ", ""), ("y ", ""), ("", " + y"), ("", " cos y")])
+        starred = {"": "", "2": "2*", "x + ": "x + ", "y ": "y*"}[before] + explicit
+        starred += {"": "", " + y": " + y", " cos y": "*cos(y)"}[after]
+        typed = before + call + after
+        if call.startswith(name + written) and not re.fullmatch(r"\d*[A-Za-z]\d*", written):
+            continue  # glued to the name only a one-letter name (a number before it) is an argument
+        assert parse_formula(typed).expr == parse_formula(starred).expr, (typed, parse_formula(typed).understood)
+
+
+def test_a_glued_name_stays_whole_where_it_is_declared_called_or_euler() -> None:
+    assert parse_formula("L(cost, w) = cost^2 + w^2").names == ("cost", "w")
+    assert parse_formula("cost + w").understood == "cos(t) + w"  # said back, as Desmos reads it
+    with pytest.raises(LosslabError, match="function 'sine' is not one of"):
+        parse_formula("sine(x)")
+    assert parse_formula("sine + x").names == ("sine", "x")
+    with pytest.raises(LosslabError, match="'sin⁻¹' reads as an inverse function"):
+        parse_formula("sin⁻¹ x")
 
 
 @pytest.mark.parametrize(

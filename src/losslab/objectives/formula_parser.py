@@ -55,6 +55,8 @@ FUNCTIONS: dict[str, tuple[Callable[..., sympy.Expr], int, int | None]] = {
     "max": (sympy.Max, 2, None),
     "min": (sympy.Min, 2, None),
 }
+#: the functions of one argument: a textbook's ``sin x`` is read as ``sin(x)`` (see :mod:`losslab.objectives.spelling`)
+UNARY = frozenset(name for name, (_, fewest, most) in FUNCTIONS.items() if fewest == most == 1)
 CONSTANTS: dict[str, sympy.Expr] = {"pi": sympy.pi, "e": sympy.E}
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
@@ -151,7 +153,7 @@ def parse_formula(text: str, variables: Sequence[str] | None = None, known: Sequ
     if not text.strip():
         raise LosslabError("formula is empty; type an expression such as '(w - 3)**2'")
     declared = tuple(variable_name(v) for v in (*(variables or ()), *known) if isinstance(v, str))
-    spelling = normalize(text, frozenset(FUNCTIONS), declared)
+    spelling = normalize(text, frozenset(FUNCTIONS), declared, UNARY)
     if not spelling.formula:
         raise LosslabError(f"formula '{_clip(text)}' has nothing after '='; write the loss, e.g. 'L(w) = (w - 3)**2'")
     try:
@@ -213,7 +215,8 @@ def _syntax_advice(text: str, exc: SyntaxError) -> tuple[int, str]:
     called = re.search(r"\b([A-Za-z]+)\s+([\w.]+)", text)
     if called is not None and called.group(1) in FUNCTIONS:
         name, argument = called.groups()
-        return called.end(1), f"a function's argument goes in parentheses: write {name}({argument})"
+        more = ", …" if FUNCTIONS[name][1] > 1 else ""
+        return called.end(1), f"a function's arguments go in parentheses: write {name}({argument}{more})"
     found = re.search(r"[\w)]\s+[\w(]", text)
     if found is not None:
         return (

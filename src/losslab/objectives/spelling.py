@@ -18,6 +18,8 @@ written                    read as                 rule
 ``|x|``                    ``abs(x)``              bars are the absolute value
 ``θ₀``, ``2λ``, ``π``      ``theta0``, ``2*lam``, ``pi``  Greek letters by name (``λ``: ``lam``)
 ``sin²(x)``, ``sin^2(x)``  ``sin(x)**2``           a power on a function's name is its value's
+``sin x``, ``ln 2x``       ``sin(x)``, ``log(2*x)``  a function's argument without parentheses (see below)
+``sinx + cosy``            ``sin(x) + cos(y)``     a function's name joined to a one-letter name
 ``e^{-x}``, ``[x+1]^2``    ``e**(-x)``, ``(x+1)**2``  braces and brackets group (``w[0]`` stays indexing)
 ``½x``                     ``(1/2)*x``             fraction characters
 ``x² + xy + y²``           ``x**2 + x*y + y**2``   a name made of the formula's other names is their product
@@ -27,6 +29,11 @@ written                    read as                 rule
 ``·``, ``×``, ``−``, ``÷``  ``*``, ``*``, ``-``, ``/``
 ``L(w0, w1) = …``          ``…`` (variables w0, w1)  a left-hand side names the variables
 =========================  ======================  ===================================
+
+A one-argument function printed before its argument takes the factor right after it: numbers, names, Greek
+letters and groups written together, with their powers (``sin 2x`` is sin(2x), ``sin x²`` is sin(x²), ``sin²x``
+is sin(x)², ``log cosh x`` is log(cosh(x))); a space after that factor, an operator or a bar ends it (``sin x cos y``
+is sin(x)·cos(y), ``sin x/2`` is sin(x)/2, ``sin x y`` is sin(x)·y). The reading is said back, like every other.
 
 This is text rewriting by a small tokenizer (no ``eval``, no ``sympify``): what comes out
 still goes through the whitelist parser, which refuses everything it does not know.
@@ -90,7 +97,10 @@ class Spelling:
 
 
 def normalize(
-    text: str, functions: frozenset[str] | set[str] = frozenset(), variables: tuple[str, ...] = ()
+    text: str,
+    functions: frozenset[str] | set[str] = frozenset(),
+    variables: tuple[str, ...] = (),
+    unary: frozenset[str] | set[str] | None = None,
 ) -> Spelling:
     """Rewrite student spellings into the parser's (see the module docstring).
 
@@ -98,6 +108,8 @@ def normalize(
         text: the formula as typed.
         functions: names that are functions, so ``f(`` stays a call (not ``f*(``).
         variables: names declared as variables: never read as a product of others, and a factor before ``(``.
+        unary: the functions of one argument, which may be written without parentheses (``sin x``); all of
+            ``functions`` when not given.
 
     >>> normalize("x^2 - 4x + 5").formula
     'x**2 - 4*x + 5'
@@ -107,16 +119,21 @@ def normalize(
     'sqrt(w0**2 + w1**2) + abs(x) + log(x)'
     >>> normalize("2(x+1)^2 + (x-1)(x+1) + e^x").formula
     '2*(x+1)**2 + (x-1)*(x+1) + e**x'
+    >>> normalize("sin²x + cos x² + sinx cosy", {"sin", "cos"}).formula
+    'sin(x)**2 + cos(x**2) + sin(x) * cos(y)'
     """
     declared, body = _left_side(text.translate(SUBSCRIPTS))
     for symbol, plain in SYMBOLS.items():
         body = body.replace(symbol, plain)
     body = _fractions(_brackets(body))
-    tokens = _tokens(body)
-    tokens = _roots(tokens)
-    tokens = _bars(tokens, body)
-    tokens = _function_powers(tokens, functions)
     known = {*variables, *(declared or ())}
+    unary = functions if unary is None else unary
+    tokens = [(kind, FUNCTION_ALIASES.get(value, value) if kind == "name" else value) for kind, value in _tokens(body)]
+    tokens = _glued_calls(tokens, unary, known)
+    tokens = _roots(tokens)
+    tokens = _bars(tokens, body, functions)
+    tokens = _bare_arguments(tokens, unary)
+    tokens = _function_powers(tokens, functions)
     tokens = _joined_names(tokens, functions, known)
     out: list[tuple[str, str]] = []
     for kind, value in tokens:
@@ -125,8 +142,6 @@ def normalize(
         elif kind == "sup":
             digits = value.translate(SUPERSCRIPTS)
             kind, value = "raw", "**" + (digits if digits.isdigit() else f"({digits})")
-        elif kind == "name":
-            value = FUNCTION_ALIASES.get(value, value)
         elif kind == "greek":
             value = GREEK[value[0]] + value[1:]
         if out and _implicit_product(out, kind, value, functions, known):
@@ -252,6 +267,86 @@ def _function_powers(tokens: list[tuple[str, str]], functions: frozenset[str] | 
     return out
 
 
+_GLUED_REST = re.compile(r"(?P<number>\d+)?(?P<name>[A-Za-z](_?\d+)?)")
+
+
+def _glued_calls(
+    tokens: list[tuple[str, str]], unary: frozenset[str] | set[str], declared: set[str]
+) -> list[tuple[str, str]]:
+    """``sinx``, ``cosw1``, ``sin2x``, ``lnx`` → ``sin x``, ``cos w1``, ``sin 2x``, ``log x`` (then read as calls): a
+    name that is a one-argument function's name followed by a one-letter name (digits may follow it; a number may
+    come before it) is the function of that name, as Desmos reads it. A declared variable, a name called with
+    ``(`` (``sine(x)``: an unknown function, named so) and ``…e`` (Euler's number: write ``sin(e)``) stay whole."""
+    prefixes = sorted({*unary, *(a for a, f in FUNCTION_ALIASES.items() if f in unary)}, key=len, reverse=True)
+    out: list[tuple[str, str]] = []
+    for index, (kind, value) in enumerate(tokens):
+        called = index + 1 < len(tokens) and tokens[index + 1] == ("op", "(")
+        if kind != "name" or value in unary or value in declared or called:
+            out.append((kind, value))
+            continue
+        for prefix in prefixes:
+            rest = _GLUED_REST.fullmatch(value[len(prefix) :]) if value.startswith(prefix) else None
+            if rest is not None and rest.group("name") != "e":
+                out.extend([("name", FUNCTION_ALIASES.get(prefix, prefix)), ("space", " ")])
+                out.extend([("number", rest.group("number"))] if rest.group("number") else [])
+                out.append(("name", rest.group("name")))
+                break
+        else:
+            out.append((kind, value))
+    return out
+
+
+def _bare_arguments(tokens: list[tuple[str, str]], unary: frozenset[str] | set[str]) -> list[tuple[str, str]]:
+    """``sin x``, ``sin 2x``, ``sin²x``, ``log cosh x`` → ``sin(x)``, ``sin(2x)``, ``sin²(x)``, ``log(cosh(x))``: a
+    one-argument function's name (with a power on it) before a factor without parentheses takes that factor (see
+    the module docstring). The last such name is taken first, so an argument may itself be a call."""
+    tokens = list(tokens)
+    index = len(tokens) - 1
+    while index >= 0:
+        kind, value = tokens[index]
+        if kind == "name" and value in unary:
+            start = index + 1 + len(_name_power(tokens, index + 1))
+            first = start
+            while first < len(tokens) and tokens[first][0] == "space":
+                first += 1
+            end = _factor_end(tokens, first, unary)
+            if end > first:
+                tokens[start:end] = [("op", "("), *tokens[first:end], ("op", ")")]
+        index -= 1
+    return tokens
+
+
+def _factor_end(tokens: list[tuple[str, str]], first: int, unary: frozenset[str] | set[str]) -> int:
+    """Where the factor written together from ``first`` ends: the index after it; ``first`` when none starts
+    there (or when a ``(`` does: the call is already written out)."""
+    at = first
+    while at < len(tokens):
+        kind, value = tokens[at]
+        if kind in ("number", "greek") or (kind == "name" and value not in unary):
+            at += 1
+            if kind == "name" and at < len(tokens) and tokens[at] == ("op", "(") and value not in unary:
+                at = _closing(tokens, at) + 1  # abs(x), max(x, y), w0(x + 1): a call or a factor's group
+        elif kind == "name" and at + 1 < len(tokens) and tokens[at + 1] == ("op", "("):
+            at = _closing(tokens, at + 1) + 1  # a call already written out: sin(x) inside log sin(x)
+        elif at > first and kind == "sup":
+            at += 1
+        elif at > first and kind == "power" and at + 1 < len(tokens):
+            after = at + 2 if tokens[at + 1] == ("op", "-") else at + 1
+            if after >= len(tokens):
+                break
+            if tokens[after] == ("op", "("):
+                at = _closing(tokens, after) + 1
+            elif tokens[after][0] in ("number", "name", "greek"):
+                at = after + 1
+            else:
+                break
+        elif at > first and (kind, value) == ("op", "("):
+            at = _closing(tokens, at) + 1  # sin 2(x + 1)
+        else:
+            break
+    return at
+
+
 def _name_power(tokens: list[tuple[str, str]], i: int) -> list[tuple[str, str]]:
     """The exponent tokens right after a name: a superscript, ``^``/``**`` and a whole number, or ``^-`` and what
     follows (an inverse function's spelling); else none."""
@@ -308,9 +403,11 @@ def _roots(tokens: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return out
 
 
-def _bars(tokens: list[tuple[str, str]], text: str) -> list[tuple[str, str]]:
-    """``|…|`` → ``abs(…)``: a bar opens where a value cannot end (start, after an operator or '(') or where none
-    is open (after a value: a product, ``2|x|``), else closes."""
+def _bars(
+    tokens: list[tuple[str, str]], text: str, functions: frozenset[str] | set[str] = frozenset()
+) -> list[tuple[str, str]]:
+    """``|…|`` → ``abs(…)``: a bar opens where a value cannot end (start, after an operator, '(' or a function's
+    name: ``sin |x|``) or where none is open (after a value: a product, ``2|x|``), else closes."""
     out: list[tuple[str, str]] = []
     depth = 0
     for kind, value in tokens:
@@ -319,6 +416,7 @@ def _bars(tokens: list[tuple[str, str]], text: str) -> list[tuple[str, str]]:
             continue
         previous = next((t for t in reversed(out) if t[0] != "space"), None)
         opens = previous is None or (previous[0] == "op" and previous[1] in "+-*/(,=") or previous[0] == "power"
+        opens = opens or _after_function_name([t for t in out if t[0] != "space"], functions)
         if opens or depth == 0:  # after a value with none open: a product, 2|x|, |x||y|, x |y|
             if not opens:
                 _star(out)
@@ -330,6 +428,14 @@ def _bars(tokens: list[tuple[str, str]], text: str) -> list[tuple[str, str]]:
     if depth:
         raise LosslabError(f"an absolute value in '{text.strip()}' is not closed: write |x| (or abs(x))")
     return out
+
+
+def _after_function_name(written: list[tuple[str, str]], functions: frozenset[str] | set[str]) -> bool:
+    """Whether the tokens end with a function's name, or its name and a power (``sin``, ``sin²``, ``sin^2``)."""
+    for drop in (0, 1, 2):
+        if len(written) > drop and written[-1 - drop][0] == "name" and written[-1 - drop][1] in functions:
+            return _name_power(written, len(written) - drop) == written[len(written) - drop :]
+    return False
 
 
 def _star(out: list[tuple[str, str]]) -> None:
