@@ -6,6 +6,7 @@ landed, so each stop passed for a minimum of its own: |x² + y² − 1| read as 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 import torch
@@ -128,3 +129,54 @@ def test_the_tilted_crease_has_one_minimum_whatever_the_starts(seed: int) -> Non
     (bottom,) = [p for p in found if p.kind == "minimum"]
     # L along the circle is −0.1 + 0.05θ²: θ = 1e-5 changes it by 5e-12, what the searches resolve
     assert abs(bottom.value + 0.1) < 1e-9 and math.dist(bottom.point.tolist(), (-1.0, 0.0)) < 1e-5
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_kinks_where_creases_cross_at_irrational_points_are_found_to_rounding(seed: int) -> None:
+    """Kinks at points no rounding reaches (a cube root, π/2 − a, a product): the search stops ~1e-12 off them and
+    read L = 1e-13..1e-12; Newton on the creases puts them on the kink, L = 0 to rounding, the point to 1e-12."""
+    rng = torch.Generator().manual_seed(seed)
+    a, b, c = (torch.rand(3, generator=rng, dtype=torch.float64) * torch.tensor([3.0, 1.0, 1.5]) + 0.2).tolist()
+    text = f"|x^3 - {a!r}| + |cos(y + {b!r})| + {c!r}*|y - x + {a ** (1 / 3) - math.pi / 2 + b!r}|"
+    kink = min((p for p in stationary_points(formula(text)) if p.kind == "minimum"), key=lambda p: p.value)
+    x, y = a ** (1 / 3), math.pi / 2 - b
+    assert (kink.dimension, kink.differentiable, kink.method) == (0, False, "numeric")
+    assert abs(kink.point[0] - x) < 1e-12 and abs(kink.point[1] - y) < 1e-12, (text, kink.point.tolist())
+    assert abs(kink.value) < 1e-14 and f"L = {0.0:.10g}" in str(kink), (text, kink.value)
+
+
+def test_the_minima_of_sin_and_cos_creases_read_zero() -> None:
+    minima = [p for p in stationary_points(formula("|sin x| + |cos y|")) if p.kind == "minimum"]
+    assert len(minima) == 12 and all(abs(p.value) < 1e-15 and "L = 0 " in str(p) for p in minima)
+    for p in minima:
+        assert abs(math.sin(p.point[0])) < 1e-15 and abs(math.cos(p.point[1])) < 1e-15
+
+
+@pytest.mark.parametrize(
+    ("text", "on_the_set", "shown"),
+    [
+        ("|x^2 + y^2 - 1|", lambda x, y: x * x + y * y - 1, [-1.0, 0.0]),
+        ("|y - x^2|", lambda x, y: y - x * x, [0.0, 0.0]),
+        ("|x*y|", lambda x, y: x * y, [0.0, 0.0]),
+        ("|x - y|", lambda x, y: x - y, [0.0, 0.0]),
+        ("exp(x)*(x^2 + 2y^2 - 1)^2", lambda x, y: x * x + 2 * y * y - 1, [1.0, 0.0]),
+    ],
+)
+def test_a_set_is_shown_at_its_plainest_point(text: str, on_the_set: Any, shown: list[float]) -> None:
+    """Any point of a set will do, so the plainest is shown: the ring read "e.g. at (−0.971732309, 0.2360854076)",
+    |x·y|'s axes "(−0.096154, 0)", where a search had stopped."""
+    entry = min(stationary_points(formula(text)), key=lambda p: p.value)
+    assert entry.dimension == 1 and entry.point.tolist() == shown and on_the_set(*shown) == 0
+    if entry.differentiable:  # the ellipse under eˣ: its λ are the shown point's, 0 along the set and 8e across it
+        torch.testing.assert_close(entry.hessian_eigenvalues, torch.tensor([0.0, 8 * math.e], dtype=torch.float64))
+
+
+def test_a_minimum_shown_on_a_crease_says_it_lies_on_one() -> None:
+    """|x·y| is differentiable at the origin (its gradient is 0 there) but not twice: the note says the point lies on
+    a crease, not that L has no derivative at it."""
+    from losslab.analysis.report import analyze
+
+    report = str(analyze(formula("|x*y|")))
+    assert "the lowest minimum found, (0, 0), lies on a crease, where L is not differentiable: there is no Hessian" in (
+        report.replace("\n", " ")
+    )

@@ -30,6 +30,7 @@ from losslab.analysis.kinds import (
     compare_around,
     hessian_eigenvalues,
     is_stationary,
+    plainest,
     shown_value,
     sphere_directions,
 )
@@ -356,6 +357,13 @@ def set_entry(
     """One entry for a set of stationary points: ``members`` (its points found, the first one
     shown), its dimension and equations, its kind and a sentence saying what it is. Where the Hessian
     says nothing, the kind is L's around the members and its ``edges`` (:func:`axis_extent`)."""
+    if method == "numeric":  # any point of the set will do: the plainest is shown, at the set's level, stationary
+        level = objective.value(members[0])
+
+        def off(trial: Tensor) -> Tensor:
+            return (objective.values(trial) - level).abs() + torch.linalg.vector_norm(objective.grads(trial), dim=-1)
+
+        members = plainest(members, off)
     shown = members[0]
     value = float(objective.value(shown))
     lam, kinds = _kinds_across(objective, members, dimension)

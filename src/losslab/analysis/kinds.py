@@ -80,33 +80,58 @@ def distinct_rows(points: Tensor) -> Tensor:
     return points[keep]
 
 
-def snapped(points: Tensor, score: Callable[[Tensor], Tensor]) -> Tensor:
-    """Each row rounded to 6, else 8, else 10 digits below each coordinate's size (at least 1) — all coordinates at
-    once, then each one — the coarsest where ``score`` (lower is better, one value per row) gets no worse: a search
-    that stops 1e-12 from a kink or 1e-8 along a flat valley reads (0, 1), not (3e-13, 1.000000008).
+def snapped(points: Tensor, score: Callable[[Tensor], Tensor], digits: tuple[int, ...] = (6, 8, 10)) -> Tensor:
+    """Each row rounded to 6, else 8, else 10 digits below each coordinate's size (at least 1; other ``digits`` where
+    given) — all coordinates at once, then each one — the coarsest where ``score`` (lower is better, one value per
+    row) gets no worse: a search that stops 1e-12 from a kink or 1e-8 along a flat valley reads (0, 1), not
+    (3e-13, 1.000000008).
 
     >>> snapped(torch.tensor([[3e-13, 1.000000008]]), lambda p: p[:, 0].abs() + (p[:, 1] - 1) ** 2).tolist()
     [[0.0, 1.0]]
     """
     out, best = points.clone(), score(points)
     top = torch.ceil(torch.log10(out.abs().clamp(min=1.0)))
-    for digits in (6, 8, 10):  # all coordinates at once first: a kink at the bottom of a curved crease (|y − x²|
+    for places in digits:  # all coordinates at once first: a kink at the bottom of a curved crease (|y − x²|
         # + 0.1x² stops at (−2e-7, 5e-14)) is no better with one of them rounded, only with both
-        size = 10.0 ** (top - digits)
+        size = 10.0 ** (top - places)
         trial = torch.round(out / size) * size + 0.0
         after = score(trial)
         take = torch.isfinite(after) & (after <= best) & (trial != out).any(-1)
         out[take], best = trial[take], torch.where(take, after, best)
     for i in range(points.shape[-1]):
         top = torch.ceil(torch.log10(out[:, i].abs().clamp(min=1.0)))
-        for digits in (6, 8, 10):
-            size = 10.0 ** (top - digits)
+        for places in digits:
+            size = 10.0 ** (top - places)
             trial = out.clone()
             trial[:, i] = torch.round(out[:, i] / size) * size + 0.0  # + 0.0: no -0
             after = score(trial)
             take = torch.isfinite(after) & (after <= best) & (trial[:, i] != out[:, i])
             out[take], best = trial[take], torch.where(take, after, best)
     return out
+
+
+#: a set's shown point may be rounded this far: any of its points will do, so the plainest is shown
+SET_DIGITS = (0, 1, 2, 3, 4, 6, 8, 10)
+
+
+def plainest(members: Tensor, score: Callable[[Tensor], Tensor]) -> Tensor:
+    """The members of a set with its plainest point first: each member rounded (:func:`snapped` to as few as 0
+    digits) where ``score`` (its distance from the set: lower is better) gets no worse, and the one written with
+    the fewest digits (the nearest the origin of those) put first, the others after it in their order. The ring
+    |x² + y² − 1| is shown at (−1, 0), not at the (−0.971732309, 0.2360854076) a search stopped at; |x·y|'s axes
+    at (0, 0), not at (−0.096154, 0).
+
+    >>> ring = torch.tensor([[-0.971732309, 0.2360854076], [0.6, 0.8]], dtype=torch.float64)
+    >>> plainest(ring, lambda p: (p.square().sum(-1) - 1).abs())[0].tolist()
+    [-1.0, 0.0]
+    """
+    if members.shape[0] == 0:
+        return members
+    rounded = snapped(members, score, SET_DIGITS)
+    # the fewest digits, then the nearest the origin ((0, 0) before (1, 1) on |x − y|), then the members' own order
+    plain = [(sum(len(f"{v:.10g}".lstrip("-")) for v in row), sum(v * v for v in row)) for row in rounded.tolist()]
+    first = min(range(len(plain)), key=plain.__getitem__)
+    return torch.cat([rounded[first : first + 1], members[:first], members[first + 1 :]])
 
 
 def classify(eigenvalues: Tensor | list[float], tol: float | None = None) -> str:

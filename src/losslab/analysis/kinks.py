@@ -27,7 +27,15 @@ import torch
 from torch import Tensor
 
 from losslab.analysis.continua import Projection, describe_set, level_groups, ranges_text, segments_stay
-from losslab.analysis.kinds import StationaryPoint, compare_around, distinct_rows, snapped, sphere_directions
+from losslab.analysis.creases import onto_creases
+from losslab.analysis.kinds import (
+    StationaryPoint,
+    compare_around,
+    distinct_rows,
+    plainest,
+    snapped,
+    sphere_directions,
+)
 from losslab.analysis.tracing import trace_curve, widened
 from losslab.objectives.domain import Domain
 from losslab.objectives.objective import Objective
@@ -230,7 +238,10 @@ def kink_points(
     # where the search stopped only because the box ends, a "saddle" is the box's doing
     kinds = [None if k == "saddle" and bool(face) else k for k, face in zip(kinds, on_face.any(-1), strict=True)]
     kept = [i for i, kind in enumerate(kinds) if kind is not None]
-    points = _snapped(objective, ends[kept], [kind for kind in kinds if kind is not None])
+    chosen_kinds = [kind for kind in kinds if kind is not None]
+    signs = torch.tensor([SIGNS.get(kind, 0.0) for kind in chosen_kinds], dtype=torch.float64)
+    # onto the creases to rounding first (a search stops ~1e-12 off |sin x| + |cos y|'s minima), then rounded
+    points = _snapped(objective, onto_creases(objective, ends[kept], signs), chosen_kinds)
     values, found = objective.values(points), []
     rim = _on_a_set(objective, points, values, sets, spread)
     kept = [i for i, on in zip(kept, rim.tolist(), strict=True) if not on]
@@ -375,6 +386,8 @@ def _crease(
     if sign:  # shown: the most of its kind (L along a crease of minima is 0 only to the search's rounding)
         members = members[(sign * objective.values(members)).argsort(stable=True)]
     dimension = local_dimension(members)
+    level = objective.value(members[0])
+    members = plainest(members, lambda trial: (objective.values(trial) - level).abs())  # at the set's level
     value = float(objective.value(members[0]))
     note = describe_set(objective.dim, dimension, kind, value, "numeric", smooth=False)
     traced = dimension == 1 < objective.dim and project is not None

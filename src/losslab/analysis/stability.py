@@ -44,10 +44,8 @@ def reference_minimum(objective: Objective) -> Tensor:
         raise LosslabError(f"no minimum of '{objective.title}' was found; {PASS_A_POINT}")
     point = objective.point(torch.as_tensor(minima[0].point, dtype=torch.float64).tolist())
     if not minima[0].differentiable:  # |x| at 0: torch's DiracDelta(0) is 0, so a "Hessian" there would be made up
-        raise LosslabError(
-            f"the lowest minimum found, ({_coords(point)}), is a point where L is not differentiable: there is no "
-            f"Hessian there, so no 2/λmax; {PASS_A_POINT}"
-        )
+        why = _no_hessian(getattr(minima[0], "dimension", 0))
+        raise LosslabError(f"the lowest minimum found, ({_coords(point)}), {why}, so no 2/λmax; {PASS_A_POINT}")
     return point
 
 
@@ -132,7 +130,7 @@ def reference_curvature(
     if h is not None and not h.free_symbols:
         constant = torch.tensor([[float(v) for v in row] for row in h.tolist()], dtype=torch.float64)
         return _figures(constant, "everywhere (the Hessian is constant)", notes)
-    known = _known_minimum(objective)
+    known, dimension = _known_minimum(objective), 0
     if known is not None:
         point, smooth = objective.point(list(known.point)), known.differentiable
         what = f"the known global minimum ({_coords(point)})"
@@ -142,6 +140,7 @@ def reference_curvature(
             minima[0].differentiable,
             f"the lowest minimum found, ({_coords(minima[0].point)}),",
         )
+        dimension = minima[0].dimension
     else:
         point, smooth, what = None, False, ""
     if point is not None and smooth:
@@ -151,10 +150,17 @@ def reference_curvature(
     notes.append(
         f"no minimum of '{objective.title}' was found to take the curvature at; {PASS_A_POINT}"
         if point is None
-        else f"{what} is a point where L is not differentiable: there is no Hessian there, "
-        f"so no condition number or 2/λmax; {PASS_A_POINT}"
+        else f"{what} {_no_hessian(dimension)}, so no condition number or 2/λmax; {PASS_A_POINT}"
     )
     return ReferenceCurvature("", None, None, None)
+
+
+def _no_hessian(dimension: int) -> str:
+    """Why a minimum has no Hessian: a kink (|x| at 0), or a point of a crease (|x·y|'s axes; at their crossing L is
+    differentiable, but not twice)."""
+    if dimension:
+        return "lies on a crease, where L is not differentiable: there is no Hessian on it"
+    return "is a point where L is not differentiable: there is no Hessian there"
 
 
 def _coords(point: Tensor) -> str:
