@@ -200,6 +200,9 @@ def test_a_glued_name_stays_whole_where_it_is_declared_called_or_euler() -> None
         ("2½ x", "'2½' is a mixed number; write it as a decimal or a sum"),
         ("sin⁻¹(x)", "'sin⁻¹' reads as an inverse function"),
         ("sin^-1(x)", "write sin(x)^(-1)"),
+        ("log2 x", "'log2' reads as a logarithm to base 2, which losslab writes log(x)/log(2)"),
+        ("log10(x + 1)", "'log10' reads as a logarithm to base 10"),
+        ("3 + log_2(x)", "'log_2' reads as a logarithm to base 2"),
     ],
 )
 def test_textbook_spellings_with_two_readings_are_refused_by_name(typed: str, words: str) -> None:

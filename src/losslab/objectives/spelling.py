@@ -267,6 +267,7 @@ def _function_powers(tokens: list[tuple[str, str]], functions: frozenset[str] | 
     return out
 
 
+_LOG_BASE = re.compile(r"(?:log|ln|lg)_?(2|10)")
 _GLUED_REST = re.compile(r"(?P<number>\d+)?(?P<name>[A-Za-z](_?\d+)?)")
 
 
@@ -280,6 +281,12 @@ def _glued_calls(
     prefixes = sorted({*unary, *(a for a, f in FUNCTION_ALIASES.items() if f in unary)}, key=len, reverse=True)
     out: list[tuple[str, str]] = []
     for index, (kind, value) in enumerate(tokens):
+        base = _LOG_BASE.fullmatch(value) if kind == "name" and value not in declared else None
+        if base is not None:  # log2 x, log10(x): a logarithm to a base, not a variable named log2
+            raise LosslabError(
+                f"'{value}' reads as a logarithm to base {base.group(1)}, which losslab writes "
+                f"log(x)/log({base.group(1)}); log(x) and ln(x) are the natural logarithm"
+            )
         called = index + 1 < len(tokens) and tokens[index + 1] == ("op", "(")
         if kind != "name" or value in unary or value in declared or called:
             out.append((kind, value))
