@@ -423,7 +423,8 @@ def _bars(
             continue
         previous = next((t for t in reversed(out) if t[0] != "space"), None)
         opens = previous is None or (previous[0] == "op" and previous[1] in "+-*/(,=") or previous[0] == "power"
-        opens = opens or _after_function_name([t for t in out if t[0] != "space"], functions)
+        last = [t for t in out[-6:] if t[0] != "space"][-3:]  # enough for a name and its power: sin^2 |x|
+        opens = opens or _after_function_name(last, functions)
         if opens or depth == 0:  # after a value with none open: a product, 2|x|, |x||y|, x |y|
             if not opens:
                 _star(out)
