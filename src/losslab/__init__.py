@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from losslab.analysis.report import Analysis, analyze
     from losslab.analysis.stability import LrPrediction, condition_number, max_stable_lr, predict_gd
     from losslab.analysis.stationary import StationaryPoint, classify, stationary_points
+    from losslab.course.notebook import lesson, lessons
     from losslab.descent.fit import FitResult, fit
     from losslab.descent.lockstep import lockstep
     from losslab.descent.optimizers import OPTIMIZERS, Newton, OptimizerSpec, parse_optimizer
@@ -114,6 +115,8 @@ __all__ = [
     "gallery_names",
     "gradient_report",
     "least_squares",
+    "lesson",
+    "lessons",
     "load_csv",
     "lr_sweep",
     "max_stable_lr",

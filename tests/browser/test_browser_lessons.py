@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from explorer_page import open_page, wait_idle
 
+from lesson_texts import right_and_wrong
 from losslab.course.lesson_questions import Question
 from losslab.course.lessons import Library
 
@@ -33,28 +34,6 @@ def library(server_url: str) -> Library:
     for entry in shelf.catalogue():
         shelf.lesson(entry["id"])
     return shelf
-
-
-def right_and_wrong(q: Question) -> tuple[Any, Any]:
-    """An answer the page should accept and one it should refuse, for each kind."""
-    if q.kind == "choice":
-        wrong = next(i for i, (_, ok, _) in enumerate(q.options) if not ok)
-        return q.answer + 1, wrong + 1
-    if q.kind == "number":
-        return f"{q.answer:.12g}", f"{q.answer + 10 * q.tolerance + 0.5:.12g}"
-    if q.kind == "formula":
-        return str(q.answer), f"{q.answer} + 1"
-    if q.kind == "predict":
-        return q.answer, "converges" if q.answer != "converges" else "diverges"
-    want, found = q.answer
-    wanted = [point for kind, point in found if kind == want]
-    shifts = (0.5 * k for k in range(1, 20))
-    far = next(
-        [v + shift for v in wanted[0]]
-        for shift in shifts
-        if all(math.dist([v + shift for v in wanted[0]], p) > q.tolerance for p in wanted)
-    )
-    return list(wanted[0]), far
 
 
 def answer(page: Any, form: Any, q: Question, given: Any) -> None:

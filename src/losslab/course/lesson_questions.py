@@ -54,6 +54,14 @@ class Verdict:
     def to_dict(self) -> dict[str, Any]:
         return {"correct": self.correct, ("explanation" if self.correct else "hint"): self.message}
 
+    def __str__(self) -> str:
+        from losslab.course.notebook import verdict_text
+
+        return verdict_text(self)
+
+    def _repr_markdown_(self) -> str:
+        return str(self)
+
 
 @dataclass(frozen=True)
 class Question:

@@ -49,6 +49,20 @@ class LessonStep:
             "questions": [q.public() for q in self.questions],
         }
 
+    def figure(self) -> Any:
+        """The picture of this step's view, runs included (:func:`~losslab.course.notebook.step_figure`)."""
+        from losslab.course.notebook import step_figure
+
+        return step_figure(self)
+
+    def __str__(self) -> str:
+        from losslab.course.notebook import step_markdown
+
+        return step_markdown(self)
+
+    def _repr_markdown_(self) -> str:
+        return str(self)
+
 
 @dataclass(frozen=True)
 class Lesson:
@@ -66,6 +80,20 @@ class Lesson:
     def public(self) -> dict[str, Any]:
         """Steps with views and questions, no answers: what ``GET /api/lessons/{id}`` answers."""
         return {"id": self.id, "title": self.title, "summary": self.summary, "steps": [s.public() for s in self.steps]}
+
+    def step(self, number: int) -> LessonStep:
+        """Step ``number``, counted from 1 as the explorer's address does (``step=6``)."""
+        if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= len(self.steps):
+            raise LosslabError(f"step {number!r} is not one of 1 to {len(self.steps)} of lesson {self.id!r}")
+        return self.steps[number - 1]
+
+    def __str__(self) -> str:
+        from losslab.course.notebook import lesson_markdown
+
+        return lesson_markdown(self)
+
+    def _repr_markdown_(self) -> str:
+        return str(self)
 
     def answer(self, question: str, answer: Any) -> Verdict:
         """Check a student's answer to one question (LosslabError for an unknown question id)."""
