@@ -68,6 +68,10 @@ READ_AS = [
     ("sin2x", "sin(2*x)"),
     ("tanhx", "tanh(x)"),
     ("lnx^2", "log(x**2)"),
+    ("exp -x^2", "exp(-x**2)"),
+    ("sin -(x + 1)", "sin(-(x + 1))"),
+    ("cos2πx", "cos(2*pi*x)"),
+    ("sin 2πx", "sin(2*pi*x)"),
 ]
 
 

@@ -33,7 +33,8 @@ written                    read as                 rule
 A one-argument function printed before its argument takes the factor right after it: numbers, names, Greek
 letters and groups written together, with their powers (``sin 2x`` is sin(2x), ``sin x²`` is sin(x²), ``sin²x``
 is sin(x)², ``log cosh x`` is log(cosh(x))); a space after that factor, an operator or a bar ends it (``sin x cos y``
-is sin(x)·cos(y), ``sin x/2`` is sin(x)/2, ``sin x y`` is sin(x)·y). The reading is said back, like every other.
+is sin(x)·cos(y), ``sin x/2`` is sin(x)/2, ``sin x y`` is sin(x)·y); a minus right before the factor is its own
+(``exp -x²`` is exp(−x²)). The reading is said back, like every other.
 
 This is text rewriting by a small tokenizer (no ``eval``, no ``sympify``): what comes out
 still goes through the whitelist parser, which refuses everything it does not know.
@@ -276,7 +277,8 @@ def _glued_calls(
 ) -> list[tuple[str, str]]:
     """``sinx``, ``cosw1``, ``sin2x``, ``lnx`` → ``sin x``, ``cos w1``, ``sin 2x``, ``log x`` (then read as calls): a
     name that is a one-argument function's name followed by a one-letter name (digits may follow it; a number may
-    come before it) is the function of that name, as Desmos reads it. A declared variable, a name called with
+    come before it) is the function of that name, as Desmos reads it; so is a name that is a function's name and a
+    number before a Greek letter (``cos2πx``). A declared variable, a name called with
     ``(`` (``sine(x)``: an unknown function, named so) and ``…e`` (Euler's number: write ``sin(e)``) stay whole."""
     prefixes = sorted({*unary, *(a for a, f in FUNCTION_ALIASES.items() if f in unary)}, key=len, reverse=True)
     out: list[tuple[str, str]] = []
@@ -291,8 +293,13 @@ def _glued_calls(
         if kind != "name" or value in unary or value in declared or called:
             out.append((kind, value))
             continue
+        before_greek = index + 1 < len(tokens) and tokens[index + 1][0] == "greek"
         for prefix in prefixes:
             rest = _GLUED_REST.fullmatch(value[len(prefix) :]) if value.startswith(prefix) else None
+            digits = value[len(prefix) :] if value.startswith(prefix) else ""
+            if before_greek and digits.isdigit():  # cos2πx: cos of 2πx (the tokenizer read the name cos2)
+                out.extend([("name", FUNCTION_ALIASES.get(prefix, prefix)), ("space", " "), ("number", digits)])
+                break
             if rest is not None and rest.group("name") != "e":
                 out.extend([("name", FUNCTION_ALIASES.get(prefix, prefix)), ("space", " ")])
                 out.extend([("number", rest.group("number"))] if rest.group("number") else [])
@@ -327,6 +334,13 @@ def _factor_end(tokens: list[tuple[str, str]], first: int, unary: frozenset[str]
     """Where the factor written together from ``first`` ends: the index after it; ``first`` when none starts
     there (or when a ``(`` does: the call is already written out)."""
     at = first
+    if at + 1 < len(tokens) and tokens[at] == ("op", "-"):  # sin -x, exp -x², sin -(x + 1): the minus is its own
+        if tokens[at + 1] == ("op", "("):
+            at = _closing(tokens, at + 1) + 1
+            first = at - 1  # a power or a factor may follow the group
+        elif tokens[at + 1][0] in ("number", "name", "greek"):
+            at += 1
+            first = at
     while at < len(tokens):
         kind, value = tokens[at]
         if kind in ("number", "greek") or (kind == "name" and value not in unary):
