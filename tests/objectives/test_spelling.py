@@ -49,6 +49,7 @@ READ_AS = [
     ("[(x+1)^2 + 1]^2", "((x+1)**2 + 1)**2"),
     ("2[x+1]", "2*(x+1)"),
     ("x^2 + xy + y^2", "x**2 + x*y + y**2"),
+    ("x^3 - 3xy^2", "x**3 - 3*x*y**2"),
     ("w0² + w0w1 + w1²", "w0**2 + w0*w1 + w1**2"),
     ("½x²", "(1/2)*x**2"),
     ("|x| |y|", "abs(x) * abs(y)"),
@@ -104,7 +105,10 @@ def test_names_written_together_are_a_product_only_of_names_used_alone() -> None
         alone = " + ".join(f"{n}^2" for n in sorted(set(factors)))
         written = f"{alone} + {''.join(factors)}"
         assert parse_formula(written).expr == parse_formula(f"{alone} + {'*'.join(factors)}").expr, written
-    assert parse_formula("x + xy").names == ("x", "xy")  # y never alone: xy is a variable of its own
+    assert parse_formula("a + bc").names == ("a", "bc")  # neither b nor c alone: bc is a variable of its own
+    assert parse_formula("x + xy").understood == "x + x*y"  # single letters, x alone: x times y (Desmos, Wolfram)
+    assert parse_formula("x^3 - 3xy^2").names == ("x", "y")  # the monkey saddle
+    assert parse_formula("x + xi + eta").names == ("eta", "x", "xi")  # Greek letters' names stay words
     assert parse_formula("x^2 + xy + y^2", ["x", "y", "xy"]).names == ("x", "y", "xy")  # declared
     assert parse_formula("L(x, y, xy) = x^2 + xy + y^2").names == ("x", "y", "xy")
     assert parse_formula("2w0w1", ["w0", "w1"]).understood == "2*w0*w1"  # declared, never alone: still factors

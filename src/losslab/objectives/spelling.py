@@ -23,6 +23,7 @@ written                    read as                 rule
 ``e^{-x}``, ``[x+1]^2``    ``e**(-x)``, ``(x+1)**2``  braces and brackets group (``w[0]`` stays indexing)
 ``½x``                     ``(1/2)*x``             fraction characters
 ``x² + xy + y²``           ``x**2 + x*y + y**2``   a name made of the formula's other names is their product
+``x³ − 3xy²``              ``x**3 - 3*x*y**2``     single letters, one of them a variable on its own
 ``√x``, ``√(x+1)``         ``sqrt(x)``             the root sign
 ``ln(x)``                  ``log(x)``              the natural logarithm
 ``e^x``                    ``e**x``                ``e`` is Euler's number
@@ -211,13 +212,26 @@ def _joined_names(
     out: list[tuple[str, str]] = []
     for kind, value in tokens:
         whole = kind != "name" or value in functions or value in declared
-        parts = [] if whole else _segmentations(value, alone - {value})
+        parts = [] if whole else _segmentations(value, alone - {value}) or _letters(value, alone)
         if len(parts) == 1:
             for index, part in enumerate(parts[0]):
                 out.extend([("op", "*"), ("name", part)] if index else [("name", part)])
         else:
             out.append((kind, value))
     return out
+
+
+#: names that are words, never letters side by side: the Greek letters' names, ``lam``, the constants
+WORDS = frozenset({*GREEK.values(), "lam", "pi", "e"})
+
+
+def _letters(name: str, alone: set[str]) -> list[list[str]]:
+    """``xy`` → ``x*y`` where ``x`` stands alone in the formula (x³ − 3xy², the monkey saddle: y never does): a
+    short name of single letters (each may carry digits, ``x1y``) of which one is a variable used on its own is
+    the letters' product, as Desmos and Wolfram read it; a Greek letter's name (``eta``, ``xi``) stays a word."""
+    parts = re.findall(r"[A-Za-z]\d*", name)
+    single = "".join(parts) == name and 2 <= len(parts) <= 4 and name not in WORDS
+    return [parts] if single and any(part in alone for part in parts) else []
 
 
 def _segmentations(name: str, names: set[str]) -> list[list[str]]:
