@@ -108,6 +108,7 @@ def test_names_written_together_are_a_product_only_of_names_used_alone() -> None
     assert parse_formula("a + bc").names == ("a", "bc")  # neither b nor c alone: bc is a variable of its own
     assert parse_formula("x + xy").understood == "x + x*y"  # single letters, x alone: x times y (Desmos, Wolfram)
     assert parse_formula("x^3 - 3xy^2").names == ("x", "y")  # the monkey saddle
+    assert parse_formula("xy").understood == "x*y" and parse_formula("xyz").names == ("x", "y", "z")  # saddles
     assert parse_formula("x + xi + eta").names == ("eta", "x", "xi")  # Greek letters' names stay words
     assert parse_formula("x^2 + xy + y^2", ["x", "y", "xy"]).names == ("x", "y", "xy")  # declared
     assert parse_formula("L(x, y, xy) = x^2 + xy + y^2").names == ("x", "y", "xy")

@@ -228,10 +228,12 @@ WORDS = frozenset({*GREEK.values(), "lam", "pi", "e"})
 def _letters(name: str, alone: set[str]) -> list[list[str]]:
     """``xy`` → ``x*y`` where ``x`` stands alone in the formula (x³ − 3xy², the monkey saddle: y never does): a
     short name of single letters (each may carry digits, ``x1y``) of which one is a variable used on its own is
-    the letters' product, as Desmos and Wolfram read it; a Greek letter's name (``eta``, ``xi``) stays a word."""
+    the letters' product, as Desmos and Wolfram read it, and so are the coordinates' letters alone (``xy``, the
+    saddle; ``xyz``); a Greek letter's name (``eta``, ``xi``) stays a word."""
     parts = re.findall(r"[A-Za-z]\d*", name)
     single = "".join(parts) == name and 2 <= len(parts) <= 4 and name not in WORDS
-    return [parts] if single and any(part in alone for part in parts) else []
+    coordinates = set(name) <= set("xyz")  # xy, xyz: the textbook's saddle x·y, whatever else the formula holds
+    return [parts] if single and (coordinates or any(part in alone for part in parts)) else []
 
 
 def _segmentations(name: str, names: set[str]) -> list[list[str]]:
