@@ -231,7 +231,7 @@ def test_broken_student_spellings_get_one_clear_line(typed: str) -> None:
 # pieces of what a student may type, in any order: every string of them is read or refused by name
 PIECES = ["x", "y", "w0", "xy", "sin", "exp", "max", "2", "0.5", "10", " ", "+", "-", "*", "/", "^", "**", "²",
           "⁻¹", "(", ")", "[", "]", "{", "}", "|", "√", "θ", "λ", "π", "₀", "½", ",", "=", "L(x)", "e", "ln", "!",
-          "…"]  # fmt: skip
+          "…", "sinx", "cos2", "log2", "xyz", "eta"]  # fmt: skip
 
 
 @settings(max_examples=3000, deadline=None, derandomize=True)
