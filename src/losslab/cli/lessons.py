@@ -29,7 +29,8 @@ def register(app: typer.Typer) -> None:
 @lessons_app.callback()
 @friendly
 def lessons(ctx: typer.Context, folders: FolderOpt = None, as_json: Json = False) -> None:
-    """List the lessons: id, title, steps and questions (`losslab serve` teaches them in its Lessons tab)."""
+    """List the lessons: id, title, steps and questions (`losslab serve` teaches them in its Lessons tab; in Python
+    and Jupyter, `losslab.lesson(n)`)."""
     if ctx.invoked_subcommand is not None:
         return
     from rich.table import Table
@@ -40,7 +41,9 @@ def lessons(ctx: typer.Context, folders: FolderOpt = None, as_json: Json = False
     if as_json:
         emit(catalogue, True)
         return
-    table = Table(title="losslab lessons — `losslab serve` teaches them", title_justify="left")
+    table = Table(
+        title="losslab lessons — `losslab serve` teaches them; in Python: losslab.lesson(n)", title_justify="left"
+    )
     table.add_column("id", no_wrap=True)
     table.add_column("title")
     table.add_column("steps", justify="right")
