@@ -74,9 +74,7 @@ def network_plane(
         if progress is not None:
             progress(done / total, f"chunk {done} of {total} of the {points}×{points} grid")
 
-    return survey(
-        objective, random_directions(objective, seed=seed), grid=points, ranges=(-span, span), on_chunk=chunk
-    )
+    return survey(objective, random_directions(objective, seed=seed), grid=points, ranges=(-span, span), on_chunk=chunk)
 
 
 def bowl_and_mountains(

@@ -55,9 +55,12 @@ class Verdict:
         return {"correct": self.correct, ("explanation" if self.correct else "hint"): self.message}
 
     def __str__(self) -> str:
-        from losslab.course.notebook import verdict_text
-
-        return verdict_text(self)
+        """The verdict as the explorer says it: ✓ Right. and the explanation, or ✗ Not yet. and the hint."""
+        if self.correct:
+            opening = "✓" if re.match(r"(Right|Yes)\b", self.message) else "✓ Right."
+        else:
+            opening = "✗ Not yet."
+        return f"{opening} {self.message}".strip()
 
     def _repr_markdown_(self) -> str:
         return str(self)

@@ -18,6 +18,7 @@ from typing import Any
 
 from losslab.course.lesson_compute import Context
 from losslab.course.lesson_format import Block, LessonFile, Step, parse_lesson
+from losslab.course.lesson_pages import lesson_markdown, step_figure, step_markdown
 from losslab.course.lesson_questions import Question, Verdict, prepare
 from losslab.course.lesson_views import View, build_view, view_objective
 from losslab.descent.optimizers import parse_optimizer
@@ -50,14 +51,10 @@ class LessonStep:
         }
 
     def figure(self) -> Any:
-        """The picture of this step's view, runs included (:func:`~losslab.course.notebook.step_figure`)."""
-        from losslab.course.notebook import step_figure
-
+        """The picture of this step's view, runs included (:func:`~losslab.course.lesson_pages.step_figure`)."""
         return step_figure(self)
 
     def __str__(self) -> str:
-        from losslab.course.notebook import step_markdown
-
         return step_markdown(self)
 
     def _repr_markdown_(self) -> str:
@@ -88,8 +85,6 @@ class Lesson:
         return self.steps[number - 1]
 
     def __str__(self) -> str:
-        from losslab.course.notebook import lesson_markdown
-
         return lesson_markdown(self)
 
     def _repr_markdown_(self) -> str:
