@@ -72,10 +72,7 @@ def onto_creases(objective: Objective, points: Tensor, signs: Tensor) -> Tensor:
 
 
 def _compiled_creases(objective: Objective) -> _Creases | None:
-    expr = getattr(objective, "expr", None)
-    if expr is None:
-        return None
-    return _creases_of(expr, tuple(objective.names))
+    return None if objective.expr is None else _creases_of(objective.expr, tuple(objective.names))
 
 
 class _Creases:
@@ -87,14 +84,13 @@ class _Creases:
         terms = [sympy.Add(*(sympy.Abs(t) for t in sympy.Add.make_args(g))) for g in functions]
         self.sizes = [compile_expr(size, names) for size in terms]
 
-    def _g(self, theta: Tensor) -> Tensor:
-        parts = theta.unbind(-1)
-        return torch.stack([f(*parts).expand(theta.shape[:-1]) for f in self.compiled], -1)
+    def _g(self, theta: Tensor) -> tuple[Tensor, Tensor]:
+        g = torch.stack([f(*theta.unbind(-1)).expand(theta.shape[:-1]) for f in self.compiled], -1)
+        return g, g.detach()  # differentiated, and kept: one evaluation gives both
 
     def __call__(self, points: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        jacobian, g = torch.func.vmap(torch.func.jacrev(self._g, has_aux=True))(points)
         parts = points.unbind(-1)
-        g = self._g(points)
-        jacobian = torch.func.vmap(torch.func.jacrev(self._g))(points)
         scale = torch.stack([s(*parts).expand(points.shape[:-1]) for s in self.sizes], -1).clamp(min=1.0)
         return g, jacobian, scale
 

@@ -22,12 +22,11 @@ as sets of stationary points are in :mod:`~losslab.analysis.continua`.
 
 from __future__ import annotations
 
-import sympy
 import torch
 from torch import Tensor
 
 from losslab.analysis.continua import Projection, describe_set, level_groups, ranges_text, segments_stay
-from losslab.analysis.creases import onto_creases
+from losslab.analysis.creases import crease_functions, onto_creases
 from losslab.analysis.kinds import (
     StationaryPoint,
     compare_around,
@@ -40,7 +39,6 @@ from losslab.analysis.tracing import trace_curve, widened
 from losslab.objectives.domain import Domain
 from losslab.objectives.objective import Objective
 
-NONSMOOTH = (sympy.Abs, sympy.Max, sympy.Min, sympy.Heaviside, sympy.sign)
 EPS = torch.finfo(torch.float64).eps
 NOTES = {
     "minimum": "L is higher all around (a kink or cusp)",
@@ -56,17 +54,17 @@ EDGE_NOTES = {
 
 
 def may_have_kinks(objective: Objective) -> bool:
-    """Whether the formula holds something that can break differentiability: abs, max, min, sign
-    or a non-integer power (√, ``x**0.5``); False without a formula (data, networks).
+    """Whether the formula holds something that can break differentiability: a crease function
+    (:func:`~losslab.analysis.creases.crease_functions`: abs, max, min, sign or a non-integer power of a variable,
+    √, ``x**0.5``); False without a formula (data, networks) and for ``2**x`` (smooth: its base is constant).
 
     >>> from losslab.objectives.objective import formula
     >>> may_have_kinks(formula("sqrt(w0**2 + w1**2)")), may_have_kinks(formula("exp(x) + x**2"))
     (True, False)
+    >>> may_have_kinks(formula("2**x + sqrt(2)*y"))
+    False
     """
-    expr = objective.expr
-    if expr is None:
-        return False
-    return bool(expr.has(*NONSMOOTH)) or any(not p.exp.is_integer for p in expr.atoms(sympy.Pow))
+    return objective.expr is not None and bool(crease_functions(objective.expr))
 
 
 def compass_search(

@@ -285,7 +285,7 @@ def _function_powers(tokens: list[tuple[str, str]], functions: frozenset[str] | 
 
 
 _LOG_BASE = re.compile(r"(?:log|ln|lg)_?(2|10)")
-_GLUED_REST = re.compile(r"(?P<number>\d+)?(?P<name>[A-Za-z](_?\d+)?)")
+_GLUED_REST = re.compile(r"(?P<number>\d+)?(?P<name>[A-Za-z](_?\d+)?)?")
 
 
 def _glued_calls(
@@ -309,17 +309,14 @@ def _glued_calls(
         if kind != "name" or value in unary or value in declared or called:
             out.append((kind, value))
             continue
-        before_greek = index + 1 < len(tokens) and tokens[index + 1][0] == "greek"
+        before_greek = index + 1 < len(tokens) and tokens[index + 1][0] == "greek"  # cos2πx: the name read is cos2
         for prefix in prefixes:
             rest = _GLUED_REST.fullmatch(value[len(prefix) :]) if value.startswith(prefix) else None
-            digits = value[len(prefix) :] if value.startswith(prefix) else ""
-            if before_greek and digits.isdigit():  # cos2πx: cos of 2πx (the tokenizer read the name cos2)
-                out.extend([("name", FUNCTION_ALIASES.get(prefix, prefix)), ("space", " "), ("number", digits)])
-                break
-            if rest is not None and rest.group("name") != "e":
+            number, name = (rest.group("number"), rest.group("name")) if rest is not None else (None, None)
+            if name != "e" and (name is not None or (before_greek and number is not None)):
                 out.extend([("name", FUNCTION_ALIASES.get(prefix, prefix)), ("space", " ")])
-                out.extend([("number", rest.group("number"))] if rest.group("number") else [])
-                out.append(("name", rest.group("name")))
+                out.extend([("number", number)] if number else [])
+                out.extend([("name", name)] if name else [])
                 break
         else:
             out.append((kind, value))
@@ -361,7 +358,7 @@ def _factor_end(tokens: list[tuple[str, str]], first: int, unary: frozenset[str]
         kind, value = tokens[at]
         if kind in ("number", "greek") or (kind == "name" and value not in unary):
             at += 1
-            if kind == "name" and at < len(tokens) and tokens[at] == ("op", "(") and value not in unary:
+            if kind == "name" and at < len(tokens) and tokens[at] == ("op", "("):
                 at = _closing(tokens, at) + 1  # abs(x), max(x, y), w0(x + 1): a call or a factor's group
         elif kind == "name" and at + 1 < len(tokens) and tokens[at + 1] == ("op", "("):
             at = _closing(tokens, at + 1) + 1  # a call already written out: sin(x) inside log sin(x)
