@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import sympy
 import torch
 
 
@@ -50,6 +51,17 @@ def line_extent(c: float, s: float, d: float, low: float = -5.0, high: float = 5
             first, last = max(first, a), min(last, b)
     ends = [[p0 + t * w for t in (first, last)] for p0, w in zip(start, way, strict=True)]
     return [min(e) for e in ends], [max(e) for e in ends]
+
+
+def line_of(equation: str) -> tuple[float, float, float]:
+    """(c, s, d) with c² + s² = 1 and c ≥ 0 of a printed line ``a*x + b*y = r`` (the analysis's own words, read by
+    SymPy: not user text)."""
+    left, right = equation.split(" = ")
+    x, y = sympy.symbols("x y")
+    poly = sympy.Poly(sympy.sympify(left), x, y)
+    a, b, r = float(poly.coeff_monomial(x)), float(poly.coeff_monomial(y)), float(sympy.sympify(right))
+    size = math.hypot(a, b) * (1 if a > 0 or (a == 0 and b > 0) else -1)
+    return a / size, b / size, r / size
 
 
 def ranges_of(equations: tuple[str, ...]) -> tuple[list[float], list[float]]:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import torch
 
-from curve_oracles import line_extent, on_the_face, random_line, ranges_of, turns_once_round
+from curve_oracles import line_extent, line_of, on_the_face, random_line, turns_once_round
 from losslab.analysis.stationary import stationary_points
 from losslab.objectives.objective import formula
 
@@ -91,8 +91,13 @@ def test_generated_straight_creases(seed: int) -> None:
     (line,) = crease.curve
     assert (line @ torch.tensor([c, s], dtype=torch.float64) - offset).abs().max() < 1e-9
     assert on_the_face(line[0]) and on_the_face(line[-1])
-    # its ranges are the line's inside the box, edge to edge (they were the points the search stopped at)
-    for got, want in zip(ranges_of(crease.equations), line_extent(c, s, offset), strict=True):
+    # it reads as its line's equation (its ranges, the box for most lines, said nothing of where it is)
+    sign = 1 if c > 0 else -1
+    (equation,) = crease.equations
+    assert all(abs(a - sign * b) < 1e-8 for a, b in zip(line_of(equation), (c, s, offset), strict=True)), equation
+    assert crease.note.startswith("a line of minima")
+    # and it is traced edge to edge (the ranges were the points the search stopped at)
+    for got, want in zip((line.amin(0).tolist(), line.amax(0).tolist()), line_extent(c, s, offset), strict=True):
         assert all(abs(a - b) <= 1e-5 * max(1.0, abs(b)) for a, b in zip(got, want, strict=True))
 
 
@@ -164,8 +169,9 @@ def test_the_minima_of_sin_and_cos_creases_read_zero() -> None:
 )
 def test_a_set_is_shown_at_its_plainest_point(text: str, on_the_set: Any, shown: list[float]) -> None:
     """Any point of a set will do, so the plainest is shown: the ring read "e.g. at (−0.971732309, 0.2360854076)",
-    |x·y|'s axes "(−0.096154, 0)", where a search had stopped."""
-    entry = min(stationary_points(formula(text)), key=lambda p: p.value)
+    |x·y|'s axes "(−0.096154, 0)", where a search had stopped. (The ellipse under eˣ, which SymPy solves, is taken
+    by the numeric search here.)"""
+    entry = min(stationary_points(formula(text), method="numeric"), key=lambda p: p.value)
     assert entry.dimension == 1 and entry.point.tolist() == shown and on_the_set(*shown) == 0
     if entry.differentiable:  # the ellipse under eˣ: its λ are the shown point's, 0 along the set and 8e across it
         torch.testing.assert_close(entry.hessian_eigenvalues, torch.tensor([0.0, 8 * math.e], dtype=torch.float64))
@@ -180,3 +186,18 @@ def test_a_minimum_shown_on_a_crease_says_it_lies_on_one() -> None:
     assert "the lowest minimum found, (0, 0), lies on a crease, where L is not differentiable: there is no Hessian" in (
         report.replace("\n", " ")
     )
+
+
+@pytest.mark.parametrize("text", ["sin(x+y)^2", "|sin(x+y)|", "cos(x - 2y)"])
+def test_a_line_of_a_periodic_family_is_shown_at_a_point_of_its_own(text: str) -> None:
+    """Rounding a set's point may not take it onto another set at the same level: sin²(x + y)'s line x + y = π was
+    shown at (0, 0), on x + y = 0, four lines of minima all "at (0, 0)"; and a bridge between two groups of one
+    level may not join two lines of the family (x + y = π with −3π, whose quarter points lie on the lines between)."""
+    sets = [p for p in stationary_points(formula(text)) if p.dimension == 1]
+    a, b = (1.0, 2.0) if "2y" in text else (1.0, 1.0)
+    for entry in sets:
+        c = a * float(entry.point[0]) - b * float(entry.point[1]) if "2y" in text else float(entry.point.sum())
+        pieces = [piece[:, 0] * a - piece[:, 1] * b if "2y" in text else piece.sum(-1) for piece in entry.curve]
+        assert all((q - c).abs().max() < 1e-8 for q in pieces), (entry.equations, c)  # one line per entry
+    shown = [round(a * float(e.point[0]) + (-b if "2y" in text else b) * float(e.point[1]), 6) for e in sets]
+    assert len(shown) == len(set(shown))  # each line once, each at a point of its own

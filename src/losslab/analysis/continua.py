@@ -41,6 +41,10 @@ from losslab.objectives.objective import Objective
 NEIGHBOURS = 6  # a point is joined to at most this many nearest points of the same value
 MAX_BRIDGED = 60  # groups left apart by the near-neighbour joins are bridged when there are at most this many
 QUARTERS = torch.tensor([0.25, 0.5, 0.75], dtype=torch.float64)
+# a bridge between two groups is checked at nine points, at irrational fractions: between two lines of a periodic
+# family (sin²(x + y): x + y = π and −3π) its quarter points lie on the lines between, and Newton takes points
+# near them onto those, but not all of nine spread over the phase of the period
+NINTHS = (torch.arange(9, dtype=torch.float64) + 2**-0.5) / 9
 
 
 def exact_set_points(objective: Objective, box: Domain, family: ExactSet, count: int = 64) -> Tensor:
@@ -178,7 +182,11 @@ def _bridges(
     b = torch.tensor([j for _, j in closest], dtype=torch.long)
     level = level_tolerance(values[a], spread)
     same = (values[a] - values[b]).abs() <= level
-    stays = segments_stay(objective, points[a], points[b], values[a], spread, smooth=smooth, project=project) & same
+    stays = segments_stay(
+        objective, points[a], points[b], values[a], spread, smooth=smooth, project=project, fractions=NINTHS,
+        chained=True,
+    )
+    stays &= same
     return [pair for pair, ok in zip(closest, stays.tolist(), strict=True) if ok]
 
 
@@ -242,11 +250,7 @@ def flat_dimension(objective: Objective, members: Tensor, box: Domain, spread: f
     spread_of_points = torch.linalg.svdvals(members - members.mean(0))
     rank = int((spread_of_points > 1e-6 * max(1e-300, float(spread_of_points.max()))).sum())
     if flat > max(1, rank):
-        basis = vectors[:, flat_mask]
-        mixtures = torch.randn(8, flat, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-        directions = torch.cat([torch.eye(flat, dtype=torch.float64), -torch.eye(flat, dtype=torch.float64), mixtures])
-        directions = directions @ basis.T
-        directions = directions / torch.linalg.vector_norm(directions, dim=-1, keepdim=True)
+        directions = _flat_directions(vectors[:, flat_mask])
         value = objective.values(members[:1])[0]
         curvature = torch.linalg.matrix_norm(hessian, ord=2)
         width = float((box.upper - box.lower).min())
@@ -256,6 +260,48 @@ def flat_dimension(objective: Objective, members: Tensor, box: Domain, spread: f
         ):
             rank = flat
     return max(1, min(flat, rank))
+
+
+def _flat_directions(basis: Tensor) -> Tensor:
+    """Unit directions in the span of the columns of ``basis`` (the flat eigenvectors of a Hessian): each both
+    ways, and, where there are several, 8 seeded mixtures of them (the crossing axes of |x·y| are flat along each
+    axis, not between them)."""
+    flat = basis.shape[1]
+    mixtures = torch.randn(8 if flat > 1 else 0, flat, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    directions = torch.cat([torch.eye(flat, dtype=torch.float64), -torch.eye(flat, dtype=torch.float64), mixtures])
+    directions = directions @ basis.T
+    return directions / torch.linalg.vector_norm(directions, dim=-1, keepdim=True)
+
+
+def lone_set(objective: Objective, point: Tensor, box: Domain, spread: float) -> Tensor | None:
+    """A set found at one point only (a valley line that crosses a corner of the box, met by one search): the
+    point and its neighbours 1e-2 and 5e-2 of the box away along the flat directions of its Hessian (each both
+    ways, and mixtures of them), when L stays at its level with ∇L ≈ 0 at all of them (as in
+    :func:`flat_dimension`; 5e-2 of the box, so that x¹⁰ + y², level to rounding 1e-2 away, is still a point);
+    the neighbours inside the box, or None where it is a point.
+
+    >>> from losslab.objectives.objective import formula
+    >>> origin, box = torch.zeros(2, dtype=torch.float64), Domain.box(["x", "y"], -5, 5)
+    >>> lone_set(formula("(x + y)**2"), origin, box, 50.0).shape  # the point and 4 neighbours along x + y = 0
+    torch.Size([5, 2])
+    >>> lone_set(formula("x**10 + y**2"), origin, box, 50.0) is None
+    True
+    """
+    hessian = objective.hessian(point)
+    if not bool(torch.isfinite(hessian).all()):
+        return None
+    lam, vectors = torch.linalg.eigh(0.5 * (hessian + hessian.T))
+    flat = lam.abs() <= 1e-6 * max(1.0, float(lam.abs().max()))
+    if not bool(flat.any()):
+        return None
+    width = float((box.upper - box.lower).min())
+    steps = torch.tensor([1e-2, 5e-2], dtype=torch.float64) * width
+    trial = (point + steps[:, None, None] * _flat_directions(vectors[:, flat])[None]).reshape(-1, objective.dim)
+    value = objective.values(point[None])[0]
+    if not bool(on_flat_level(objective, trial, value, spread, torch.linalg.matrix_norm(hessian, ord=2)).all()):
+        return None
+    inside = trial[box.contains(trial)]
+    return torch.cat([point[None], inside]) if inside.shape[0] else None
 
 
 def filled_share(objective: Objective, lower: Tensor, upper: Tensor, value: float, spread: float) -> float:
@@ -299,31 +345,56 @@ def segments_stay(
     *,
     smooth: bool = True,
     project: Projection | None = None,
+    fractions: Tensor = QUARTERS,
+    chained: bool = False,
 ) -> Tensor:
     """For each segment from a row of ``starts`` to the same row of ``ends``, whether it follows
     a set at level ``values`` (``spread`` as in :func:`numeric_sets`): five Newton steps take each
-    quarter point to a stationary point at that level, less than a quarter of the segment away —
+    quarter point (or each point at ``fractions`` of it) to a stationary point at that level, less than a quarter
+    of the segment away —
     a chord of a curved set of minima is pulled back onto it, a segment across a barrier or to
     another point of the same value is not. ``smooth`` False (kinks, no Newton): L stays level at the quarter
     points, or, with ``project`` (a search of L down or up from each point: a curved crease of minima such as
-    |x² + y² − 1|), at where it takes them, less than a quarter of the segment away."""
+    |x² + y² − 1|), at where it takes them, less than a quarter of the segment away. ``chained``: the points
+    they are taken to are joined, each to the next, by segments that stay as well (for long segments: bridges)."""
     if starts.shape[0] == 0:
         return torch.zeros(0, dtype=torch.bool)
-    inner = (starts[:, None] + QUARTERS[None, :, None] * (ends - starts)[:, None]).reshape(-1, objective.dim)
-    level_values = values.repeat_interleave(len(QUARTERS))
+    inner = (starts[:, None] + fractions[None, :, None] * (ends - starts)[:, None]).reshape(-1, objective.dim)
+    level_values = values.repeat_interleave(len(fractions))
     if not smooth and project is None:
         return _level_here(objective, inner, level_values, spread).reshape(starts.shape[0], -1).all(-1)
-    length = torch.linalg.vector_norm(ends - starts, dim=-1).repeat_interleave(len(QUARTERS))
+    length = torch.linalg.vector_norm(ends - starts, dim=-1).repeat_interleave(len(fractions))
     # a projection goes at most a tenth of the segment: a chord of a crease is that close to it where its ends are
     # near neighbours (the sag of a chord ℓ of a circle of radius R is ℓ²/8R), and no further can it slide along
     # a crease to another point of the same value (|sin x| + |cos y| from (0, −π) down to (0, −π/2))
     reach = 0.25 * length if smooth or project is None else 0.1 * length
-    moved = newton(objective, inner, iterations=5) if smooth or project is None else project(inner, reach)
+    if smooth or project is None:  # a point already stationary stays (on a flat stretch ∇L is rounding noise,
+        # which Newton's steps through a Hessian of noise would take far: from θ = −3.03 to −7.03)
+        moved = torch.where(is_stationary(objective, inner)[:, None], inner, newton(objective, inner, iterations=5))
+    else:
+        moved = project(inner, reach)
     near = torch.linalg.vector_norm(moved - inner, dim=-1) <= reach + 1e-12
     level = level_tolerance(level_values, spread)
     same = (objective.values(moved) - level_values).abs() <= level
     stationary = is_stationary(objective, moved) if smooth else torch.ones_like(same)
-    return (near & same & stationary).reshape(starts.shape[0], -1).all(-1)
+    kept = (near & same & stationary).reshape(starts.shape[0], -1).all(-1)
+    if not chained or not bool(kept.any()):
+        return kept
+    # a long segment allows long moves, onto any line of a periodic family (|sin(x + y)|: every point lies within
+    # π/(2√2) of a crease): the points it reached must be joined, each to the next, by short segments that stay too
+    reached = moved.reshape(starts.shape[0], -1, objective.dim)[kept]
+    chain = torch.cat([starts[kept, None], reached, ends[kept, None]], 1)
+    links = segments_stay(
+        objective,
+        chain[:, :-1].reshape(-1, objective.dim),
+        chain[:, 1:].reshape(-1, objective.dim),
+        values[kept].repeat_interleave(chain.shape[1] - 1),
+        spread,
+        smooth=smooth,
+        project=project,
+    )
+    kept[kept.clone()] = links.reshape(chain.shape[0], -1).all(-1)
+    return kept
 
 
 def _components(count: int, edges: list[tuple[int, int]]) -> list[list[int]]:
@@ -353,17 +424,23 @@ def set_entry(
     *,
     linear: bool = False,
     edges: Tensor | None = None,
+    spread: float | None = None,
 ) -> StationaryPoint:
     """One entry for a set of stationary points: ``members`` (its points found, the first one
     shown), its dimension and equations, its kind and a sentence saying what it is. Where the Hessian
-    says nothing, the kind is L's around the members and its ``edges`` (:func:`axis_extent`)."""
-    if method == "numeric":  # any point of the set will do: the plainest is shown, at the set's level, stationary
+    says nothing, the kind is L's around the members and its ``edges`` (:func:`axis_extent`). A set found
+    numerically is shown at its plainest point: at its level, stationary, and joined to the member it was
+    rounded from by a segment that follows the set (:func:`segments_stay`, with ``spread`` as there)."""
+    if method == "numeric":
         level = objective.value(members[0])
 
         def off(trial: Tensor) -> Tensor:
             return (objective.values(trial) - level).abs() + torch.linalg.vector_norm(objective.grads(trial), dim=-1)
 
-        members = plainest(members, off)
+        def stays(rows: Tensor, rounded: Tensor) -> Tensor:
+            return segments_stay(objective, rows, rounded, objective.values(rows), spread or 0.0)
+
+        members = plainest(members, off, stays)
     shown = members[0]
     value = float(objective.value(shown))
     lam, kinds = _kinds_across(objective, members, dimension)

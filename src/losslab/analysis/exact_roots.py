@@ -11,6 +11,11 @@ r"""∇L = 0 solved by SymPy: isolated roots, and the equations of whole sets of
   basis; when it is zero-dimensional, its real roots to 40 digits by back-substitution; when it
   is not, ``sympy.solve`` for the families, which may miss one — so
   :func:`losslab.analysis.stationary.stationary_points` searches numerically as well;
+- ∇L with exponentials, logarithms, trigonometric or hyperbolic functions (no polynomial system) whose
+  components share a factor, in two or three parameters (eˣ⁺ʸ − x − y: ∇L = (eˣ⁺ʸ − 1)(1, 1)): each factor's
+  zeros solved by ``sympy.solveset`` over the reals where that gives finitely many branches (``x = -y, y free``;
+  ``y = exp(x), x free``); a periodic one (sin(x + y) = 0 on every x + y = kπ) is left to the numeric search,
+  as are the zeros of what remains;
 - ∇L identically zero: L is constant and every point is stationary.
 """
 
@@ -24,12 +29,14 @@ import torch
 from mpmath.libmp import NoConvergence
 from torch import Tensor
 
+from losslab.analysis.creases import crease_functions
 from losslab.analysis.derivatives import symbolic_gradient
 from losslab.objectives.objective import Objective
 
 MAX_BEZOUT = 64  # exact solving only for polynomial systems of modest degree (Groebner can blow up)
 MAX_NONLINEAR_PARAMETERS = 3
 MAX_LINEAR_PARAMETERS = 60  # linsolve of 60 linear equations takes about a second
+MAX_OPS = 200  # a transcendental ∇L is factored and solved only when its components have this many operations
 
 
 Solved = tuple[tuple[sympy.Symbol, sympy.Expr], ...]
@@ -111,9 +118,10 @@ def exact_stationary(objective: Objective) -> ExactSolution | None:
     numerators = [n for n, _ in fractions if n != 0]
     if not numerators:  # L is constant
         return ExactSolution(empty, [ExactSet((), tuple(symbols))], complete=True)
-    if not all(e.is_polynomial(*symbols) for pair in fractions for e in pair):
-        return None
     try:
+        if not all(e.is_polynomial(*symbols) for pair in fractions for e in pair):
+            smooth = objective.expr is not None and not crease_functions(objective.expr)
+            return _transcendental(numerators, symbols) if smooth else None
         found = _solved(numerators, symbols)
     except (NotImplementedError, sympy.PolynomialError, NoConvergence):
         return None
@@ -154,6 +162,40 @@ def _factored(
     inside = [any(_within(other, f) for f in factors) for other in rest.sets]
     kept = [other for other, drop in zip(rest.sets, inside, strict=True) if not drop]
     return ExactSolution(_off(rest.points, factors, symbols), [*sets, *kept], complete=False)
+
+
+def _transcendental(numerators: list[sympy.Expr], symbols: tuple[sympy.Symbol, ...]) -> ExactSolution | None:
+    """∇L = g·(q₁, …, qₙ), not polynomial, with g the components' common factor: the zero set of each factor of
+    g that ``solveset`` solves into finitely many real branches. Complete when every factor was solved and some
+    q is a nonzero constant (eˣ⁺ʸ − x − y: q = (1, 1)), so ∇L vanishes nowhere else; else the numeric search
+    looks for the rest. None when the components share no factor (sin²x + y²) or none of its factors is solved.
+
+    >>> x, y = sympy.symbols("x y", real=True)
+    >>> found = _transcendental([sympy.exp(x + y) - 1, sympy.exp(x + y) - 1], (x, y))
+    >>> [s.equations() for s in found.sets], found.complete
+    ([('x = -y', 'y free')], True)
+    """
+    if not 1 < len(symbols) <= MAX_NONLINEAR_PARAMETERS or sum(sympy.count_ops(n) for n in numerators) > MAX_OPS:
+        return None
+    common = sympy.gcd_list(numerators)
+    try:
+        factors = [f for f, _ in sympy.factor_list(common)[1] if f.free_symbols]
+    except sympy.PolynomialError:  # a generator and its inverse (eˣ and e⁻ʸ): one factor, written as eˣ⁻ʸ
+        factors = [common] if common.free_symbols else []
+    sets, unsolved = [], 0
+    for factor in factors:
+        try:
+            found = _zero_set(sympy.powsimp(factor), symbols)
+        except NotImplementedError:
+            unsolved += 1
+            continue
+        if found is not None:
+            sets.append(found)
+    if not sets:
+        return None
+    rest = [sympy.cancel(n / common) for n in numerators]
+    nowhere_else = any(r.is_number and r != 0 for r in rest)
+    return ExactSolution(torch.zeros(0, len(symbols), dtype=torch.float64), sets, unsolved == 0 and nowhere_else)
 
 
 def _within(family: ExactSet, factor: sympy.Expr) -> bool:
@@ -207,26 +249,44 @@ def _zero_set(factor: sympy.Expr, symbols: tuple[sympy.Symbol, ...]) -> ExactSet
     """The zeros of one polynomial factor of ∇L: solved for the parameter that gives the fewest branches
     (x − y: ``x = y, y free``), implicit where every parameter gives several (a circle); None where it has
     no real zeros (2(w0 + w1)² + 1). Raises NotImplementedError where SymPy cannot solve it."""
-    best: list[dict[sympy.Symbol, sympy.Expr]] | None = None
+    best: tuple[int, bool, sympy.Symbol, list[sympy.Expr]] | None = None
     solved_once = False
     for s in (s for s in symbols if s in factor.free_symbols):
         try:
-            branches = sympy.solve(factor, s, dict=True)  # the symbols are real: only real branches
+            branches, restricted = _branches(factor, s)
         except NotImplementedError:
             continue
         solved_once = True
-        if branches and (best is None or len(branches) < len(best)):
-            best = branches
+        if branches and (best is None or (len(branches), restricted) < best[:2]):
+            best = (len(branches), restricted, s, branches)
     if not solved_once:
         raise NotImplementedError(f"SymPy cannot solve {factor} = 0")
     if best is None:
         return None
-    (s,) = best[0]
+    s, branches = best[2:]
     free = tuple(v for v in symbols if v != s)
-    solved = tuple(((s, branch[s]),) for branch in best)
+    solved = tuple(((s, e),) for e in branches)
     # y = x**2 reads best solved; x = 1/y ("y free", though not 0) and y = ±√(1 − x²) read best as one equation
-    implicit = len(solved) > 1 or not solved[0][0][1].is_polynomial(*free)
+    # (y = exp(x) stays solved: it is no polynomial's zero set)
+    polynomial = factor.is_polynomial(*symbols)
+    implicit = len(solved) > 1 or (polynomial and not solved[0][0][1].is_polynomial(*free))
     return ExactSet(solved[0], free, solved[1:], factor if implicit else None)
+
+
+def _branches(factor: sympy.Expr, s: sympy.Symbol) -> tuple[list[sympy.Expr], bool]:
+    """The real solutions of ``factor = 0`` for ``s`` as expressions of the other parameters, and whether they
+    hold only where they are real (x·eʸ − 1 = 0 as y = log(1/x), for x > 0). A polynomial by ``sympy.solve``, any
+    other by ``sympy.solveset`` over the reals; raises NotImplementedError where that is not finitely many
+    (sin(x + y) = 0: x = kπ − y for every integer k)."""
+    if factor.is_polynomial(*factor.free_symbols):
+        return [branch[s] for branch in sympy.solve(factor, s, dict=True)], False  # real symbols: real branches
+    found = sympy.solveset(factor, s, domain=sympy.S.Reals)
+    restricted = isinstance(found, sympy.Intersection) and sympy.S.Reals in found.args
+    if restricted:
+        (found,) = (a for a in found.args if a is not sympy.S.Reals)
+    if not isinstance(found, sympy.FiniteSet):
+        raise NotImplementedError(f"{factor} = 0 is not finitely many branches for {s}")
+    return list(found), restricted
 
 
 def _real_solutions(basis: sympy.GroebnerBasis, symbols: tuple[sympy.Symbol, ...]) -> list[list[float]]:
@@ -269,7 +329,10 @@ def _common_real_roots(
     scale = [1 + max(abs(complex(c)) for c in p.all_coeffs()) for p in here]
     found: list[sympy.Expr] = []
     for poly in (p for p in here if p.degree() >= 1):
-        for root in poly.nroots(n=40, maxsteps=200):
+        # a repeated root (x⁹ of x¹⁰ + y²) stalls nroots: its square-free part has the same roots, each once
+        # (exact coefficients only: a multiple root of rounded ones is a cluster, which nroots resolves)
+        simple = poly.sqf_part() if poly.domain.is_Exact else poly
+        for root in simple.nroots(n=40, maxsteps=200):
             re, im = (float(v) for v in root.as_real_imag())
             if abs(im) > 1e-12 * (1 + abs(re)) or any(abs(float(sympy.re(root)) - float(f)) < 1e-10 for f in found):
                 continue

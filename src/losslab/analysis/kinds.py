@@ -80,33 +80,45 @@ def distinct_rows(points: Tensor) -> Tensor:
     return points[keep]
 
 
-def snapped(points: Tensor, score: Callable[[Tensor], Tensor], digits: tuple[int, ...] = (6, 8, 10)) -> Tensor:
+Stays = Callable[[Tensor, Tensor], Tensor]  # (rows, where rounding takes them) → whether each is still on its set
+
+
+def snapped(
+    points: Tensor,
+    score: Callable[[Tensor], Tensor],
+    digits: tuple[int, ...] = (6, 8, 10),
+    stays: Stays | None = None,
+) -> Tensor:
     """Each row rounded to 6, else 8, else 10 digits below each coordinate's size (at least 1; other ``digits`` where
     given) — all coordinates at once, then each one — the coarsest where ``score`` (lower is better, one value per
-    row) gets no worse: a search that stops 1e-12 from a kink or 1e-8 along a flat valley reads (0, 1), not
-    (3e-13, 1.000000008).
+    row) gets no worse, and, with ``stays``, where the rounded row is still on the row's own set: a search that
+    stops 1e-12 from a kink or 1e-8 along a flat valley reads (0, 1), not (3e-13, 1.000000008).
 
     >>> snapped(torch.tensor([[3e-13, 1.000000008]]), lambda p: p[:, 0].abs() + (p[:, 1] - 1) ** 2).tolist()
     [[0.0, 1.0]]
     """
     out, best = points.clone(), score(points)
+
+    def take(trial: Tensor) -> None:
+        nonlocal best
+        after = score(trial)
+        better = torch.isfinite(after) & (after <= best) & (trial != out).any(-1)
+        if stays is not None and bool(better.any()):
+            better[better.clone()] = stays(out[better], trial[better])
+        out[better], best = trial[better], torch.where(better, after, best)
+
     top = torch.ceil(torch.log10(out.abs().clamp(min=1.0)))
     for places in digits:  # all coordinates at once first: a kink at the bottom of a curved crease (|y − x²|
         # + 0.1x² stops at (−2e-7, 5e-14)) is no better with one of them rounded, only with both
         size = 10.0 ** (top - places)
-        trial = torch.round(out / size) * size + 0.0
-        after = score(trial)
-        take = torch.isfinite(after) & (after <= best) & (trial != out).any(-1)
-        out[take], best = trial[take], torch.where(take, after, best)
+        take(torch.round(out / size) * size + 0.0)
     for i in range(points.shape[-1]):
         top = torch.ceil(torch.log10(out[:, i].abs().clamp(min=1.0)))
         for places in digits:
             size = 10.0 ** (top - places)
             trial = out.clone()
             trial[:, i] = torch.round(out[:, i] / size) * size + 0.0  # + 0.0: no -0
-            after = score(trial)
-            take = torch.isfinite(after) & (after <= best) & (trial[:, i] != out[:, i])
-            out[take], best = trial[take], torch.where(take, after, best)
+            take(trial)
     return out
 
 
@@ -114,10 +126,12 @@ def snapped(points: Tensor, score: Callable[[Tensor], Tensor], digits: tuple[int
 SET_DIGITS = (0, 1, 2, 3, 4, 6, 8, 10)
 
 
-def plainest(members: Tensor, score: Callable[[Tensor], Tensor]) -> Tensor:
+def plainest(members: Tensor, score: Callable[[Tensor], Tensor], stays: Stays | None = None) -> Tensor:
     """The members of a set with its plainest point first: each member rounded (:func:`snapped` to as few as 0
-    digits) where ``score`` (its distance from the set: lower is better) gets no worse, and the one written with
-    the fewest digits (the nearest the origin of those) put first, the others after it in their order. The ring
+    digits) where ``score`` (its distance from the set: lower is better) gets no worse and ``stays`` says the
+    rounded point is on the member's own set (not on another one at the same level: sin²(x + y)'s line
+    x + y = π is not shown at (0, 0), which lies on x + y = 0), and the one written with the fewest digits
+    (the nearest the origin of those) put first, the others after it in their order. The ring
     |x² + y² − 1| is shown at (−1, 0), not at the (−0.971732309, 0.2360854076) a search stopped at; |x·y|'s axes
     at (0, 0), not at (−0.096154, 0).
 
@@ -127,7 +141,7 @@ def plainest(members: Tensor, score: Callable[[Tensor], Tensor]) -> Tensor:
     """
     if members.shape[0] == 0:
         return members
-    rounded = snapped(members, score, SET_DIGITS)
+    rounded = snapped(members, score, SET_DIGITS, stays)
     # the fewest digits, then the nearest the origin ((0, 0) before (1, 1) on |x − y|), then the members' own order
     plain = [(sum(len(f"{v:.10g}".lstrip("-")) for v in row), sum(v * v for v in row)) for row in rounded.tolist()]
     first = min(range(len(plain)), key=plain.__getitem__)

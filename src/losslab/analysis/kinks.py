@@ -35,6 +35,7 @@ from losslab.analysis.kinds import (
     snapped,
     sphere_directions,
 )
+from losslab.analysis.straight_sets import straight_equation
 from losslab.analysis.tracing import trace_curve, widened
 from losslab.objectives.domain import Domain
 from losslab.objectives.objective import Objective
@@ -261,7 +262,8 @@ def kink_points(
         for g in groups:  # a crease along the edge of the formula's domain (√(2y − x)) is not traced: L has no
             # lowest point across it to take a step back onto, only the edge, which the search reaches to √rounding
             on_edge = any(bool(edges[kept[chosen[i]]]) for i in g)
-            found.append(_crease(objective, points[[chosen[i] for i in g]], kind, box, None if on_edge else project))
+            members = points[[chosen[i] for i in g]]
+            found.append(_crease(objective, members, kind, box, None if on_edge else project, spread))
         alone = _apart([chosen[i] for i in range(len(chosen)) if i not in grouped], points, values, kind, diameter)
         for k in alone:
             note = (EDGE_NOTES if bool(edges[kept[k]]) else NOTES)[kind]
@@ -373,7 +375,7 @@ def _kinds(objective: Objective, points: Tensor) -> tuple[list[str | None], Tens
 
 
 def _crease(
-    objective: Objective, members: Tensor, kind: str, box: Domain, project: Projection | None
+    objective: Objective, members: Tensor, kind: str, box: Domain, project: Projection | None, spread: float
 ) -> StationaryPoint:
     """One entry for kinks that lie on one set: its point nearest their centre (the lowest of a crease of minima,
     the highest of one of maxima), its dimension (:func:`local_dimension`), the range of each coordinate over it,
@@ -385,13 +387,21 @@ def _crease(
         members = members[(sign * objective.values(members)).argsort(stable=True)]
     dimension = local_dimension(members)
     level = objective.value(members[0])
-    members = plainest(members, lambda trial: (objective.values(trial) - level).abs())  # at the set's level
+    members = plainest(  # at the set's level, on this crease (|sin(x + y)|'s x + y = π not shown at (0, 0))
+        members,
+        lambda trial: (objective.values(trial) - level).abs(),
+        lambda rows, rounded: segments_stay(
+            objective, rows, rounded, objective.values(rows), spread, smooth=False, project=project
+        ),
+    )
     value = float(objective.value(members[0]))
-    note = describe_set(objective.dim, dimension, kind, value, "numeric", smooth=False)
     traced = dimension == 1 < objective.dim and project is not None
     curve = trace_curve(objective, members, box, value, project) if traced else ()
+    straight = straight_equation(objective.names, members, curve, box)  # |sin(x + y)|: x + y = π, not the box
+    note = describe_set(objective.dim, dimension, kind, value, "numeric", linear=bool(straight), smooth=False)
     ranges = ranges_text(objective.names, *widened(members.amin(0), members.amax(0), curve, box))
-    return StationaryPoint(members[0], value, kind, _NONE, "numeric", dimension, ranges, False, note, curve)
+    equations = (straight,) if straight else ranges
+    return StationaryPoint(members[0], value, kind, _NONE, "numeric", dimension, equations, False, note, curve)
 
 
 def local_dimension(members: Tensor, most: int = 16) -> int:

@@ -29,6 +29,7 @@ from losslab.analysis.continua import (
     exact_set_points,
     filled_share,
     flat_dimension,
+    lone_set,
     numeric_sets,
     on_exact_set,
     ranges_text,
@@ -48,6 +49,7 @@ from losslab.analysis.kinds import (
 )
 from losslab.analysis.kinks import kink_points, may_have_kinks, not_differentiable
 from losslab.analysis.newton import newton
+from losslab.analysis.straight_sets import straight_equation
 from losslab.analysis.tracing import on_traced, trace_curve, widened
 from losslab.errors import LosslabError, check_choice
 from losslab.objectives.domain import Domain
@@ -214,28 +216,47 @@ def _numeric(
 def _joined(
     objective: Objective, box: Domain, points: Tensor, spread: float
 ) -> tuple[list[StationaryPoint], list[StationaryPoint], list[Tensor]]:
-    """Isolated points, one entry per set of points found numerically, and each set's points."""
+    """Isolated points, one entry per set of points found numerically, and each set's points (a set met at one
+    point only, :func:`~losslab.analysis.continua.lone_set`, too)."""
     groups, repeats = numeric_sets(objective, points, box, spread)
     grouped = {i for g in groups for i in g} | set(repeats)
-    alone = [i for i in range(points.shape[0]) if i not in grouped]
-    sets, members = [], []
-    for group in groups:
-        found = points[group]
-        found = found[torch.linalg.vector_norm(found - found.mean(0), dim=-1).argsort()]  # the central one first
-        lower, upper, edges = axis_extent(objective, found, box, spread)
-        ranges = ranges_text(objective.names, lower, upper)
-        dimension = flat_dimension(objective, found, box, spread)
-        entry = set_entry(objective, found, box, dimension, ranges, "numeric", edges=edges)
-        if entry.dimension == objective.dim > 1:  # a flat region: say if it is not the box its ranges span
-            share = filled_share(objective, lower, upper, entry.value, spread)
-            if share < 1:
-                entry = replace(entry, note=f"{entry.note}; it fills {share:.0%} of the box those ranges span")
-        entry = _traced(objective, entry, found, box)
-        if entry.curve:  # a line through the box spans it edge to edge, not only as far as Newton's roots on it
-            entry = replace(entry, equations=ranges_text(objective.names, *widened(lower, upper, entry.curve, box)))
-        sets.append(entry)
-        members.append(found)
-    return _describe(objective, points[alone], "numeric"), sets, members
+    found_sets = [points[group] for group in groups]
+    sets = [_numeric_set(objective, box, found, spread) for found in found_sets]
+    alone = []
+    for i in (i for i in range(points.shape[0]) if i not in grouped):
+        value = float(objective.value(points[i]))
+        same = [s for s in sets if abs(s.value - value) <= 1e-8 * max(1.0, abs(value))]
+        if any(on_traced(points[i], s.curve, box) for s in same):
+            continue  # a point of a set traced already
+        extended = lone_set(objective, points[i], box, spread)
+        if extended is None:
+            alone.append(i)
+        else:
+            found_sets.append(extended)
+            sets.append(_numeric_set(objective, box, extended, spread))
+    return _describe(objective, points[alone], "numeric"), sets, found_sets
+
+
+def _numeric_set(objective: Objective, box: Domain, found: Tensor, spread: float) -> StationaryPoint:
+    """One entry for the points ``found`` on one set: its dimension, ranges or line equation, kind, and curve."""
+    found = found[torch.linalg.vector_norm(found - found.mean(0), dim=-1).argsort()]  # the central one first
+    lower, upper, edges = axis_extent(objective, found, box, spread)
+    dimension = flat_dimension(objective, found, box, spread)
+    traced = dimension == 1 < objective.dim
+    curve = trace_curve(objective, found, box, float(objective.value(found[0]))) if traced else ()
+    # a line through the box spans it edge to edge, not only as far as Newton's roots on it; a straight one is
+    # shown by its equation (sin²(x + y)'s x + y = π, whose ranges are the whole box)
+    straight = straight_equation(objective.names, found, curve, box)
+    ranges = ranges_text(objective.names, *widened(lower, upper, curve, box) if curve else (lower, upper))
+    equations = (straight,) if straight else ranges
+    entry = set_entry(
+        objective, found, box, dimension, equations, "numeric", linear=bool(straight), edges=edges, spread=spread
+    )
+    if entry.dimension == objective.dim > 1:  # a flat region: say if it is not the box its ranges span
+        share = filled_share(objective, lower, upper, entry.value, spread)
+        if share < 1:
+            entry = replace(entry, note=f"{entry.note}; it fills {share:.0%} of the box those ranges span")
+    return replace(entry, curve=curve)
 
 
 def _on_exact(objective: Objective, exact: ExactSolution, points: Tensor, box: Domain) -> Tensor:

@@ -332,7 +332,10 @@ def _projected(
 def _tangents(hessians: Tensor, previous: Tensor) -> Tensor:
     """The flat direction of each Hessian (its eigenvalue of least size), turned to go on as ``previous`` (a unit
     vector: the last step) went; where a second direction is as flat (a crossing of two sets; a degenerate set, where
-    the Hessian is 0), ``previous`` itself: the secant predictor."""
+    the Hessian is 0) or where the Hessian is not finite (a pole close by), ``previous`` itself: the secant
+    predictor."""
+    finite = torch.isfinite(hessians).all(-1).all(-1)
+    hessians = torch.where(finite[:, None, None], hessians, torch.zeros_like(hessians))
     lam, vectors = torch.linalg.eigh(0.5 * (hessians + hessians.transpose(-1, -2)))
     order = lam.abs().argsort(-1)
     flat = torch.gather(vectors, -1, order[:, None, :1].expand(-1, vectors.shape[-2], 1))[..., 0]
@@ -341,7 +344,7 @@ def _tangents(hessians: Tensor, previous: Tensor) -> Tensor:
         sizes = lam.abs().gather(-1, order)
         crossing = sizes[:, 1] <= 1e-6 * sizes[:, -1].clamp(min=1.0)
         flat = torch.where(crossing[:, None], previous, flat)
-    return flat
+    return torch.where(finite[:, None], flat, previous)
 
 
 def _level_tolerance(objective: Objective, box: Domain, value: float) -> float:
