@@ -45,6 +45,13 @@ def test_descend_json_reproduces_the_hand_simulation() -> None:
     assert set(doc["diagnosis"]) >= {"status", "reason"}
 
 
+def test_a_start_may_be_given_as_from_as_connect_takes_it() -> None:
+    """``losslab connect`` takes --from and --to; a student who types --from to descend was told "Missing option
+    '--start'"."""
+    given = run_json("descend", "w**2 - 4*w + 5", "--from", "w=0", "--lr", "0.3", "--steps", "8")
+    assert given == run_json("descend", "w**2 - 4*w + 5", "--start", "w=0", "--lr", "0.3", "--steps", "8")
+
+
 def test_descend_table_is_readable() -> None:
     result = runner.invoke(app, ["descend", "(w-3)**2", "--start", "w=0", "--lr", "2.0", "--steps", "5"])
     assert result.exit_code == 0

@@ -67,7 +67,7 @@ def analyze(
 @friendly
 def descend(
     formula: Annotated[str, typer.Argument(help="A formula or a gallery name.")],
-    start: Annotated[str, typer.Option(help="Start point, e.g. 'w=0' or 'w0=0,w1=0'.")],
+    start: Annotated[str, typer.Option("--start", "--from", help="Start point, e.g. 'w=0' or 'w0=0,w1=0'.")],
     lr: Annotated[float | None, typer.Option(help="Learning rate (default: the optimizer's).")] = None,
     steps: Steps = 100,
     optimizer: Annotated[

@@ -24,7 +24,9 @@ Formula = Annotated[str, typer.Argument(help="A formula such as '(w-3)**2', or a
 Out = Annotated[
     Path, typer.Option("--out", help="File to write; its extension picks the format (png svg pdf gif mp4 html).")
 ]
-Start = Annotated[str | None, typer.Option(help="Start point of the descent(s), e.g. 'x=-1.5,y=2'.")]
+Start = Annotated[
+    str | None, typer.Option("--start", "--from", help="Start point of the descent(s), e.g. 'x=-1.5,y=2'.")
+]
 Optimizers = Annotated[
     list[str] | None,
     typer.Option("--optimizer", help="Optimizer to run, repeatable: --optimizer gd:lr=0.001 --optimizer adam:lr=0.05."),
@@ -198,7 +200,9 @@ def surface(
 @plot_app.command(context_settings=FORMULA_FIRST)
 @friendly
 def race(
-    formula: Formula, out_file: Out, start: Annotated[str, typer.Option(help="Common start point.")],
+    formula: Formula,
+    out_file: Out,
+    start: Annotated[str, typer.Option("--start", "--from", help="Common start point.")],
     optimizer: Optimizers = None, steps: Steps = 200, view: View = "contour",
     variables: Vars = None, domain: DomainOpt = None,
 ) -> None:  # fmt: skip
@@ -215,7 +219,7 @@ def race(
 @plot_app.command(context_settings=FORMULA_FIRST)
 @friendly
 def sweep(
-    formula: Formula, out_file: Out, start: Annotated[str, typer.Option(help="Start point.")],
+    formula: Formula, out_file: Out, start: Annotated[str, typer.Option("--start", "--from", help="Start point.")],
     lrs: Annotated[str, typer.Option(help="Learning rates, comma-separated, e.g. '0.01,0.1,0.5,1,2'.")],
     optimizer: Annotated[str, typer.Option(help="One optimizer, e.g. gd.")] = "gd", steps: Steps = 100,
     variables: Vars = None, domain: DomainOpt = None,
