@@ -51,7 +51,8 @@ def test_a_solved_factor_with_nothing_left_over_is_complete() -> None:
 def test_a_periodic_family_is_every_line_of_it_each_read_as_its_equation() -> None:
     """sin²(x + y): minima on x + y = kπ (k = −3 … 3 cross the box [−5, 5]²: |kπ| ≤ 10), maxima on x + y = π/2 + kπ
     (six). Two lines 4π apart were one set (a bridge whose quarter points lay on the lines between), the lines at the
-    corners were points ("a minimum of higher order"), and each set read as the whole box."""
+    corners were points ("a minimum of higher order"), each set read as the whole box, and four of them were shown
+    at (0, 0), a point of another line."""
     found = [p for p in stationary_points(formula("sin(x + y)**2")) if p.dimension == 1]
     minima = sorted(round(float(p.point.sum()) / math.pi, 9) for p in found if p.kind == "minimum")
     maxima = sorted(round(float(p.point.sum()) / math.pi - 0.5, 9) for p in found if p.kind == "maximum")
@@ -60,6 +61,8 @@ def test_a_periodic_family_is_every_line_of_it_each_read_as_its_equation() -> No
         c = float(p.point.sum())
         assert p.equations == (f"x + y = {c:.10g}",) and p.note.startswith("a line of")
         assert all((piece.sum(-1) - c).abs().max() < 1e-9 for piece in p.curve)  # its curve is its own line
+        # shown at a point with a whole coordinate, (3, 3.283185307), not where a search stopped (4.29543880, 1.98…)
+        assert any(v.is_integer() for v in p.point.tolist()), p.point
 
 
 @pytest.mark.parametrize("seed", range(3))

@@ -29,6 +29,7 @@ from losslab.analysis.continua import (
     exact_set_points,
     filled_share,
     flat_dimension,
+    level_tolerance,
     lone_set,
     numeric_sets,
     on_exact_set,
@@ -49,7 +50,7 @@ from losslab.analysis.kinds import (
 )
 from losslab.analysis.kinks import kink_points, may_have_kinks, not_differentiable
 from losslab.analysis.newton import newton
-from losslab.analysis.straight_sets import straight_equation
+from losslab.analysis.straight_sets import straight_equation, whole_points
 from losslab.analysis.tracing import on_traced, trace_curve, widened
 from losslab.errors import LosslabError, check_choice
 from losslab.objectives.domain import Domain
@@ -247,6 +248,12 @@ def _numeric_set(objective: Objective, box: Domain, found: Tensor, spread: float
     # a line through the box spans it edge to edge, not only as far as Newton's roots on it; a straight one is
     # shown by its equation (sin²(x + y)'s x + y = π, whose ranges are the whole box)
     straight = straight_equation(objective.names, found, curve, box)
+    if straight:  # its points with a whole coordinate, where they are on it, for the plainest to be shown
+        plain = whole_points(curve)
+        level = objective.values(found[:1]).expand(plain.shape[0])
+        at_level = (objective.values(plain) - level).abs() <= level_tolerance(level, spread)
+        on_it = is_stationary(objective, plain) & at_level
+        found = torch.cat([found[:1], plain[on_it], found[1:]])
     ranges = ranges_text(objective.names, *widened(lower, upper, curve, box) if curve else (lower, upper))
     equations = (straight,) if straight else ranges
     entry = set_entry(

@@ -86,3 +86,26 @@ def _fraction(value: float) -> Fraction | None:
     """``value`` as a fraction with a small denominator, where it is one to rounding; else None."""
     near = Fraction(value).limit_denominator(DENOMINATOR)
     return near if abs(float(near) - value) <= 1e-9 * max(1.0, abs(value)) else None
+
+
+def whole_points(curve: tuple[Tensor, ...]) -> Tensor:
+    """The points of a straight traced set where one coordinate is a whole number, for the set to be shown at a
+    plain point: x + y = −2π at (−2, −4.283185307), not at the (−4.295438807, −1.9877465) a search stopped at.
+
+    >>> line = torch.tensor([[-5.0, -1.283185307179586], [-1.283185307179586, -5.0]], dtype=torch.float64)
+    >>> [[round(v, 9) for v in row] for row in whole_points((line,))[:2].tolist()]
+    [[-5.0, -1.283185307], [-4.0, -2.283185307]]
+    """
+    rows = torch.cat(curve)
+    first, last = rows[0], rows[(rows - rows[0]).norm(dim=-1).argmax()]
+    found = []
+    for axis in range(rows.shape[-1]):
+        low, high = sorted((float(first[axis]), float(last[axis])))
+        if high - low <= 1e-9 * max(1.0, abs(low)):
+            continue
+        for whole in range(math.ceil(low), math.floor(high) + 1):
+            t = (whole - first[axis]) / (last[axis] - first[axis])
+            point = first + t * (last - first)
+            point[axis] = float(whole)
+            found.append(point)
+    return torch.stack(found) if found else rows[:0]
