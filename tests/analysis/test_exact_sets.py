@@ -88,3 +88,14 @@ def test_a_repeated_root_is_solved_exactly(text: str, point: list[float]) -> Non
     (p,) = stationary_points(formula(text))
     assert (p.point.tolist(), p.method, p.dimension, p.kind) == (point, "exact", 0, "degenerate")
     assert "a minimum of higher order" in p.note
+
+
+@pytest.mark.parametrize("text", ["exp(x*y) - x*y", "atan(x*y)**2"])
+def test_a_factor_solved_for_one_parameter_gives_its_other_branches_too(text: str) -> None:
+    """e^(xy) − xy is lowest on both axes (xy = 0); SymPy's solveset gives x = 0 for x, all of it only where y ≠ 0,
+    and the y-axis was all that was listed (the numeric search, which starts off the axes, finds neither)."""
+    objective = formula(text)
+    found = sorted(p.equations for p in stationary_points(objective))
+    assert found == [("x = 0", "y free"), ("y = 0", "x free")]
+    axes = torch.tensor([[0.0, -3.0], [0.0, 2.5], [-4.0, 0.0], [1.5, 0.0]], dtype=torch.float64)
+    assert objective.grads(axes).abs().max() < 1e-12

@@ -185,17 +185,61 @@ def _transcendental(numerators: list[sympy.Expr], symbols: tuple[sympy.Symbol, .
     sets, unsolved = [], 0
     for factor in factors:
         try:
-            found = _zero_set(sympy.powsimp(factor), symbols)
+            found, whole = _zero_sets(sympy.powsimp(factor), symbols)
         except NotImplementedError:
             unsolved += 1
             continue
-        if found is not None:
-            sets.append(found)
+        sets += found
+        unsolved += not whole
     if not sets:
         return None
     rest = [sympy.cancel(n / common) for n in numerators]
     nowhere_else = any(r.is_number and r != 0 for r in rest)
     return ExactSolution(torch.zeros(0, len(symbols), dtype=torch.float64), sets, unsolved == 0 and nowhere_else)
+
+
+def _zero_sets(factor: sympy.Expr, symbols: tuple[sympy.Symbol, ...]) -> tuple[list[ExactSet], bool]:
+    """The zeros of a factor that is no polynomial, and whether they are all of them: solved for the parameter
+    :func:`_zero_set` picks, and for each other one where that gives a set the first does not hold. SymPy solves
+    e^(xy) − 1 = 0 for x as x = 0, which is all of it only where y ≠ 0: for y it gives the axis y = 0 as well.
+    Raises NotImplementedError where no parameter solves it.
+
+    >>> x, y = sympy.symbols("x y", real=True)
+    >>> [s.equations() for s in _zero_sets(sympy.exp(x * y) - 1, (x, y))[0]]
+    [('x = 0', 'y free'), ('y = 0', 'x free')]
+    >>> [s.equations() for s in _zero_sets(sympy.exp(x + y) - 1, (x, y))[0]]
+    [('x = -y', 'y free')]
+    """
+    first = _zero_set(factor, symbols)
+    found = [] if first is None else [first]
+    whole = True
+    if factor.is_polynomial(*symbols):  # an irreducible polynomial's branches for one parameter are all of it
+        return found, whole
+    if first is not None and not first.others:  # y − sin(x) = 0 as y = sin(x): its slope in y is never 0
+        slope = sympy.diff(factor, first.solved[0][0])
+        if slope.is_number and slope != 0:
+            return found, whole
+    for s in (s for s in symbols if s in factor.free_symbols and (first is None or s != first.solved[0][0])):
+        try:
+            branches, _ = _branches(factor, s)
+        except NotImplementedError:
+            whole = False
+            continue
+        free = tuple(v for v in symbols if v != s)
+        for e in branches:
+            if not any(_holds(family, s, e) for family in found):
+                found.append(ExactSet(((s, e),), free))
+    return found, whole
+
+
+def _holds(family: ExactSet, s: sympy.Symbol, e: sympy.Expr) -> bool:
+    """Whether the points s = e (the others free) all lie in ``family`` (its equation, or one of its branches, holds
+    there)."""
+    if family.implicit is not None:
+        return sympy.simplify(family.implicit.xreplace({s: e})) == 0
+    return any(
+        all(sympy.simplify((v - solved).xreplace({s: e})) == 0 for v, solved in branch) for branch in family.branches
+    )
 
 
 def _within(family: ExactSet, factor: sympy.Expr) -> bool:
