@@ -99,3 +99,31 @@ def test_a_factor_solved_for_one_parameter_gives_its_other_branches_too(text: st
     assert found == [("x = 0", "y free"), ("y = 0", "x free")]
     axes = torch.tensor([[0.0, -3.0], [0.0, 2.5], [-4.0, 0.0], [1.5, 0.0]], dtype=torch.float64)
     assert objective.grads(axes).abs().max() < 1e-12
+
+
+@pytest.mark.parametrize(
+    ("text", "points"),
+    [
+        ("exp(-x**2 - y**2)", [(0.0, 0.0)]),
+        ("x*exp(-x**2 - y**2)", [(-(0.5**0.5), 0.0), (0.5**0.5, 0.0)]),
+        ("(x**2 - y**2)*exp(-x**2 - y**2)", [(0.0, -1.0), (0.0, 1.0), (0.0, 0.0), (-1.0, 0.0), (1.0, 0.0)]),
+    ],
+)
+def test_what_remains_of_a_gaussian_gradient_is_solved_as_a_polynomial(
+    text: str, points: list[tuple[float, float]]
+) -> None:
+    """∇(x·e^(−x² − y²)) = e^(−x² − y²)·(1 − 2x², −2xy): the factor never vanishes and the rest is polynomial, so the
+    stationary points are exact (closed form: x = ±1/√2, y = 0) and nothing is left to the numeric search."""
+    found = stationary_points(formula(text))
+    assert all(p.method == "exact" for p in found) and exact_stationary(formula(text)).complete
+    got = sorted(tuple(p.point.tolist()) for p in found)
+    assert len(got) == len(points)
+    for a, b in zip(got, sorted(points), strict=True):
+        assert max(abs(u - v) for u, v in zip(a, b, strict=True)) < 1e-12
+
+
+def test_a_ring_of_maxima_beside_its_polynomial_rest() -> None:
+    """(x² + y²)·e^(−(x² + y²)): a ring of maxima at r = 1, from the polynomial factor, and the minimum at 0."""
+    found = {p.kind: p for p in stationary_points(formula("(x**2 + y**2)*exp(-(x**2 + y**2))"))}
+    assert found["maximum"].equations == ("x**2 + y**2 = 1",) and found["maximum"].method == "exact"
+    assert found["minimum"].point.tolist() == [0.0, 0.0] and found["minimum"].method == "exact"

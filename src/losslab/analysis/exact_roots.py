@@ -168,7 +168,8 @@ def _transcendental(numerators: list[sympy.Expr], symbols: tuple[sympy.Symbol, .
     """∇L = g·(q₁, …, qₙ), not polynomial, with g the components' common factor: the zero set of each factor of
     g that ``solveset`` solves into finitely many real branches. Complete when every factor was solved and some
     q is a nonzero constant (eˣ⁺ʸ − x − y: q = (1, 1)), so ∇L vanishes nowhere else; else the numeric search
-    looks for the rest. None when the components share no factor (sin²x + y²) or none of its factors is solved.
+    looks for the rest. What remains, where it is polynomial (x·e^(−x² − y²): (1 − 2x², −2xy)), is solved as a
+    polynomial ∇L is. None when the components share no factor (sin²x + y²) and nothing else is solved.
 
     >>> x, y = sympy.symbols("x y", real=True)
     >>> found = _transcendental([sympy.exp(x + y) - 1, sympy.exp(x + y) - 1], (x, y))
@@ -191,11 +192,19 @@ def _transcendental(numerators: list[sympy.Expr], symbols: tuple[sympy.Symbol, .
             continue
         sets += found
         unsolved += not whole
-    if not sets:
-        return None
     rest = [sympy.cancel(n / common) for n in numerators]
-    nowhere_else = any(r.is_number and r != 0 for r in rest)
-    return ExactSolution(torch.zeros(0, len(symbols), dtype=torch.float64), sets, unsolved == 0 and nowhere_else)
+    empty = torch.zeros(0, len(symbols), dtype=torch.float64)
+    if any(r.is_number and r != 0 for r in rest):  # ∇L vanishes only where the common factor does
+        return ExactSolution(empty, sets, unsolved == 0) if sets else None
+    if not all(r.is_polynomial(*symbols) for r in rest):
+        return ExactSolution(empty, sets, False) if sets else None
+    # what remains is polynomial (x·e^(−x² − y²): ∇L = e^(−x² − y²)·(1 − 2x², −2xy)): solved as any polynomial ∇L
+    remaining = _solved([r for r in rest if r != 0], symbols) if any(r != 0 for r in rest) else None
+    if remaining is None:
+        return ExactSolution(empty, sets, False) if sets else None
+    points = _off(remaining.points, factors, symbols)
+    kept = [other for other in remaining.sets if not any(_within(other, f) for f in factors)]
+    return ExactSolution(points, [*sets, *kept], remaining.complete and unsolved == 0)
 
 
 def _zero_sets(factor: sympy.Expr, symbols: tuple[sympy.Symbol, ...]) -> tuple[list[ExactSet], bool]:
