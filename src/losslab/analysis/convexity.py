@@ -20,6 +20,7 @@ from losslab.analysis.derivatives import SLOW_TO_SIMPLIFY, symbolic_hessian
 from losslab.analysis.stationary import as_floats, hessian_eigenvalues, search_box
 from losslab.errors import LosslabError
 from losslab.objectives.domain import Domain, PointLike
+from losslab.objectives.from_text import as_objective
 from losslab.objectives.objective import Objective
 from losslab.serialize import Readable
 
@@ -217,7 +218,7 @@ SAMPLED_HESSIAN_BYTES = 2**30
 
 
 def convexity(
-    objective: Objective,
+    objective: Objective | str,
     domain: Domain | str | None = None,
     *,
     samples: int = 2000,
@@ -234,6 +235,7 @@ def convexity(
     >>> r.verdict, r.proved, r.counterexample[1] < 0
     ('not convex', True, True)
     """
+    objective = as_objective(objective)
     if samples < 2:
         raise LosslabError(f"samples = {samples}; give at least 2 sample points")
     needed = samples * objective.dim**2 * torch.empty((), dtype=objective.dtype).element_size()

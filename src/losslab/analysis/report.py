@@ -30,6 +30,7 @@ from losslab.analysis.stability import reference_curvature
 from losslab.analysis.stationary import StationaryPoint, as_floats, search_box, stationary_points
 from losslab.errors import LosslabError
 from losslab.objectives.domain import Domain, PointLike
+from losslab.objectives.from_text import as_objective
 from losslab.objectives.objective import Objective
 from losslab.serialize import Readable, jsonable
 
@@ -123,7 +124,7 @@ def _kappa(value: float | None) -> str:
 
 
 def analyze(
-    objective: Objective,
+    objective: Objective | str,
     domain: Domain | str | None = None,
     at: PointLike | None = None,
     *,
@@ -146,6 +147,7 @@ def analyze(
         LosslabError: the loss has more than :data:`MAX_ANALYZED_PARAMETERS` parameters (a network: its
             curvature is :mod:`losslab.curvature`'s).
     """
+    objective = as_objective(objective)
     if objective.dim > MAX_ANALYZED_PARAMETERS:
         raise LosslabError(
             f"analyze takes a loss of at most {MAX_ANALYZED_PARAMETERS} parameters (full Hessians at thousands of "

@@ -54,6 +54,7 @@ from losslab.analysis.straight_sets import straight_equation, whole_points
 from losslab.analysis.tracing import on_traced, trace_curve, widened
 from losslab.errors import LosslabError, check_choice
 from losslab.objectives.domain import Domain
+from losslab.objectives.from_text import as_objective
 from losslab.objectives.objective import Objective
 
 __all__ = [
@@ -80,7 +81,7 @@ def search_box(objective: Objective, domain: Domain | str | None) -> Domain:
 
 
 def stationary_points(
-    objective: Objective,
+    objective: Objective | str,
     domain: Domain | str | None = None,
     *,
     starts: int = 400,
@@ -105,6 +106,7 @@ def stationary_points(
     >>> cylinder.equations, cylinder.dimension, cylinder.kind, cylinder.point.tolist()
     (('w0 = 0', 'w1 = 0', 'w2 free'), 1, 'minimum', [0.0, 0.0, 0.0])
     """
+    objective = as_objective(objective)
     if starts < 1:
         raise LosslabError(f"starts = {starts}; give a positive number of starting points")
     check_choice("method", method, ("auto", "exact", "numeric"))

@@ -49,6 +49,7 @@ from losslab.descent.stopping import GROWTH_RISES, Start, StopRules, stop_rule, 
 from losslab.descent.trajectory import Diagnosis, LrSweep, Trajectory
 from losslab.errors import LosslabError, check_int, first_line
 from losslab.objectives.domain import PointLike
+from losslab.objectives.from_text import as_objective
 from losslab.objectives.objective import KnownPoint, Objective
 
 OptimizerLike = str | OptimizerSpec | type[Optimizer]
@@ -57,7 +58,7 @@ MAX_STEPS = 10**8  # hours at ~0.1 ms a step on a formula: beyond it a run is a 
 
 
 def descend(
-    objective: Objective,
+    objective: Objective | str,
     start: PointLike,
     optimizer: OptimizerLike = "gd",
     *,
@@ -102,6 +103,7 @@ def descend(
     >>> print(descend(formula("w**2 - 4*w + 5"), "w=0", lr=0.05, steps=100, within=0.01).diagnosis.reason)
     within 0.01 of the minimum w = 2 after 51 steps: |w − 2| = 0.00928 (the minimum found by losslab.analysis)
     """
+    objective = as_objective(objective)
     steps = check_count(steps)
     theta = objective.point(start).detach().clone().requires_grad_(True)
     current = [objective]  # the (mini-batch) objective the next update uses

@@ -47,6 +47,28 @@ def objective_from_text(
     return objective
 
 
+def as_objective(loss: Objective | str) -> Objective:
+    """``loss`` itself, or the objective its text names (a gallery name or a formula, through the whitelist
+    parser), so that ``losslab.analyze("x^2 + y^2")`` works as ``losslab.analyze(losslab.formula("x^2 + y^2"))``.
+
+    >>> as_objective("(x - 1)^2").names, as_objective("rosenbrock").names
+    (('x',), ('x', 'y'))
+    >>> try:
+    ...     as_objective(3)
+    ... except LosslabError as error:
+    ...     print(str(error)[:54])
+    the loss 3 is not a formula, gallery name or objective
+    """
+    if isinstance(loss, Objective):
+        return loss
+    if isinstance(loss, str):
+        return objective_from_text(loss)
+    raise LosslabError(
+        f"the loss {loss!r} is not a formula, gallery name or objective (it is of type {type(loss).__name__}); give "
+        "text such as 'x^2 + y^2' or an objective (losslab.formula, losslab.gallery, losslab.network, …)"
+    )
+
+
 def _variables(variables: Sequence[str] | str | None) -> list[str] | None:
     if variables is None:
         return None

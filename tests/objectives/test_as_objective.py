@@ -1,0 +1,40 @@
+"""The Python entry points take a loss as text too, as the CLI and the explorer do: losslab.analyze("x^2 + y^2")
+died with "AttributeError: 'str' object has no attribute 'dim'"."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import losslab
+from losslab.objectives.objective import formula
+
+
+def test_a_formula_as_text_is_the_same_loss_everywhere() -> None:
+    text = "x^2 + 3y^2 - x*y"
+    a = losslab.analyze(text, generator=torch.Generator().manual_seed(0))
+    b = losslab.analyze(formula(text), generator=torch.Generator().manual_seed(0))
+    assert a.to_dict() == b.to_dict()
+    found = [str(p) for p in losslab.stationary_points(text)]
+    assert found == [str(p) for p in losslab.stationary_points(formula(text))]
+    assert str(losslab.convexity("|x| + |y|")) == str(losslab.convexity(formula("|x| + |y|")))
+    run = losslab.descend(text, "x=1,y=1", lr=0.1, steps=20)
+    assert torch.equal(run.params, losslab.descend(formula(text), "x=1,y=1", lr=0.1, steps=20).params)
+
+
+def test_a_gallery_name_is_the_gallery_surface() -> None:
+    by_name = [str(p) for p in losslab.stationary_points("rosenbrock")]
+    assert by_name == [str(p) for p in losslab.stationary_points(losslab.gallery("rosenbrock"))]
+
+
+@pytest.mark.parametrize("loss", [3, None, ["x^2"]])
+def test_anything_else_is_refused_in_one_line(loss: object) -> None:
+    refused = r"^the loss .* is not a formula, gallery name or objective"
+    with pytest.raises(losslab.LosslabError, match=refused) as error:
+        losslab.analyze(loss)  # type: ignore[arg-type]
+    assert "\n" not in str(error.value)
+
+
+def test_text_goes_through_the_whitelist_parser() -> None:
+    with pytest.raises(losslab.LosslabError, match="__import__"):
+        losslab.analyze("__import__('os').system('true')")
