@@ -38,3 +38,24 @@ def test_anything_else_is_refused_in_one_line(loss: object) -> None:
 def test_text_goes_through_the_whitelist_parser() -> None:
     with pytest.raises(losslab.LosslabError, match="__import__"):
         losslab.analyze("__import__('os').system('true')")
+
+
+CALLS = [
+    ("gradient_report", ("x=1,y=2",)),
+    ("symbolic_gradient", ()),
+    ("symbolic_hessian", ()),
+    ("taylor", ("x=1,y=2", "x=0.01,y=0.02")),
+    ("clairaut", ("x=1,y=2",)),
+    ("directional_derivative", ("x=1,y=2", "x=1,y=1")),
+    ("max_stable_lr", ()),
+    ("predict_gd", (0.1,)),
+    ("condition_number", ("x=0,y=0",)),
+    ("chord_check", ("x=-1,y=0", "x=2,y=1", 0.3)),
+]
+
+
+@pytest.mark.parametrize(("name", "arguments"), CALLS, ids=[c[0] for c in CALLS])
+def test_every_entry_point_that_takes_a_loss_takes_it_as_text(name: str, arguments: tuple[object, ...]) -> None:
+    text = "x^2 + 3y^2 + sin(x*y)"
+    call = getattr(losslab, name)
+    assert str(call(text, *arguments)) == str(call(formula(text), *arguments))

@@ -280,13 +280,14 @@ class ChordCheck(Readable):
         return f"C = {self.chord_value:.6g} (chord), D = {self.curve_value:.6g} (curve): {self.position}"
 
 
-def chord_check(objective: Objective, a: PointLike, b: PointLike, alpha: float) -> ChordCheck:
+def chord_check(objective: Objective | str, a: PointLike, b: PointLike, alpha: float) -> ChordCheck:
     """Compare :math:`\\alpha L(a) + (1-\\alpha) L(b)` with :math:`L(\\alpha a + (1-\\alpha) b)`.
 
     >>> from losslab.objectives.objective import formula
     >>> str(chord_check(formula("x**2"), [-3.0], [5.0], 0.3))
     'C = 20.2 (chord), D = 6.76 (curve): chord above curve'
     """
+    objective = as_objective(objective)
     if not 0 <= alpha <= 1:
         raise LosslabError(f"alpha = {alpha}; the chord weight must lie in [0, 1]")
     pa, pb = objective.point(a), objective.point(b)

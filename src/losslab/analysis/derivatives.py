@@ -20,6 +20,7 @@ from torch import Tensor
 from losslab.errors import LosslabError
 from losslab.objectives.domain import PointLike
 from losslab.objectives.finite_differences import central_difference_gradient, one_sided_gradients
+from losslab.objectives.from_text import as_objective
 from losslab.objectives.objective import Objective
 from losslab.serialize import Readable
 
@@ -49,19 +50,20 @@ def _tidied(expr: sympy.Expr, symbols: tuple[sympy.Symbol, ...]) -> sympy.Expr:
     return expr
 
 
-def symbolic_gradient(objective: Objective) -> tuple[sympy.Expr, ...] | None:
+def symbolic_gradient(objective: Objective | str) -> tuple[sympy.Expr, ...] | None:
     """The exact gradient :math:`(\\partial L/\\partial \\theta_i)_i`, or None without a formula.
 
     >>> from losslab.objectives.objective import formula
     >>> symbolic_gradient(formula("0.5*((w0 + w1 - 2)**2 + (w0 + 2*w1 - 2)**2)"))
     (2*w0 + 3*w1 - 4, 3*w0 + 5*w1 - 6)
     """
+    objective = as_objective(objective)
     if objective.expr is None:
         return None
     return tuple(_tidy(sympy.diff(objective.expr, s), objective.symbols) for s in objective.symbols)
 
 
-def symbolic_hessian(objective: Objective) -> sympy.Matrix | None:
+def symbolic_hessian(objective: Objective | str) -> sympy.Matrix | None:
     """The exact Hessian :math:`H_{ij} = \\partial^2 L / \\partial\\theta_i \\partial\\theta_j`.
 
     >>> from losslab.objectives.objective import formula
@@ -70,6 +72,7 @@ def symbolic_hessian(objective: Objective) -> sympy.Matrix | None:
     [2, 3],
     [3, 5]])
     """
+    objective = as_objective(objective)
     if objective.expr is None:
         return None
     return sympy.hessian(objective.expr, objective.symbols).applyfunc(lambda e: _tidy(e, objective.symbols))
@@ -203,7 +206,7 @@ def _verdict(
     return True, "one-sided differences agree and every method gives a finite gradient"
 
 
-def gradient_report(objective: Objective, at: PointLike) -> GradientReport:
+def gradient_report(objective: Objective | str, at: PointLike) -> GradientReport:
     """Autodiff, symbolic and central-difference gradients side by side, and a verdict.
 
     Non-differentiable points are reported as such, never as NaN: a kink is found where the
@@ -217,6 +220,7 @@ def gradient_report(objective: Objective, at: PointLike) -> GradientReport:
     >>> gradient_report(formula("abs(w)"), [1.0]).differentiable
     True
     """
+    objective = as_objective(objective)
     theta = objective.point(at)
     value = float(objective.value(theta))
     autodiff = objective.grad(theta)
@@ -279,7 +283,7 @@ class ClairautReport(Readable):
         return "\n".join(rows)
 
 
-def clairaut(objective: Objective, at: PointLike | None = None) -> ClairautReport:
+def clairaut(objective: Objective | str, at: PointLike | None = None) -> ClairautReport:
     """Check Clairaut's theorem symbolically (when there is a formula) and numerically at ``at``.
 
     >>> from losslab.objectives.objective import formula
@@ -287,6 +291,7 @@ def clairaut(objective: Objective, at: PointLike | None = None) -> ClairautRepor
     >>> r.mixed, r.symbolic_equal, r.asymmetry
     ((('w0', 'w1', '3'),), True, 0.0)
     """
+    objective = as_objective(objective)
     mixed, equal = [], None
     if objective.expr is not None:
         equal = True
@@ -319,13 +324,14 @@ def _same_expression(a: sympy.Expr, b: sympy.Expr) -> bool | None:
     return bool(sympy.simplify(difference) == 0)
 
 
-def directional_derivative(objective: Objective, at: PointLike, direction: PointLike) -> float:
+def directional_derivative(objective: Objective | str, at: PointLike, direction: PointLike) -> float:
     """The rate of change along a direction, :math:`D_u L = \\nabla L \\cdot u / \\|u\\|`.
 
     >>> from losslab.objectives.objective import formula
     >>> round(directional_derivative(formula("2*w0**2 + 3*w1**2"), [3.0, 4.0], [3.0, 4.0]), 12)
     26.4
     """
+    objective = as_objective(objective)
     u = as_direction(objective, direction)
     return float(objective.grad(at) @ u)
 
@@ -390,7 +396,7 @@ class TaylorReport(Readable):
         )
 
 
-def taylor(objective: Objective, at: PointLike, displacement: PointLike) -> TaylorReport:
+def taylor(objective: Objective | str, at: PointLike, displacement: PointLike) -> TaylorReport:
     """Compare the actual change of L over a displacement with its Taylor predictions.
 
     >>> from losslab.objectives.objective import formula
@@ -398,6 +404,7 @@ def taylor(objective: Objective, at: PointLike, displacement: PointLike) -> Tayl
     >>> round(r.change, 10), round(r.first_order, 10), round(r.second_order, 10)
     (0.01320066, 0.0132, 0.01320066)
     """
+    objective = as_objective(objective)
     theta, delta = objective.point(at), objective.point(displacement)
     value, gradient = objective.value_and_grad(theta)
     after = objective.value(theta + delta)

@@ -25,6 +25,7 @@ from torch import Tensor
 from losslab.analysis.newton import newton
 from losslab.errors import LosslabError, check_int
 from losslab.objectives.domain import PointLike
+from losslab.objectives.from_text import as_objective
 from losslab.objectives.objective import Objective
 from losslab.serialize import Readable
 
@@ -67,7 +68,7 @@ class EnergyPath(Readable):
 
 
 def minimum_energy_path(
-    objective: Objective,
+    objective: Objective | str,
     a: PointLike,
     b: PointLike,
     *,
@@ -94,6 +95,7 @@ def minimum_energy_path(
     >>> [round(v, 6) for v in path.saddle.tolist()], round(path.saddle_value, 6)
     ([3.385154, 0.073852], 13.311926)
     """
+    objective = as_objective(objective)
     check_int("images", images, least=3)
     check_int("iterations", iterations, least=1)
     if not ((spring is None or spring > 0) and (step is None or step > 0) and tolerance > 0):

@@ -18,6 +18,7 @@ from losslab.analysis.derivatives import symbolic_hessian
 from losslab.analysis.stationary import StationaryPoint, as_floats, hessian_eigenvalues, stationary_points
 from losslab.errors import LosslabError
 from losslab.objectives.domain import PointLike
+from losslab.objectives.from_text import as_objective
 from losslab.objectives.objective import KnownPoint, Objective
 from losslab.serialize import Readable
 
@@ -68,18 +69,19 @@ def _hessian_eigenvalues(objective: Objective, at: PointLike | None) -> tuple[Te
     return point, hessian_eigenvalues(hessian)
 
 
-def condition_number(objective: Objective, at: PointLike | None = None) -> float:
+def condition_number(objective: Objective | str, at: PointLike | None = None) -> float:
     """:math:`\\kappa = |\\lambda|_{\\max} / |\\lambda|_{\\min}` of the Hessian (∞ when singular).
 
     >>> from losslab.objectives.objective import formula
     >>> round(condition_number(formula("x**2 + 10*y**2"), [0.0, 0.0]), 12)
     10.0
     """
+    objective = as_objective(objective)
     lam = _hessian_eigenvalues(objective, at)[1].abs()
     return math.inf if float(lam.min()) == 0 else float(lam.max() / lam.min())
 
 
-def max_stable_lr(objective: Objective, at: PointLike | None = None) -> float | None:
+def max_stable_lr(objective: Objective | str, at: PointLike | None = None) -> float | None:
     """The largest learning rate for which gradient descent converges near the minimum,
     :math:`2/\\lambda_{\\max}` (exact for quadratics); None when no eigenvalue is positive
     or the Hessian is not finite.
@@ -88,6 +90,7 @@ def max_stable_lr(objective: Objective, at: PointLike | None = None) -> float | 
     >>> max_stable_lr(formula("(w - 3)**2"))
     1.0
     """
+    objective = as_objective(objective)
     top = lambda_max(objective, at)
     return 2 / top if top is not None and top > 0 else None
 
@@ -238,13 +241,14 @@ def _behaviour(lr: float, lam: Tensor, factors: Tensor, limit: str) -> tuple[str
     )
 
 
-def predict_gd(objective: Objective, lr: float, at: PointLike | None = None) -> LrPrediction:
+def predict_gd(objective: Objective | str, lr: float, at: PointLike | None = None) -> LrPrediction:
     """Predict plain gradient descent's behaviour from the factors :math:`1 - \\eta\\lambda_i`.
 
     >>> from losslab.objectives.objective import formula
     >>> [predict_gd(formula("(w - 3)**2"), lr).behaviour for lr in (0.1, 0.75, 1.0, 2.0)]
     ['converges monotonically', 'oscillates but converges', 'oscillates forever', 'diverges']
     """
+    objective = as_objective(objective)
     if not (math.isfinite(lr) and lr > 0):
         raise LosslabError(f"learning rate {lr} must be a positive finite number")
     point, lam = _hessian_eigenvalues(objective, at)

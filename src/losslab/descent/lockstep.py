@@ -40,6 +40,7 @@ from losslab.descent.stopping import GROWTH_RISES, NEGLIGIBLE, Start, StopRules,
 from losslab.descent.trajectory import Diagnosis, Trajectory
 from losslab.errors import LosslabError
 from losslab.objectives.domain import PointLike
+from losslab.objectives.from_text import as_objective
 from losslab.objectives.objective import Objective
 
 CHECK_EVERY = 64  # steps between calls of should_stop
@@ -64,7 +65,7 @@ def shares_steps(objective: Objective, optimizer: OptimizerLike, batch_size: int
 
 
 def lockstep(
-    objective: Objective,
+    objective: Objective | str,
     start: PointLike,
     optimizers: Sequence[OptimizerLike | tuple[OptimizerLike, dict[str, Any]]],
     *,
@@ -86,6 +87,7 @@ def lockstep(
         should_stop: asked every 64 steps; when it answers True the race is abandoned with a
             :class:`LosslabError` (the web server's wall-time bound).
     """
+    objective = as_objective(objective)
     steps = check_count(steps)
     rules = stop_rules(objective, loss_threshold, grad_tol, divergence_factor, within)
     pairs = [item if isinstance(item, tuple) else (item, {}) for item in optimizers]

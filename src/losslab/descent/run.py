@@ -301,7 +301,7 @@ def _epochs(n: int, size: int, generator: torch.Generator) -> Iterator[Tensor]:
 
 
 def multistart(
-    objective: Objective,
+    objective: Objective | str,
     starts: Sequence[PointLike],
     optimizer: OptimizerLike = "gd",
     *,
@@ -314,6 +314,7 @@ def multistart(
     >>> [round(float(t.final[0]), 4) for t in multistart(formula("(w**2 - 1)**2"), ["w=-2", "w=0.5"], lr=0.05)]
     [-1.0, 1.0]
     """
+    objective = as_objective(objective)
     minima = [p for p in objective.known_points if p.kind == "minimum"]
     return [_tag(descend(objective, start, optimizer, **kwargs), minima, match_tol) for start in starts]
 
@@ -328,7 +329,7 @@ def _tag(trajectory: Trajectory, minima: list[KnownPoint], tol: float) -> Trajec
 
 
 def lr_sweep(
-    objective: Objective,
+    objective: Objective | str,
     start: PointLike,
     lrs: Sequence[float],
     optimizer: OptimizerLike = "gd",
@@ -343,6 +344,7 @@ def lr_sweep(
     >>> sweep.statuses, sweep.max_stable_lr
     (('converged', 'oscillating', 'diverged'), 1.0)
     """
+    objective = as_objective(objective)
     if not lrs:
         raise LosslabError("lr_sweep needs at least one learning rate")
     label = optimizer.__name__ if isinstance(optimizer, type) else str(optimizer).partition(":")[0]
