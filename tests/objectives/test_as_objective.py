@@ -59,3 +59,29 @@ def test_every_entry_point_that_takes_a_loss_takes_it_as_text(name: str, argumen
     text = "x^2 + 3y^2 + sin(x*y)"
     call = getattr(losslab, name)
     assert str(call(text, *arguments)) == str(call(formula(text), *arguments))
+
+
+@pytest.mark.parametrize("name", ["contour", "heatmap", "surface", "interactive_contour", "interactive_surface"])
+def test_the_pictures_take_a_loss_as_text(name: str) -> None:
+    import losslab.plot as plot
+
+    text = "x^2 + 3y^2 + sin(x*y)"
+    draw = getattr(plot, name)
+    by_text, by_formula = draw(text, resolution=30), draw(formula(text), resolution=30)
+    if name.startswith("interactive"):
+        assert by_text.layout.title.text == by_formula.layout.title.text
+        assert [list(t.z) if t.z is not None else None for t in by_text.data] == [
+            list(t.z) if t.z is not None else None for t in by_formula.data
+        ]
+    else:
+        assert [a.get_title() for a in by_text.axes] == [a.get_title() for a in by_formula.axes]
+
+
+def test_the_curve_and_race_take_a_loss_as_text() -> None:
+    import losslab.plot as plot
+
+    assert plot.curve("x^4 - 2x^2").axes[0].get_title() == plot.curve(formula("x^4 - 2x^2")).axes[0].get_title()
+    runs = [losslab.descend("rosenbrock", "x=-1.5,y=2", "adam", lr=0.05, steps=20)]
+    assert [a.get_title() for a in plot.race("rosenbrock", runs).axes] == [
+        a.get_title() for a in plot.race(losslab.gallery("rosenbrock"), runs).axes
+    ]

@@ -27,6 +27,7 @@ from matplotlib.figure import Figure
 from losslab.descent.trajectory import Trajectory, run_label
 from losslab.errors import LosslabError, check_int, not_one_of
 from losslab.objectives.domain import Domain
+from losslab.objectives.from_text import as_objective
 from losslab.objectives.objective import Objective
 from losslab.plot._marks import PointsLike
 from losslab.plot._paths import Trajectories, as_trajectories
@@ -104,7 +105,7 @@ def ffmpeg_available() -> bool:
 
 
 def animate(
-    source: Objective | SurfaceLike,
+    source: Objective | SurfaceLike | str,
     trajectories: Trajectories,
     *,
     view: str = "auto",
@@ -124,6 +125,7 @@ def animate(
     >>> film.steps
     [0, 1, 2, 3, 4, 5]
     """
+    source = as_objective(source) if isinstance(source, str) else source
     runs = as_trajectories(trajectories)
     if not runs:
         raise LosslabError("an animation needs at least one trajectory")

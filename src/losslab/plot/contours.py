@@ -30,6 +30,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from losslab.analysis.stationary import StationaryPoint
 from losslab.errors import LosslabError, check_choice, check_int
 from losslab.objectives.domain import Domain
+from losslab.objectives.from_text import as_objective
 from losslab.objectives.objective import Objective
 from losslab.plot._marks import (
     REGION_WORDS,
@@ -83,7 +84,7 @@ def contour_levels(values: np.ndarray, count: int = 20, log: bool | None = None)
 
 
 def contour(
-    source: Objective | SurfaceLike,
+    source: Objective | SurfaceLike | str,
     trajectories: Trajectories | None = (),
     *,
     ax: Axes | None = None,
@@ -122,6 +123,7 @@ def contour(
     >>> sorted(line.get_gid() for line in fig.axes[0].lines if line.get_gid())
     ['stationary:maximum', 'stationary:minimum', 'stationary:saddle']
     """
+    source = as_objective(source) if isinstance(source, str) else source
     if interactive:
         from losslab.plot.interactive import interactive_contour
 
@@ -171,7 +173,7 @@ def _hatch(ax: Axes, surface: SurfaceLike, region: StationaryPoint) -> None:
 
 
 def heatmap(
-    source: Objective | SurfaceLike,
+    source: Objective | SurfaceLike | str,
     trajectories: Trajectories | None = (),
     *,
     ax: Axes | None = None,
@@ -189,6 +191,7 @@ def heatmap(
     >>> len(fig.axes[0].collections) >= 2   # the mesh and the arrows
     True
     """
+    source = as_objective(source) if isinstance(source, str) else source
     surface = as_surface(source, domain, resolution=resolution, trajectories=trajectories)
     objective = source if isinstance(source, Objective) else None
     ax = new_axes(ax)

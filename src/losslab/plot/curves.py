@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from losslab.analysis.convexity import chord_check
 from losslab.errors import LosslabError, not_one_of
 from losslab.objectives.domain import Domain
+from losslab.objectives.from_text import as_objective
 from losslab.objectives.objective import Objective
 from losslab.plot._marks import REGION_WORDS, PointsLike, draw_stationary, flat_regions, found_in, marks_of, on_level
 from losslab.plot._paths import Trajectories, as_trajectories, draw_path, mark_divergence, visible_path
@@ -32,7 +33,7 @@ ORDERS = (1, 2)
 
 
 def curve(
-    objective: Objective,
+    objective: Objective | str,
     trajectories: Trajectories | None = (),
     *,
     ax: Axes | None = None,
@@ -62,6 +63,7 @@ def curve(
     >>> sorted(line.get_gid() for line in fig.axes[0].lines if line.get_gid())
     ['curve', 'stationary:minimum', 'taylor:1', 'taylor:2']
     """
+    objective = as_objective(objective) if isinstance(objective, str) else objective
     if objective.dim != 1:
         raise LosslabError(f"a curve needs a one-parameter objective; this one has {objective.dim}: use contour")
     grid = as_surface(objective, domain, resolution=resolution, trajectories=trajectories, dims=(1,))

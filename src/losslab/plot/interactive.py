@@ -20,6 +20,7 @@ import torch
 
 from losslab.descent.trajectory import run_label
 from losslab.objectives.domain import Domain
+from losslab.objectives.from_text import as_objective
 from losslab.objectives.grid import plotly_layout
 from losslab.objectives.objective import Objective
 from losslab.plot._marks import (
@@ -40,7 +41,7 @@ LIFT = 0.015  # marks drawn this share of L's range above the surface (a glyph a
 
 
 def interactive_surface(
-    source: Objective | SurfaceLike,
+    source: Objective | SurfaceLike | str,
     trajectories: Trajectories | None = (),
     *,
     domain: Domain | str | None = None,
@@ -56,6 +57,7 @@ def interactive_surface(
     >>> [(trace.type, trace.name) for trace in fig.data]
     [('surface', 'loss'), ('scatter3d', 'minimum'), ('scatter3d', 'maximum'), ('scatter3d', 'saddle point')]
     """
+    source = as_objective(source) if isinstance(source, str) else source
     grid = as_surface(source, domain, resolution=resolution, trajectories=trajectories)
     x, y = (c.tolist() for c in grid.coordinates)
     z = plotly_layout(grid.values["loss"]).tolist()
@@ -149,7 +151,7 @@ def _joined(pieces: Sequence[torch.Tensor]) -> list[list[float | None]]:
 
 
 def interactive_contour(
-    source: Objective | SurfaceLike,
+    source: Objective | SurfaceLike | str,
     trajectories: Trajectories | None = (),
     *,
     domain: Domain | str | None = None,
@@ -163,6 +165,7 @@ def interactive_contour(
     >>> [trace.type for trace in fig.data]
     ['contour']
     """
+    source = as_objective(source) if isinstance(source, str) else source
     grid = as_surface(source, domain, resolution=resolution, trajectories=trajectories)
     x, y = (c.tolist() for c in grid.coordinates)
     figure = go.Figure(

@@ -7,6 +7,7 @@ from matplotlib.layout_engine import ConstrainedLayoutEngine
 
 from losslab.errors import LosslabError
 from losslab.objectives.domain import Domain
+from losslab.objectives.from_text import as_objective
 from losslab.objectives.objective import Objective
 from losslab.plot._paths import Trajectories, as_trajectories
 from losslab.plot._style import new_figure
@@ -17,7 +18,7 @@ from losslab.plot.history import loss_history
 
 
 def race(
-    objective: Objective,
+    objective: Objective | str,
     trajectories: Trajectories,
     *,
     domain: Domain | str | None = None,
@@ -33,6 +34,7 @@ def race(
     >>> len(fig.axes)   # map, its colour bar, loss vs step
     3
     """
+    objective = as_objective(objective) if isinstance(objective, str) else objective
     runs = as_trajectories(trajectories, objective.dim)
     if not runs:
         raise LosslabError("a race needs at least one trajectory")

@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 
 from losslab.descent.trajectory import run_label
 from losslab.objectives.domain import Domain, PointLike
+from losslab.objectives.from_text import as_objective
 from losslab.objectives.objective import Objective
 from losslab.plot._marks import (
     REGION_WORDS,
@@ -52,7 +53,7 @@ DEFAULT_VIEW = (35.0, -60.0)
 
 
 def surface(
-    source: Objective | SurfaceLike,
+    source: Objective | SurfaceLike | str,
     trajectories: Trajectories | None = (),
     *,
     ax: Axes | None = None,
@@ -87,6 +88,7 @@ def surface(
     >>> fig.axes[0].name
     '3d'
     """
+    source = as_objective(source) if isinstance(source, str) else source
     if interactive:
         from losslab.plot.interactive import interactive_surface
 
