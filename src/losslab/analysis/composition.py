@@ -137,21 +137,19 @@ def _power(e: sympy.Pow, symbols: tuple[sympy.Symbol, ...], rules: list[str]) ->
     base, p = e.args
     if not p.is_number or not p.is_real:
         return None
-    inner = _curvature(base, symbols, [])
+    used: list[str] = []  # the rules that made the base what it is: reported where this power's rule applies
+    inner = _curvature(base, symbols, used)
     if p.is_integer and p.is_even and p > 0 and inner == AFFINE:
         rules.append("an even power of an affine function is convex")
         return CONVEX
     if p == sympy.Rational(1, 2) and _sum_of_squares(base, symbols):
         rules.append("the Euclidean norm of affine functions is convex")
         return CONVEX
-    nonnegative = base.is_nonnegative is True
-    if p >= 1 and inner in (CONVEX, AFFINE) and nonnegative:
-        _curvature(base, symbols, rules)
-        rules.append("a power p ≥ 1 of a nonnegative convex function is convex")
+    if p >= 1 and inner in (CONVEX, AFFINE) and base.is_nonnegative is True:
+        rules += [*used, "a power p ≥ 1 of a nonnegative convex function is convex"]
         return CONVEX
     if 0 < p <= 1 and inner in (CONCAVE, AFFINE):
-        _curvature(base, symbols, rules)
-        rules.append("a power 0 < p ≤ 1 of a concave function is concave where it is defined")
+        rules += [*used, "a power 0 < p ≤ 1 of a concave function is concave where it is defined"]
         return CONCAVE
     return None
 

@@ -94,9 +94,12 @@ def on_exact_set(objective: Objective, family: ExactSet, points: Tensor, tol: fl
     return on_any
 
 
-def numeric_sets(objective: Objective, points: Tensor, box: Domain, spread: float) -> tuple[list[list[int]], list[int]]:
+def numeric_sets(
+    objective: Objective, points: Tensor, box: Domain, spread: float
+) -> tuple[list[list[int]], list[int], list[int]]:
     """Groups (indices into ``points``, two or more each) of stationary points that lie on one
-    set, and the indices of points that are repeats of another.
+    set, the indices of points that are repeats of another, and those of the points with a flat direction left
+    on their own (a set met at one point only may be one: :func:`lone_set`).
 
     Only points with a flat direction (a Hessian eigenvalue ≈ 0) can lie on a set; they are
     joined by :func:`level_groups`, with ``spread``, the range of L over the box, setting what "the
@@ -104,12 +107,12 @@ def numeric_sets(objective: Objective, points: Tensor, box: Domain, spread: floa
     degenerate point found several times (Newton converges slowly there, or not at all on a tail
     that is flat to rounding, exp(1/x) for x → 0⁻): all but the one of least |∇L| are repeats.
     """
-    if points.shape[0] < 2:
-        return [], []
+    if points.shape[0] == 0:
+        return [], [], []
     lam = hessian_eigenvalues(objective.hessians(points)).abs()
     flat = torch.nonzero((lam <= 1e-6 * lam.amax(-1, keepdim=True).clamp(min=1.0)).any(-1)).reshape(-1)
     if flat.numel() < 2:
-        return [], []
+        return [], [], flat.tolist()
     candidates, values = points[flat], objective.values(points[flat])
     diameter = float(torch.linalg.vector_norm(box.upper - box.lower))
     slopes = torch.linalg.vector_norm(objective.grads(candidates), dim=-1)
@@ -126,7 +129,8 @@ def numeric_sets(objective: Objective, points: Tensor, box: Domain, spread: floa
     close &= (values[rest][:, None] - values[rest][None]).abs() <= level_tolerance(values[rest], spread)[:, None]
     for group in _components(len(rest), [(i, j) for i, j in torch.nonzero(close).tolist() if i < j]):
         repeats += _all_but_best([rest[i] for i in group], slopes)
-    return [[int(flat[i]) for i in g] for g in sets], [int(flat[i]) for i in repeats]
+    lone = [i for i in rest if i not in set(repeats)]
+    return [[int(flat[i]) for i in g] for g in sets], [int(flat[i]) for i in repeats], [int(flat[i]) for i in lone]
 
 
 def _all_but_best(group: list[int], slopes: Tensor) -> list[int]:

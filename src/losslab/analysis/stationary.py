@@ -221,17 +221,17 @@ def _joined(
 ) -> tuple[list[StationaryPoint], list[StationaryPoint], list[Tensor]]:
     """Isolated points, one entry per set of points found numerically, and each set's points (a set met at one
     point only, :func:`~losslab.analysis.continua.lone_set`, too)."""
-    groups, repeats = numeric_sets(objective, points, box, spread)
+    groups, repeats, flat = numeric_sets(objective, points, box, spread)
+    lone = set(flat)  # only a point with a flat direction can be a set met once
     grouped = {i for g in groups for i in g} | set(repeats)
     found_sets = [points[group] for group in groups]
     sets = [_numeric_set(objective, box, found, spread) for found in found_sets]
-    alone = []
+    values, alone = objective.values(points).tolist(), []
     for i in (i for i in range(points.shape[0]) if i not in grouped):
-        value = float(objective.value(points[i]))
-        same = [s for s in sets if abs(s.value - value) <= 1e-8 * max(1.0, abs(value))]
+        same = [s for s in sets if abs(s.value - values[i]) <= 1e-8 * max(1.0, abs(values[i]))]
         if any(on_traced(points[i], s.curve, box) for s in same):
             continue  # a point of a set traced already
-        extended = lone_set(objective, points[i], box, spread)
+        extended = lone_set(objective, points[i], box, spread) if i in lone else None
         if extended is None:
             alone.append(i)
         else:
