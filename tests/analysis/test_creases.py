@@ -160,7 +160,7 @@ def test_the_minima_of_sin_and_cos_creases_read_zero() -> None:
 @pytest.mark.parametrize(
     ("text", "on_the_set", "shown"),
     [
-        ("|x^2 + y^2 - 1|", lambda x, y: x * x + y * y - 1, [-1.0, 0.0]),
+        ("|x^2 + y^2 - 1|", lambda x, y: x * x + y * y - 1, [0.0, 1.0]),
         ("|y - x^2|", lambda x, y: y - x * x, [0.0, 0.0]),
         ("|x*y|", lambda x, y: x * y, [0.0, 0.0]),
         ("|x - y|", lambda x, y: x - y, [0.0, 0.0]),

@@ -23,6 +23,7 @@ import sympy
 import torch
 from torch import Tensor
 
+from losslab.analysis.creases import on_creases
 from losslab.analysis.exact_roots import ExactSet
 from losslab.analysis.kinds import (
     StationaryPoint,
@@ -444,7 +445,7 @@ def set_entry(
         def stays(rows: Tensor, rounded: Tensor) -> Tensor:
             return segments_stay(objective, rows, rounded, objective.values(rows), spread or 0.0)
 
-        members = plainest(members, off, stays)
+        members = plainest(members, off, stays, avoid=lambda rows: on_creases(objective, rows))
     shown = members[0]
     value = float(objective.value(shown))
     lam, kinds = _kinds_across(objective, members, dimension)
@@ -472,6 +473,9 @@ def _kinds_across(objective: Objective, members: Tensor, dimension: int) -> tupl
     eigenvalues less the ``dimension`` smallest, which lie along it) at up to 16 of its points, the shown one
     first: a set's points need not all be of one kind."""
     chosen = _spread(members)
+    smooth = ~on_creases(objective, chosen)
+    smooth[0] = True  # the shown point's own, whatever they are: plainest puts a point off the creases first if any
+    chosen = chosen[smooth]  # the others on a crease have no Hessian to read a kind from
     eigenvalues = hessian_eigenvalues(objective.hessians(chosen))
     kinds = []
     for lam in eigenvalues:

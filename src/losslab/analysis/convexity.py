@@ -34,7 +34,8 @@ class ConvexityReport(Readable):
     ``verdict`` is one of ``convex``, ``concave``, ``not convex``, ``no counterexample found``;
     ``proved`` says whether it is a proof (SymPy, or a checked counterexample) or only evidence;
     ``undefined`` counts the samples where L is not finite (outside the formula's domain), which
-    the search leaves out.
+    the search leaves out; ``chord`` is a chord (a, b, by how much L's midpoint lies above it) that
+    proves L not convex where no sampled Hessian does (a concave kink: min(x², y²)).
     """
 
     verdict: str
@@ -43,6 +44,7 @@ class ConvexityReport(Readable):
     counterexample: tuple[Tensor, float] | None = None
     sampling: str = ""
     undefined: int = 0
+    chord: tuple[Tensor, Tensor, float] | None = None
 
     def to_dict(self) -> dict[str, object]:
         example = None
@@ -58,6 +60,9 @@ class ConvexityReport(Readable):
             "counterexample": example,
             "sampling": self.sampling,
             "undefined": self.undefined,
+            "chord": None
+            if self.chord is None
+            else {"a": as_floats(self.chord[0]), "b": as_floats(self.chord[1]), "midpoint_gap": self.chord[2]},
         }
 
     def __str__(self) -> str:
@@ -184,14 +189,30 @@ def _sample(objective: Objective, box: Domain, samples: int, generator: torch.Ge
     # eigenvalue −1.9 at x + y = −1 beside 4e9 at (5, 5)
     tol = 1e-8 * lam.abs().amax(-1).clamp(min=1.0)
     negative = lam[:, 0] < -tol
+    chords = _chords(objective, points, box, generator)
+    sampling += chords.how
     if not bool(negative.any()):
+        if chords.above is not None:  # a concave kink: min(x², y²) or x² − |y|, whose Hessians are all ≥ 0
+            a, b, gap = chords.above
+            reason = (
+                f"the chord from ({_at(objective, a)}) to ({_at(objective, b)}) passes below L at its midpoint: "
+                f"L(midpoint) exceeds the chord's ½[L(a) + L(b)] by {gap:.6g}; every sampled Hessian is ≥ 0, so L "
+                f"bends down where no Hessian is (a kink, or a pole, between the ends){outside}"
+            )
+            return ConvexityReport("not convex", True, reason, None, sampling, int((~defined).sum()), chord=(a, b, gap))
         reason = f"no counterexample found on the domain ({sampling})"
         return ConvexityReport("no counterexample found", False, reason, None, sampling, int((~defined).sum()))
     worst = int(torch.where(negative, lam[:, 0], math.inf).argmin())
     example = (points[worst], float(lam[worst, 0]))
     proved = _midpoint_violation(objective, points[worst], box)
-    at = ", ".join(f"{n}={v:.6g}" for n, v in zip(objective.names, as_floats(points[worst]), strict=True))
-    shape = " (every sampled Hessian is ≤ 0: it looks concave, not proved)" if bool((lam[:, -1] <= tol).all()) else ""
+    at = _at(objective, points[worst])
+    # a convex kink (|sin(x + y)|, |x| − y²) breaks concavity however the Hessians look between the kinks
+    looks_concave = bool((lam[:, -1] <= tol).all()) and chords.below is None
+    shape = (
+        " (every sampled Hessian is ≤ 0 and every sampled chord lies below L: it looks concave, not proved)"
+        if looks_concave
+        else ""
+    )
     reason = (
         f"the Hessian has eigenvalue {example[1]:.6g} < 0 at {at}"
         + ("; the midpoint inequality fails there" if proved else "")
@@ -199,6 +220,81 @@ def _sample(objective: Objective, box: Domain, samples: int, generator: torch.Ge
         + outside
     )
     return ConvexityReport("not convex", proved, reason, example, sampling, int((~defined).sum()))
+
+
+def _at(objective: Objective, point: Tensor) -> str:
+    return ", ".join(f"{n}={v:.6g}" for n, v in zip(objective.names, as_floats(point), strict=True))
+
+
+@dataclass
+class _Chords:
+    """The sampled chords' verdict: the worst one whose midpoint L lies above it (against convexity) and below it
+    (against concavity), each as (a, b, by how much), None where no chord shows it; ``how`` for the sampling line."""
+
+    above: tuple[Tensor, Tensor, float] | None
+    below: tuple[Tensor, Tensor, float] | None
+    how: str
+
+
+#: a chord's midpoint gap counts when it exceeds this share of the largest |L| at its three points (at least 1):
+#: float64 rounding in L is ~1e-16 of its terms, so this leaves seven digits for cancellation
+CHORD_TOL = 1e-9
+#: the half-lengths of the sampled chords, as shares of the box: long ones for folds, short ones for kinks, where a
+#: chord of half-length h crossing a kink bends by ~h·(the jump in slope) and the curvature adds only ~h²·λ
+CHORD_SPANS = (None, 0.2, 0.02, 0.002)
+
+
+def _chords(objective: Objective, points: Tensor, box: Domain, generator: torch.Generator | None) -> _Chords:
+    """The definition on sampled chords: L((a + b)/2) against ½[L(a) + L(b)], from each sample point to another
+    sample (``None`` span) and, along a random direction, to points 0.2, 0.02 and 0.002 of the box away, both ends
+    kept in the box. A Hessian sees curvature between the kinks; only a chord sees a kink's own bend (the Hessian
+    of min(x², y²) is ≥ 0 wherever it is defined, yet L is 0 at (1, 0) and (0, 1) and 0.25 halfway)."""
+    gen = generator if generator is not None else torch.Generator().manual_seed(1)
+    m, n = points.shape
+    width = box.upper - box.lower
+    ends = []
+    for span in CHORD_SPANS:
+        if span is None:
+            ends.append(points[torch.randperm(m, generator=gen)])
+            continue
+        direction = torch.randn(m, n, generator=gen, dtype=torch.float64)
+        direction = direction / torch.linalg.vector_norm(direction, dim=-1, keepdim=True).clamp(min=1e-300)
+        ends.append(torch.clamp(points + 2 * span * direction * width, box.lower, box.upper))
+    a = points.repeat(len(CHORD_SPANS), 1)
+    b = torch.cat(ends)
+    values = objective.values(torch.cat([a, b, (a + b) / 2])).reshape(3, -1)
+    finite = torch.isfinite(values).all(0) & (a != b).any(-1)
+    gap = values[2] - values[:2].mean(0)
+    tol = CHORD_TOL * values.abs().amax(0).clamp(min=1.0)
+    gap = torch.where(finite, gap, 0.0)
+    scaled = gap / tol
+
+    def worst(sign: float) -> tuple[Tensor, Tensor, float] | None:
+        i = int((sign * scaled).argmax())
+        return _plain_chord(objective, a[i], b[i], box, sign) if float(sign * scaled[i]) > 1 else None
+
+    return _Chords(worst(1.0), worst(-1.0), f"; {int(finite.sum())} chords")
+
+
+def _midpoint_gap(objective: Objective, a: Tensor, b: Tensor) -> tuple[float, float]:
+    """L((a + b)/2) − ½[L(a) + L(b)] for each chord, and what it must exceed to count (NaN where L is not finite)."""
+    values = objective.values(torch.stack([a, b, (a + b) / 2], -2).reshape(-1, a.shape[-1])).reshape(3)
+    if not bool(torch.isfinite(values).all()):
+        return math.nan, math.nan
+    return float(values[2] - values[:2].mean()), CHORD_TOL * float(values.abs().max().clamp(min=1.0))
+
+
+def _plain_chord(objective: Objective, a: Tensor, b: Tensor, box: Domain, sign: float) -> tuple[Tensor, Tensor, float]:
+    """The chord a→b with its ends rounded to as few decimals as still show the same failure (``sign`` +1: L's
+    midpoint above the chord), inside the box: min(x², y²) fails on (−4, 0)→(0, 4), plainer to check by hand than
+    (−4.33333, 0)→(−0.0191702, 3.75508). With the gap found there."""
+    for decimals in range(4):
+        ra, rb = (torch.clamp(torch.round(end, decimals=decimals) + 0.0, box.lower, box.upper) for end in (a, b))
+        gap, tol = _midpoint_gap(objective, ra, rb)
+        if sign * gap > tol:
+            return ra, rb, abs(gap)
+    gap, _ = _midpoint_gap(objective, a, b)
+    return a, b, abs(gap)
 
 
 def _outside(objective: Objective, points: Tensor, defined: Tensor) -> str:

@@ -71,6 +71,19 @@ def onto_creases(objective: Objective, points: Tensor, signs: Tensor) -> Tensor:
     return torch.where(better[:, None], moved, points)
 
 
+def on_creases(objective: Objective, points: Tensor) -> Tensor:
+    """Which rows of ``points`` ``(m, n)`` lie on a crease (some crease function vanishes there, to :data:`ACTIVE`),
+    where L's Hessian is not defined: torch splits a tie of ``min(x², y²)`` evenly and reads [[1, 0], [0, 1]] at
+    (0, 0), a curvature L has on neither side. All False without a formula or creases."""
+    creases = _compiled_creases(objective)
+    if creases is None or points.shape[0] == 0:
+        return torch.zeros(points.shape[0], dtype=torch.bool)
+    parts = points.unbind(-1)
+    g = torch.stack([f(*parts).expand(points.shape[:-1]) for f in creases.compiled], -1)
+    scale = torch.stack([s(*parts).expand(points.shape[:-1]) for s in creases.sizes], -1).clamp(min=1.0)
+    return ((g.abs() <= ACTIVE * scale) & torch.isfinite(g)).any(-1)
+
+
 def _compiled_creases(objective: Objective) -> _Creases | None:
     return None if objective.expr is None else _creases_of(objective.expr, tuple(objective.names))
 

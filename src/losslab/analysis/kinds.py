@@ -126,14 +126,20 @@ def snapped(
 SET_DIGITS = (0, 1, 2, 3, 4, 6, 8, 10)
 
 
-def plainest(members: Tensor, score: Callable[[Tensor], Tensor], stays: Stays | None = None) -> Tensor:
+def plainest(
+    members: Tensor,
+    score: Callable[[Tensor], Tensor],
+    stays: Stays | None = None,
+    avoid: Callable[[Tensor], Tensor] | None = None,
+) -> Tensor:
     """The members of a set with its plainest point first: each member rounded (:func:`snapped` to as few as 0
     digits) where ``score`` (its distance from the set: lower is better) gets no worse and ``stays`` says the
     rounded point is on the member's own set (not on another one at the same level: sin²(x + y)'s line
     x + y = π is not shown at (0, 0), which lies on x + y = 0), and the one written with the fewest digits
     (the nearest the origin of those) put first, the others after it in their order. The ring
-    |x² + y² − 1| is shown at (−1, 0), not at the (−0.971732309, 0.2360854076) a search stopped at; |x·y|'s axes
-    at (0, 0), not at (−0.096154, 0).
+    |x² + y² − 1| is shown at (0, 1), not at the (−0.971732309, 0.2360854076) a search stopped at; |x·y|'s axes
+    at (0, 0), not at (−0.096154, 0). Rows ``avoid`` marks (say, on a crease, where the Hessian the entry shows is not
+    defined) come after the others: min(x², y²)'s axis y = 0 is shown at (1, 0), not at (0, 0) on x = ±y.
 
     >>> ring = torch.tensor([[-0.971732309, 0.2360854076], [0.6, 0.8]], dtype=torch.float64)
     >>> plainest(ring, lambda p: (p.square().sum(-1) - 1).abs())[0].tolist()
@@ -142,8 +148,13 @@ def plainest(members: Tensor, score: Callable[[Tensor], Tensor], stays: Stays | 
     if members.shape[0] == 0:
         return members
     rounded = snapped(members, score, SET_DIGITS, stays)
-    # the fewest digits, then the nearest the origin ((0, 0) before (1, 1) on |x − y|), then the members' own order
-    plain = [(sum(len(f"{v:.10g}".lstrip("-")) for v in row), sum(v * v for v in row)) for row in rounded.tolist()]
+    # off what ``avoid`` marks, the fewest digits, the nearest the origin ((0, 0) before (1, 1) on |x − y|), the
+    # fewest minus signs ((1, 0) before (−1, 0)), then the members' own order
+    avoided = avoid(rounded).tolist() if avoid is not None else [False] * rounded.shape[0]
+    plain = [
+        (bad, sum(len(f"{v:.10g}".lstrip("-")) for v in row), sum(v * v for v in row), sum(v < 0 for v in row))
+        for bad, row in zip(avoided, rounded.tolist(), strict=True)
+    ]
     first = min(range(len(plain)), key=plain.__getitem__)
     return torch.cat([rounded[first : first + 1], members[:first], members[first + 1 :]])
 
