@@ -111,3 +111,16 @@ def test_lines_of_minima_of_a_min_are_shown_off_its_creases() -> None:
         assert abs(abs(x) - abs(y)) > 0.5, p  # not on a crease
         torch.testing.assert_close(p.hessian_eigenvalues, torch.tensor([0.0, 2.0], dtype=torch.float64))
     assert sorted(tuple(p.point.tolist()) for p in found) == [(0.0, 1.0), (1.0, 0.0)]
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [("x^2*y^2", [[0.0, 1.0], [1.0, 0.0]]), ("x^2*y^2*z^2", [[0.0, 1.0, 1.0], [1.0, 0.0, 1.0], [1.0, 1.0, 0.0]])],
+)
+def test_exact_sets_are_shown_where_they_do_not_cross(text: str, shown: list[list[float]]) -> None:
+    """x²y²'s axes were both shown at (0, 0), where they cross: λ = [0, 0] there against [0, 2] anywhere else on them,
+    so the report took "λmax = 0: no 2/λmax" from the one point where the curvature across the valley vanishes."""
+    found = stationary_points(formula(text))
+    assert sorted(p.point.tolist() for p in found) == shown
+    for p in found:
+        assert int((p.hessian_eigenvalues.abs() > 1e-9).sum()) == len(shown[0]) - p.dimension, p

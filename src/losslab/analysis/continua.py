@@ -435,7 +435,17 @@ def set_entry(
     shown), its dimension and equations, its kind and a sentence saying what it is. Where the Hessian
     says nothing, the kind is L's around the members and its ``edges`` (:func:`axis_extent`). A set found
     numerically is shown at its plainest point: at its level, stationary, and joined to the member it was
-    rounded from by a segment that follows the set (:func:`segments_stay`, with ``spread`` as there)."""
+    rounded from by a segment that follows the set (:func:`segments_stay`, with ``spread`` as there). Either is
+    shown at a point where its Hessian means something where it has one (:func:`_special`)."""
+
+    def avoid(rows: Tensor) -> Tensor:
+        return _special(objective, rows)
+
+    if method != "numeric":
+        ordinary = (~avoid(members)).nonzero()
+        if ordinary.numel():  # x²y²'s axis x = 0 at (0, 1), not at (0, 0) where it crosses the other one
+            first = int(ordinary[0])
+            members = torch.cat([members[first : first + 1], members[:first], members[first + 1 :]])
     if method == "numeric":
         level = objective.value(members[0])
 
@@ -445,7 +455,7 @@ def set_entry(
         def stays(rows: Tensor, rounded: Tensor) -> Tensor:
             return segments_stay(objective, rows, rounded, objective.values(rows), spread or 0.0)
 
-        members = plainest(members, off, stays, avoid=lambda rows: on_creases(objective, rows))
+        members = plainest(members, off, stays, avoid=avoid)
     shown = members[0]
     value = float(objective.value(shown))
     lam, kinds = _kinds_across(objective, members, dimension)
@@ -466,6 +476,20 @@ def set_entry(
 
 
 PLURALS = {"minimum": "minima", "maximum": "maxima", "saddle": "saddle points"}
+
+
+def _special(objective: Objective, rows: Tensor) -> Tensor:
+    """Which of a set's points ``rows`` are special, so not the one to show it at: on a crease, where L's Hessian
+    is not defined (min(x², y²)'s axis y = 0 at (0, 0): torch reads λ = [1, 1] for the tie), or where the Hessian
+    has fewer nonzero eigenvalues than at others of the rows (x²y²'s axis x = 0 at (0, 0), where it crosses y = 0:
+    λ = [0, 0], against [0, 2] anywhere else on it, and no 2/λmax from there)."""
+    special = on_creases(objective, rows)
+    lam = hessian_eigenvalues(objective.hessians(rows))
+    finite = torch.isfinite(lam).all(-1)
+    size = torch.where(finite[:, None], lam.abs(), 0.0)
+    rank = (size > 1e-10 * size.amax(-1, keepdim=True).clamp(min=1.0)).sum(-1)
+    rank = torch.where(finite & ~special, rank, -1)  # a crease's made-up Hessian sets no standard
+    return special | (rank < rank.max())
 
 
 def _kinds_across(objective: Objective, members: Tensor, dimension: int) -> tuple[Tensor, list[str]]:
