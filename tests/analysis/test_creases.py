@@ -9,6 +9,7 @@ import math
 from typing import Any
 
 import pytest
+import sympy
 import torch
 
 from curve_oracles import line_extent, line_of, on_the_face, random_line, turns_once_round
@@ -103,9 +104,10 @@ def test_generated_straight_creases(seed: int) -> None:
 
 def test_crossing_creases_are_one_set_spanning_the_box() -> None:
     """|x·y| is 0 along both axes: the origin, where they cross, was listed again as a separate "degenerate" point,
-    and the set's ranges were its found points' (−3.75 ≤ x ≤ 1.25)."""
+    and the set's ranges were its found points' (−3.75 ≤ x ≤ 1.25); then the whole box's, which said no more than
+    that. Now the crease's own equation."""
     (crease,) = stationary_points(formula("|x*y|"))
-    assert (crease.kind, crease.dimension, crease.equations) == ("minimum", 1, ("-5 ≤ x ≤ 5", "-5 ≤ y ≤ 5"))
+    assert (crease.kind, crease.dimension, crease.equations) == ("minimum", 1, ("x*y = 0",))
     points = torch.cat(list(crease.curve))
     assert (points[:, 0] * points[:, 1]).abs().max() < 1e-9
 
@@ -201,3 +203,20 @@ def test_a_line_of_a_periodic_family_is_shown_at_a_point_of_its_own(text: str) -
         assert all((q - c).abs().max() < 1e-8 for q in pieces), (entry.equations, c)  # one line per entry
     shown = [round(a * float(e.point[0]) + (-b if "2y" in text else b) * float(e.point[1]), 6) for e in sets]
     assert len(shown) == len(set(shown))  # each line once, each at a point of its own
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_generated_circular_crease_reads_as_its_own_equation(seed: int) -> None:
+    """|(x − a)² + (y − b)² − r²| for seeded a, b, r: its crease of minima is printed as the circle's equation (it read
+    as the ranges of x and y over it), equal to the generated one up to a constant factor."""
+    g = torch.Generator().manual_seed(90 + seed)
+    a, b = (round(float(v), 1) for v in 2 * torch.rand(2, generator=g, dtype=torch.float64) - 1)
+    r = round(float(1 + 2 * torch.rand((), generator=g, dtype=torch.float64)), 1)
+    (crease,) = [p for p in stationary_points(formula(f"|(x - {a})^2 + (y - {b})^2 - {r}^2|")) if p.dimension == 1]
+    left, right = crease.equations[0].split(" = ")
+    x, y = sympy.symbols("x y")
+    printed = sympy.sympify(left) - sympy.sympify(right)  # our own words, not user text
+    truth = sympy.expand((x - sympy.nsimplify(a)) ** 2 + (y - sympy.nsimplify(b)) ** 2 - sympy.nsimplify(r) ** 2)
+    ratio = sympy.nsimplify(printed.coeff(x, 2))
+    assert sympy.simplify(printed - ratio * truth) == 0, (crease.equations, truth)
+    assert crease.kind == "minimum" and not crease.differentiable

@@ -7,11 +7,13 @@ from __future__ import annotations
 import math
 
 import pytest
+import sympy
 import torch
 
 from curve_oracles import line_of, random_line
 from losslab.analysis.exact_roots import exact_stationary
 from losslab.analysis.stationary import stationary_points
+from losslab.objectives.domain import Domain
 from losslab.objectives.objective import formula
 
 SOLVED = [
@@ -42,10 +44,13 @@ def test_transcendental_valleys_are_solved_exactly(text: str, equations: tuple[s
 
 def test_a_solved_factor_with_nothing_left_over_is_complete() -> None:
     """∇L = (eˣ⁺ʸ − 1)·(1, 1): (1, 1) never vanishes, so nothing is left for the numeric search; (sin x − y)² leaves
-    −cos x·(…) and 1: also complete. A periodic factor (sin(x + y) = 0 on every x + y = kπ) is not solved."""
+    −cos x·(…) and 1: also complete. A periodic factor (sin(x + y) = 0 on every x + y = kπ) is solved only for the
+    lines that cross the box it is asked about, and so is not complete; without a box it is not solved."""
     assert exact_stationary(formula("exp(x + y) - x - y")).complete
     assert exact_stationary(formula("(sin(x) - y)**2")).complete
     assert exact_stationary(formula("sin(x + y)**2")) is None
+    lines = exact_stationary(formula("sin(x + y)**2"), Domain(("x", "y"), ((-5.0, 5.0), (-5.0, 5.0))))
+    assert lines is not None and not lines.complete and len(lines.sets) >= 13
 
 
 def test_a_periodic_family_is_every_line_of_it_each_read_as_its_equation() -> None:
@@ -59,7 +64,10 @@ def test_a_periodic_family_is_every_line_of_it_each_read_as_its_equation() -> No
     assert minima == [float(k) for k in range(-3, 4)] and maxima == [float(k) for k in range(-3, 3)]
     for p in found:
         c = float(p.point.sum())
-        assert p.equations == (f"x + y = {c:.10g}",) and p.note.startswith("a line of")
+        (equation,) = p.equations  # exact: x + y = -3*pi, not the x + y = -9.424777961 found numerically before
+        left, right = equation.split(" = ")
+        assert left == "x + y" and abs(float(sympy.sympify(right)) - c) < 1e-12 and p.note.startswith("a line of")
+        assert p.value == 0.0 or p.value == 1.0  # SymPy's level, not float64's 1.5e-32
         assert all((piece.sum(-1) - c).abs().max() < 1e-9 for piece in p.curve)  # its curve is its own line
         # shown at a point with a whole coordinate, (3, 3.283185307), not where a search stopped (4.29543880, 1.98…)
         assert any(abs(v - round(v)) < 1e-9 for v in p.point.tolist()), p.point

@@ -17,6 +17,7 @@ values of L close around the set's points.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import sympy
@@ -32,6 +33,7 @@ from losslab.analysis.kinds import (
     hessian_eigenvalues,
     is_stationary,
     plainest,
+    plainest_index,
     shown_value,
     sphere_directions,
 )
@@ -50,16 +52,23 @@ NINTHS = (torch.arange(9, dtype=torch.float64) + 2**-0.5) / 9
 
 def exact_set_points(objective: Objective, box: Domain, family: ExactSet, count: int = 64) -> Tensor:
     """Stationary points of ``family`` inside the box: its free parameters at the box's centre
-    (0 where the box holds 0), ±1 from there, then at ``count`` Sobol points of their ranges."""
+    (0 where the box holds 0), ±1 from there, at ``count`` Sobol points of their ranges, then at whole values."""
     symbols = list(objective.symbols)
     free = [symbols.index(s) for s in family.free]
     lo, hi = box.lower[free], box.upper[free]
     centre = torch.where((lo <= 0) & (hi >= 0), torch.zeros_like(lo), (lo + hi) / 2)
     unit = torch.quasirandom.SobolEngine(len(free)).draw(count, dtype=torch.float64)
+    # whole values of the free parameters too (up to 11 a parameter, 3 free at most): x + y = 2π shown at (4.283, 2)
+    whole = [
+        torch.arange(math.ceil(a), math.floor(b) + 1, dtype=torch.float64)[:11]
+        for a, b in zip(lo.tolist(), hi.tolist(), strict=True)
+    ]
+    grid = torch.cartesian_prod(*whole).reshape(-1, len(free)) if 0 < len(free) <= 3 else lo[None][:0]
     rows = []
     for branch in family.branches:  # one, or each branch of an implicit set (a circle's two halves)
         solved = [(symbols.index(s), sympy.lambdify(family.free, e, modules="math")) for s, e in branch]
-        for values in torch.cat([centre[None], centre[None] + 1, centre[None] - 1, lo + unit * (hi - lo)]).tolist():
+        starts = torch.cat([centre[None], centre[None] + 1, centre[None] - 1, lo + unit * (hi - lo), grid])
+        for values in starts.tolist():
             point = [0.0] * objective.dim
             for i, v in zip(free, values, strict=True):
                 point[i] = v
@@ -188,7 +197,14 @@ def _bridges(
     level = level_tolerance(values[a], spread)
     same = (values[a] - values[b]).abs() <= level
     stays = segments_stay(
-        objective, points[a], points[b], values[a], spread, smooth=smooth, project=project, fractions=NINTHS,
+        objective,
+        points[a],
+        points[b],
+        values[a],
+        spread,
+        smooth=smooth,
+        project=project,
+        fractions=NINTHS,
         chained=True,
     )
     stays &= same
@@ -430,34 +446,35 @@ def set_entry(
     linear: bool = False,
     edges: Tensor | None = None,
     spread: float | None = None,
+    level: float | None = None,
 ) -> StationaryPoint:
     """One entry for a set of stationary points: ``members`` (its points found, the first one
     shown), its dimension and equations, its kind and a sentence saying what it is. Where the Hessian
     says nothing, the kind is L's around the members and its ``edges`` (:func:`axis_extent`). A set found
     numerically is shown at its plainest point: at its level, stationary, and joined to the member it was
     rounded from by a segment that follows the set (:func:`segments_stay`, with ``spread`` as there). Either is
-    shown at a point where its Hessian means something where it has one (:func:`_special`)."""
+    shown at a point where its Hessian means something where it has one (:func:`_special`), an exact one at its
+    plainest member (:func:`~losslab.analysis.kinds.plainest_index`). ``level``: L on the set where
+    SymPy knows it (0 on sin(x + y) = π, which float64 reads 1.5e-32)."""
 
     def avoid(rows: Tensor) -> Tensor:
         return _special(objective, rows)
 
-    if method != "numeric":
-        ordinary = (~avoid(members)).nonzero()
-        if ordinary.numel():  # x²y²'s axis x = 0 at (0, 1), not at (0, 0) where it crosses the other one
-            first = int(ordinary[0])
-            members = torch.cat([members[first : first + 1], members[:first], members[first + 1 :]])
-    if method == "numeric":
-        level = objective.value(members[0])
+    if method != "numeric":  # x²y²'s axis x = 0 at (0, 1), not at (0, 0) where it crosses the other one
+        first = plainest_index(members, avoid)
+        members = torch.cat([members[first : first + 1], members[:first], members[first + 1 :]])
+    else:
+        floor = objective.value(members[0])
 
         def off(trial: Tensor) -> Tensor:
-            return (objective.values(trial) - level).abs() + torch.linalg.vector_norm(objective.grads(trial), dim=-1)
+            return (objective.values(trial) - floor).abs() + torch.linalg.vector_norm(objective.grads(trial), dim=-1)
 
         def stays(rows: Tensor, rounded: Tensor) -> Tensor:
             return segments_stay(objective, rows, rounded, objective.values(rows), spread or 0.0)
 
         members = plainest(members, off, stays, avoid=avoid)
     shown = members[0]
-    value = float(objective.value(shown))
+    value = float(objective.value(shown)) if level is None else level
     lam, kinds = _kinds_across(objective, members, dimension)
     kind = kinds[0]
     if kind == "degenerate":

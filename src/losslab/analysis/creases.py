@@ -17,6 +17,7 @@ import sympy
 import torch
 from torch import Tensor
 
+from losslab.analysis.equations import equation_text
 from losslab.errors import LosslabError
 from losslab.objectives.objective import Objective
 from losslab.objectives.torch_expr import compile_expr
@@ -82,6 +83,23 @@ def on_creases(objective: Objective, points: Tensor) -> Tensor:
     g = torch.stack([f(*parts).expand(points.shape[:-1]) for f in creases.compiled], -1)
     scale = torch.stack([s(*parts).expand(points.shape[:-1]) for s in creases.sizes], -1).clamp(min=1.0)
     return ((g.abs() <= ACTIVE * scale) & torch.isfinite(g)).any(-1)
+
+
+def crease_equation(objective: Objective, members: Tensor) -> str:
+    """The equation of the crease a set of kinks ``members`` lies on, where one polynomial crease function vanishes at
+    all of them (|x² + y² − 1|'s ring: "x**2 + y**2 = 1"; |y − x²|: "y = x**2"; |x·y|: "x*y = 0"), else ''."""
+    creases = _compiled_creases(objective)
+    if creases is None or members.shape[0] == 0:
+        return ""
+    parts = members.unbind(-1)
+    for g, f, size in zip(crease_functions(objective.expr), creases.compiled, creases.sizes, strict=True):
+        if not g.is_polynomial(*objective.symbols):
+            continue
+        values = f(*parts).expand(members.shape[:-1])
+        scale = size(*parts).expand(members.shape[:-1]).clamp(min=1.0)
+        if bool((values.abs() <= ACTIVE * scale).all()):
+            return equation_text(g, solve=True)
+    return ""
 
 
 def _compiled_creases(objective: Objective) -> _Creases | None:

@@ -14,13 +14,16 @@ r"""∇L = 0 solved by SymPy: isolated roots, and the equations of whole sets of
 - ∇L with exponentials, logarithms, trigonometric or hyperbolic functions (no polynomial system) whose
   components share a factor, in two or three parameters (eˣ⁺ʸ − x − y: ∇L = (eˣ⁺ʸ − 1)(1, 1)): each factor's
   zeros solved by ``sympy.solveset`` over the reals where that gives finitely many branches (``x = -y, y free``;
-  ``y = exp(x), x free``); a periodic one (sin(x + y) = 0 on every x + y = kπ) is left to the numeric search,
-  as are the zeros of what remains;
+  ``y = exp(x), x free``), or, where the factor is F(u) with u polynomial, level by level: F(t) = 0 for t, and
+  each u = c as a polynomial's zeros (``x**2 + y**2 = log(2)``; for a periodic F every c = kπ + d whose level
+  set can meet the search box: sin(x + y) = 0 as ``x + y = pi``, ``x + y = 2*pi``, …); what remains is solved
+  as a polynomial ∇L where it is one, else left to the numeric search;
 - ∇L identically zero: L is constant and every point is stationary.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -31,6 +34,8 @@ from torch import Tensor
 
 from losslab.analysis.creases import crease_functions
 from losslab.analysis.derivatives import symbolic_gradient
+from losslab.analysis.equations import equation_text
+from losslab.objectives.domain import Domain
 from losslab.objectives.objective import Objective
 
 MAX_BEZOUT = 64  # exact solving only for polynomial systems of modest degree (Groebner can blow up)
@@ -67,10 +72,8 @@ class ExactSet:
     def equations(self) -> tuple[str, ...]:
         """``name = expression`` for each solved parameter, then ``… free`` (the first three and the
         last of many), or the implicit equation; empty when every parameter is free (L is constant)."""
-        if self.implicit is not None:  # 2x² + 2y² − 5 reads x**2 + y**2 = 5/2
-            constant, rest = self.implicit.as_coeff_Add()
-            content, rest = rest.as_content_primitive()
-            return (f"{sympy.sstr(rest)} = {sympy.sstr(-constant / content)}",)
+        if self.implicit is not None:  # 2x² + 2y² − 5 reads x**2 + y**2 = 5/2; x² + y² − 1 − π: x**2 + y**2 = 1 + pi
+            return (equation_text(self.implicit),)
         if not self.solved:
             return ()
         names = [s.name for s in self.free]
@@ -102,8 +105,9 @@ class ExactSolution:
     complete: bool
 
 
-def exact_stationary(objective: Objective) -> ExactSolution | None:
-    """∇L = 0 solved by SymPy, or None when it is not a system SymPy can solve here.
+def exact_stationary(objective: Objective, box: Domain | None = None) -> ExactSolution | None:
+    """∇L = 0 solved by SymPy, or None when it is not a system SymPy can solve here. A periodic factor's level
+    sets are solved where they can meet ``box`` (none without it).
 
     >>> from losslab.objectives.objective import formula
     >>> found = exact_stationary(formula("w0**2 + w1**2", ["w0", "w1", "w2"]))
@@ -121,7 +125,7 @@ def exact_stationary(objective: Objective) -> ExactSolution | None:
     try:
         if not all(e.is_polynomial(*symbols) for pair in fractions for e in pair):
             smooth = objective.expr is not None and not crease_functions(objective.expr)
-            return _transcendental(numerators, symbols) if smooth else None
+            return _transcendental(numerators, symbols, box) if smooth else None
         found = _solved(numerators, symbols)
     except (NotImplementedError, sympy.PolynomialError, NoConvergence):
         return None
@@ -164,7 +168,9 @@ def _factored(
     return ExactSolution(_off(rest.points, factors, symbols), [*sets, *kept], complete=False)
 
 
-def _transcendental(numerators: list[sympy.Expr], symbols: tuple[sympy.Symbol, ...]) -> ExactSolution | None:
+def _transcendental(
+    numerators: list[sympy.Expr], symbols: tuple[sympy.Symbol, ...], box: Domain | None = None
+) -> ExactSolution | None:
     """∇L = g·(q₁, …, qₙ), not polynomial, with g the components' common factor: the zero set of each factor of
     g that ``solveset`` solves into finitely many real branches. Complete when every factor was solved and some
     q is a nonzero constant (eˣ⁺ʸ − x − y: q = (1, 1)), so ∇L vanishes nowhere else; else the numeric search
@@ -186,7 +192,8 @@ def _transcendental(numerators: list[sympy.Expr], symbols: tuple[sympy.Symbol, .
     sets, unsolved = [], 0
     for factor in factors:
         try:
-            found, whole = _zero_sets(sympy.powsimp(factor), symbols)
+            through = _through_argument(sympy.powsimp(factor), symbols, box)
+            found, whole = through if through is not None else _zero_sets(sympy.powsimp(factor), symbols)
         except NotImplementedError:
             unsolved += 1
             continue
@@ -205,6 +212,98 @@ def _transcendental(numerators: list[sympy.Expr], symbols: tuple[sympy.Symbol, .
     points = _off(remaining.points, factors, symbols)
     kept = [other for other in remaining.sets if not any(_within(other, f) for f in factors)]
     return ExactSolution(points, [*sets, *kept], remaining.complete and unsolved == 0)
+
+
+#: a periodic factor is solved exactly when at most this many of its level sets can cross the box
+MAX_PERIODIC = 40
+
+
+def _through_argument(
+    factor: sympy.Expr, symbols: tuple[sympy.Symbol, ...], box: Domain | None
+) -> tuple[list[ExactSet], bool] | None:
+    """The zeros of a factor F(u) whose every function has the same polynomial argument u (sin(x² + y² − 1),
+    e^(x² + y²) − 2, sinh(x² + 2y² − 4)): F(t) = 0 solved for t, and each level set u = c as a polynomial's zeros
+    (x**2 + y**2 = log(2); x**2 + 2*y**2 = 4). A periodic F has infinitely many c (sin: c = kπ): those whose level
+    set can meet the box (u's range over it, sampled, widened by a tenth), at most :data:`MAX_PERIODIC` — so
+    sin²(x² + y² − 1)'s rings read x**2 + y**2 = 1 + pi, …, not as arcs found point by point — and then not
+    all of them (``whole`` False): the numeric search still runs. None where the factor is not of that form.
+
+    >>> x, y = sympy.symbols("x y", real=True)
+    >>> [s.equations() for s in _through_argument(sympy.exp(x**2 + y**2) - 2, (x, y), None)[0]]
+    [('x**2 + y**2 = log(2)',)]
+    """
+    calls = [a for a in factor.atoms(sympy.Function) if len(a.args) == 1 and a.args[0].free_symbols]
+    arguments = {a.args[0] for a in calls}
+    if len(arguments) != 1:
+        return None
+    (u,) = arguments
+    if u in symbols or not u.is_polynomial(*symbols):  # sin(x) = 0 is solved for x as it is
+        return None
+    t = sympy.Dummy("t", real=True)
+    outer = factor.xreplace({u: t})
+    if outer.free_symbols != {t}:
+        return None
+    levels, whole = _levels(sympy.solveset(outer, t, domain=sympy.S.Reals), u, symbols, box)
+    return [found for c in levels for found in _level_sets(u - c, symbols, periodic=not whole)], whole
+
+
+def _levels(
+    solutions: sympy.Set, u: sympy.Expr, symbols: tuple[sympy.Symbol, ...], box: Domain | None
+) -> tuple[list[sympy.Expr], bool]:
+    """The values c of a solution set of F(t) = 0 (finite, or a union of ``ImageSet`` ck + d over the integers
+    within u's range over the box); raises NotImplementedError for any other set or too many values."""
+    if isinstance(solutions, sympy.Intersection) and sympy.S.Reals in solutions.args:
+        (solutions,) = (a for a in solutions.args if a is not sympy.S.Reals)
+    parts = solutions.args if isinstance(solutions, sympy.Union) else (solutions,)
+    values: list[sympy.Expr] = []
+    whole = True
+    for part in parts:
+        if isinstance(part, sympy.FiniteSet):
+            values += [v for v in part if v.is_real]
+            continue
+        if not (isinstance(part, sympy.ImageSet) and part.base_sets == (sympy.S.Integers,)) or box is None:
+            raise NotImplementedError(f"{part} is not finitely many levels")
+        (n,), expr = part.lamda.variables, part.lamda.expr
+        step, start = sympy.diff(expr, n), expr.xreplace({n: 0})
+        if step.free_symbols or sympy.diff(step, n) != 0 or step == 0:
+            raise NotImplementedError(f"{expr} is not an arithmetic progression")
+        low, high = _range_over(u, symbols, box)
+        ends = sorted(((low - float(start)) / float(step), (high - float(start)) / float(step)))
+        first, last = math.ceil(ends[0]), math.floor(ends[1])
+        if last - first + 1 + len(values) > MAX_PERIODIC:
+            raise NotImplementedError(f"{expr}: more than {MAX_PERIODIC} levels cross the box")
+        values += [expr.xreplace({n: k}) for k in range(first, last + 1)]
+        whole = False
+    if len(values) > MAX_PERIODIC:
+        raise NotImplementedError(f"more than {MAX_PERIODIC} levels")
+    return values, whole
+
+
+def _range_over(u: sympy.Expr, symbols: tuple[sympy.Symbol, ...], box: Domain) -> tuple[float, float]:
+    """u's least and greatest values over the box, from a grid of it (65 points a side in 2-D, 33 in 3-D) and its
+    corners, widened by a tenth of the range each way, so a level set the grid just misses is still tried."""
+    f = sympy.lambdify(symbols, u, modules="math")
+    side = 65 if len(symbols) <= 2 else 33
+    axes = [torch.linspace(lo, hi, side, dtype=torch.float64).tolist() for lo, hi in box.bounds]
+    values = [float(f(*p)) for p in itertools.product(*axes)]
+    low, high = min(values), max(values)
+    margin = 0.1 * (high - low) + 1e-9
+    return low - margin, high + margin
+
+
+def _level_sets(g: sympy.Expr, symbols: tuple[sympy.Symbol, ...], *, periodic: bool) -> list[ExactSet]:
+    """The zeros of u − c, each irreducible factor's a set (x·y = 0 is the two axes, x = 0 and y = 0); a level of a
+    periodic family is shown by its equation, as its neighbours are (x + y = pi beside x + y = 2*pi, not x = pi - y),
+    one of finitely many as any polynomial's zeros are (x = -y + log(2), y free; x**2 + y**2 = log(2))."""
+    g = sympy.expand(g)
+    factors = [f for f, _ in sympy.factor_list(g)[1] if f.free_symbols] if g.is_polynomial(*symbols) else [g]
+    sets = []
+    for factor in factors:
+        found = _zero_set(factor, symbols)
+        if found is not None:
+            implicit = factor if periodic and len(factors) == 1 else found.implicit
+            sets.append(ExactSet(found.solved, found.free, found.others, implicit))
+    return sets
 
 
 def _zero_sets(factor: sympy.Expr, symbols: tuple[sympy.Symbol, ...]) -> tuple[list[ExactSet], bool]:

@@ -148,15 +148,25 @@ def plainest(
     if members.shape[0] == 0:
         return members
     rounded = snapped(members, score, SET_DIGITS, stays)
-    # off what ``avoid`` marks, the fewest digits, the nearest the origin ((0, 0) before (1, 1) on |x − y|), the
-    # fewest minus signs ((1, 0) before (−1, 0)), then the members' own order
-    avoided = avoid(rounded).tolist() if avoid is not None else [False] * rounded.shape[0]
+    first = plainest_index(rounded, avoid)
+    return torch.cat([rounded[first : first + 1], members[:first], members[first + 1 :]])
+
+
+def plainest_index(rows: Tensor, avoid: Callable[[Tensor], Tensor] | None = None) -> int:
+    """The row written plainest: off what ``avoid`` marks, with the fewest digits, the nearest the origin ((0, 0)
+    before (1, 1) on |x − y|), the fewest minus signs ((1, 0) before (−1, 0)), then the first.
+
+    >>> plainest_index(torch.tensor([[-2.035090331, 0.0], [2.035090331, 0.0], [1.5, 1.5]]))
+    2
+    >>> plainest_index(torch.tensor([[-2.035090331, 0.0], [2.035090331, 0.0]]))
+    1
+    """
+    avoided = avoid(rows).tolist() if avoid is not None else [False] * rows.shape[0]
     plain = [
         (bad, sum(len(f"{v:.10g}".lstrip("-")) for v in row), sum(v * v for v in row), sum(v < 0 for v in row))
-        for bad, row in zip(avoided, rounded.tolist(), strict=True)
+        for bad, row in zip(avoided, rows.tolist(), strict=True)
     ]
-    first = min(range(len(plain)), key=plain.__getitem__)
-    return torch.cat([rounded[first : first + 1], members[:first], members[first + 1 :]])
+    return min(range(len(plain)), key=plain.__getitem__)
 
 
 def classify(eigenvalues: Tensor | list[float], tol: float | None = None) -> str:

@@ -26,7 +26,7 @@ import torch
 from torch import Tensor
 
 from losslab.analysis.continua import Projection, describe_set, level_groups, ranges_text, segments_stay
-from losslab.analysis.creases import crease_functions, onto_creases
+from losslab.analysis.creases import crease_equation, crease_functions, onto_creases
 from losslab.analysis.kinds import (
     StationaryPoint,
     compare_around,
@@ -400,7 +400,9 @@ def _crease(
     straight = straight_equation(objective.names, members, curve, box)  # |sin(x + y)|: x + y = π, not the box
     note = describe_set(objective.dim, dimension, kind, value, "numeric", linear=bool(straight), smooth=False)
     ranges = ranges_text(objective.names, *widened(members.amin(0), members.amax(0), curve, box))
-    equations = (straight,) if straight else ranges
+    # a crease of a polynomial (|x² + y² − 1|) is that polynomial's zeros: its equation, where the ranges said little
+    crease = crease_equation(objective, torch.cat([members, *curve])) if dimension == objective.dim - 1 else ""
+    equations = (straight,) if straight else (crease,) if crease else ranges
     return StationaryPoint(members[0], value, kind, _NONE, "numeric", dimension, equations, False, note, curve)
 
 

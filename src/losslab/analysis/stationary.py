@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+import sympy
 import torch
 from torch import Tensor
 
@@ -36,7 +37,7 @@ from losslab.analysis.continua import (
     ranges_text,
     set_entry,
 )
-from losslab.analysis.exact_roots import ExactSolution, exact_stationary
+from losslab.analysis.exact_roots import ExactSet, ExactSolution, exact_stationary
 from losslab.analysis.kinds import (
     StationaryPoint,
     as_floats,
@@ -111,7 +112,7 @@ def stationary_points(
         raise LosslabError(f"starts = {starts}; give a positive number of starting points")
     check_choice("method", method, ("auto", "exact", "numeric"))
     box = search_box(objective, domain)
-    exact = None if method == "numeric" else exact_stationary(objective)
+    exact = None if method == "numeric" else exact_stationary(objective, box)
     if method == "exact" and exact is None:
         raise LosslabError("SymPy cannot solve ∇L = 0 for this objective exactly; use method='numeric'")
     found: list[StationaryPoint] = []
@@ -124,7 +125,18 @@ def stationary_points(
     if exact is None or not exact.complete:
         found += _numeric(objective, box, starts, generator, exact)
     found += _known_kinks(objective, box, found)
-    return sorted(_off_the_sets(found, box), key=lambda s: (s.value, s.dimension, as_floats(s.point)))
+    # ties (a periodic family's lines, all at L = 0) nearest the origin first: x + y = 0 before x + y = -2*pi
+    return sorted(_off_the_sets(found, box), key=lambda s: (s.value, s.dimension, _reach(s), as_floats(s.point)))
+
+
+def _reach(entry: StationaryPoint) -> float:
+    """How near a set comes to the origin (its traced curve, else its shown point), to list the sets of one level
+    nearest first: x + y = 0 before x + y = -2*pi and 2*pi, the ring x² + y² = 1 + π before 1 + 2π. 0 for a point,
+    which keeps the order of its coordinates."""
+    if entry.dimension == 0:
+        return 0.0
+    rows = torch.cat([entry.point[None], *entry.curve])
+    return round(float(torch.linalg.vector_norm(rows, dim=-1).min()), 9)
 
 
 def _off_the_sets(found: list[StationaryPoint], box: Domain) -> list[StationaryPoint]:
@@ -168,9 +180,18 @@ def _exact_sets(objective: Objective, box: Domain, exact: ExactSolution) -> list
         members = exact_set_points(objective, box, family)
         if members.shape[0]:
             dimension, equations = len(family.free), family.equations()
-            entry = set_entry(objective, members, box, dimension, equations, "exact", linear=family.linear)
+            level = _level(objective, family)
+            entry = set_entry(objective, members, box, dimension, equations, "exact", linear=family.linear, level=level)
             entries.append(_traced(objective, entry, members, box))
     return entries
+
+
+def _level(objective: Objective, family: ExactSet) -> float | None:
+    """L on an exact set, by SymPy (sin²(x + y) on x = π − y: sin(π)² = 0), where it simplifies to a number."""
+    if objective.expr is None or sympy.count_ops(objective.expr) > 100:
+        return None
+    level = sympy.simplify(objective.expr.xreplace(dict(family.solved)))
+    return float(level) if level.is_number and level.is_real else None
 
 
 def _traced(objective: Objective, entry: StationaryPoint, members: Tensor, box: Domain) -> StationaryPoint:
