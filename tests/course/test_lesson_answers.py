@@ -119,3 +119,13 @@ def test_unknown_question_and_oversized_answer(lessons: dict[str, Lesson]) -> No
     assert not lesson.answer("hand-step-1", "1" * 600).correct
     assert not lesson.answer("update-rule", "9**9**9**9").correct
     assert not lesson.answer("update-rule", "__import__('os')").correct
+
+
+def test_a_decimal_comma_is_asked_for_as_a_point(lessons: dict[str, Lesson]) -> None:
+    """'1,2' (a decimal comma, as many students write it) is neither taken as 1.2 nor as 12 nor marked wrong with
+    the hint: losslab says to write 1.2."""
+    for answer, point in [("1,2", "1.2"), (" -0,5 ", "-0.5"), ("1,000", "1.000")]:
+        verdict = lessons["02-hill-descending"].answer("hand-step-1", answer)
+        assert not verdict.correct
+        assert verdict.message == f"{answer.strip()} is not a number here: write a decimal point ({point}), no comma"
+    assert lessons["02-hill-descending"].answer("hand-step-1", "1.2").correct

@@ -122,7 +122,7 @@ def test_a_slice_that_curves_down_a_little_is_not_said_to_look_convex() -> None:
         values = torch.tensor(slice_eigenvalues, dtype=torch.float64)
         return str(Faithfulness(torch.diag(values), values, values, (3.217, -24.86), True, True))
 
-    assert "it curves down by at most 0.01587, 0.1% as much, but the Hessian has λmin -24.86" in report(
+    assert "it curves down by at most 0.01587, 0.064% as much, but the Hessian has λmin -24.86" in report(
         [-0.007331, -0.01587]
     )
     assert "it looks convex, but the Hessian has λmin -24.86" in report([0.03, 0.002])
@@ -220,10 +220,12 @@ def test_the_reach_of_the_slice_is_said_as_it_is() -> None:
         "  the slice reaches 1.0% of λmax; the Hessian curves down nowhere clearly (λmin -0.004377, above "
         "−0.00726 = −0.001·max|λ|)"
     )
-    hides = "  the slice reaches 0.9% of λmax and none of λmin (it curves down nowhere)"
+    hides = "  the slice reaches 0.91% of λmax and none of λmin (it curves down nowhere)"
     assert reach([0.03, 0.002], (3.291, -0.05573)) == hides
     assert reach([3.291, -0.05573], (3.291, -0.05573)) == "  the slice reaches 100.0% of λmax and 100.0% of λmin"
     # padded text on GPT-2-tiny: both slice eigenvalues negative ("-0.3% of λmax" before)
     assert reach([-0.008953, -0.01457], (3.491, -25.52)) == (
-        "  the slice reaches none of λmax (it curves up nowhere) and 0.1% of λmin"
+        "  the slice reaches none of λmax (it curves up nowhere) and 0.057% of λmin"
     )
+    # a random slice of a network reaches a small share of λmax: two significant figures, not "0.0%"
+    assert reach([0.0013, 0.0004], (3.291, 0.0)).startswith("  the slice reaches 0.04% of λmax;")

@@ -248,6 +248,9 @@ def _option(q: Question, answer: Any) -> int | None:
 
 def _check_number(q: Question, answer: Any) -> Verdict:
     value = _number(answer)
+    if value is None and isinstance(answer, str) and re.fullmatch(r"\s*[-+]?\d+,\d+\s*", answer):
+        point = answer.strip().replace(",", ".")  # a decimal comma, or a thousands separator: ask, never guess
+        return Verdict(False, f"{answer.strip()} is not a number here: write a decimal point ({point}), no comma")
     if value is None:
         return Verdict(False, f"{answer!s:.40} is not a number. {q.hint}")
     if abs(value - q.answer) <= q.tolerance:

@@ -53,6 +53,14 @@ TOLERANCE = 1e-3
 ATTRIBUTE = "faithfulness_json"  # where a surface file keeps its report
 
 
+
+def _percent(share: float) -> str:
+    """A share as a percentage, with two significant figures below 1 % (a random slice of a network may reach
+    0.041 % of λmax, which ".1%" printed as 0.0 %)."""
+    if share != share or share == 0 or abs(share) >= 0.01:
+        return f"{share:.1%}"
+    return f"{share * 100:.2g}%"
+
 @dataclass
 class Faithfulness(Readable):
     """How faithful a slice is at its centre (see the module docstring).
@@ -105,13 +113,13 @@ class Faithfulness(Readable):
         scale = max(abs(top), abs(bottom)) or 1.0
         floor = f"{TOLERANCE * scale:.3g} = −{TOLERANCE:g}·max|λ|"
         if float(self.slice_eigenvalues.max()) > 0:
-            high = f"{self.shares[0]:.1%} of λmax"
+            high = f"{_percent(self.shares[0])} of λmax"
         else:
             high = "none of λmax (it curves up nowhere)"
         if bottom >= -TOLERANCE * scale:
             return f"{high}; the Hessian curves down nowhere clearly (λmin {bottom:.4g}, above −{floor})"
         if float(self.slice_eigenvalues.min()) < 0:
-            return f"{high} and {self.shares[1]:.1%} of λmin"
+            return f"{high} and {_percent(self.shares[1])} of λmin"
         return f"{high} and none of λmin (it curves down nowhere)"
 
     def to_dict(self) -> dict[str, Any]:
@@ -144,9 +152,8 @@ class Faithfulness(Readable):
         ]
         if self.hides_negative_curvature:
             low = float(self.slice_eigenvalues.min())
-            looks = (
-                "it looks convex" if low >= 0 else f"it curves down by at most {-low:.4g}, {self.shares[1]:.1%} as much"
-            )
+            share = _percent(self.shares[1])
+            looks = "it looks convex" if low >= 0 else f"it curves down by at most {-low:.4g}, {share} as much"
             lines.append(
                 f"  the slice HIDES negative curvature: {looks}, but the Hessian has λmin {bottom:.4g} "
                 "(--directions hessian-extremes shows it)"
