@@ -113,7 +113,11 @@ class Suggestion(Readable):
 
 
 def suggest_defaults(
-    objective: Objective, analysis: AnalysisFacts | None = None, preferred: Sequence[float] | None = None
+    objective: Objective,
+    analysis: AnalysisFacts | None = None,
+    preferred: Sequence[float] | None = None,
+    *,
+    start: Sequence[float] | None = None,
 ) -> Suggestion:
     """A start and a learning rate that suit ``objective`` (see :class:`Suggestion` for the rules).
 
@@ -131,6 +135,7 @@ def suggest_defaults(
             stationary points) and for a convex model on data (its one stationary point is the
             minimum), where an analysis can take seconds.
         preferred: a start to try first.
+        start: the start to keep (the user's), the rates fitted to it; it must have L and ∇L finite and ∇L ≠ 0.
 
     >>> from losslab.objectives.data_models import model_objective
     >>> from losslab.objectives.objective import formula
@@ -148,7 +153,12 @@ def suggest_defaults(
     marked = [_as_floats(p.point) for p in (analysis.stationary_points if analysis else ())]
     marked += [tuple(p.point) for p in objective.known_points]
     reference = analysis.max_stable_lr if analysis else _known_stable_lr(objective)
-    best, why = _pick_start(objective, box, marked, preferred)
+    if start is not None:
+        best, why = tuple(float(v) for v in start), "start as given"
+        if not _moves(objective, best):
+            raise LosslabError(f"the start {best} has no finite, non-zero gradient: no learning rate fits it")
+    else:
+        best, why = _pick_start(objective, box, marked, preferred)
     step = _round_down(min(hi - lo for lo, hi in box.bounds) / STEPS_ACROSS)
     theta = objective.point(list(best))
     curvature = [2 / reference] if reference is not None and reference > 0 and math.isfinite(reference) else []

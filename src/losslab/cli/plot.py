@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from losslab.cli.common import FORMULA_FIRST, DomainOpt, Vars, formula_objective, friendly, out
+from losslab.cli.common import FORMULA_FIRST, DomainOpt, Vars, err, formula_objective, friendly, out
 from losslab.errors import LosslabError, check_choice
 
 plot_app = typer.Typer(
@@ -206,14 +206,38 @@ def race(
     optimizer: Optimizers = None, steps: Steps = 200, view: View = "contour",
     variables: Vars = None, domain: DomainOpt = None,
 ) -> None:  # fmt: skip
-    """Several optimizers from one start: map + loss-vs-step (still), a film (gif/mp4) or a page (html)."""
+    """Several optimizers from one start: map + loss-vs-step (still), a film (gif/mp4) or a page (html).
+
+    An optimizer given without lr= races at the rate fitted to the loss from the start, as in the explorer (at most
+    1/λmax for gd, halved while a run diverges); stderr says which.
+    """
     from losslab import plot
+    from losslab.descent.optimizers import parse_optimizer
+    from losslab.descent.run import descend
+    from losslab.descent.tried_rates import fitted_specs
 
     objective = _objective(formula, variables, domain)
     picture_target(out_file)
-    runs = _runs(objective, start, optimizer or ["gd", "momentum", "adam"], steps)
+    theta = objective.point(start)
+    specs = [parse_optimizer(text) for text in optimizer or ["gd", "momentum", "adam"]]
+    specs, fitted = fitted_specs(objective, theta.tolist(), specs, steps, _analysis(objective, specs))
+    if fitted is not None:
+        err.print(fitted, highlight=False, markup=False)
+    runs = [descend(objective, theta, spec, steps=steps) for spec in specs]
     shown = view if objective.dim == 2 else "curve"
     _landscape(objective, runs, out_file, lambda: plot.race(objective, runs), shown)
+
+
+def _analysis(objective: Any, specs: list[Any]) -> Any:
+    """The loss's analysis where a rate is to be fitted (its minima and kinks), None where none is or it has none."""
+    from losslab.analysis.report import analyze
+
+    if all("lr" in spec.hyperparameters for spec in specs):
+        return None
+    try:
+        return analyze(objective)
+    except LosslabError:
+        return None
 
 
 @plot_app.command(context_settings=FORMULA_FIRST)

@@ -20,6 +20,7 @@ from losslab.analysis.defaults import LR_RULES, suggest_defaults
 from losslab.descent.optimizers import OptimizerSpec, parse_optimizer
 from losslab.descent.run import OptimizerLike, check_run, descend
 from losslab.descent.trajectory import Trajectory
+from losslab.errors import LosslabError
 from losslab.objectives.data import DataObjective, closed_form, data_objective
 from losslab.objectives.domain import PointLike
 from losslab.objectives.linear_fit import ClosedForm
@@ -189,7 +190,8 @@ def _suggested_lr(
     spec = optimizer
     if "lr" in spec.hyperparameters or spec.name not in LR_RULES:
         return None, None
-    suggestion = suggest_defaults(objective, preferred=theta0.tolist())
-    if tuple(suggestion.start) != tuple(theta0.tolist()):  # the start has no gradient: the rate is not for it
+    try:
+        suggestion = suggest_defaults(objective, start=theta0.tolist())
+    except LosslabError:  # the start has no gradient: no rate is fitted to it
         return None, None
     return suggestion.lr_for(spec.name, spec.hyperparameters), f"suggested ({suggestion.reason.split('; ', 1)[-1]})"

@@ -8,10 +8,11 @@ suit the loss chosen, so each is tried before it is offered.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from losslab.analysis.defaults import Suggestion
+from losslab.analysis.defaults import LR_RULES, AnalysisFacts, Suggestion, suggest_defaults
+from losslab.descent.optimizers import OptimizerSpec
 from losslab.descent.run import descend
 from losslab.errors import LosslabError
 from losslab.objectives.objective import Objective
@@ -55,3 +56,42 @@ def tried_rates(
                 rates[name] = lr
                 break
     return rates
+
+
+def fitted_specs(
+    objective: Objective,
+    start: Sequence[float],
+    specs: Sequence[OptimizerSpec],
+    steps: int,
+    analysis: AnalysisFacts | None = None,
+) -> tuple[list[OptimizerSpec], str | None]:
+    """Each spec that names no ``lr`` gets the rate that suits ``objective`` from ``start`` (the explorer's rule:
+    :func:`~losslab.analysis.defaults.suggest_defaults`, then :func:`tried_rates` on a run of ``steps``), so that
+    a race compares optimizers, not their default rates (gd's 0.1 is 2/λmax on x² + 10y²: it oscillates for
+    ever). With the loss's ``analysis`` the rule knows its minima's 2/λmax and its kinks (a cone's tip: a first
+    step of a fiftieth of the box, as in the explorer). A spec with ``lr=``, an optimizer class of the user's, or
+    a start with no gradient (the rule is not for it) keeps its own.
+    Returns the specs and a line saying which rates were fitted (None where none was).
+
+    >>> from losslab.objectives.objective import formula
+    >>> specs, said = fitted_specs(formula("x^2 + 10y^2"), [1, 1], [OptimizerSpec("gd"), OptimizerSpec("adam",
+    ...     {"lr": 0.1})], steps=100)
+    >>> [str(s) for s in specs]
+    ['gd:lr=0.05', 'adam:lr=0.1']
+    """
+    open_ = [s for s in specs if "lr" not in s.hyperparameters and s.name in LR_RULES]
+    if not open_:
+        return list(specs), None
+    try:
+        suggestion = suggest_defaults(objective, analysis, start=start)
+    except LosslabError:  # no gradient at the start: the rule has nothing to go by
+        return list(specs), None
+    fitted: list[OptimizerSpec] = []
+    for spec in specs:
+        if spec in open_:
+            rate = tried_rates(objective, suggestion, {spec.name: spec.hyperparameters}, steps=steps)[spec.name]
+            spec = OptimizerSpec(spec.name, {"lr": rate, **spec.hyperparameters})
+        fitted.append(spec)
+    rule = suggestion.reason.split("; ", 1)[-1]
+    rates = ", ".join(f"{s.name} {s.hyperparameters['lr']:g}" for s in fitted if s.name in {o.name for o in open_})
+    return fitted, f"learning rates fitted to this loss from the start: {rates} ({rule}); give e.g. gd:lr=0.1 to choose"
