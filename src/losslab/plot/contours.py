@@ -45,7 +45,7 @@ from losslab.plot._marks import (
 from losslab.plot._paths import Trajectories, as_trajectories, draw_path, mark_divergence, visible_path
 from losslab.plot._style import CMAP, figure_of, legend_below, new_axes, parameter_label, source_name
 from losslab.plot._ticks import level_formatter
-from losslab.plot.grid import DEFAULT_RESOLUTION, SurfaceLike, as_surface, frame_of
+from losslab.plot.grid import DEFAULT_RESOLUTION, TO_SCALE, SurfaceLike, as_surface, frame_of
 
 FIELDS = ("gradient", "descent")
 WIDE_RANGE = 100.0
@@ -140,6 +140,9 @@ def contour(
     _draw_found(ax, surface, found_in(objective, stationary, lower, upper))
     _paths(ax, trajectories, lower, upper)
     ax.set(xlim=(float(lower[0]), float(upper[0])), ylim=(float(lower[1]), float(upper[1])))
+    # one unit as long on both axes where the spans are alike: a gradient then looks perpendicular to its level
+    # curve and a round bowl round (x² + 10y²'s ellipses were drawn as circles in a wide frame)
+    ax.set_aspect("equal" if _similar_spans(lower, upper, TO_SCALE + 1e-9) else "auto")
     ax.set_xlabel(parameter_label(names[0]))
     ax.set_ylabel(parameter_label(names[1]))
     ax.set_title(title if title is not None else _title(source, "contour map"), fontsize=10)
@@ -264,9 +267,9 @@ def _paths(ax: Axes, trajectories: Trajectories | None, lower: torch.Tensor, upp
         mark_divergence(ax, run, shown, params, "white", float(lower[0] + upper[0]) / 2)
 
 
-def _similar_spans(lower: torch.Tensor, upper: torch.Tensor) -> bool:
+def _similar_spans(lower: torch.Tensor, upper: torch.Tensor, ratio: float = 1.5) -> bool:
     spans = (upper - lower).tolist()
-    return max(spans) / min(spans) < 1.5
+    return max(spans) / min(spans) < ratio
 
 
 def _title(source: object, what: str) -> str:

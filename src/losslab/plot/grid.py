@@ -4,7 +4,9 @@ or a ready surface (a Grid, a landscape ``Surface``, or anything shaped like one
 The default frame (:func:`default_domain`) is, in order: the objective's own ``domain``;
 else the box around the trajectories (their starts, every point of runs that did not
 diverge or fall without bound, the first step of runs that did) and the known stationary points, widened by
-``margin`` of its width on each side; else :func:`~losslab.objectives.grid.view_domain` (−5…5 on every axis).
+``margin`` of its width on each side (in 2-D, made square where its spans differ less than
+:data:`TO_SCALE`-fold, so that the map is drawn to scale); else :func:`~losslab.objectives.grid.view_domain`
+(−5…5 on every axis).
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ class SurfaceLike(Protocol):
     def values(self) -> Mapping[str, Tensor]: ...
 
 
+TO_SCALE = 3.0  # a 2-D frame whose longer span is under this many times its shorter is made square
+
+
 def default_domain(objective: Objective, trajectories: Trajectories | None = (), margin: float = 0.1) -> Domain:
     """The frame to draw: see the module docstring for the rule.
 
@@ -53,7 +58,13 @@ def default_domain(objective: Objective, trajectories: Trajectories | None = (),
     stack = torch.stack(points)
     low, high = stack.min(dim=0).values, stack.max(dim=0).values
     pad = torch.where(high > low, margin * (high - low), torch.clamp(0.5 * low.abs(), min=1.0))
-    bounds = tuple(zip((low - pad).tolist(), (high + pad).tolist(), strict=True))
+    low, high = low - pad, high + pad
+    spans = high - low
+    if objective.dim == 2 and float(spans.max()) < TO_SCALE * float(spans.min()):
+        # a map drawn to scale (see plot.contours): the shorter side widened about its centre to the longer
+        middle = (low + high) / 2
+        low, high = middle - spans.max() / 2, middle + spans.max() / 2
+    bounds = tuple(zip(low.tolist(), high.tolist(), strict=True))
     return Domain(tuple(objective.names), bounds)
 
 
