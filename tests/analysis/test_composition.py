@@ -23,6 +23,10 @@ PROVED = [
     ("(x - 1)^4 + (y + 2)^6", "convex", "an even power of an affine function is convex"),
     ("max(0, x^2 + y^2 - 1)", "convex", "a quadratic with a positive semi-definite Hessian is convex"),
     ("-|x| - 2|y - 1|", "concave", "a negative multiple of a convex function is concave"),
+    ("log(cosh(x - 2y)) + |y|", "convex", "log cosh of an affine function is convex"),
+    ("sqrt(x^2 + x*y + y^2)", "convex", "√ of a convex quadratic ≥ 0 everywhere"),
+    ("sqrt(x^2 - 2x + 2) + |y|", "convex", "√ of a convex quadratic ≥ 0 everywhere"),
+    ("sqrt((x - y)^2 + 2(x - y) + 1)", "convex", "√ of a convex quadratic ≥ 0 everywhere"),  # |x − y + 1|
 ]
 
 
@@ -34,7 +38,11 @@ def test_textbook_convex_functions_are_proved_by_composition(text: str, verdict:
     assert report.reason.startswith("by the composition rules") and rule in report.reason
 
 
-@pytest.mark.parametrize("text", ["x*y", "x*|x|", "|x^2 + y^2 - 1|", "x^3 + y^2", "sin(x) + |y|", "sqrt(x^2 - y^2)"])
+@pytest.mark.parametrize(
+    "text",
+    ["x*y", "x*|x|", "|x^2 + y^2 - 1|", "x^3 + y^2", "sin(x) + |y|", "sqrt(x^2 - y^2)", "sqrt(x^2 + y^2 - 1)",
+     "sqrt(x^2 + y)", "log(cosh(x*y))"],
+)  # fmt: skip
 def test_what_the_rules_do_not_cover_is_left_to_the_search(text: str) -> None:
     objective = formula(text)
     assert composed_curvature(objective.expr, objective.symbols)[0] in (None, "affine")
@@ -43,6 +51,12 @@ def test_what_the_rules_do_not_cover_is_left_to_the_search(text: str) -> None:
 def _affine(rng: random.Random) -> str:
     a, b, c = (round(rng.uniform(-2, 2), 2) for _ in range(3))
     return f"({a}*x + {b}*y + {c})"
+
+
+def _quadratic(rng: random.Random) -> str:
+    """A generated quadratic in x, y: convex or not, with or without a minimum, its minimum of either sign."""
+    a, b, c, d, e, f = (round(rng.uniform(-2, 2), 1) for _ in range(6))
+    return f"{abs(a)}*x^2 + {b}*x*y + {c}*y^2 + {d}*x + {e}*y + {f}"
 
 
 def _expression(rng: random.Random, depth: int) -> str:
@@ -63,6 +77,8 @@ def _expression(rng: random.Random, depth: int) -> str:
             f"sqrt({_affine(rng)}^2 + {_affine(rng)}^2 + 1)",
             f"|{a}|^3",
             f"log(1 + ({a})^2)",
+            f"log(cosh({a}))",
+            f"sqrt({_quadratic(rng)})",
         ]
     )
 

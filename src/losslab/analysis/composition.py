@@ -8,7 +8,8 @@ polynomial of degree 2 is convex (concave) where its constant Hessian is positiv
 - max of convex functions is convex (min of concave ones concave), |affine| is convex;
 - a convex nondecreasing function of a convex one is convex: exp, softplus, log-sum-exp, a power p ≥ 1 of a
   nonnegative convex function; an even power of an affine function is convex, as is cosh of one;
-- √ of a sum of squares of affine functions (and a nonnegative constant) is a Euclidean norm: convex;
+- √ of a sum of squares of affine functions (and a nonnegative constant) is a Euclidean norm: convex, as is √ of
+  any convex quadratic whose minimum is ≥ 0 (x² + xy + y²); log cosh of an affine function is convex;
 - a concave nondecreasing function of a concave one is concave: log, √, a power 0 < p ≤ 1.
 
 Anything else is unknown (None): the rules are sufficient, not necessary, so "unknown" says nothing against
@@ -145,6 +146,9 @@ def _power(e: sympy.Pow, symbols: tuple[sympy.Symbol, ...], rules: list[str]) ->
     if p == sympy.Rational(1, 2) and _sum_of_squares(base, symbols):
         rules.append("the Euclidean norm of affine functions is convex")
         return CONVEX
+    if p == sympy.Rational(1, 2) and _nonnegative_convex_quadratic(base, symbols):
+        rules.append("√ of a convex quadratic ≥ 0 everywhere is a Euclidean norm of affine functions: convex")
+        return CONVEX
     if p >= 1 and inner in (CONVEX, AFFINE) and base.is_nonnegative is True:
         rules += [*used, "a power p ≥ 1 of a nonnegative convex function is convex"]
         return CONVEX
@@ -170,9 +174,28 @@ def _sum_of_squares(base: sympy.Expr, symbols: tuple[sympy.Symbol, ...]) -> bool
     return True
 
 
+def _nonnegative_convex_quadratic(q: sympy.Expr, symbols: tuple[sympy.Symbol, ...]) -> bool:
+    """Whether ``q`` is a convex quadratic that attains a minimum m ≥ 0 (x² + xy + y², x² − 2x + 2): then
+    q = ‖M(θ − θ*)‖² + m, and √q is the norm of (M(θ − θ*), √m). One with no minimum (x² + y) is not."""
+    if _polynomial_curvature(q, symbols) != CONVEX:
+        return False
+    gradient = [sympy.diff(q, s) for s in symbols]
+    solutions = sympy.linsolve(gradient, *symbols)
+    if not solutions:
+        return False  # ∇q = 0 has no solution: q falls without bound along a flat direction
+    (point,) = solutions
+    free = {s: 0 for s in symbols}  # a line of minima: any point of it has the same value
+    lowest = q.subs(dict(zip(symbols, (sympy.sympify(c).subs(free) for c in point), strict=True)))
+    return bool(lowest.is_nonnegative is True)
+
+
 def _log(argument: sympy.Expr, symbols: tuple[sympy.Symbol, ...], rules: list[str]) -> str | None:
     """log of a concave function is concave; log of a sum of exponentials of convex functions (and a
-    nonnegative constant) is convex: log-sum-exp."""
+    nonnegative constant) is convex: log-sum-exp; log cosh of an affine function is convex (its second
+    derivative is sech² ≥ 0: the smooth |t| of robust regression)."""
+    if isinstance(argument, sympy.cosh) and _curvature(argument.args[0], symbols, []) == AFFINE:
+        rules.append("log cosh of an affine function is convex")
+        return CONVEX
     terms = sympy.Add.make_args(argument)
     exponentials = [t for t in terms if isinstance(t, sympy.exp)]
     constants = [t for t in terms if t.is_number]
