@@ -63,6 +63,8 @@ def test_given_rates_and_a_start_without_gradient_are_kept() -> None:
     mixed, said = fitted_specs(bowl, [1.0, 2.0], [given[0], OptimizerSpec("momentum", {"momentum": 0.5})], steps=50)
     assert mixed[0] == given[0] and mixed[1].hyperparameters == {"lr": 0.2, "momentum": 0.5}
     assert said is not None and "momentum 0.2" in said and "gd" not in said.split("(")[0]
+    twice, said = fitted_specs(bowl, [1.0, 2.0], [OptimizerSpec("gd"), given[0]], steps=50)
+    assert twice[1] == given[0] and said is not None and said.split("(")[0].count("gd") == 1  # only the fitted one
 
 
 def test_a_kink_at_the_minimum_keeps_the_steps_short() -> None:

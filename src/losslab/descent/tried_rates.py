@@ -87,11 +87,14 @@ def fitted_specs(
     except LosslabError:  # no gradient at the start: the rule has nothing to go by
         return list(specs), None
     fitted: list[OptimizerSpec] = []
+    said: list[str] = []
     for spec in specs:
         if spec in open_:
             rate = tried_rates(objective, suggestion, {spec.name: spec.hyperparameters}, steps=steps)[spec.name]
             spec = OptimizerSpec(spec.name, {"lr": rate, **spec.hyperparameters})
+            said.append(f"{spec.name} {rate:g}")
         fitted.append(spec)
     rule = suggestion.reason.split("; ", 1)[-1]
-    rates = ", ".join(f"{s.name} {s.hyperparameters['lr']:g}" for s in fitted if s.name in {o.name for o in open_})
-    return fitted, f"learning rates fitted to this loss from the start: {rates} ({rule}); give e.g. gd:lr=0.1 to choose"
+    return fitted, (
+        f"learning rates fitted to this loss from the start: {', '.join(said)} ({rule}); give e.g. gd:lr=0.1 to choose"
+    )
