@@ -308,3 +308,22 @@ def test_textbook_formula_with_greek_letters_is_read_and_raced(browser: Any, ser
     page.screenshot(path=str(shots / "explore-greek.png"), full_page=True)
     assert not page.errors
     page.close()
+
+
+def test_the_map_is_drawn_to_scale_where_its_spans_are_alike(browser: Any, server_url: str) -> None:
+    """Case Study 2's box w0 ∈ [−1, 5], w1 ∈ [−3, 3]: one unit is as many pixels on both axes (its tilted ellipses
+    drawn as they are, not stretched to the panel's width)."""
+
+    def pixels_per_unit(page: Any) -> list[float]:
+        return page.evaluate(
+            "(() => { const l = document.getElementById('plot-main')._fullLayout;"
+            " return [l.xaxis._length / (l.xaxis.range[1] - l.xaxis.range[0]),"
+            " l.yaxis._length / (l.yaxis.range[1] - l.yaxis.range[0])]; })()"
+        )
+
+    page = open_page(browser, server_url + '/#{"gallery":"case_study_2"}', 1600, 700)  # a wide panel
+    page.wait_for_selector("#plot-main .contourlayer", state="attached", timeout=30_000)
+    wait_idle(page)
+    across, up = pixels_per_unit(page)
+    assert abs(across - up) <= 0.01 * across, (across, up)
+    assert page.errors == []

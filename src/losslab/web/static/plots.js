@@ -225,8 +225,8 @@ async function drawMap(main, side) {
   traces.push(taylorContour(), ...energyPathTraces(false));
   const title = live.info.dim > 2 ? `Slice at ${live.slice.held} — click to move the start` : "Contour map — click to set the start";
   await Plotly.react(main, traces, baseLayout({ title: chartTitle(title),
-    xaxis: { title: axisTitle(shownName(nx)), range: [s.axes[0][0], s.axes[0].at(-1)] },
-    yaxis: { title: axisTitle(shownName(ny)), range: [s.axes[1][0], s.axes[1].at(-1)] } }), config);
+    xaxis: { title: axisTitle(shownName(nx)), range: [s.axes[0][0], s.axes[0].at(-1)], constrain: "domain" },
+    yaxis: { title: axisTitle(shownName(ny)), range: [s.axes[1][0], s.axes[1].at(-1)], ...toScale(s) } }), config);
   const surface = { type: "surface", x: s.axes[0], y: s.axes[1], z: values, surfacecolor: shaded.z, colorscale: "Viridis",
     showscale: false, opacity: 0.95, hovertemplate: hover, customdata: values, contours: { z: regionEdge3d(s) } };
   const overlay = taylorSurface();
@@ -347,4 +347,12 @@ export function drawLoss() {
     margin: { l: 60, r: 10, t: 30, b: 40 },
     xaxis: { title: axisTitle("step") },
     yaxis: { title: axisTitle(axis.title), type: axis.type, dtick: axis.dtick, exponentformat: "power" } }), config);
+}
+
+// A map drawn to scale where its spans differ less than threefold (as losslab.plot's contour maps): one unit as
+// long on both axes, so −∇L meets its level curve at a right angle; the plot area shrinks, the ranges stay.
+function toScale(s) {
+  const spans = [s.axes[0].at(-1) - s.axes[0][0], s.axes[1].at(-1) - s.axes[1][0]];
+  const similar = Math.max(...spans) < 3 * Math.min(...spans);
+  return similar ? { scaleanchor: "x", scaleratio: 1, constrain: "domain" } : { constrain: "domain" };
 }
