@@ -75,9 +75,13 @@ export function raceBody() {
 
 export const maxStep = () => (live.race ? Math.max(...live.race.runs.map((r) => r.losses.length - 1)) : 0);
 
+// Where playback ends: the race's last step, or the Steps box's where it asks for fewer (a race for the new
+// number is on its way: playing the old one past it made the step go back, 16 → 8, when the new one came).
+const lastStep = () => Math.min(maxStep(), state.steps || Infinity);
+
 export function play() {
   if (!live.race) return;
-  if (live.step >= maxStep()) live.step = 0;
+  if (live.step >= lastStep()) live.step = 0;
   cancelAnimationFrame(live.timer);
   live.playing = true;
   $("btn-play").textContent = "⏸ Pause";
@@ -87,9 +91,9 @@ export function play() {
   const tick = () => {
     if (!live.playing) return;
     const elapsed = Math.max(0, performance.now() - started); // not rAF's stamp: it can precede `started`
-    const target = Math.min(maxStep(), from + Math.floor((elapsed / 1000) * state.speed));
+    const target = Math.min(lastStep(), from + Math.floor((elapsed / 1000) * state.speed));
     if (target !== live.step) { live.step = target; renderFrame(); }
-    if (live.step >= maxStep()) { pause(); renderFrame(); return; }
+    if (live.step >= lastStep()) { pause(); renderFrame(); return; }
     live.timer = requestAnimationFrame(tick);
   };
   live.timer = requestAnimationFrame(tick);
