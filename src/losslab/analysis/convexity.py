@@ -277,12 +277,9 @@ def _chords(objective: Objective, points: Tensor, box: Domain, generator: torch.
         ends.append(torch.clamp(points + 2 * span * direction * width, box.lower, box.upper))
     a = points.repeat(len(CHORD_SPANS), 1)
     b = torch.cat(ends)
-    values = objective.values(torch.cat([a, b, (a + b) / 2])).reshape(3, -1)
-    finite = torch.isfinite(values).all(0) & (a != b).any(-1)
-    gap = values[2] - values[:2].mean(0)
-    tol = CHORD_TOL * values.abs().amax(0).clamp(min=1.0)
-    gap = torch.where(finite, gap, 0.0)
-    scaled = gap / tol
+    gap, tol = _midpoint_gaps(objective, a, b)
+    finite = torch.isfinite(gap) & (a != b).any(-1)
+    scaled = torch.where(finite, gap / tol, 0.0)
 
     def worst(sign: float) -> tuple[Tensor, Tensor, float] | None:
         i = int((sign * scaled).argmax())
@@ -291,12 +288,13 @@ def _chords(objective: Objective, points: Tensor, box: Domain, generator: torch.
     return _Chords(worst(1.0), worst(-1.0), f"; {int(finite.sum())} chords")
 
 
-def _midpoint_gap(objective: Objective, a: Tensor, b: Tensor) -> tuple[float, float]:
-    """L((a + b)/2) − ½[L(a) + L(b)] for each chord, and what it must exceed to count (NaN where L is not finite)."""
-    values = objective.values(torch.stack([a, b, (a + b) / 2], -2).reshape(-1, a.shape[-1])).reshape(3)
-    if not bool(torch.isfinite(values).all()):
-        return math.nan, math.nan
-    return float(values[2] - values[:2].mean()), CHORD_TOL * float(values.abs().max().clamp(min=1.0))
+def _midpoint_gaps(objective: Objective, a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    """L((a + b)/2) − ½[L(a) + L(b)] for each chord a → b (rows of ``(m, n)``), in one call, and what it must exceed
+    to count: :data:`CHORD_TOL` of the largest |L| at its three points (at least 1). NaN where L is not finite."""
+    values = objective.values(torch.cat([a, b, (a + b) / 2])).reshape(3, -1)
+    gap = values[2] - values[:2].mean(0)
+    tol = CHORD_TOL * values.abs().amax(0).clamp(min=1.0)
+    return torch.where(torch.isfinite(values).all(0), gap, math.nan), tol
 
 
 def _plain_chord(objective: Objective, a: Tensor, b: Tensor, box: Domain, sign: float) -> tuple[Tensor, Tensor, float]:
@@ -305,11 +303,11 @@ def _plain_chord(objective: Objective, a: Tensor, b: Tensor, box: Domain, sign: 
     (−4.33333, 0)→(−0.0191702, 3.75508). With the gap found there."""
     for decimals in range(4):
         ra, rb = (torch.clamp(torch.round(end, decimals=decimals) + 0.0, box.lower, box.upper) for end in (a, b))
-        gap, tol = _midpoint_gap(objective, ra, rb)
-        if sign * gap > tol:
-            return ra, rb, abs(gap)
-    gap, _ = _midpoint_gap(objective, a, b)
-    return a, b, abs(gap)
+        gap, tol = _midpoint_gaps(objective, ra[None], rb[None])
+        if float(sign * gap[0]) > float(tol[0]):
+            return ra, rb, abs(float(gap[0]))
+    gap, _ = _midpoint_gaps(objective, a[None], b[None])
+    return a, b, abs(float(gap[0]))
 
 
 def _outside(objective: Objective, points: Tensor, defined: Tensor) -> str:

@@ -23,7 +23,6 @@ r"""∇L = 0 solved by SymPy: isolated roots, and the equations of whole sets of
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 
@@ -37,6 +36,7 @@ from losslab.analysis.derivatives import symbolic_gradient
 from losslab.analysis.equations import equation_text
 from losslab.objectives.domain import Domain
 from losslab.objectives.objective import Objective
+from losslab.objectives.torch_expr import compile_expr
 
 MAX_BEZOUT = 64  # exact solving only for polynomial systems of modest degree (Groebner can blow up)
 MAX_NONLINEAR_PARAMETERS = 3
@@ -282,11 +282,11 @@ def _levels(
 def _range_over(u: sympy.Expr, symbols: tuple[sympy.Symbol, ...], box: Domain) -> tuple[float, float]:
     """u's least and greatest values over the box, from a grid of it (65 points a side in 2-D, 33 in 3-D) and its
     corners, widened by a tenth of the range each way, so a level set the grid just misses is still tried."""
-    f = sympy.lambdify(symbols, u, modules="math")
     side = 65 if len(symbols) <= 2 else 33
-    axes = [torch.linspace(lo, hi, side, dtype=torch.float64).tolist() for lo, hi in box.bounds]
-    values = [float(f(*p)) for p in itertools.product(*axes)]
-    low, high = min(values), max(values)
+    axes = [torch.linspace(lo, hi, side, dtype=torch.float64) for lo, hi in box.bounds]
+    grid = torch.meshgrid(*axes, indexing="ij")
+    values = compile_expr(u, [s.name for s in symbols])(*grid).expand(grid[0].shape)  # the grid in one call
+    low, high = float(values.min()), float(values.max())
     margin = 0.1 * (high - low) + 1e-9
     return low - margin, high + margin
 
